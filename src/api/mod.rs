@@ -1,0 +1,122 @@
+//! The HTTP side of the tool: the Contacts API client (wire types, per-channel rate limiter,
+//! retries, Viber ID encoding) and the reader that turns a config into live state. It reports what
+//! the platform holds and carries out calls it is given; it never decides what to change.
+
+pub mod wire;
+
+use std::future::Future;
+
+use crate::model::LiveContact;
+pub use wire::FieldWrite;
+
+/// What went wrong with one API call, after the retry policy gave up. Never holds the token.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ApiError {
+    /// 401: the channel's token was refused; the whole channel stops.
+    #[error("channel {channel}: the API refused the token in ${token_env} (401 API Token is invalid)")]
+    Unauthorized {
+        /// Channel name.
+        channel: String,
+        /// The environment variable that held the token.
+        token_env: String,
+    },
+    /// 405: the tool called a method the API does not allow there — a bug in the tool.
+    #[error("405 Method Not Allowed for {method} {path} (a bug in contactctl; please report it)")]
+    MethodNotAllowed {
+        /// HTTP method.
+        method: String,
+        /// Path, with the contact ID as sent.
+        path: String,
+    },
+    /// 403 or another 4xx: the API refused this call; `message` is the API's reason.
+    #[error("{status}: {message}")]
+    Rejected {
+        /// HTTP status.
+        status: u16,
+        /// The API's message (a list joined with `; `).
+        message: String,
+    },
+    /// Timeout, reset or 5xx after every retry: the call may or may not have taken effect.
+    #[error("outcome unknown: {reason}")]
+    Unknown {
+        /// What was seen last.
+        reason: String,
+    },
+    /// A 2xx whose body is not what the API documents.
+    #[error("unexpected response: {reason}")]
+    Protocol {
+        /// What was wrong with it.
+        reason: String,
+    },
+    /// The run was interrupted before this call was sent.
+    #[error("interrupted before the call was sent")]
+    Cancelled,
+}
+
+impl ApiError {
+    /// Whether the call might have taken effect on the platform.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(self, ApiError::Unknown { .. } | ApiError::Protocol { .. })
+    }
+}
+
+/// One page of a look-up by custom field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LookupPage {
+    /// Contacts on this page.
+    pub contacts: Vec<LiveContact>,
+    /// The page number this is (1-based).
+    pub page: u64,
+    /// The last page number (from `meta.last_page`; 1 when absent).
+    pub last_page: u64,
+    /// Page size the server actually used (`meta.per_page`).
+    pub per_page: u64,
+    /// Total matches (`meta.total`; the count on this page when absent).
+    pub total: u64,
+}
+
+/// The six calls of the Contacts API, for one channel. Implemented over HTTP by the real client;
+/// tests may implement it in memory. IDs are raw: encoding (Viber Base64, percent-encoding) is
+/// the implementation's job. Every call goes through the channel's rate limiter and retry policy.
+pub trait ContactsApi: Send + Sync {
+    /// The channel this client talks to.
+    fn channel(&self) -> &str;
+
+    /// Call 2: the contact with this ID, or `None` when the API says it does not exist.
+    fn get(&self, id: &str) -> impl Future<Output = Result<Option<LiveContact>, ApiError>> + Send;
+
+    /// Call 1: one page (1-based) of the contacts whose `field` equals `value` (a wire string).
+    /// `per_page` is a request; the page says what the server used.
+    fn lookup_page(
+        &self,
+        field: &str,
+        value: &str,
+        page: u64,
+        per_page: u64,
+    ) -> impl Future<Output = Result<LookupPage, ApiError>> + Send;
+
+    /// Call 3: write these fields (at most 30).
+    fn update(
+        &self,
+        id: &str,
+        fields: &[FieldWrite],
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
+
+    /// Call 4: add these tags (at most 10).
+    fn add_tags(&self, id: &str, tags: &[String])
+    -> impl Future<Output = Result<(), ApiError>> + Send;
+
+    /// Call 5: remove these tags (at most 10).
+    fn remove_tags(
+        &self,
+        id: &str,
+        tags: &[String],
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
+
+    /// Call 6: create a contact with these fields (at most 30); returns its new ID. Never retried
+    /// on an unknown outcome: the caller looks the contact up first.
+    fn create(
+        &self,
+        fields: &[FieldWrite],
+    ) -> impl Future<Output = Result<String, ApiError>> + Send;
+}

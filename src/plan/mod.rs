@@ -1,0 +1,179 @@
+//! The plan: what `apply` will do, decided from the desired config and the live state alone.
+//! Pure: no async, no IO, no clock — `plan(config, live, options)` is a function, tested
+//! exhaustively without a server. The plan carries the exact API calls apply makes, batched to the
+//! API's limits, so its call count is exact.
+
+mod planner;
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::FieldWrite;
+use crate::model::{Identity, LiveContact, SourceLoc};
+pub use planner::plan;
+
+/// What the platform held for one desired contact when it was read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Found {
+    /// Exactly one contact matched.
+    Present(LiveContact),
+    /// No contact matched.
+    Absent,
+    /// A key look-up matched several contacts: their IDs (possibly only the first page) and the
+    /// total the API reported.
+    Ambiguous {
+        /// IDs seen.
+        ids: Vec<String>,
+        /// Total matches.
+        total: u64,
+    },
+    /// Reading it failed; the message says why.
+    Failed(String),
+}
+
+/// The live state of the contacts being planned.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LiveState {
+    /// For each planned desired contact: its index in `Config::contacts` and what was found.
+    /// Contacts of the config not listed here are not planned (narrowed by `--channel`/`--contact`).
+    pub contacts: Vec<(usize, Found)>,
+    /// Contacts carrying the marker that no desired contact matched, per channel name.
+    pub orphans: Vec<(String, LiveContact)>,
+}
+
+/// Choices that change the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PlanOptions {
+    /// Orphans become changes: their managed tags and the marker are removed.
+    pub prune: bool,
+}
+
+/// What happens to one contact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Created (it was not found).
+    Create,
+    /// Fields written and/or tags changed.
+    Update,
+    /// Already matches the config.
+    Unchanged,
+    /// Carries the marker but is not in the config (a change only with `--prune`).
+    Orphan,
+    /// Cannot be planned (ambiguous key, read failure, ...).
+    Error,
+}
+
+/// One field that changes: values as the API holds them (`None` when empty).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldChange {
+    /// Field name.
+    pub name: String,
+    /// Current value on the platform.
+    pub before: Option<String>,
+    /// Value after apply (`None`: cleared).
+    pub after: Option<String>,
+}
+
+/// One API call apply will make for a contact. Calls after a `Create` address the ID it returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "call", rename_all = "snake_case")]
+pub enum Call {
+    /// `POST /v1/contact` with at most 30 fields (the identity key first).
+    Create { fields: Vec<FieldWrite> },
+    /// `PUT /v1/contact/{id}` with at most 30 fields.
+    Update { fields: Vec<FieldWrite> },
+    /// `POST /v1/contact/{id}/tags` with at most 10 tags.
+    AddTags { tags: Vec<String> },
+    /// `DELETE /v1/contact/{id}/tags` with at most 10 tags.
+    RemoveTags { tags: Vec<String> },
+}
+
+/// The plan for one contact.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContactPlan {
+    /// Channel name.
+    pub channel: String,
+    /// How the contact is identified (orphans: their key value if they have one, else their ID).
+    pub identity: Identity,
+    /// Platform ID when the contact exists.
+    pub id: Option<String>,
+    /// What happens.
+    pub action: Action,
+    /// Fields that change (the marker included when written).
+    pub fields: Vec<FieldChange>,
+    /// Managed tags added.
+    pub tags_added: Vec<String>,
+    /// Managed tags removed.
+    pub tags_removed: Vec<String>,
+    /// Why the contact cannot be planned (`action == Error`).
+    pub error: Option<String>,
+    /// The calls apply will make, in order.
+    pub calls: Vec<Call>,
+    /// The only change is writing the marker (does not count toward the safety limit).
+    pub marker_only: bool,
+    /// Where the contact is declared (`None` for orphans).
+    pub source: Option<SourceLoc>,
+    /// The managed part of the live contact it was planned against (declared fields, the marker,
+    /// managed tags): a saved plan is stale when this differs on re-read.
+    pub live: Option<LiveContact>,
+}
+
+/// Per-channel figures: call count and duration at its rate limit, and the safety check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChannelSummary {
+    /// Channel name.
+    pub channel: String,
+    /// Calls apply will make on it.
+    pub api_calls: usize,
+    /// Its rate limit, calls per minute.
+    pub rate_limit: u32,
+    /// Seconds the calls take at that limit (sliding window: `rate_limit` at once, the next batch
+    /// when the first leave the 60 s window).
+    pub estimated_seconds: u64,
+    /// Contacts of the config found on the platform.
+    pub existing: usize,
+    /// Of those, how many change (marker-only updates excluded; pruned orphans included).
+    pub changing: usize,
+    /// The safety check refuses this channel (without `--force`).
+    pub unsafe_change: bool,
+}
+
+/// Totals, exactly SPEC.md's `summary` object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Summary {
+    pub create: usize,
+    pub update: usize,
+    pub unchanged: usize,
+    pub orphans: usize,
+    pub tags_added: usize,
+    pub tags_removed: usize,
+    pub errors: usize,
+    pub api_calls: usize,
+}
+
+/// The whole plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// One entry per planned contact, in config order, orphans last (by channel, then ID).
+    pub contacts: Vec<ContactPlan>,
+    /// Totals.
+    pub summary: Summary,
+    /// Per channel, in name order (only channels with planned contacts).
+    pub channels: Vec<ChannelSummary>,
+    /// Safety warnings, one per unsafe channel, in words.
+    pub warnings: Vec<String>,
+    /// Whether orphans were planned for removal.
+    pub prune: bool,
+}
+
+impl Plan {
+    /// Whether apply would make any call (drift, for `--detailed-exitcode`).
+    pub fn has_changes(&self) -> bool {
+        self.summary.api_calls > 0
+    }
+
+    /// Whether any channel fails the safety check.
+    pub fn is_unsafe(&self) -> bool {
+        self.channels.iter().any(|c| c.unsafe_change)
+    }
+}
