@@ -1,2 +1,72 @@
-//! Apply: execute a plan's calls through a `ContactsApi`, batching already done by the planner.
-//! Emits progress events; never prints. (Being written.)
+//! Apply: execute a plan's calls through a `ContactsApi`, one contact's calls in order, contacts
+//! and channels concurrently, batching already decided by the planner. Emits progress events;
+//! never prints.
+
+use serde::{Deserialize, Serialize};
+
+use crate::plan::Plan;
+
+/// What happened to one contact of the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Every planned call succeeded.
+    Done,
+    /// Nothing to do (unchanged, unpruned orphan).
+    NoChange,
+    /// A call failed; later calls of this contact were not made.
+    Failed,
+    /// Not attempted: the run was interrupted, or its channel stopped (401), before it started.
+    NotRun,
+    /// Not attempted: the contact could not be planned (`action == error`).
+    PlanError,
+}
+
+/// The result for one contact, aligned with `Plan::contacts`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactOutcome {
+    /// What happened.
+    pub outcome: Outcome,
+    /// The contact's ID after apply (the new ID after a create; `None` if it has none).
+    pub id: Option<String>,
+    /// Calls of this contact that succeeded.
+    pub calls_done: usize,
+    /// Calls planned for this contact.
+    pub calls_planned: usize,
+    /// Why it failed (contact-specific: the API's status and message).
+    pub error: Option<String>,
+}
+
+/// What an apply did: the plan it executed and the outcome of each contact.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApplyReport {
+    /// The plan executed.
+    pub plan: Plan,
+    /// One per `plan.contacts`, same order.
+    pub outcomes: Vec<ContactOutcome>,
+    /// HTTP requests sent during apply (retries included; reads done to recover lost creates
+    /// included).
+    pub requests_sent: usize,
+    /// The run was interrupted (Ctrl-C) before it finished.
+    pub interrupted: bool,
+}
+
+impl ApplyReport {
+    /// Contacts that failed or did not run although they had calls planned.
+    pub fn failures(&self) -> impl Iterator<Item = (&crate::plan::ContactPlan, &ContactOutcome)> {
+        self.plan
+            .contacts
+            .iter()
+            .zip(&self.outcomes)
+            .filter(|(_, o)| matches!(o.outcome, Outcome::Failed | Outcome::NotRun))
+    }
+
+    /// Whether every planned call was made and every contact could be planned.
+    pub fn succeeded(&self) -> bool {
+        !self.interrupted
+            && self
+                .outcomes
+                .iter()
+                .all(|o| matches!(o.outcome, Outcome::Done | Outcome::NoChange))
+    }
+}
