@@ -70,3 +70,9 @@ impl ApplyReport {
                 .all(|o| matches!(o.outcome, Outcome::Done | Outcome::NoChange))
     }
 }
+
+mod engine;
+pub use engine::{ApplyEvent, ApplyOptions, Interrupt, apply};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,324 @@
+//! The apply engine: runs each contact's planned calls in order through its channel's
+//! `ContactsApi`, contacts concurrently (the client's rate limiter paces them), channels in
+//! parallel. Owns the rules that keep a run safe: a create whose outcome is unknown is looked up
+//! by its identity before it is tried again (never a duplicate), one contact's failure never stops
+//! the others, a refused token stops only its channel, and an interrupt stops new work but
+//! accounts for every contact. Reports through events; never prints.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures::StreamExt;
+
+use super::{ApplyReport, ContactOutcome, Outcome};
+use crate::api::{ApiError, ContactsApi};
+use crate::model::{Config, Identity, LiveContact, normalize};
+use crate::plan::{Action, Call, ContactPlan, Plan};
+
+/// How many times a create whose outcome stayed unknown is attempted in all (each retry only
+/// after a look-up found no contact).
+const MAX_CREATE_ATTEMPTS: usize = 3;
+
+/// Choices for a run.
+#[derive(Debug, Clone, Copy)]
+pub struct ApplyOptions {
+    /// Contacts worked on at once per channel (the rate limiter still bounds calls).
+    pub concurrency: usize,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions { concurrency: 8 }
+    }
+}
+
+/// What the engine reports while it works, for progress displays.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApplyEvent {
+    /// One planned call finished (successfully or not).
+    CallDone {
+        /// Channel name.
+        channel: String,
+        /// Whether it succeeded.
+        ok: bool,
+    },
+    /// A contact finished; `index` is its position in the plan.
+    ContactDone {
+        /// Position in `Plan::contacts`.
+        index: usize,
+        /// What happened.
+        outcome: ContactOutcome,
+    },
+}
+
+/// Something that says whether the run was interrupted (Ctrl-C): no new contact is started
+/// once it returns true.
+pub trait Interrupt: Sync {
+    /// Whether to stop starting new work.
+    fn interrupted(&self) -> bool;
+}
+
+impl Interrupt for AtomicBool {
+    fn interrupted(&self) -> bool {
+        self.load(Ordering::SeqCst)
+    }
+}
+
+/// Execute `plan` through `clients` (one per channel, by name). Returns the report with one
+/// outcome per plan contact; `requests_sent` is left 0 for the caller, which knows its clients.
+pub async fn apply<C: ContactsApi>(
+    plan: Plan,
+    config: &Config,
+    clients: &BTreeMap<String, C>,
+    options: ApplyOptions,
+    interrupt: &dyn Interrupt,
+    events: &(dyn Fn(ApplyEvent) + Send + Sync),
+) -> ApplyReport {
+    let mut outcomes: Vec<Option<ContactOutcome>> = vec![None; plan.contacts.len()];
+    let mut by_channel: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, cp) in plan.contacts.iter().enumerate() {
+        match static_outcome(cp) {
+            Some(o) => outcomes[i] = Some(o),
+            None => by_channel.entry(cp.channel.as_str()).or_default().push(i),
+        }
+    }
+
+    let runs = by_channel.into_iter().map(|(channel, indices)| {
+        let client = clients.get(channel);
+        let plan = &plan;
+        async move {
+            let Some(client) = client else {
+                // The caller builds a client for every channel it plans; this is a bug guard.
+                return indices
+                    .into_iter()
+                    .map(|i| {
+                        let cp = &plan.contacts[i];
+                        (i, failed(cp, None, 0, format!("no client for channel {channel}")))
+                    })
+                    .collect::<Vec<_>>();
+            };
+            let stopped = AtomicBool::new(false);
+            futures::stream::iter(indices)
+                .map(|i| {
+                    let stopped = &stopped;
+                    async move {
+                        let cp = &plan.contacts[i];
+                        let outcome = if interrupt.interrupted() {
+                            not_run(cp, "not started: the run was interrupted".to_string())
+                        } else if stopped.load(Ordering::SeqCst) {
+                            not_run(
+                                cp,
+                                format!("not started: channel {channel} stopped after its token was refused"),
+                            )
+                        } else {
+                            let o = run_contact(cp, config, client, events).await;
+                            if o.error_kind_unauthorized {
+                                stopped.store(true, Ordering::SeqCst);
+                            }
+                            o.outcome
+                        };
+                        events(ApplyEvent::ContactDone {
+                            index: i,
+                            outcome: outcome.clone(),
+                        });
+                        (i, outcome)
+                    }
+                })
+                .buffer_unordered(options.concurrency.max(1))
+                .collect::<Vec<_>>()
+                .await
+        }
+    });
+    for (i, outcome) in futures::future::join_all(runs).await.into_iter().flatten() {
+        outcomes[i] = Some(outcome);
+    }
+
+    let outcomes = outcomes
+        .into_iter()
+        .zip(&plan.contacts)
+        .map(|(o, cp)| o.unwrap_or_else(|| not_run(cp, "not started".to_string())))
+        .collect();
+    ApplyReport {
+        plan,
+        outcomes,
+        requests_sent: 0,
+        interrupted: interrupt.interrupted(),
+    }
+}
+
+/// The outcome of a contact that needs no call, or `None` when it has calls to make.
+fn static_outcome(cp: &ContactPlan) -> Option<ContactOutcome> {
+    if cp.action == Action::Error {
+        return Some(ContactOutcome {
+            outcome: Outcome::PlanError,
+            id: cp.id.clone(),
+            calls_done: 0,
+            calls_planned: 0,
+            error: cp.error.clone(),
+        });
+    }
+    cp.calls.is_empty().then(|| ContactOutcome {
+        outcome: Outcome::NoChange,
+        id: cp.id.clone(),
+        calls_done: 0,
+        calls_planned: 0,
+        error: None,
+    })
+}
+
+fn not_run(cp: &ContactPlan, why: String) -> ContactOutcome {
+    ContactOutcome {
+        outcome: Outcome::NotRun,
+        id: cp.id.clone(),
+        calls_done: 0,
+        calls_planned: cp.calls.len(),
+        error: Some(why),
+    }
+}
+
+fn failed(cp: &ContactPlan, id: Option<String>, done: usize, why: String) -> ContactOutcome {
+    ContactOutcome {
+        outcome: Outcome::Failed,
+        id,
+        calls_done: done,
+        calls_planned: cp.calls.len(),
+        error: Some(why),
+    }
+}
+
+struct RunResult {
+    outcome: ContactOutcome,
+    error_kind_unauthorized: bool,
+}
+
+/// Make one contact's calls in order; stop at its first failure.
+async fn run_contact<C: ContactsApi>(
+    cp: &ContactPlan,
+    config: &Config,
+    client: &C,
+    events: &(dyn Fn(ApplyEvent) + Send + Sync),
+) -> RunResult {
+    let mut id = cp.id.clone();
+    for (done, call) in cp.calls.iter().enumerate() {
+        let result = match (call, id.as_deref()) {
+            (Call::Create { fields }, _) => create(cp, config, client, fields)
+                .await
+                .map(|new_id| id = Some(new_id)),
+            (Call::Update { fields }, Some(cid)) => client.update(cid, fields).await,
+            (Call::AddTags { tags }, Some(cid)) => client.add_tags(cid, tags).await,
+            (Call::RemoveTags { tags }, Some(cid)) => client.remove_tags(cid, tags).await,
+            (_, None) => Err(ApiError::Protocol {
+                reason: "a call was planned for a contact without an ID".to_string(),
+            }),
+        };
+        events(ApplyEvent::CallDone {
+            channel: cp.channel.clone(),
+            ok: result.is_ok(),
+        });
+        if let Err(e) = result {
+            let unauthorized = matches!(e, ApiError::Unauthorized { .. });
+            let why = describe_failure(cp, done, &e);
+            return RunResult {
+                outcome: failed(cp, id, done, why),
+                error_kind_unauthorized: unauthorized,
+            };
+        }
+    }
+    RunResult {
+        outcome: ContactOutcome {
+            outcome: Outcome::Done,
+            id,
+            calls_done: cp.calls.len(),
+            calls_planned: cp.calls.len(),
+            error: None,
+        },
+        error_kind_unauthorized: false,
+    }
+}
+
+fn describe_failure(cp: &ContactPlan, done: usize, e: &ApiError) -> String {
+    let total = cp.calls.len();
+    if done == 0 {
+        e.to_string()
+    } else {
+        format!("{e} (after {done} of {total} calls succeeded: the contact is partly applied; run apply again to finish it)")
+    }
+}
+
+/// Create the contact; when the outcome is unknown, look it up by its identity before trying
+/// again, so a lost response never makes a duplicate.
+async fn create<C: ContactsApi>(
+    cp: &ContactPlan,
+    config: &Config,
+    client: &C,
+    fields: &[crate::api::FieldWrite],
+) -> Result<String, ApiError> {
+    let Identity::Key { field, value } = &cp.identity else {
+        return Err(ApiError::Protocol {
+            reason: "a create was planned for a contact identified by ID".to_string(),
+        });
+    };
+    let mut last = None;
+    for _ in 0..MAX_CREATE_ATTEMPTS {
+        match client.create(fields).await {
+            Ok(id) => return Ok(id),
+            Err(e) if e.outcome_unknown() => {
+                // The platform may have created it: find out before anything else.
+                match find_by_key(config, client, field, value).await {
+                    Ok(Found::One(id)) => return Ok(id),
+                    Ok(Found::None) => last = Some(e),
+                    Ok(Found::Many(ids)) => {
+                        return Err(ApiError::Rejected {
+                            status: 0,
+                            message: format!(
+                                "create outcome unknown ({e}) and {field}={value} now matches {} contacts: {}; resolve the duplicates by hand",
+                                ids.len(),
+                                ids.join(", ")
+                            ),
+                        });
+                    }
+                    Err(lookup) => {
+                        return Err(ApiError::Unknown {
+                            reason: format!(
+                                "create outcome unknown ({e}) and the look-up to check it failed ({lookup}); run apply again: it looks the contact up first"
+                            ),
+                        });
+                    }
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or(ApiError::Unknown {
+        reason: "create failed".to_string(),
+    }))
+}
+
+enum Found {
+    None,
+    One(String),
+    Many(Vec<String>),
+}
+
+/// Look a contact up by key value, keeping only true matches after normalisation.
+async fn find_by_key<C: ContactsApi>(
+    config: &Config,
+    client: &C,
+    field: &str,
+    value: &str,
+) -> Result<Found, ApiError> {
+    let ty = config.field_type(field);
+    let want = normalize(ty, Some(value));
+    let page = client.lookup_page(field, value, 1, 0).await?;
+    let ids: Vec<String> = page
+        .contacts
+        .into_iter()
+        .filter(|c: &LiveContact| normalize(ty, c.value(field)) == want)
+        .map(|c| c.id)
+        .collect();
+    Ok(match ids.len() {
+        0 => Found::None,
+        1 => Found::One(ids.into_iter().next().unwrap_or_default()),
+        _ => Found::Many(ids),
+    })
+}
