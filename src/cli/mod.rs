@@ -1,2 +1,193 @@
-//! The command line: clap types (their doc comments are the --help text) and one small function
-//! per command. (Being written.)
+//! The command line: clap types (their doc comments are the `--help` text) and one small function
+//! per command, each a thin wrapper around the library. Errors become a message and exit code 1
+//! here, once.
+
+mod apply;
+mod common;
+mod plan;
+mod sandbox;
+mod validate;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use common::Exit;
+
+/// Keep a chat platform's contacts — field values and tags — in YAML under git, see how the
+/// platform differs (`plan`), and make it match (`apply`), within the API's limits.
+#[derive(Debug, Parser)]
+#[command(name = "contactctl", version, about, long_about = None, propagate_version = true)]
+#[command(after_help = "Try it without a token: contactctl plan examples/contactctl.yaml --sandbox")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub global: Global,
+}
+
+/// Flags every command accepts.
+#[derive(Debug, Args, Clone)]
+pub struct Global {
+    /// Output format of plans and reports.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// No colour in the output (the NO_COLOR environment variable does the same).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// Log every API call (method, path, status, time) on stderr. Tokens are never logged.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For people, on a terminal.
+    Text,
+    /// For a pull-request comment.
+    Markdown,
+    /// One JSON object, for scripts.
+    Json,
+}
+
+/// Which contacts to work on, and against what.
+#[derive(Debug, Args, Clone)]
+pub struct Target {
+    /// The config: a YAML file, or a directory of *.yaml/*.yml files.
+    #[arg(default_value = "contactctl.yaml")]
+    pub path: PathBuf,
+    /// Only this channel (repeatable).
+    #[arg(long = "channel", value_name = "NAME")]
+    pub channels: Vec<String>,
+    /// Only this contact, as shown in plans: `email=juan@example.com`, `id=123`, or a bare key
+    /// value or ID (repeatable). Orphans are not looked for when this is given.
+    #[arg(long = "contact", value_name = "IDENTITY")]
+    pub contacts: Vec<String>,
+    /// Run against a simulator of the API started inside this process on 127.0.0.1, serving
+    /// the config's channels; no token needed.
+    #[arg(long)]
+    pub sandbox: bool,
+    /// Seed the --sandbox simulator with this state file (YAML/JSON: channels and contacts).
+    #[arg(long, value_name = "FILE", requires = "sandbox")]
+    pub sandbox_state: Option<PathBuf>,
+    /// Allow plain http:// base URLs for hosts other than this machine (tokens travel in clear).
+    #[arg(long)]
+    pub allow_insecure: bool,
+    /// Seconds to wait for one HTTP response before treating it as lost.
+    #[arg(long, value_name = "SECS", default_value_t = 30, env = "CONTACTCTL_TIMEOUT")]
+    pub timeout: u64,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the config offline; every problem is reported as file:line:col: message.
+    #[command(after_help = "Example: contactctl validate contacts/")]
+    Validate {
+        /// The config: a YAML file, or a directory of *.yaml/*.yml files.
+        #[arg(default_value = "contactctl.yaml")]
+        path: PathBuf,
+    },
+    /// Read the live state of every managed contact and print the changes apply would make.
+    #[command(
+        after_help = "Examples:\n  contactctl plan contacts/ --format markdown\n  contactctl plan contacts/ --detailed-exitcode --format json   # nightly drift check\n  contactctl plan examples/contactctl.yaml --sandbox"
+    )]
+    Plan(PlanArgs),
+    /// Plan, ask for confirmation (or --auto-approve), then make the calls.
+    #[command(
+        after_help = "Examples:\n  contactctl apply contacts/ --auto-approve\n  contactctl plan contacts/ --out plan.json && contactctl apply contacts/ --plan plan.json"
+    )]
+    Apply(ApplyArgs),
+    /// Print the JSON Schema of the config.
+    #[command(after_help = "Example: contactctl schema > schemas/contactctl.schema.json")]
+    Schema,
+    /// Serve a local, stateful simulator of the Contacts API until stopped.
+    #[command(
+        after_help = "Example: contactctl sandbox --port 8080\n  curl -H 'Authorization: Bearer sandbox-web-token' http://127.0.0.1:8080/api/v1/contact/1776025372480910"
+    )]
+    Sandbox(SandboxArgs),
+}
+
+/// `plan` flags.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// Exit 0 when nothing changes, 2 when there are changes (drift), 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Save the plan to FILE for `apply --plan FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Plan removing orphans (marked contacts no longer in the config): their managed tags and
+    /// the marker.
+    #[arg(long)]
+    pub prune: bool,
+}
+
+/// `apply` flags.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// Apply without asking for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Apply this saved plan exactly, if neither the config nor the planned contacts changed
+    /// since it was made.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+    /// Apply even when more contacts would change than the safety limit allows.
+    #[arg(long)]
+    pub force: bool,
+    /// Remove orphans' managed tags and marker.
+    #[arg(long)]
+    pub prune: bool,
+}
+
+/// `sandbox` flags.
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub listen: std::net::IpAddr,
+    /// Channels and contacts to serve (YAML/JSON); default: channels web and viber with the
+    /// vendor documents' sample contact.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Fault: answer every Nth API request with 500.
+    #[arg(long, value_name = "N")]
+    pub fail_every: Option<u64>,
+    /// Fault: commit every Nth create, then drop its response.
+    #[arg(long, value_name = "N")]
+    pub drop_create_every: Option<u64>,
+    /// Fault: answer every Nth API request with 429.
+    #[arg(long, value_name = "N")]
+    pub throttle_every: Option<u64>,
+    /// Fault: the Retry-After seconds sent with injected 429s.
+    #[arg(long, value_name = "SECS")]
+    pub retry_after: Option<u64>,
+    /// Fault: milliseconds added to every API response.
+    #[arg(long, value_name = "MS")]
+    pub latency_ms: Option<u64>,
+}
+
+/// Run the parsed command; returns the exit code.
+pub async fn run(cli: Cli) -> Exit {
+    let out = common::Output::new(&cli.global);
+    let result = match cli.command {
+        Command::Validate { path } => validate::run(&path, &out),
+        Command::Schema => validate::schema(&out),
+        Command::Plan(args) => plan::run(args, &out).await,
+        Command::Apply(args) => apply::run(args, &out).await,
+        Command::Sandbox(args) => sandbox::run(args, &out).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => out.fail(&e),
+    }
+}

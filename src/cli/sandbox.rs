@@ -1,0 +1,53 @@
+//! `contactctl sandbox`: serve the API simulator until Ctrl-C.
+
+use std::net::SocketAddr;
+
+use anyhow::{Context, anyhow};
+
+use super::SandboxArgs;
+use super::common::{Exit, Output};
+use crate::sandbox::{self, Faults, SandboxState};
+
+/// Serve until interrupted; prints the base URL and each channel's token.
+pub async fn run(args: SandboxArgs, out: &Output) -> anyhow::Result<Exit> {
+    let mut state = match &args.state {
+        Some(p) => SandboxState::from_file(p).map_err(|e| anyhow!("{e}"))?,
+        None => SandboxState::demo(),
+    };
+    let faults = Faults {
+        fail_every: args.fail_every.or(state.faults.fail_every),
+        drop_create_response_every: args
+            .drop_create_every
+            .or(state.faults.drop_create_response_every),
+        throttle_every: args.throttle_every.or(state.faults.throttle_every),
+        retry_after_secs: args.retry_after.or(state.faults.retry_after_secs),
+        latency_ms: args.latency_ms.unwrap_or(state.faults.latency_ms),
+        ..state.faults.clone()
+    };
+    state.faults = faults;
+    let channels: Vec<(String, bool)> = state
+        .channels
+        .iter()
+        .map(|(n, c)| (n.clone(), c.viber))
+        .collect();
+    let from = match &args.state {
+        Some(p) => format!("as set in {}", p.display()),
+        None => "sandbox-<channel>-token".to_string(),
+    };
+    let handle = sandbox::start(state, SocketAddr::new(args.listen, args.port))
+        .await
+        .with_context(|| format!("listening on {}:{}", args.listen, args.port))?;
+    out.stdout(|w| {
+        writeln!(w, "contactctl sandbox serving the Contacts API at {}", handle.base_url())?;
+        for (name, viber) in &channels {
+            let kind = if *viber { " (Viber: Base64 IDs in paths)" } else { "" };
+            writeln!(w, "  channel {name}{kind}")?;
+        }
+        // Tokens are named, never printed, like every token this tool handles.
+        writeln!(w, "Tokens: {from}.")?;
+        writeln!(w, "Press Ctrl-C to stop.")
+    })?;
+    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    handle.shutdown().await;
+    Ok(Exit::Ok)
+}
