@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::FieldWrite;
 use crate::model::{Identity, LiveContact, SourceLoc};
-pub use planner::plan;
+pub use planner::{managed_part, plan};
 
 /// What the platform held for one desired contact when it was read.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,9 +1,1413 @@
-//! The planning algorithm: desired × live → per-contact changes and calls. (Being written.)
+//! The planning algorithm: desired × live → per-contact changes, the exact calls apply will make,
+//! totals and the safety check. Pure (no IO, async or clock); it never reads the platform and
+//! never renders anything.
+//!
+//! Call order, fixed so plans are reproducible and reviewable:
+//! - **Update**: the changed fields the contact declares, in name order, then the marker; written
+//!   in `Update` calls of at most [`MAX_FIELDS_PER_CALL`] (a cleared field is written as `""`),
+//!   then `AddTags` calls, then `RemoveTags` calls, tags sorted, at most [`MAX_TAGS_PER_CALL`] each.
+//! - **Create**: the key field first, then the marker (so the first call already makes the contact
+//!   findable by the bulk read), then the other non-empty fields in name order; the first
+//!   [`MAX_FIELDS_PER_CALL`] go in the `Create` call, the rest in `Update` calls, then `AddTags`.
+//! - **Pruned orphan**: `RemoveTags` first, then `Update` clearing the marker last, so an
+//!   interrupted prune leaves the marker and the next plan finds the orphan again.
 
-use super::{LiveState, Plan, PlanOptions};
-use crate::model::Config;
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{
+    Action, Call, ChannelSummary, ContactPlan, FieldChange, Found, LiveState, Plan, PlanOptions,
+    Summary,
+};
+use crate::api::FieldWrite;
+use crate::model::{
+    Config, DEFAULT_RATE_LIMIT, DesiredContact, FieldType, Identity, LiveContact,
+    MAX_FIELDS_PER_CALL, MAX_TAGS_PER_CALL, same_value,
+};
 
 /// Decide what apply must do so the platform matches `config` for the contacts in `live`.
-pub fn plan(_config: &Config, _live: &LiveState, _options: PlanOptions) -> Plan {
-    todo!("planner")
+///
+/// Contacts come out in the order of `live.contacts` (config order when the reader keeps it), then
+/// the orphans sorted by channel and ID. An index in `live.contacts` that is not in
+/// `config.contacts` is skipped: the reader and the planner disagree about the config, and there
+/// is no desired contact to plan.
+pub fn plan(config: &Config, live: &LiveState, options: PlanOptions) -> Plan {
+    let mut contacts: Vec<ContactPlan> = live
+        .contacts
+        .iter()
+        .filter_map(|(index, found)| {
+            config
+                .contacts
+                .get(*index)
+                .map(|desired| plan_desired(config, desired, found))
+        })
+        .collect();
+
+    let mut orphans: Vec<&(String, LiveContact)> = live.orphans.iter().collect();
+    orphans.sort_by(|a, b| (&a.0, &a.1.id).cmp(&(&b.0, &b.1.id)));
+    contacts.extend(
+        orphans
+            .into_iter()
+            .map(|(channel, contact)| plan_orphan(config, channel, contact, options.prune)),
+    );
+
+    let summary = summarize(&contacts);
+    let channels = channel_summaries(config, &contacts);
+    let warnings = channels
+        .iter()
+        .filter(|c| c.unsafe_change)
+        .map(|c| safety_warning(config, c))
+        .collect();
+    Plan {
+        contacts,
+        summary,
+        channels,
+        warnings,
+        prune: options.prune,
+    }
+}
+
+/// The managed part of a live contact: the fields declared in the config and the marker field
+/// (only those with a value; empty values folded away), and its managed tags, sorted. Two reads of
+/// an unchanged contact give equal results, so a saved plan compares this to find stale contacts.
+pub fn managed_part(config: &Config, live: &LiveContact) -> LiveContact {
+    let marker_field = config.marker.as_ref().map(|m| m.field.as_str());
+    let fields = config
+        .fields
+        .keys()
+        .map(String::as_str)
+        .chain(marker_field)
+        .filter_map(|name| {
+            live.value(name)
+                .map(|v| (name.to_string(), Some(v.to_string())))
+        })
+        .collect();
+    let tags: BTreeSet<&String> = live
+        .tags
+        .iter()
+        .filter(|t| config.tags.contains(*t))
+        .collect();
+    LiveContact {
+        id: live.id.clone(),
+        fields,
+        tags: tags.into_iter().cloned().collect(),
+    }
+}
+
+/// A contact plan with nothing in it yet but who it is.
+fn blank(desired: &DesiredContact, action: Action) -> ContactPlan {
+    ContactPlan {
+        channel: desired.channel.clone(),
+        identity: desired.identity.clone(),
+        id: None,
+        action,
+        fields: Vec::new(),
+        tags_added: Vec::new(),
+        tags_removed: Vec::new(),
+        error: None,
+        calls: Vec::new(),
+        marker_only: false,
+        source: Some(desired.source.clone()),
+        live: None,
+    }
+}
+
+fn plan_desired(config: &Config, desired: &DesiredContact, found: &Found) -> ContactPlan {
+    match found {
+        Found::Present(live) => plan_present(config, desired, live),
+        Found::Absent => plan_absent(config, desired),
+        Found::Ambiguous { ids, total } => {
+            let mut message = format!(
+                "{} matches {} contacts: {}",
+                desired.identity.display(),
+                total,
+                ids.join(", ")
+            );
+            let shown = u64::try_from(ids.len()).unwrap_or(u64::MAX);
+            if *total > shown {
+                message.push_str(&format!(" and {} more", total - shown));
+            }
+            errored(desired, message)
+        }
+        Found::Failed(message) => errored(desired, message.clone()),
+    }
+}
+
+fn errored(desired: &DesiredContact, message: String) -> ContactPlan {
+    ContactPlan {
+        error: Some(message),
+        ..blank(desired, Action::Error)
+    }
+}
+
+/// The desired value with `""` folded to `None`, so "clear" has one spelling.
+fn wanted(value: &Option<String>) -> Option<&str> {
+    value.as_deref().filter(|v| !v.is_empty())
+}
+
+/// The fields the desired contact declares, without the marker field (the marker wins: it is
+/// written as if every contact declared it).
+fn declared_fields<'a>(
+    config: &'a Config,
+    desired: &'a DesiredContact,
+) -> impl Iterator<Item = (&'a String, Option<&'a str>)> + 'a {
+    let marker_field = config.marker.as_ref().map(|m| m.field.as_str());
+    desired
+        .fields
+        .iter()
+        .filter(move |(name, _)| Some(name.as_str()) != marker_field)
+        .map(|(name, value)| (name, wanted(value)))
+}
+
+fn plan_present(config: &Config, desired: &DesiredContact, live: &LiveContact) -> ContactPlan {
+    let mut fields: Vec<FieldChange> = declared_fields(config, desired)
+        .filter(|(name, want)| !same_value(config.field_type(name), *want, live.value(name)))
+        .map(|(name, want)| FieldChange {
+            name: name.clone(),
+            before: live.value(name).map(str::to_string),
+            after: want.map(str::to_string),
+        })
+        .collect();
+
+    let mut marker_written = false;
+    if let Some(marker) = &config.marker {
+        let current = live.value(&marker.field);
+        if !same_value(FieldType::Text, Some(&marker.value), current) {
+            marker_written = true;
+            fields.push(FieldChange {
+                name: marker.field.clone(),
+                before: current.map(str::to_string),
+                after: Some(marker.value.clone()),
+            });
+        }
+    }
+
+    let (tags_added, tags_removed) = match &desired.tags {
+        None => (Vec::new(), Vec::new()),
+        Some(want) => {
+            let have: BTreeSet<&String> = live.tags.iter().collect();
+            let added = want.iter().filter(|t| !have.contains(t)).cloned().collect();
+            let removed = have
+                .into_iter()
+                .filter(|t| config.tags.contains(*t) && !want.contains(*t))
+                .cloned()
+                .collect();
+            (added, removed)
+        }
+    };
+
+    let changed = !fields.is_empty() || !tags_added.is_empty() || !tags_removed.is_empty();
+    let marker_only =
+        marker_written && fields.len() == 1 && tags_added.is_empty() && tags_removed.is_empty();
+
+    let mut calls = update_calls(&fields);
+    calls.extend(tag_calls(&tags_added, |tags| Call::AddTags { tags }));
+    calls.extend(tag_calls(&tags_removed, |tags| Call::RemoveTags { tags }));
+
+    ContactPlan {
+        id: Some(live.id.clone()),
+        fields,
+        tags_added,
+        tags_removed,
+        calls,
+        marker_only,
+        live: Some(managed_part(config, live)),
+        ..blank(
+            desired,
+            if changed {
+                Action::Update
+            } else {
+                Action::Unchanged
+            },
+        )
+    }
+}
+
+fn plan_absent(config: &Config, desired: &DesiredContact) -> ContactPlan {
+    let (key_field, key_value) = match &desired.identity {
+        Identity::Key { field, value } => (field, value),
+        Identity::Id(id) => {
+            return errored(
+                desired,
+                format!(
+                    "no contact with id {id} on channel {} (contacts are created by key, not by \
+                     ID: give the contact a key field value instead)",
+                    desired.channel
+                ),
+            );
+        }
+    };
+
+    // Key first, then the marker, then the rest; a name already written is not written twice.
+    let mut candidates: Vec<(&str, &str)> = vec![(key_field.as_str(), key_value.as_str())];
+    if let Some(marker) = &config.marker {
+        candidates.push((&marker.field, &marker.value));
+    }
+    // Nothing to clear on a new contact: cleared fields are skipped.
+    candidates.extend(
+        declared_fields(config, desired)
+            .filter_map(|(name, want)| want.map(|value| (name.as_str(), value))),
+    );
+    let mut seen = BTreeSet::new();
+    let fields: Vec<FieldChange> = candidates
+        .into_iter()
+        .filter(|(name, _)| seen.insert(*name))
+        .map(|(name, value)| FieldChange {
+            name: name.to_string(),
+            before: None,
+            after: Some(value.to_string()),
+        })
+        .collect();
+
+    let writes = field_writes(&fields);
+    let mut chunks = writes.chunks(MAX_FIELDS_PER_CALL);
+    let mut calls: Vec<Call> = chunks
+        .next()
+        .map(|first| Call::Create {
+            fields: first.to_vec(),
+        })
+        .into_iter()
+        .collect();
+    calls.extend(chunks.map(|rest| Call::Update {
+        fields: rest.to_vec(),
+    }));
+
+    let tags_added: Vec<String> = desired
+        .tags
+        .iter()
+        .flatten()
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    calls.extend(tag_calls(&tags_added, |tags| Call::AddTags { tags }));
+
+    ContactPlan {
+        fields,
+        tags_added,
+        calls,
+        ..blank(desired, Action::Create)
+    }
+}
+
+fn plan_orphan(config: &Config, channel: &str, live: &LiveContact, prune: bool) -> ContactPlan {
+    let identity = config
+        .default_key
+        .as_ref()
+        .and_then(|key| {
+            live.value(key).map(|value| Identity::Key {
+                field: key.clone(),
+                value: value.to_string(),
+            })
+        })
+        .unwrap_or_else(|| Identity::Id(live.id.clone()));
+    let managed = managed_part(config, live);
+
+    let mut fields = Vec::new();
+    let mut tags_removed = Vec::new();
+    let mut calls = Vec::new();
+    if prune {
+        tags_removed = managed.tags.clone();
+        if let Some(marker) = &config.marker
+            && let Some(current) = live.value(&marker.field)
+        {
+            fields.push(FieldChange {
+                name: marker.field.clone(),
+                before: Some(current.to_string()),
+                after: None,
+            });
+        }
+        calls.extend(tag_calls(&tags_removed, |tags| Call::RemoveTags { tags }));
+        calls.extend(update_calls(&fields));
+    }
+
+    ContactPlan {
+        channel: channel.to_string(),
+        identity,
+        id: Some(live.id.clone()),
+        action: Action::Orphan,
+        fields,
+        tags_added: Vec::new(),
+        tags_removed,
+        error: None,
+        calls,
+        marker_only: false,
+        source: None,
+        live: Some(managed),
+    }
+}
+
+/// The wire form of field changes: a cleared field is written as `""`.
+fn field_writes(fields: &[FieldChange]) -> Vec<FieldWrite> {
+    fields
+        .iter()
+        .map(|f| FieldWrite {
+            name: f.name.clone(),
+            value: f.after.clone().unwrap_or_default(),
+        })
+        .collect()
+}
+
+fn update_calls(fields: &[FieldChange]) -> Vec<Call> {
+    field_writes(fields)
+        .chunks(MAX_FIELDS_PER_CALL)
+        .map(|chunk| Call::Update {
+            fields: chunk.to_vec(),
+        })
+        .collect()
+}
+
+fn tag_calls(tags: &[String], make: impl Fn(Vec<String>) -> Call) -> Vec<Call> {
+    tags.chunks(MAX_TAGS_PER_CALL)
+        .map(|chunk| make(chunk.to_vec()))
+        .collect()
+}
+
+fn summarize(contacts: &[ContactPlan]) -> Summary {
+    let mut s = Summary::default();
+    for c in contacts {
+        match c.action {
+            Action::Create => s.create += 1,
+            Action::Update => s.update += 1,
+            Action::Unchanged => s.unchanged += 1,
+            Action::Orphan => s.orphans += 1,
+            Action::Error => s.errors += 1,
+        }
+        s.tags_added += c.tags_added.len();
+        s.tags_removed += c.tags_removed.len();
+        s.api_calls += c.calls.len();
+    }
+    s
+}
+
+/// Seconds `calls` calls take under a sliding window of `rate_limit` calls per 60 s: the first
+/// `rate_limit` go at once, each further batch a minute after the one before.
+pub(crate) fn estimated_seconds(calls: usize, rate_limit: u32) -> u64 {
+    if calls == 0 {
+        return 0;
+    }
+    let per_window = u64::from(rate_limit.max(1));
+    let calls = u64::try_from(calls).unwrap_or(u64::MAX);
+    ((calls - 1) / per_window) * 60
+}
+
+fn channel_summaries(config: &Config, contacts: &[ContactPlan]) -> Vec<ChannelSummary> {
+    let mut by_channel: BTreeMap<&str, ChannelSummary> = BTreeMap::new();
+    for c in contacts {
+        let entry = by_channel
+            .entry(c.channel.as_str())
+            .or_insert_with(|| ChannelSummary {
+                channel: c.channel.clone(),
+                api_calls: 0,
+                rate_limit: config
+                    .channels
+                    .get(&c.channel)
+                    .map_or(DEFAULT_RATE_LIMIT, |ch| ch.rate_limit),
+                estimated_seconds: 0,
+                existing: 0,
+                changing: 0,
+                unsafe_change: false,
+            });
+        entry.api_calls += c.calls.len();
+        match c.action {
+            Action::Update => {
+                entry.existing += 1;
+                if !c.marker_only {
+                    entry.changing += 1;
+                }
+            }
+            Action::Unchanged => entry.existing += 1,
+            Action::Orphan if !c.calls.is_empty() => entry.changing += 1,
+            Action::Orphan | Action::Create | Action::Error => {}
+        }
+    }
+    by_channel
+        .into_values()
+        .map(|mut ch| {
+            ch.estimated_seconds = estimated_seconds(ch.api_calls, ch.rate_limit);
+            ch.unsafe_change = ch.existing >= config.safety.min_existing
+                && (ch.changing as f64) * 100.0
+                    > config.safety.max_change_percent * (ch.existing as f64);
+            ch
+        })
+        .collect()
+}
+
+fn safety_warning(config: &Config, ch: &ChannelSummary) -> String {
+    let share = if ch.existing > 0 {
+        format!(" ({:.1}%)", ch.changing as f64 * 100.0 / ch.existing as f64)
+    } else {
+        String::new()
+    };
+    format!(
+        "channel {}: {} of {} existing contacts{share} would change, more than \
+         safety.max_change_percent {}%; apply refuses without --force",
+        ch.channel, ch.changing, ch.existing, config.safety.max_change_percent
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{BooleanFormat, Channel, Marker, Safety, SourceLoc};
+
+    // ---- builders -------------------------------------------------------------------------
+
+    fn channel(name: &str, rate_limit: u32) -> (String, Channel) {
+        (
+            name.to_string(),
+            Channel {
+                name: name.to_string(),
+                base_url: "http://127.0.0.1:1/api".into(),
+                token_env: format!("TOKEN_{}", name.to_uppercase()),
+                rate_limit,
+                viber: false,
+                viber_encode_get: false,
+                boolean_format: BooleanFormat::Upper,
+            },
+        )
+    }
+
+    /// A config with the SPEC example's fields and tags, no marker, default safety.
+    fn config() -> Config {
+        Config {
+            channels: [channel("web", 100), channel("viber", 200)].into(),
+            fields: [
+                ("firstName", FieldType::Text),
+                ("lastName", FieldType::Text),
+                ("email", FieldType::Email),
+                ("phone", FieldType::Phone),
+                ("vip", FieldType::Boolean),
+                ("customerid", FieldType::Number),
+            ]
+            .into_iter()
+            .map(|(n, t)| (n.to_string(), t))
+            .collect(),
+            tags: ["Blog Updates", "Platform Updates", "VIP"]
+                .map(String::from)
+                .into(),
+            default_channel: Some("web".into()),
+            default_key: Some("email".into()),
+            marker: None,
+            safety: Safety::default(),
+            contacts: Vec::new(),
+            hash: "0".repeat(64),
+        }
+    }
+
+    fn with_marker(mut c: Config) -> Config {
+        c.marker = Some(Marker {
+            field: "managed_by".into(),
+            value: "git".into(),
+        });
+        c
+    }
+
+    fn key(email: &str) -> Identity {
+        Identity::Key {
+            field: "email".into(),
+            value: email.into(),
+        }
+    }
+
+    /// A desired contact keyed by email (the key field is among its fields, as config builds it).
+    fn desired(
+        email: &str,
+        fields: &[(&str, Option<&str>)],
+        tags: Option<&[&str]>,
+    ) -> DesiredContact {
+        let mut map: BTreeMap<String, Option<String>> = fields
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.map(str::to_string)))
+            .collect();
+        map.insert("email".into(), Some(email.into()));
+        DesiredContact {
+            channel: "web".into(),
+            identity: key(email),
+            fields: map,
+            tags: tags.map(|t| t.iter().map(|s| s.to_string()).collect()),
+            source: SourceLoc {
+                file: "contacts.yaml".into(),
+                line: 3,
+                col: 5,
+            },
+        }
+    }
+
+    fn live(id: &str, fields: &[(&str, Option<&str>)], tags: &[&str]) -> LiveContact {
+        LiveContact {
+            id: id.into(),
+            fields: fields
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.map(str::to_string)))
+                .collect(),
+            tags: tags.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    /// Plan one desired contact against what was found.
+    fn plan_one(config: &Config, d: DesiredContact, found: Found) -> ContactPlan {
+        let mut config = config.clone();
+        config.contacts = vec![d];
+        let state = LiveState {
+            contacts: vec![(0, found)],
+            orphans: Vec::new(),
+        };
+        let mut p = plan(&config, &state, PlanOptions::default());
+        assert_eq!(p.contacts.len(), 1);
+        p.contacts.remove(0)
+    }
+
+    fn change(name: &str, before: Option<&str>, after: Option<&str>) -> FieldChange {
+        FieldChange {
+            name: name.into(),
+            before: before.map(str::to_string),
+            after: after.map(str::to_string),
+        }
+    }
+
+    fn writes(pairs: &[(&str, &str)]) -> Vec<FieldWrite> {
+        pairs
+            .iter()
+            .map(|(n, v)| FieldWrite {
+                name: n.to_string(),
+                value: v.to_string(),
+            })
+            .collect()
+    }
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    // ---- field comparison -----------------------------------------------------------------
+
+    #[test]
+    fn field_comparison_follows_the_declared_type() {
+        // (field, desired, live value, expected to differ)
+        let cases: &[(&str, Option<&str>, Option<&str>, bool)] = &[
+            ("customerid", Some("7"), Some("7"), false),
+            ("customerid", Some("7"), Some("7.0"), false),
+            ("customerid", Some("7"), Some("8"), true),
+            ("vip", Some("true"), Some("TRUE"), false),
+            ("vip", Some("TRUE"), Some("false"), true),
+            (
+                "email",
+                Some("juan@example.com"),
+                Some("JUAN@Example.com"),
+                false,
+            ),
+            (
+                "phone",
+                Some("+34600111222"),
+                Some("+34 600-111-222"),
+                false,
+            ),
+            (
+                "phone",
+                Some("+34 (600) 111.222"),
+                Some("+34600111222"),
+                false,
+            ),
+            ("phone", Some("+34600111222"), Some("34600111222"), true),
+            ("firstName", Some("Ana"), Some("ana"), true),
+            ("firstName", Some("Ana"), Some("Ana"), false),
+            ("firstName", Some("Ana"), None, true),
+        ];
+        for &(field, want, have, differs) in cases {
+            let cfg = config();
+            let d = desired("juan@example.com", &[(field, want)], None);
+            let mut l = live("1", &[("email", Some("juan@example.com"))], &[]);
+            if field == "email" {
+                l.fields.insert("email".into(), have.map(str::to_string));
+            } else if let Some(h) = have {
+                l.fields.insert(field.into(), Some(h.into()));
+            }
+            let p = plan_one(&cfg, d, Found::Present(l));
+            let changed: Vec<&str> = p.fields.iter().map(|f| f.name.as_str()).collect();
+            if differs {
+                assert_eq!(changed, [field], "{field}: {want:?} vs {have:?}");
+                assert_eq!(p.action, Action::Update);
+            } else {
+                assert!(
+                    changed.is_empty(),
+                    "{field}: {want:?} vs {have:?} -> {changed:?}"
+                );
+                assert_eq!(p.action, Action::Unchanged);
+                assert!(p.calls.is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn missing_null_and_empty_live_values_are_all_empty() {
+        // Desired: clear `lastName`. Live: missing, null, "" — never a change; "Dar" — a change.
+        let cases: &[(Option<Option<&str>>, bool)] = &[
+            (None, false),
+            (Some(None), false),
+            (Some(Some("")), false),
+            (Some(Some("Dar")), true),
+        ];
+        for &(have, differs) in cases {
+            let d = desired("a@x.com", &[("lastName", None)], None);
+            let mut l = live("1", &[("email", Some("a@x.com"))], &[]);
+            if let Some(v) = have {
+                l.fields.insert("lastName".into(), v.map(str::to_string));
+            }
+            let p = plan_one(&config(), d, Found::Present(l));
+            assert_eq!(!p.fields.is_empty(), differs, "live lastName {have:?}");
+        }
+    }
+
+    #[test]
+    fn a_null_field_is_cleared_with_an_empty_string() {
+        let d = desired("a@x.com", &[("lastName", None)], None);
+        let l = live(
+            "1",
+            &[("email", Some("a@x.com")), ("lastName", Some("Dar"))],
+            &[],
+        );
+        let p = plan_one(&config(), d, Found::Present(l));
+        assert_eq!(p.fields, [change("lastName", Some("Dar"), None)]);
+        assert_eq!(
+            p.calls,
+            [Call::Update {
+                fields: writes(&[("lastName", "")])
+            }]
+        );
+    }
+
+    #[test]
+    fn before_is_the_value_as_the_api_holds_it() {
+        let d = desired("a@x.com", &[("customerid", Some("8"))], None);
+        let l = live(
+            "1",
+            &[("email", Some("a@x.com")), ("customerid", Some("007"))],
+            &[],
+        );
+        let p = plan_one(&config(), d, Found::Present(l));
+        assert_eq!(p.fields, [change("customerid", Some("007"), Some("8"))]);
+    }
+
+    #[test]
+    fn fields_the_contact_does_not_write_are_left_alone() {
+        let d = desired("a@x.com", &[("firstName", Some("Ana"))], None);
+        let l = live(
+            "1",
+            &[
+                ("email", Some("a@x.com")),
+                ("firstName", Some("Ana")),
+                ("lastName", Some("Anything")),
+                ("locale", Some("en_GB")),
+            ],
+            &[],
+        );
+        let p = plan_one(&config(), d, Found::Present(l));
+        assert_eq!(p.action, Action::Unchanged);
+        assert!(p.fields.is_empty());
+    }
+
+    // ---- tags ---------------------------------------------------------------------------------
+
+    #[test]
+    fn tags_are_reconciled_only_within_the_managed_set() {
+        // (desired tags, live tags, added, removed)
+        type Case<'a> = (
+            Option<&'a [&'a str]>,
+            &'a [&'a str],
+            &'a [&'a str],
+            &'a [&'a str],
+        );
+        let cases: &[Case] = &[
+            // no `tags:` key: tags left alone, even managed ones
+            (None, &["VIP", "Blog Updates", "Other"], &[], &[]),
+            // `tags: []`: every managed tag removed, the unmanaged one kept
+            (
+                Some(&[]),
+                &["VIP", "Other", "Blog Updates"],
+                &[],
+                &["Blog Updates", "VIP"],
+            ),
+            // add the missing, remove the managed extra, keep the unmanaged
+            (
+                Some(&["VIP", "Platform Updates"]),
+                &["Blog Updates", "VIP", "Other"],
+                &["Platform Updates"],
+                &["Blog Updates"],
+            ),
+            // exact string compare: "vip" is not "VIP" (and "vip" is unmanaged: kept)
+            (Some(&["VIP"]), &["vip"], &["VIP"], &[]),
+            // already right
+            (Some(&["VIP"]), &["VIP", "Other"], &[], &[]),
+        ];
+        for &(want, have, added, removed) in cases {
+            let d = desired("a@x.com", &[], want);
+            let l = live("1", &[("email", Some("a@x.com"))], have);
+            let p = plan_one(&config(), d, Found::Present(l));
+            assert_eq!(p.tags_added, strings(added), "{want:?} vs {have:?}");
+            assert_eq!(p.tags_removed, strings(removed), "{want:?} vs {have:?}");
+            let expected_action = if added.is_empty() && removed.is_empty() {
+                Action::Unchanged
+            } else {
+                Action::Update
+            };
+            assert_eq!(p.action, expected_action);
+            let mut expected_calls = Vec::new();
+            if !added.is_empty() {
+                expected_calls.push(Call::AddTags {
+                    tags: strings(added),
+                });
+            }
+            if !removed.is_empty() {
+                expected_calls.push(Call::RemoveTags {
+                    tags: strings(removed),
+                });
+            }
+            assert_eq!(p.calls, expected_calls);
+        }
+    }
+
+    fn many_tags(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("t{i:02}")).collect()
+    }
+
+    #[test]
+    fn eleven_tags_take_two_calls_each_way() {
+        let mut cfg = config();
+        cfg.tags = many_tags(22).into_iter().collect();
+        let all = many_tags(22);
+        let (add, remove) = all.split_at(11);
+        let add_refs: Vec<&str> = add.iter().map(String::as_str).collect();
+        let remove_refs: Vec<&str> = remove.iter().map(String::as_str).collect();
+        let d = desired("a@x.com", &[], Some(&add_refs));
+        let l = live("1", &[("email", Some("a@x.com"))], &remove_refs);
+        let p = plan_one(&cfg, d, Found::Present(l));
+        assert_eq!(
+            p.calls,
+            [
+                Call::AddTags {
+                    tags: add[..10].to_vec()
+                },
+                Call::AddTags {
+                    tags: add[10..].to_vec()
+                },
+                Call::RemoveTags {
+                    tags: remove[..10].to_vec()
+                },
+                Call::RemoveTags {
+                    tags: remove[10..].to_vec()
+                },
+            ]
+        );
+    }
+
+    // ---- batching -------------------------------------------------------------------------------
+
+    fn many_fields(cfg: &mut Config, n: usize) -> Vec<(String, String)> {
+        let fields: Vec<(String, String)> = (0..n)
+            .map(|i| (format!("f{i:02}"), format!("v{i}")))
+            .collect();
+        for (name, _) in &fields {
+            cfg.fields.insert(name.clone(), FieldType::Text);
+        }
+        fields
+    }
+
+    #[test]
+    fn thirty_one_changed_fields_take_two_update_calls() {
+        let mut cfg = config();
+        let fields = many_fields(&mut cfg, 31);
+        let refs: Vec<(&str, Option<&str>)> = fields
+            .iter()
+            .map(|(n, v)| (n.as_str(), Some(v.as_str())))
+            .collect();
+        let d = desired("a@x.com", &refs, None);
+        let p = plan_one(
+            &cfg,
+            d,
+            Found::Present(live("1", &[("email", Some("a@x.com"))], &[])),
+        );
+        assert_eq!(p.calls.len(), 2);
+        let sizes: Vec<usize> = p
+            .calls
+            .iter()
+            .map(|c| match c {
+                Call::Update { fields } => fields.len(),
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        assert_eq!(sizes, [30, 1]);
+        // name order
+        let Call::Update { fields: last } = &p.calls[1] else {
+            unreachable!()
+        };
+        assert_eq!(last[0].name, "f30");
+    }
+
+    #[test]
+    fn thirty_fields_fit_one_update_call() {
+        let mut cfg = config();
+        let fields = many_fields(&mut cfg, 30);
+        let refs: Vec<(&str, Option<&str>)> = fields
+            .iter()
+            .map(|(n, v)| (n.as_str(), Some(v.as_str())))
+            .collect();
+        let d = desired("a@x.com", &refs, None);
+        let p = plan_one(
+            &cfg,
+            d,
+            Found::Present(live("1", &[("email", Some("a@x.com"))], &[])),
+        );
+        assert_eq!(p.calls.len(), 1);
+    }
+
+    #[test]
+    fn a_thirty_five_field_create_is_a_create_of_thirty_then_an_update_of_five() {
+        let mut cfg = config();
+        // 34 fields plus the key field: 35 writes
+        let fields = many_fields(&mut cfg, 34);
+        let refs: Vec<(&str, Option<&str>)> = fields
+            .iter()
+            .map(|(n, v)| (n.as_str(), Some(v.as_str())))
+            .collect();
+        let d = desired("new@x.com", &refs, Some(&["VIP"]));
+        let p = plan_one(&cfg, d, Found::Absent);
+        assert_eq!(p.action, Action::Create);
+        assert_eq!(p.fields.len(), 35);
+        match &p.calls[..] {
+            [
+                Call::Create { fields: first },
+                Call::Update { fields: rest },
+                Call::AddTags { tags },
+            ] => {
+                assert_eq!(first.len(), 30);
+                assert_eq!(rest.len(), 5);
+                assert_eq!(first[0].name, "email");
+                assert_eq!(tags, &strings(&["VIP"]));
+            }
+            other => panic!("unexpected calls {other:?}"),
+        }
+    }
+
+    // ---- create ---------------------------------------------------------------------------------
+
+    #[test]
+    fn a_create_writes_the_key_first_and_skips_cleared_fields() {
+        let d = desired(
+            "new@x.com",
+            &[
+                ("customerid", Some("7")),
+                ("firstName", Some("Juan")),
+                ("lastName", None),
+            ],
+            Some(&["VIP", "Blog Updates"]),
+        );
+        let p = plan_one(&config(), d, Found::Absent);
+        assert_eq!(p.action, Action::Create);
+        assert_eq!(p.id, None);
+        assert_eq!(
+            p.fields,
+            [
+                change("email", None, Some("new@x.com")),
+                change("customerid", None, Some("7")),
+                change("firstName", None, Some("Juan")),
+            ]
+        );
+        assert_eq!(p.tags_added, strings(&["Blog Updates", "VIP"]));
+        assert_eq!(
+            p.calls,
+            [
+                Call::Create {
+                    fields: writes(&[
+                        ("email", "new@x.com"),
+                        ("customerid", "7"),
+                        ("firstName", "Juan")
+                    ])
+                },
+                Call::AddTags {
+                    tags: strings(&["Blog Updates", "VIP"])
+                },
+            ]
+        );
+        assert_eq!(p.live, None);
+        assert_eq!(p.source.as_ref().map(|s| s.line), Some(3));
+    }
+
+    #[test]
+    fn a_create_writes_the_marker_right_after_the_key() {
+        let d = desired("new@x.com", &[("firstName", Some("Juan"))], None);
+        let p = plan_one(&with_marker(config()), d, Found::Absent);
+        assert_eq!(
+            p.calls,
+            [Call::Create {
+                fields: writes(&[
+                    ("email", "new@x.com"),
+                    ("managed_by", "git"),
+                    ("firstName", "Juan")
+                ])
+            }]
+        );
+        assert!(!p.marker_only);
+    }
+
+    #[test]
+    fn a_contact_known_by_id_that_is_absent_is_an_error_not_a_create() {
+        let mut d = desired("a@x.com", &[], None);
+        d.identity = Identity::Id("tMNGhftyUPrB3r1lD+bT4g==".into());
+        let p = plan_one(&config(), d, Found::Absent);
+        assert_eq!(p.action, Action::Error);
+        assert!(p.calls.is_empty());
+        assert_eq!(
+            p.error.as_deref(),
+            Some(
+                "no contact with id tMNGhftyUPrB3r1lD+bT4g== on channel web (contacts are created \
+                 by key, not by ID: give the contact a key field value instead)"
+            )
+        );
+    }
+
+    // ---- marker ---------------------------------------------------------------------------------
+
+    #[test]
+    fn the_marker_is_written_last_on_an_update_and_alone_it_is_marker_only() {
+        let cfg = with_marker(config());
+        // (live marker value, desired firstName, live firstName, fields changed, marker_only)
+        let cases: &[(Option<&str>, &str, &[&str], bool)] = &[
+            (None, "Ana", &["managed_by"], true),
+            (Some("other"), "Ana", &["managed_by"], true),
+            (Some("git"), "Ana", &[], false),
+            (None, "Anna", &["firstName", "managed_by"], false),
+            (Some("git"), "Anna", &["firstName"], false),
+        ];
+        for &(marker, first, changed, marker_only) in cases {
+            let d = desired("a@x.com", &[("firstName", Some(first))], None);
+            let mut l = live(
+                "1",
+                &[("email", Some("a@x.com")), ("firstName", Some("Ana"))],
+                &[],
+            );
+            if let Some(m) = marker {
+                l.fields.insert("managed_by".into(), Some(m.into()));
+            }
+            let p = plan_one(&cfg, d, Found::Present(l));
+            let names: Vec<&str> = p.fields.iter().map(|f| f.name.as_str()).collect();
+            assert_eq!(names, changed, "marker {marker:?}, firstName {first}");
+            assert_eq!(
+                p.marker_only, marker_only,
+                "marker {marker:?}, firstName {first}"
+            );
+            let written: Vec<&str> = p
+                .calls
+                .iter()
+                .flat_map(|c| match c {
+                    Call::Update { fields } => fields.iter().map(|f| f.name.as_str()).collect(),
+                    _ => Vec::new(),
+                })
+                .collect();
+            assert_eq!(
+                written, changed,
+                "update calls write the changed fields, marker last"
+            );
+        }
+    }
+
+    #[test]
+    fn a_marker_write_with_a_tag_change_is_not_marker_only() {
+        let cfg = with_marker(config());
+        let d = desired("a@x.com", &[], Some(&["VIP"]));
+        let l = live("1", &[("email", Some("a@x.com"))], &[]);
+        let p = plan_one(&cfg, d, Found::Present(l));
+        assert!(!p.marker_only);
+        assert_eq!(p.action, Action::Update);
+    }
+
+    #[test]
+    fn the_marker_overrides_a_declared_field_of_the_same_name() {
+        let mut cfg = with_marker(config());
+        cfg.fields.insert("managed_by".into(), FieldType::Text);
+        let d = desired("a@x.com", &[("managed_by", Some("someone"))], None);
+        let l = live(
+            "1",
+            &[("email", Some("a@x.com")), ("managed_by", Some("git"))],
+            &[],
+        );
+        let p = plan_one(&cfg, d, Found::Present(l));
+        assert_eq!(p.action, Action::Unchanged);
+    }
+
+    // ---- errors ---------------------------------------------------------------------------------
+
+    #[test]
+    fn an_ambiguous_key_is_an_error_naming_the_ids() {
+        let cases: &[(&[&str], u64, &str)] = &[
+            (&["11", "12"], 2, "email=a@x.com matches 2 contacts: 11, 12"),
+            (
+                &["11", "12"],
+                25,
+                "email=a@x.com matches 25 contacts: 11, 12 and 23 more",
+            ),
+        ];
+        for &(ids, total, message) in cases {
+            let d = desired("a@x.com", &[("firstName", Some("Ana"))], Some(&["VIP"]));
+            let p = plan_one(
+                &config(),
+                d,
+                Found::Ambiguous {
+                    ids: strings(ids),
+                    total,
+                },
+            );
+            assert_eq!(p.action, Action::Error);
+            assert_eq!(p.error.as_deref(), Some(message));
+            assert!(p.calls.is_empty() && p.fields.is_empty() && p.tags_added.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_failed_read_is_an_error_with_its_message_and_others_plan_as_usual() {
+        let mut cfg = config();
+        cfg.contacts = vec![
+            desired("a@x.com", &[], None),
+            desired("b@x.com", &[("firstName", Some("B"))], None),
+        ];
+        let state = LiveState {
+            contacts: vec![
+                (0, Found::Failed("403: contact is blocked".into())),
+                (1, Found::Absent),
+            ],
+            orphans: Vec::new(),
+        };
+        let p = plan(&cfg, &state, PlanOptions::default());
+        assert_eq!(p.contacts[0].action, Action::Error);
+        assert_eq!(
+            p.contacts[0].error.as_deref(),
+            Some("403: contact is blocked")
+        );
+        assert!(p.contacts[0].calls.is_empty());
+        assert_eq!(p.contacts[1].action, Action::Create);
+        assert_eq!(p.summary.errors, 1);
+        assert_eq!(p.summary.create, 1);
+        assert_eq!(p.summary.api_calls, 1);
+    }
+
+    #[test]
+    fn an_index_outside_the_config_is_skipped() {
+        let mut cfg = config();
+        cfg.contacts = vec![desired("a@x.com", &[], None)];
+        let state = LiveState {
+            contacts: vec![(5, Found::Absent), (0, Found::Absent)],
+            orphans: Vec::new(),
+        };
+        let p = plan(&cfg, &state, PlanOptions::default());
+        assert_eq!(p.contacts.len(), 1);
+    }
+
+    // ---- orphans --------------------------------------------------------------------------------
+
+    fn orphan_state() -> LiveState {
+        LiveState {
+            contacts: Vec::new(),
+            orphans: vec![
+                (
+                    "web".into(),
+                    live(
+                        "9",
+                        &[("managed_by", Some("git"))],
+                        &["Other", "VIP", "Blog Updates"],
+                    ),
+                ),
+                (
+                    "web".into(),
+                    live(
+                        "2",
+                        &[("email", Some("old@x.com")), ("managed_by", Some("git"))],
+                        &["Other"],
+                    ),
+                ),
+            ],
+        }
+    }
+
+    #[test]
+    fn orphans_without_prune_are_listed_with_no_calls() {
+        let cfg = with_marker(config());
+        let p = plan(&cfg, &orphan_state(), PlanOptions { prune: false });
+        // sorted by channel then ID; identity by key when it has one, else by ID
+        assert_eq!(p.contacts[0].identity, key("old@x.com"));
+        assert_eq!(p.contacts[1].identity, Identity::Id("9".into()));
+        for c in &p.contacts {
+            assert_eq!(c.action, Action::Orphan);
+            assert!(c.calls.is_empty() && c.fields.is_empty() && c.tags_removed.is_empty());
+            assert!(c.id.is_some() && c.source.is_none());
+        }
+        assert_eq!(p.summary.orphans, 2);
+        assert!(!p.has_changes());
+        assert_eq!(p.channels[0].changing, 0);
+    }
+
+    #[test]
+    fn pruned_orphans_lose_their_managed_tags_then_the_marker() {
+        let cfg = with_marker(config());
+        let p = plan(&cfg, &orphan_state(), PlanOptions { prune: true });
+        let nine = &p.contacts[1];
+        assert_eq!(nine.tags_removed, strings(&["Blog Updates", "VIP"]));
+        assert_eq!(nine.fields, [change("managed_by", Some("git"), None)]);
+        assert_eq!(
+            nine.calls,
+            [
+                Call::RemoveTags {
+                    tags: strings(&["Blog Updates", "VIP"])
+                },
+                Call::Update {
+                    fields: writes(&[("managed_by", "")])
+                },
+            ]
+        );
+        let two = &p.contacts[0];
+        assert_eq!(
+            two.calls,
+            [Call::Update {
+                fields: writes(&[("managed_by", "")])
+            }]
+        );
+        assert_eq!(p.summary.api_calls, 3);
+        assert_eq!(p.summary.tags_removed, 2);
+        assert_eq!(p.channels[0].changing, 2);
+        assert_eq!(p.channels[0].existing, 0);
+        assert!(p.prune);
+    }
+
+    #[test]
+    fn an_orphan_without_a_default_key_is_named_by_id() {
+        let mut cfg = with_marker(config());
+        cfg.default_key = None;
+        let p = plan(&cfg, &orphan_state(), PlanOptions::default());
+        assert_eq!(p.contacts[0].identity, Identity::Id("2".into()));
+    }
+
+    // ---- live snapshot --------------------------------------------------------------------------
+
+    #[test]
+    fn the_plan_keeps_only_the_managed_part_of_the_live_contact() {
+        let cfg = with_marker(config());
+        let d = desired("a@x.com", &[], None);
+        let l = live(
+            "1",
+            &[
+                ("email", Some("a@x.com")),
+                ("lastName", Some("")),
+                ("phone", None),
+                ("locale", Some("en_GB")),
+                ("managed_by", Some("git")),
+            ],
+            &["VIP", "Other", "Blog Updates"],
+        );
+        let p = plan_one(&cfg, d, Found::Present(l));
+        assert_eq!(
+            p.live,
+            Some(live(
+                "1",
+                &[("email", Some("a@x.com")), ("managed_by", Some("git"))],
+                &["Blog Updates", "VIP"],
+            ))
+        );
+    }
+
+    // ---- summary, channels, safety ------------------------------------------------------------
+
+    /// `existing` contacts on `web`, the first `changing` of which get a new first name, the
+    /// next `marker_only` of which only lack the marker.
+    fn channel_plan(existing: usize, changing: usize, marker_only: usize, safety: Safety) -> Plan {
+        let mut cfg = with_marker(config());
+        cfg.safety = safety;
+        let mut state = LiveState::default();
+        for i in 0..existing {
+            let email = format!("c{i}@x.com");
+            cfg.contacts
+                .push(desired(&email, &[("firstName", Some("New"))], None));
+            let first = if i < changing { "Old" } else { "New" };
+            let mut l = live(
+                &i.to_string(),
+                &[("email", Some(&email)), ("firstName", Some(first))],
+                &[],
+            );
+            if i < changing || i >= changing + marker_only {
+                l.fields.insert("managed_by".into(), Some("git".into()));
+            }
+            state.contacts.push((i, Found::Present(l)));
+        }
+        plan(&cfg, &state, PlanOptions::default())
+    }
+
+    #[test]
+    fn safety_refuses_strictly_more_than_the_percentage_of_enough_existing_contacts() {
+        let default = Safety::default();
+        // (existing, changing, marker-only, safety, unsafe)
+        let cases: &[(usize, usize, usize, Safety, bool)] = &[
+            (10, 3, 0, default, false), // exactly 30%: safe
+            (10, 4, 0, default, true),  // 40%: unsafe
+            (12, 5, 0, default, true),  // 41.7%
+            (9, 9, 0, default, false),  // below min_existing: never unsafe
+            (10, 3, 7, default, false), // marker-only updates do not count
+            (20, 6, 0, default, false), // 30% again
+            (20, 7, 0, default, true),  // 35%
+            (
+                4,
+                1,
+                0,
+                Safety {
+                    max_change_percent: 25.0,
+                    min_existing: 4,
+                },
+                false,
+            ),
+            (
+                4,
+                2,
+                0,
+                Safety {
+                    max_change_percent: 25.0,
+                    min_existing: 4,
+                },
+                true,
+            ),
+        ];
+        for &(existing, changing, marker_only, safety, is_unsafe) in cases {
+            let p = channel_plan(existing, changing, marker_only, safety);
+            let web = &p.channels[0];
+            assert_eq!(web.existing, existing);
+            assert_eq!(web.changing, changing);
+            assert_eq!(
+                web.unsafe_change, is_unsafe,
+                "{existing}/{changing}/{marker_only}"
+            );
+            assert_eq!(p.is_unsafe(), is_unsafe);
+            assert_eq!(p.warnings.len(), usize::from(is_unsafe));
+        }
+    }
+
+    #[test]
+    fn the_safety_warning_says_how_many_and_what_to_do() {
+        let p = channel_plan(12, 5, 0, Safety::default());
+        assert_eq!(
+            p.warnings,
+            [
+                "channel web: 5 of 12 existing contacts (41.7%) would change, more than \
+              safety.max_change_percent 30%; apply refuses without --force"
+            ]
+        );
+    }
+
+    #[test]
+    fn estimated_seconds_follow_a_sliding_minute() {
+        for (calls, rate, secs) in [
+            (0, 100, 0),
+            (1, 100, 0),
+            (100, 100, 0),
+            (101, 100, 60),
+            (200, 100, 60),
+            (201, 100, 120),
+            (201, 200, 60),
+            (5, 0, 240), // a zero limit is read as one a minute, not a division by zero
+        ] {
+            assert_eq!(estimated_seconds(calls, rate), secs, "{calls} at {rate}");
+        }
+    }
+
+    #[test]
+    fn summary_and_channels_count_every_contact_and_call() {
+        let mut cfg = with_marker(config());
+        let mut viber_contact = desired("v@x.com", &[("firstName", Some("V"))], Some(&["VIP"]));
+        viber_contact.channel = "viber".into();
+        cfg.contacts = vec![
+            desired(
+                "new@x.com",
+                &[("firstName", Some("N"))],
+                Some(&["VIP", "Blog Updates"]),
+            ),
+            desired("upd@x.com", &[("firstName", Some("U"))], Some(&[])),
+            desired("same@x.com", &[], None),
+            desired("amb@x.com", &[], None),
+            viber_contact,
+        ];
+        let state = LiveState {
+            contacts: vec![
+                (0, Found::Absent),
+                (
+                    1,
+                    Found::Present(live(
+                        "1",
+                        &[("email", Some("upd@x.com")), ("managed_by", Some("git"))],
+                        &["VIP"],
+                    )),
+                ),
+                (
+                    2,
+                    Found::Present(live(
+                        "2",
+                        &[("email", Some("same@x.com")), ("managed_by", Some("git"))],
+                        &[],
+                    )),
+                ),
+                (
+                    3,
+                    Found::Ambiguous {
+                        ids: strings(&["3", "4"]),
+                        total: 2,
+                    },
+                ),
+                (4, Found::Absent),
+            ],
+            orphans: vec![(
+                "web".into(),
+                live("99", &[("managed_by", Some("git"))], &["VIP"]),
+            )],
+        };
+        let p = plan(&cfg, &state, PlanOptions { prune: true });
+        assert_eq!(
+            p.summary,
+            Summary {
+                create: 2,
+                update: 1,
+                unchanged: 1,
+                orphans: 1,
+                tags_added: 3,
+                tags_removed: 2,
+                errors: 1,
+                // create+tags, update+remove-tags, create+tags (viber), remove-tags+update (orphan)
+                api_calls: 8,
+            }
+        );
+        let viber = &p.channels[0];
+        assert_eq!(
+            (viber.channel.as_str(), viber.api_calls, viber.rate_limit),
+            ("viber", 2, 200)
+        );
+        let web = &p.channels[1];
+        assert_eq!(
+            (web.channel.as_str(), web.api_calls, web.rate_limit),
+            ("web", 6, 100)
+        );
+        assert_eq!((web.existing, web.changing), (2, 2));
+        assert!(p.has_changes());
+        let actions: Vec<Action> = p.contacts.iter().map(|c| c.action).collect();
+        assert_eq!(
+            actions,
+            [
+                Action::Create,
+                Action::Update,
+                Action::Unchanged,
+                Action::Error,
+                Action::Create,
+                Action::Orphan
+            ]
+        );
+    }
+
+    #[test]
+    fn an_empty_live_state_plans_nothing() {
+        let p = plan(&config(), &LiveState::default(), PlanOptions::default());
+        assert!(p.contacts.is_empty() && p.channels.is_empty() && p.warnings.is_empty());
+        assert_eq!(p.summary, Summary::default());
+        assert!(!p.has_changes());
+    }
 }

@@ -1,0 +1,274 @@
+//! Test fixtures shared by the renderers' snapshot tests: a small representative plan (a create,
+//! an update with field and tag changes, an unchanged contact, an ambiguous key, an orphan, a
+//! second channel) made by the real planner, and apply reports over it. Test-only.
+
+use std::collections::BTreeMap;
+
+use crate::apply::{ApplyReport, ContactOutcome, Outcome};
+use crate::model::{
+    BooleanFormat, Channel, Config, DesiredContact, FieldType, Identity, LiveContact, Marker,
+    Safety, SourceLoc,
+};
+use crate::plan::{self, Action, Found, LiveState, Plan, PlanOptions};
+
+fn channel(name: &str, viber: bool) -> (String, Channel) {
+    (
+        name.into(),
+        Channel {
+            name: name.into(),
+            base_url: "https://app.example.chat/api".into(),
+            token_env: format!("CONTACTS_{}_TOKEN", name.to_uppercase()),
+            rate_limit: 100,
+            viber,
+            viber_encode_get: viber,
+            boolean_format: BooleanFormat::Upper,
+        },
+    )
+}
+
+fn pairs(v: &[(&str, Option<&str>)]) -> BTreeMap<String, Option<String>> {
+    v.iter()
+        .map(|(k, v)| (k.to_string(), v.map(str::to_string)))
+        .collect()
+}
+
+fn desired(
+    channel: &str,
+    identity: Identity,
+    fields: &[(&str, Option<&str>)],
+    tags: Option<&[&str]>,
+    line: usize,
+) -> DesiredContact {
+    DesiredContact {
+        channel: channel.into(),
+        identity,
+        fields: pairs(fields),
+        tags: tags.map(|t| t.iter().map(|s| s.to_string()).collect()),
+        source: SourceLoc {
+            file: "contacts/team.yaml".into(),
+            line,
+            col: 5,
+        },
+    }
+}
+
+fn email(v: &str) -> Identity {
+    Identity::Key {
+        field: "email".into(),
+        value: v.into(),
+    }
+}
+
+fn live(id: &str, fields: &[(&str, Option<&str>)], tags: &[&str]) -> LiveContact {
+    LiveContact {
+        id: id.into(),
+        fields: pairs(fields),
+        tags: tags.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+/// The SPEC example's config (fields, tags, marker), with contacts on `web` and `viber`.
+pub(crate) fn config() -> Config {
+    Config {
+        channels: [channel("web", false), channel("viber", true)].into(),
+        fields: [
+            ("firstName", FieldType::Text),
+            ("lastName", FieldType::Text),
+            ("email", FieldType::Email),
+            ("vip", FieldType::Boolean),
+        ]
+        .into_iter()
+        .map(|(n, t)| (n.to_string(), t))
+        .collect(),
+        tags: ["Blog Updates", "Platform Updates", "VIP"]
+            .map(String::from)
+            .into(),
+        default_channel: Some("web".into()),
+        default_key: Some("email".into()),
+        marker: Some(Marker {
+            field: "managed_by".into(),
+            value: "git".into(),
+        }),
+        // Low enough that the update on `web` (1 of its 2 existing contacts) trips it.
+        safety: Safety {
+            max_change_percent: 30.0,
+            min_existing: 2,
+        },
+        contacts: vec![
+            desired(
+                "web",
+                email("juan@example.com"),
+                &[
+                    ("email", Some("juan@example.com")),
+                    ("firstName", Some("Juan")),
+                    ("lastName", Some("Dar")),
+                    ("vip", Some("TRUE")),
+                ],
+                Some(&["Blog Updates", "VIP"]),
+                3,
+            ),
+            desired(
+                "web",
+                email("ana@example.com"),
+                &[
+                    ("email", Some("ana@example.com")),
+                    ("firstName", Some("Anna")),
+                    ("lastName", None),
+                ],
+                Some(&["VIP"]),
+                7,
+            ),
+            desired(
+                "web",
+                email("carl@example.com"),
+                &[
+                    ("email", Some("carl@example.com")),
+                    ("firstName", Some("Carl")),
+                ],
+                None,
+                11,
+            ),
+            desired(
+                "web",
+                email("dup@example.com"),
+                &[("email", Some("dup@example.com"))],
+                None,
+                14,
+            ),
+            desired(
+                "viber",
+                Identity::Id("tMNGhftyUPrB3r1lD+bT4g==".into()),
+                &[("firstName", Some("Ana"))],
+                Some(&["Platform Updates"]),
+                17,
+            ),
+        ],
+        hash: "0".repeat(64),
+    }
+}
+
+/// What the platform holds for [`config`]'s contacts, and one orphan.
+pub(crate) fn live_state() -> LiveState {
+    LiveState {
+        contacts: vec![
+            (0, Found::Absent),
+            (
+                1,
+                Found::Present(live(
+                    "1001",
+                    &[
+                        ("email", Some("ana@example.com")),
+                        ("firstName", Some("Ana")),
+                        ("lastName", Some("Lopez")),
+                        ("locale", Some("es_ES")),
+                        ("managed_by", Some("git")),
+                    ],
+                    &["Blog Updates", "Customers"],
+                )),
+            ),
+            (
+                2,
+                Found::Present(live(
+                    "1002",
+                    &[
+                        ("email", Some("CARL@example.com")),
+                        ("firstName", Some("Carl")),
+                        ("managed_by", Some("git")),
+                    ],
+                    &["VIP"],
+                )),
+            ),
+            (
+                3,
+                Found::Ambiguous {
+                    ids: vec!["2001".into(), "2002".into()],
+                    total: 2,
+                },
+            ),
+            (
+                4,
+                Found::Present(live(
+                    "tMNGhftyUPrB3r1lD+bT4g==",
+                    &[("firstName", Some("Ana"))],
+                    &[],
+                )),
+            ),
+        ],
+        orphans: vec![(
+            "web".into(),
+            live(
+                "3001",
+                &[
+                    ("email", Some("old@example.com")),
+                    ("managed_by", Some("git")),
+                ],
+                &["VIP", "Customers"],
+            ),
+        )],
+    }
+}
+
+/// The representative plan, orphans kept.
+pub(crate) fn plan() -> Plan {
+    plan::plan(&config(), &live_state(), PlanOptions { prune: false })
+}
+
+/// The representative plan with `--prune`.
+pub(crate) fn pruned_plan() -> Plan {
+    plan::plan(&config(), &live_state(), PlanOptions { prune: true })
+}
+
+/// A plan in which nothing changes: only the unchanged contact.
+pub(crate) fn no_change_plan() -> Plan {
+    let mut live = live_state();
+    live.contacts.retain(|(i, _)| *i == 2);
+    live.orphans.clear();
+    plan::plan(&config(), &live, PlanOptions::default())
+}
+
+/// Every contact of `plan` done, creates given an ID.
+pub(crate) fn successful_report(plan: Plan) -> ApplyReport {
+    let outcomes: Vec<ContactOutcome> =
+        plan.contacts
+            .iter()
+            .map(|c| ContactOutcome {
+                outcome: match c.action {
+                    Action::Error => Outcome::PlanError,
+                    _ if c.calls.is_empty() => Outcome::NoChange,
+                    _ => Outcome::Done,
+                },
+                id: c.id.clone().or_else(|| {
+                    (c.action == Action::Create).then(|| "cus_112233344555".to_string())
+                }),
+                calls_done: c.calls.len(),
+                calls_planned: c.calls.len(),
+                error: None,
+            })
+            .collect();
+    let requests_sent = outcomes.iter().map(|o| o.calls_done).sum();
+    ApplyReport {
+        plan,
+        outcomes,
+        requests_sent,
+        interrupted: false,
+    }
+}
+
+/// [`plan`] applied with the update of `ana@example.com` failing after its first call, and the
+/// Viber contact not run.
+pub(crate) fn failed_report() -> ApplyReport {
+    let mut report = successful_report(plan());
+    for (c, o) in report.plan.contacts.iter().zip(report.outcomes.iter_mut()) {
+        if c.identity == email("ana@example.com") {
+            o.outcome = Outcome::Failed;
+            o.calls_done = 1;
+            o.error = Some("403: Contact is blocked".into());
+        }
+        if c.channel == "viber" {
+            o.outcome = Outcome::NotRun;
+            o.calls_done = 0;
+        }
+    }
+    report.requests_sent = report.outcomes.iter().map(|o| o.calls_done).sum::<usize>() + 1;
+    report
+}

@@ -1,0 +1,254 @@
+//! JSON output: SPEC's plan object (`format_version`, `summary`, `contacts`, plus `warnings`), and
+//! the same object for an apply report with each contact's result and an `applied` block. Built
+//! from serialize-only types private to this file, so the output shape is fixed here and nowhere
+//! else (changing a plan type cannot change it by accident). Decides nothing.
+
+use std::io;
+
+use serde::Serialize;
+
+use super::action_name;
+use crate::apply::{ApplyReport, ContactOutcome, Outcome};
+use crate::plan::{ContactPlan, Plan, Summary};
+
+/// The `format_version` written; bump it on any incompatible change of the shape.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct JsonPlan<'a> {
+    format_version: u32,
+    summary: JsonSummary,
+    contacts: Vec<JsonContact<'a>>,
+    warnings: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    applied: Option<JsonApplied>,
+}
+
+/// SPEC's `summary`, key for key and in its order.
+#[derive(Serialize)]
+struct JsonSummary {
+    create: usize,
+    update: usize,
+    unchanged: usize,
+    orphans: usize,
+    tags_added: usize,
+    tags_removed: usize,
+    errors: usize,
+    api_calls: usize,
+}
+
+impl From<&Summary> for JsonSummary {
+    fn from(s: &Summary) -> Self {
+        JsonSummary {
+            create: s.create,
+            update: s.update,
+            unchanged: s.unchanged,
+            orphans: s.orphans,
+            tags_added: s.tags_added,
+            tags_removed: s.tags_removed,
+            errors: s.errors,
+            api_calls: s.api_calls,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct JsonContact<'a> {
+    channel: &'a str,
+    identity: String,
+    id: Option<&'a str>,
+    action: &'static str,
+    fields: Vec<JsonField<'a>>,
+    tags_added: &'a [String],
+    tags_removed: &'a [String],
+    /// Why the contact could not be planned or, in a report, why it failed.
+    error: Option<&'a str>,
+    #[serde(flatten)]
+    result: Option<JsonResult>,
+}
+
+#[derive(Serialize)]
+struct JsonField<'a> {
+    name: &'a str,
+    before: Option<&'a str>,
+    after: Option<&'a str>,
+}
+
+/// A contact's apply result (reports only).
+#[derive(Serialize)]
+struct JsonResult {
+    result: &'static str,
+    calls_done: usize,
+    calls_planned: usize,
+}
+
+#[derive(Serialize)]
+struct JsonApplied {
+    requests_sent: usize,
+    failed: usize,
+    not_run: usize,
+    interrupted: bool,
+}
+
+fn contact<'a>(c: &'a ContactPlan, outcome: Option<&'a ContactOutcome>) -> JsonContact<'a> {
+    JsonContact {
+        channel: &c.channel,
+        identity: c.identity.display(),
+        id: outcome.and_then(|o| o.id.as_deref()).or(c.id.as_deref()),
+        action: action_name(c.action),
+        fields: c
+            .fields
+            .iter()
+            .map(|f| JsonField {
+                name: &f.name,
+                before: f.before.as_deref(),
+                after: f.after.as_deref(),
+            })
+            .collect(),
+        tags_added: &c.tags_added,
+        tags_removed: &c.tags_removed,
+        error: c
+            .error
+            .as_deref()
+            .or(outcome.and_then(|o| o.error.as_deref())),
+        result: outcome.map(|o| JsonResult {
+            result: result_name(o.outcome),
+            calls_done: o.calls_done,
+            calls_planned: o.calls_planned,
+        }),
+    }
+}
+
+/// The word for an apply outcome in `result`.
+fn result_name(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Done => "done",
+        Outcome::NoChange => "no_change",
+        Outcome::Failed => "failed",
+        Outcome::NotRun => "not_run",
+        Outcome::PlanError => "plan_error",
+    }
+}
+
+fn write(w: &mut dyn io::Write, value: &JsonPlan<'_>) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, value)?;
+    writeln!(w)
+}
+
+/// Write SPEC's plan object (every contact, unchanged ones too) and a newline.
+pub fn plan(plan: &Plan, w: &mut dyn io::Write) -> io::Result<()> {
+    write(
+        w,
+        &JsonPlan {
+            format_version: FORMAT_VERSION,
+            summary: (&plan.summary).into(),
+            contacts: plan.contacts.iter().map(|c| contact(c, None)).collect(),
+            warnings: &plan.warnings,
+            applied: None,
+        },
+    )
+}
+
+/// Write the plan object of the applied plan with each contact's `result` (`done`, `no_change`,
+/// `failed`, `not_run`, `plan_error`), `calls_done` and `calls_planned` (the apply error in
+/// `error`, a created contact's new ID in `id`), and a top-level `applied` object.
+pub fn report(report: &ApplyReport, w: &mut dyn io::Write) -> io::Result<()> {
+    let count = |wanted: Outcome| {
+        report
+            .outcomes
+            .iter()
+            .filter(|o| o.outcome == wanted)
+            .count()
+    };
+    write(
+        w,
+        &JsonPlan {
+            format_version: FORMAT_VERSION,
+            summary: (&report.plan.summary).into(),
+            contacts: report
+                .plan
+                .contacts
+                .iter()
+                .enumerate()
+                .map(|(i, c)| contact(c, report.outcomes.get(i)))
+                .collect(),
+            warnings: &report.plan.warnings,
+            applied: Some(JsonApplied {
+                requests_sent: report.requests_sent,
+                failed: count(Outcome::Failed),
+                not_run: count(Outcome::NotRun),
+                interrupted: report.interrupted,
+            }),
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures;
+    use super::*;
+
+    fn render_plan(p: &Plan) -> String {
+        let mut out = Vec::new();
+        plan(p, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn plan_json_snapshot() {
+        insta::assert_snapshot!(render_plan(&fixtures::plan()));
+    }
+
+    #[test]
+    fn plan_json_has_specs_keys_in_specs_order() {
+        let text = render_plan(&fixtures::plan());
+        assert!(text.ends_with("}\n"));
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let keys = |v: &serde_json::Value| -> Vec<String> {
+            v.as_object().unwrap().keys().cloned().collect()
+        };
+        assert_eq!(
+            keys(&v),
+            ["format_version", "summary", "contacts", "warnings"]
+        );
+        assert_eq!(
+            keys(&v["summary"]),
+            [
+                "create",
+                "update",
+                "unchanged",
+                "orphans",
+                "tags_added",
+                "tags_removed",
+                "errors",
+                "api_calls"
+            ]
+        );
+        assert_eq!(
+            keys(&v["contacts"][0]),
+            [
+                "channel",
+                "identity",
+                "id",
+                "action",
+                "fields",
+                "tags_added",
+                "tags_removed",
+                "error"
+            ]
+        );
+        assert_eq!(
+            keys(&v["contacts"][0]["fields"][0]),
+            ["name", "before", "after"]
+        );
+        // every contact is listed, unchanged ones too
+        assert_eq!(v["contacts"].as_array().unwrap().len(), 6);
+    }
+
+    #[test]
+    fn report_json_snapshot() {
+        let mut out = Vec::new();
+        report(&fixtures::failed_report(), &mut out).unwrap();
+        insta::assert_snapshot!(String::from_utf8(out).unwrap());
+    }
+}

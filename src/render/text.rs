@@ -1,0 +1,251 @@
+//! Text output, Terraform-like, for a terminal or a CI log: contacts grouped per channel (`+`
+//! create, `~` update, `!` error, `?` orphan, `-` pruned orphan) with a diff of each changed
+//! contact, unchanged contacts counted, then safety warnings and the summary. Colour (ANSI, via
+//! `anstyle`) only when the caller says so; it never looks at the terminal or the environment.
+
+use std::io;
+
+use anstyle::{AnsiColor, Style};
+
+use super::{
+    Sign, Tally, by_channel, calls_per_channel, contact_name, diff_lines, is_listed,
+    report_heading, report_hints, report_problem, summary_sentence,
+};
+use crate::apply::{ApplyReport, Outcome};
+use crate::plan::{Action, ContactPlan, Plan};
+
+const GREEN: Style = AnsiColor::Green.on_default();
+const YELLOW: Style = AnsiColor::Yellow.on_default();
+const RED: Style = AnsiColor::Red.on_default();
+const CYAN: Style = AnsiColor::Cyan.on_default();
+const BOLD: Style = Style::new().bold();
+const DIM: Style = Style::new().dimmed();
+
+/// Writes text, styled only when colour is on.
+struct Painter {
+    color: bool,
+}
+
+impl Painter {
+    fn paint(&self, style: Style, text: &str) -> String {
+        if self.color {
+            format!("{style}{text}{style:#}")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+/// The sign and style of a contact's header line.
+fn header_sign(c: &ContactPlan) -> (&'static str, Style) {
+    match c.action {
+        Action::Create => ("+", GREEN),
+        Action::Update => ("~", YELLOW),
+        Action::Unchanged => (" ", DIM),
+        Action::Orphan if !c.calls.is_empty() => ("-", RED),
+        Action::Orphan => ("?", CYAN),
+        Action::Error => ("!", RED),
+    }
+}
+
+/// Write the plan: per channel (name order) the contacts that change, err or are orphans, each
+/// with its diff; the count of unchanged ones; then warnings, the summary and the call count.
+pub fn plan(plan: &Plan, w: &mut dyn io::Write, color: bool) -> io::Result<()> {
+    let p = Painter { color };
+    for (channel, contacts) in by_channel(plan) {
+        writeln!(w, "{}", p.paint(BOLD, &format!("channel {channel}")))?;
+        for c in contacts.iter().filter(|c| is_listed(c)) {
+            let (sign, style) = header_sign(c);
+            let mut header = format!(
+                "  {} {}",
+                p.paint(style, sign),
+                contact_name(c, c.id.as_deref())
+            );
+            match c.action {
+                Action::Error => {
+                    if let Some(source) = &c.source {
+                        header.push_str(&format!(" ({source})"));
+                    }
+                }
+                Action::Orphan if c.calls.is_empty() => header.push_str(
+                    " is not in the config but carries the marker (orphan; --prune removes its \
+                     managed tags and the marker)",
+                ),
+                Action::Orphan => header.push_str(" is not in the config: pruned"),
+                _ => {}
+            }
+            writeln!(w, "{header}")?;
+            if let Some(error) = &c.error {
+                writeln!(w, "      {}", p.paint(RED, error))?;
+            }
+            for (sign, line) in diff_lines(c) {
+                let style = match sign {
+                    Sign::Add => GREEN,
+                    Sign::Remove => RED,
+                };
+                writeln!(
+                    w,
+                    "      {}",
+                    p.paint(style, &format!("{} {line}", sign.as_str()))
+                )?;
+            }
+        }
+        let unchanged = contacts
+            .iter()
+            .filter(|c| c.action == Action::Unchanged)
+            .count();
+        if unchanged > 0 {
+            writeln!(w, "  {}", p.paint(DIM, &format!("{unchanged} unchanged")))?;
+        }
+        writeln!(w)?;
+    }
+
+    for warning in &plan.warnings {
+        writeln!(w, "{} {warning}", p.paint(YELLOW.bold(), "Warning:"))?;
+    }
+    if !plan.warnings.is_empty() {
+        writeln!(w)?;
+    }
+
+    writeln!(w, "{} {}.", p.paint(BOLD, "Plan:"), summary_sentence(plan))?;
+    if !plan.has_changes() && plan.summary.errors == 0 {
+        writeln!(w, "No changes. The platform matches the configuration.")?;
+    } else {
+        let per_channel = calls_per_channel(plan);
+        if per_channel.is_empty() {
+            writeln!(w, "API calls: {}", plan.summary.api_calls)?;
+        } else {
+            writeln!(w, "API calls: {} ({per_channel})", plan.summary.api_calls)?;
+        }
+    }
+    Ok(())
+}
+
+/// What a finished contact's line says it was: `created`, `updated`, `pruned`.
+fn done_verb(action: Action) -> &'static str {
+    match action {
+        Action::Create => "created",
+        Action::Orphan => "pruned",
+        _ => "updated",
+    }
+}
+
+/// Write one line per contact that had calls or an error (`✓ created email=x (id 123)`, `✗
+/// email=y (id 5): 403: ...`), then the outcome: `Apply complete: ...` or `Apply finished with
+/// errors: ...` with the failed contacts and why, and what to do next.
+pub fn report(report: &ApplyReport, w: &mut dyn io::Write, color: bool) -> io::Result<()> {
+    let p = Painter { color };
+    let mut listed = false;
+    for (c, o) in report.plan.contacts.iter().zip(&report.outcomes) {
+        let name = contact_name(c, o.id.as_deref());
+        listed |= o.outcome != Outcome::NoChange;
+        match o.outcome {
+            Outcome::NoChange => {}
+            Outcome::Done => {
+                writeln!(w, "{} {} {name}", p.paint(GREEN, "✓"), done_verb(c.action))?;
+            }
+            Outcome::Failed => writeln!(
+                w,
+                "{} {name}: {} ({} of {} calls done)",
+                p.paint(RED, "✗"),
+                o.error.as_deref().unwrap_or("failed"),
+                o.calls_done,
+                o.calls_planned
+            )?,
+            Outcome::NotRun => writeln!(w, "{} {name}: not run", p.paint(YELLOW, "-"))?,
+            Outcome::PlanError => writeln!(
+                w,
+                "{} {name}: not planned: {}",
+                p.paint(RED, "!"),
+                c.error.as_deref().unwrap_or("error")
+            )?,
+        }
+    }
+    if listed {
+        writeln!(w)?;
+    }
+
+    let heading = report_heading(report);
+    let tally = Tally::of(report).sentence(report.requests_sent);
+    if report.succeeded() {
+        writeln!(
+            w,
+            "{} {tally}.",
+            p.paint(GREEN.bold(), &format!("Apply {heading}:"))
+        )?;
+        return Ok(());
+    }
+    writeln!(
+        w,
+        "{} {tally}.",
+        p.paint(RED.bold(), &format!("Apply {heading}:"))
+    )?;
+    for (c, o) in report.plan.contacts.iter().zip(&report.outcomes) {
+        if let Some(why) = report_problem(report, c, o) {
+            writeln!(w, "  {} on {}: {why}", c.identity.display(), c.channel)?;
+        }
+    }
+    for hint in report_hints(report) {
+        writeln!(w, "{hint}")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures;
+    use super::*;
+
+    fn render_plan(p: &Plan, color: bool) -> String {
+        let mut out = Vec::new();
+        plan(p, &mut out, color).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    fn render_report(r: &ApplyReport, color: bool) -> String {
+        let mut out = Vec::new();
+        report(r, &mut out, color).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn plan_text_snapshot() {
+        insta::assert_snapshot!(render_plan(&fixtures::plan(), false));
+    }
+
+    #[test]
+    fn plan_text_color_snapshot() {
+        insta::assert_snapshot!(render_plan(&fixtures::plan(), true));
+    }
+
+    #[test]
+    fn pruned_plan_text_snapshot() {
+        insta::assert_snapshot!(render_plan(&fixtures::pruned_plan(), false));
+    }
+
+    #[test]
+    fn no_change_plan_text_snapshot() {
+        insta::assert_snapshot!(render_plan(&fixtures::no_change_plan(), false));
+    }
+
+    #[test]
+    fn text_without_color_has_no_escape_codes_and_with_color_has_them() {
+        assert!(!render_plan(&fixtures::plan(), false).contains('\x1b'));
+        assert!(render_plan(&fixtures::plan(), true).contains('\x1b'));
+        assert!(!render_report(&fixtures::failed_report(), false).contains('\x1b'));
+        assert!(render_report(&fixtures::failed_report(), true).contains('\x1b'));
+    }
+
+    #[test]
+    fn report_text_with_a_failure_snapshot() {
+        insta::assert_snapshot!(render_report(&fixtures::failed_report(), false));
+    }
+
+    #[test]
+    fn report_text_success_snapshot() {
+        let mut plan = fixtures::plan();
+        plan.contacts
+            .retain(|c| c.action != crate::plan::Action::Error);
+        insta::assert_snapshot!(render_report(&fixtures::successful_report(plan), false));
+    }
+}
