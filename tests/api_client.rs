@@ -449,6 +449,35 @@ async fn a_429_asking_for_more_than_the_allowed_wait_is_a_rejection() {
 }
 
 #[tokio::test]
+async fn a_server_that_keeps_throttling_is_given_up_on_after_the_allowed_wait() {
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(429)
+                .header("retry-after", "0")
+                .json_body(error_body("Too many requests"));
+        })
+        .await;
+    let c = client_with(
+        &server,
+        false,
+        ClientOptions {
+            backoff_base: Duration::from_millis(10),
+            backoff_max: Duration::from_millis(10),
+            max_429_wait: Duration::from_millis(100),
+            ..fast()
+        },
+    );
+    let e = c.update("1", &[]).await.unwrap_err();
+    assert!(matches!(e, ApiError::Rejected { status: 429, .. }), "{e:?}");
+    // at most 100 ms of waits of at least 10 ms each
+    let calls = m.calls_async().await;
+    assert!((2..=11).contains(&calls), "{calls} calls");
+    assert_eq!(c.stats().throttled_429, calls as u64);
+}
+
+#[tokio::test]
 async fn an_update_is_retried_after_a_500() {
     let server = MockServer::start_async().await;
     let failing = server

@@ -374,8 +374,10 @@ impl HttpClient {
                 }
                 429 => {
                     c.throttled_429.fetch_add(1, Ordering::Relaxed);
-                    let wait = retry_after(&headers)
-                        .unwrap_or_else(|| throttle_delays.next().unwrap_or_default());
+                    // Retry-After is honoured, but as a floor under the growing backoff: a
+                    // server that keeps answering `Retry-After: 0` must not be hammered.
+                    let backoff = throttle_delays.next().unwrap_or(self.options.backoff_max);
+                    let wait = retry_after(&headers).map_or(backoff, |r| r.max(backoff));
                     if waited_429 + wait > self.options.max_429_wait {
                         let msg = self.error_message(429, &bytes);
                         return Err(ApiError::Rejected {

@@ -14,7 +14,7 @@ use std::future::Future;
 
 use crate::model::LiveContact;
 pub use cancel::{Cancel, CancelHandle};
-pub use client::{CallCounts, ClientOptions, ClientStats, HttpClient, http_client};
+pub use client::{CallCounts, ClientOptions, ClientStats, HttpClient, LogFn, http_client};
 pub use limiter::RateLimiter;
 pub use read::{ReadOptions, read_live, read_one};
 pub use secret::{Secret, SecretError};
