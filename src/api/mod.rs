@@ -2,18 +2,31 @@
 //! retries, Viber ID encoding) and the reader that turns a config into live state. It reports what
 //! the platform holds and carries out calls it is given; it never decides what to change.
 
+pub mod cancel;
+pub mod client;
+pub mod encode;
+pub mod limiter;
+pub mod read;
+pub mod secret;
 pub mod wire;
 
 use std::future::Future;
 
 use crate::model::LiveContact;
+pub use cancel::{Cancel, CancelHandle};
+pub use client::{CallCounts, ClientOptions, ClientStats, HttpClient, LogFn, http_client};
+pub use limiter::RateLimiter;
+pub use read::{ReadOptions, read_live, read_one};
+pub use secret::{Secret, SecretError};
 pub use wire::FieldWrite;
 
 /// What went wrong with one API call, after the retry policy gave up. Never holds the token.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ApiError {
     /// 401: the channel's token was refused; the whole channel stops.
-    #[error("channel {channel}: the API refused the token in ${token_env} (401 API Token is invalid)")]
+    #[error(
+        "channel {channel}: the API refused the token in ${token_env} (401 API Token is invalid)"
+    )]
     Unauthorized {
         /// Channel name.
         channel: String,
@@ -103,8 +116,11 @@ pub trait ContactsApi: Send + Sync {
     ) -> impl Future<Output = Result<(), ApiError>> + Send;
 
     /// Call 4: add these tags (at most 10).
-    fn add_tags(&self, id: &str, tags: &[String])
-    -> impl Future<Output = Result<(), ApiError>> + Send;
+    fn add_tags(
+        &self,
+        id: &str,
+        tags: &[String],
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
 
     /// Call 5: remove these tags (at most 10).
     fn remove_tags(

@@ -1,0 +1,859 @@
+//! The reader: turns the desired contacts of a config into the live state `plan` needs, through
+//! any [`ContactsApi`], spending as few calls as it can (SPEC "Reading in bulk"): with a marker,
+//! page through the marked contacts and read one by one only those paging did not find; without
+//! one, one read per contact. It reports what it found; it never decides what to change.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Mutex;
+
+use futures::stream::{self, StreamExt};
+
+use super::{ApiError, ContactsApi};
+use crate::model::{self, Config, DesiredContact, FieldType, Identity, LiveContact, Marker};
+use crate::plan::{Found, LiveState};
+
+/// Pages a key look-up reads, at most, to tell exact matches from a loosely matching server's
+/// near misses (only ever needed when the server matches loosely and page 1 is full of misses).
+const MAX_KEY_PAGES: u64 = 10;
+
+/// How the reader reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// Reads in flight at once per channel. Default 8.
+    pub concurrency: usize,
+    /// Page size requested when paging through the marker (the server may use another). Default 100.
+    pub per_page: u64,
+    /// Report orphans: marked contacts no desired contact matched. Only meaningful when every
+    /// contact of the channel is being read. Default false.
+    pub orphans: bool,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            concurrency: 8,
+            per_page: 100,
+            orphans: false,
+        }
+    }
+}
+
+/// Read the live state of the contacts `selected` (indices into `config.contacts`), each through
+/// the client of its channel. Channels are read concurrently, each with at most
+/// `options.concurrency` reads in flight. The result lists the selected contacts in the order
+/// given (indices outside the config are left out); orphans sorted by channel, then ID.
+pub async fn read_live<C: ContactsApi>(
+    config: &Config,
+    clients: &BTreeMap<String, C>,
+    selected: &[usize],
+    options: ReadOptions,
+) -> LiveState {
+    let mut groups: BTreeMap<&str, Vec<(usize, &DesiredContact)>> = BTreeMap::new();
+    for (pos, &idx) in selected.iter().enumerate() {
+        if let Some(c) = config.contacts.get(idx) {
+            groups.entry(c.channel.as_str()).or_default().push((pos, c));
+        }
+    }
+    let channels = groups.into_iter().map(|(channel, items)| async move {
+        match clients.get(channel) {
+            Some(client) => read_channel(config, client, &items, options).await,
+            None => {
+                let msg = format!("no API client for channel {channel}");
+                let found = items
+                    .iter()
+                    .map(|&(pos, _)| (pos, Found::Failed(msg.clone())))
+                    .collect();
+                (found, Vec::new())
+            }
+        }
+    });
+    let mut results: Vec<Option<Found>> = vec![None; selected.len()];
+    let mut orphans = Vec::new();
+    for (found, channel_orphans) in futures::future::join_all(channels).await {
+        for (pos, f) in found {
+            if let Some(slot) = results.get_mut(pos) {
+                *slot = Some(f);
+            }
+        }
+        orphans.extend(channel_orphans);
+    }
+    orphans.sort_by(|a: &(String, LiveContact), b| (&a.0, &a.1.id).cmp(&(&b.0, &b.1.id)));
+    LiveState {
+        contacts: selected
+            .iter()
+            .zip(results)
+            .filter_map(|(&idx, f)| f.map(|f| (idx, f)))
+            .collect(),
+        orphans,
+    }
+}
+
+/// Read one contact by its identity, one by one (no marker): by ID with `get`; by key with a
+/// look-up, keeping only contacts whose key equals the value after normalisation, and looking up
+/// the normalised form too when the written one finds nothing. Apply uses this to find a
+/// contact whose create had an unknown outcome.
+pub async fn read_one<C: ContactsApi>(
+    client: &C,
+    config: &Config,
+    identity: &Identity,
+) -> Result<Found, ApiError> {
+    match identity {
+        Identity::Id(id) => Ok(match client.get(id).await? {
+            Some(c) => Found::Present(c),
+            None => Found::Absent,
+        }),
+        Identity::Key { field, value } => {
+            let ty = config.field_type(field);
+            let Some(wanted) = model::normalize(ty, Some(value)) else {
+                return Ok(Found::Failed(format!(
+                    "the key field {field} has no value to look up"
+                )));
+            };
+            let found = lookup_key(client, field, ty, value, &wanted).await?;
+            if found == Found::Absent && wanted != *value {
+                // someone may have stored the value in its plain form: finding it here is
+                // what keeps apply from creating a duplicate
+                return lookup_key(client, field, ty, &wanted, &wanted).await;
+            }
+            Ok(found)
+        }
+    }
+}
+
+/// Look `query` up in `field` and keep the contacts whose value normalises to `wanted`.
+async fn lookup_key<C: ContactsApi>(
+    client: &C,
+    field: &str,
+    ty: FieldType,
+    query: &str,
+    wanted: &str,
+) -> Result<Found, ApiError> {
+    let is_match =
+        |c: &LiveContact| model::normalize(ty, c.value(field)).as_deref() == Some(wanted);
+    let first = client.lookup_page(field, query, 1, 0).await?;
+    let server_total = first.total;
+    let last_page = first.last_page;
+    let mut exact: Vec<LiveContact> = Vec::new();
+    let mut loose = 0u64;
+    let mut take = |page: Vec<LiveContact>, exact: &mut Vec<LiveContact>| {
+        for c in page {
+            if is_match(&c) {
+                if !exact.iter().any(|e| e.id == c.id) {
+                    exact.push(c);
+                }
+            } else {
+                loose += 1;
+            }
+        }
+    };
+    take(first.contacts, &mut exact);
+    let mut page = 1;
+    let mut complete = last_page <= 1;
+    // Further pages only matter while they could change the answer (fewer than two exact
+    // matches so far); a server that matches exactly never gets here with more than one page
+    // and fewer than two matches.
+    while !complete && exact.len() < 2 && page < MAX_KEY_PAGES {
+        page += 1;
+        let p = client.lookup_page(field, query, page, 0).await?;
+        let empty = p.contacts.is_empty();
+        take(p.contacts, &mut exact);
+        complete = empty || page >= last_page;
+    }
+    let n = exact.len() as u64;
+    Ok(match exact.len() {
+        0 | 1 if !complete => Found::Failed(format!(
+            "the look-up of {field}={query} returned {server_total} contacts, too many to check \
+             which hold exactly that value"
+        )),
+        0 => Found::Absent,
+        1 => Found::Present(exact.remove(0)),
+        _ => Found::Ambiguous {
+            ids: exact.into_iter().map(|c| c.id).collect(),
+            total: if complete {
+                n
+            } else {
+                server_total.saturating_sub(loose).max(n)
+            },
+        },
+    })
+}
+
+/// Read the selected contacts of one channel. Returns (position in `selected`, found) and the
+/// channel's orphans.
+async fn read_channel<C: ContactsApi>(
+    config: &Config,
+    client: &C,
+    items: &[(usize, &DesiredContact)],
+    options: ReadOptions,
+) -> (Vec<(usize, Found)>, Vec<(String, LiveContact)>) {
+    let concurrency = options.concurrency.max(1);
+    let mut found: Vec<(usize, Found)> = Vec::new();
+    let mut single: Vec<(usize, &DesiredContact)> = items.to_vec();
+    let mut orphans: Vec<LiveContact> = Vec::new();
+
+    if let Some(marker) = &config.marker {
+        match page_marked(config, client, marker, options.per_page, concurrency).await {
+            Err(e @ ApiError::Unauthorized { .. }) => {
+                let msg = e.to_string();
+                let failed = items
+                    .iter()
+                    .map(|&(pos, _)| (pos, Found::Failed(msg.clone())));
+                return (failed.collect(), Vec::new());
+            }
+            // paging failed: every contact is read one by one instead, and orphans are unknown
+            Err(_) => {}
+            Ok(marked) => {
+                let index = MarkedIndex::new(config, &marked, items);
+                let mut matched: HashSet<&str> = HashSet::new();
+                single.clear();
+                for &(pos, c) in items {
+                    match index.find(config, &c.identity) {
+                        Some(hits) if hits.len() == 1 => {
+                            matched.insert(&hits[0].id);
+                            found.push((pos, Found::Present(hits[0].clone())));
+                        }
+                        Some(hits) if hits.len() > 1 => {
+                            matched.extend(hits.iter().map(|h| h.id.as_str()));
+                            found.push((
+                                pos,
+                                Found::Ambiguous {
+                                    ids: hits.iter().map(|h| h.id.clone()).collect(),
+                                    total: hits.len() as u64,
+                                },
+                            ));
+                        }
+                        _ => single.push((pos, c)),
+                    }
+                }
+                if options.orphans {
+                    orphans = marked
+                        .iter()
+                        .filter(|m| !matched.contains(m.id.as_str()))
+                        .cloned()
+                        .collect();
+                }
+            }
+        }
+    }
+
+    // The first 401 stops the channel: reads not yet started report it without a call.
+    let stopped: Mutex<Option<String>> = Mutex::new(None);
+    let stopped = &stopped;
+    let singles: Vec<(usize, Found)> = stream::iter(single)
+        .map(|(pos, c)| async move {
+            let stop = stopped.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            if let Some(msg) = stop {
+                return (pos, Found::Failed(msg));
+            }
+            match read_one(client, config, &c.identity).await {
+                Ok(f) => (pos, f),
+                Err(e @ ApiError::Unauthorized { .. }) => {
+                    let msg = e.to_string();
+                    *stopped.lock().unwrap_or_else(|e| e.into_inner()) = Some(msg.clone());
+                    (pos, Found::Failed(msg))
+                }
+                Err(e) => (pos, Found::Failed(format!("reading it failed: {e}"))),
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+
+    // a marked contact a one-by-one read found is not an orphan (paging can shift under writes)
+    let found_singly: HashSet<&str> = singles
+        .iter()
+        .filter_map(|(_, f)| match f {
+            Found::Present(c) => Some(c.id.as_str()),
+            _ => None,
+        })
+        .collect();
+    orphans.retain(|o| !found_singly.contains(o.id.as_str()));
+    let channel = client.channel().to_string();
+    let orphans = orphans.into_iter().map(|o| (channel.clone(), o)).collect();
+    found.extend(singles);
+    (found, orphans)
+}
+
+/// Every contact carrying the marker: page 1, then the remaining pages concurrently. Contacts the
+/// server returned without the marker's exact value (a loose match) are dropped. A failed later
+/// page only makes the list shorter (those contacts are then read one by one); a 401 or a failed
+/// first page is an error.
+async fn page_marked<C: ContactsApi>(
+    config: &Config,
+    client: &C,
+    marker: &Marker,
+    per_page: u64,
+    concurrency: usize,
+) -> Result<Vec<LiveContact>, ApiError> {
+    let first = client
+        .lookup_page(&marker.field, &marker.value, 1, per_page)
+        .await?;
+    let last = first.last_page;
+    let rest: Vec<Result<_, ApiError>> = stream::iter(2..=last)
+        .map(|p| client.lookup_page(&marker.field, &marker.value, p, per_page))
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let ty = config.field_type(&marker.field);
+    let wanted = model::normalize(ty, Some(&marker.value));
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut marked = Vec::new();
+    for page in std::iter::once(Ok(first)).chain(rest) {
+        let page = match page {
+            Ok(p) => p,
+            Err(e @ ApiError::Unauthorized { .. }) => return Err(e),
+            Err(_) => continue,
+        };
+        for c in page.contacts {
+            if model::normalize(ty, c.value(&marker.field)) == wanted && seen.insert(c.id.clone()) {
+                marked.push(c);
+            }
+        }
+    }
+    Ok(marked)
+}
+
+/// The marked contacts by ID and by normalised value of each key field the selected contacts
+/// use.
+struct MarkedIndex<'a> {
+    by_id: HashMap<&'a str, &'a LiveContact>,
+    by_key: HashMap<(&'a str, String), Vec<&'a LiveContact>>,
+}
+
+impl<'a> MarkedIndex<'a> {
+    fn new(
+        config: &Config,
+        marked: &'a [LiveContact],
+        items: &[(usize, &'a DesiredContact)],
+    ) -> MarkedIndex<'a> {
+        let key_fields: BTreeSet<&'a str> = items
+            .iter()
+            .filter_map(|(_, c)| match &c.identity {
+                Identity::Key { field, .. } => Some(field.as_str()),
+                Identity::Id(_) => None,
+            })
+            .collect();
+        let mut by_key: HashMap<(&str, String), Vec<&LiveContact>> = HashMap::new();
+        for &field in &key_fields {
+            let ty = config.field_type(field);
+            for c in marked {
+                if let Some(v) = model::normalize(ty, c.value(field)) {
+                    by_key.entry((field, v)).or_default().push(c);
+                }
+            }
+        }
+        MarkedIndex {
+            by_id: marked.iter().map(|c| (c.id.as_str(), c)).collect(),
+            by_key,
+        }
+    }
+
+    /// The marked contacts a desired identity matches (`None`: none).
+    fn find(&self, config: &Config, identity: &Identity) -> Option<Vec<&'a LiveContact>> {
+        match identity {
+            Identity::Id(id) => self.by_id.get(id.as_str()).map(|&c| vec![c]),
+            Identity::Key { field, value } => {
+                let wanted = model::normalize(config.field_type(field), Some(value))?;
+                self.by_key.get(&(field.as_str(), wanted)).cloned()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::api::{FieldWrite, LookupPage};
+    use crate::model::{BooleanFormat, Channel, Safety, SourceLoc};
+
+    /// An in-memory channel: exact-match look-ups (or case-insensitive ones, like a loose
+    /// server), honest paging, call counting, and injected failures.
+    struct Fake {
+        name: String,
+        contacts: Vec<LiveContact>,
+        loose: bool,
+        /// Every call fails with this.
+        fail_all: Option<ApiError>,
+        /// Calls about this ID or look-up value fail with this.
+        fail_on: Option<(String, ApiError)>,
+        gets: AtomicUsize,
+        lookups: AtomicUsize,
+        log: Mutex<Vec<String>>,
+    }
+
+    impl Fake {
+        fn new(name: &str, contacts: Vec<LiveContact>) -> Fake {
+            Fake {
+                name: name.into(),
+                contacts,
+                loose: false,
+                fail_all: None,
+                fail_on: None,
+                gets: AtomicUsize::new(0),
+                lookups: AtomicUsize::new(0),
+                log: Mutex::new(Vec::new()),
+            }
+        }
+        fn reads(&self) -> usize {
+            self.gets.load(Ordering::SeqCst) + self.lookups.load(Ordering::SeqCst)
+        }
+        fn check(&self, about: &str) -> Result<(), ApiError> {
+            self.log.lock().unwrap().push(about.to_string());
+            if let Some(e) = &self.fail_all {
+                return Err(e.clone());
+            }
+            match &self.fail_on {
+                Some((v, e)) if v == about => Err(e.clone()),
+                _ => Ok(()),
+            }
+        }
+    }
+
+    impl ContactsApi for Fake {
+        fn channel(&self) -> &str {
+            &self.name
+        }
+        async fn get(&self, id: &str) -> Result<Option<LiveContact>, ApiError> {
+            self.gets.fetch_add(1, Ordering::SeqCst);
+            self.check(id)?;
+            Ok(self.contacts.iter().find(|c| c.id == id).cloned())
+        }
+        async fn lookup_page(
+            &self,
+            field: &str,
+            value: &str,
+            page: u64,
+            per_page: u64,
+        ) -> Result<LookupPage, ApiError> {
+            self.lookups.fetch_add(1, Ordering::SeqCst);
+            self.check(value)?;
+            let size = if per_page == 0 { 10 } else { per_page };
+            let all: Vec<&LiveContact> = self
+                .contacts
+                .iter()
+                .filter(|c| match c.value(field) {
+                    Some(v) if self.loose => v.eq_ignore_ascii_case(value),
+                    Some(v) => v == value,
+                    None => false,
+                })
+                .collect();
+            let total = all.len() as u64;
+            let start = ((page - 1) * size) as usize;
+            Ok(LookupPage {
+                contacts: all
+                    .into_iter()
+                    .skip(start)
+                    .take(size as usize)
+                    .cloned()
+                    .collect(),
+                page,
+                last_page: total.div_ceil(size).max(1),
+                per_page: size,
+                total,
+            })
+        }
+        async fn update(&self, _: &str, _: &[FieldWrite]) -> Result<(), ApiError> {
+            unreachable!("the reader never writes")
+        }
+        async fn add_tags(&self, _: &str, _: &[String]) -> Result<(), ApiError> {
+            unreachable!("the reader never writes")
+        }
+        async fn remove_tags(&self, _: &str, _: &[String]) -> Result<(), ApiError> {
+            unreachable!("the reader never writes")
+        }
+        async fn create(&self, _: &[FieldWrite]) -> Result<String, ApiError> {
+            unreachable!("the reader never writes")
+        }
+    }
+
+    fn live(id: &str, fields: &[(&str, &str)]) -> LiveContact {
+        LiveContact {
+            id: id.into(),
+            fields: fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), Some(v.to_string())))
+                .collect(),
+            tags: vec![],
+        }
+    }
+
+    fn marked(id: &str, email: &str) -> LiveContact {
+        live(id, &[("email", email), ("managed_by", "git")])
+    }
+
+    fn desired(channel: &str, identity: Identity) -> DesiredContact {
+        DesiredContact {
+            channel: channel.into(),
+            identity,
+            fields: BTreeMap::new(),
+            tags: None,
+            source: SourceLoc::default(),
+        }
+    }
+
+    fn key(field: &str, value: &str) -> Identity {
+        Identity::Key {
+            field: field.into(),
+            value: value.into(),
+        }
+    }
+
+    fn config(contacts: Vec<DesiredContact>, marker: bool) -> Config {
+        let channel = |name: &str| Channel {
+            name: name.into(),
+            base_url: "http://x".into(),
+            token_env: format!("{}_TOKEN", name.to_uppercase()),
+            rate_limit: 100,
+            viber: false,
+            viber_encode_get: false,
+            boolean_format: BooleanFormat::Upper,
+        };
+        Config {
+            channels: [("web".into(), channel("web")), ("wa".into(), channel("wa"))].into(),
+            fields: [
+                ("email".to_string(), FieldType::Email),
+                ("phone".to_string(), FieldType::Phone),
+                ("name".to_string(), FieldType::Text),
+            ]
+            .into(),
+            tags: BTreeSet::new(),
+            default_channel: Some("web".into()),
+            default_key: Some("email".into()),
+            marker: marker.then(|| Marker {
+                field: "managed_by".into(),
+                value: "git".into(),
+            }),
+            safety: Safety::default(),
+            contacts,
+            hash: String::new(),
+        }
+    }
+
+    fn opts(per_page: u64, orphans: bool) -> ReadOptions {
+        ReadOptions {
+            concurrency: 4,
+            per_page,
+            orphans,
+        }
+    }
+
+    async fn read(
+        config: &Config,
+        fakes: Vec<Fake>,
+        selected: &[usize],
+        o: ReadOptions,
+    ) -> (LiveState, BTreeMap<String, Fake>) {
+        let clients: BTreeMap<String, Fake> =
+            fakes.into_iter().map(|f| (f.name.clone(), f)).collect();
+        let state = read_live(config, &clients, selected, o).await;
+        (state, clients)
+    }
+
+    fn ids(state: &LiveState) -> Vec<(usize, String)> {
+        state
+            .contacts
+            .iter()
+            .map(|(i, f)| {
+                let what = match f {
+                    Found::Present(c) => format!("present {}", c.id),
+                    Found::Absent => "absent".into(),
+                    Found::Ambiguous { ids, total } => format!("ambiguous {ids:?} of {total}"),
+                    Found::Failed(m) => format!("failed: {m}"),
+                };
+                (*i, what)
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn without_a_marker_each_contact_costs_one_read_and_results_follow_selected_order() {
+        let cfg = config(
+            vec![
+                desired("web", key("email", "a@x.com")),
+                desired("web", Identity::Id("2".into())),
+                desired("web", key("email", "missing@x.com")),
+                desired("web", Identity::Id("404".into())),
+            ],
+            false,
+        );
+        let fake = Fake::new("web", vec![marked("1", "a@x.com"), live("2", &[])]);
+        let (state, fakes) = read(&cfg, vec![fake], &[3, 0, 2, 1], opts(100, false)).await;
+        assert_eq!(
+            ids(&state),
+            vec![
+                (3, "absent".into()),
+                (0, "present 1".into()),
+                (2, "absent".into()),
+                (1, "present 2".into()),
+            ]
+        );
+        assert_eq!(fakes["web"].reads(), 4);
+        assert!(state.orphans.is_empty());
+    }
+
+    #[tokio::test]
+    async fn with_a_marker_marked_contacts_cost_one_read_per_page() {
+        let n = 25;
+        let contacts: Vec<LiveContact> = (0..n)
+            .map(|i| marked(&format!("{i}"), &format!("u{i}@x.com")))
+            .collect();
+        let desired_contacts = (0..n)
+            .map(|i| desired("web", key("email", &format!("U{i}@x.com"))))
+            .collect();
+        let cfg = config(desired_contacts, true);
+        let selected: Vec<usize> = (0..n).collect();
+        let (state, fakes) = read(
+            &cfg,
+            vec![Fake::new("web", contacts)],
+            &selected,
+            opts(10, true),
+        )
+        .await;
+        assert_eq!(
+            fakes["web"].lookups.load(Ordering::SeqCst),
+            3,
+            "ceil(25/10) pages"
+        );
+        assert_eq!(fakes["web"].gets.load(Ordering::SeqCst), 0);
+        for (i, (idx, found)) in state.contacts.iter().enumerate() {
+            assert_eq!(*idx, i);
+            assert!(
+                matches!(found, Found::Present(c) if c.id == format!("{i}")),
+                "{found:?}"
+            );
+        }
+        assert!(state.orphans.is_empty());
+    }
+
+    #[tokio::test]
+    async fn unmarked_contacts_are_read_one_by_one_and_unmatched_marked_ones_are_orphans() {
+        let cfg = config(
+            vec![
+                desired("web", key("email", "a@x.com")),
+                desired("web", key("email", "plain@x.com")),
+                desired("web", Identity::Id("idonly".into())),
+            ],
+            true,
+        );
+        let fake = Fake::new(
+            "web",
+            vec![
+                marked("1", "a@x.com"),
+                live("2", &[("email", "plain@x.com")]),
+                live("idonly", &[("name", "Ana")]),
+                marked("9", "gone@x.com"),
+                marked("5", "old@x.com"),
+            ],
+        );
+        let (state, fakes) = read(&cfg, vec![fake], &[0, 1, 2], opts(100, true)).await;
+        assert_eq!(
+            ids(&state),
+            vec![
+                (0, "present 1".into()),
+                (1, "present 2".into()),
+                (2, "present idonly".into()),
+            ]
+        );
+        // one page, then one look-up and one get for the two unmarked contacts
+        assert_eq!(fakes["web"].lookups.load(Ordering::SeqCst), 2);
+        assert_eq!(fakes["web"].gets.load(Ordering::SeqCst), 1);
+        let orphans: Vec<(&str, &str)> = state
+            .orphans
+            .iter()
+            .map(|(ch, c)| (ch.as_str(), c.id.as_str()))
+            .collect();
+        assert_eq!(orphans, vec![("web", "5"), ("web", "9")]);
+    }
+
+    #[tokio::test]
+    async fn orphans_are_not_reported_unless_asked() {
+        let cfg = config(vec![desired("web", key("email", "a@x.com"))], true);
+        let fake = Fake::new(
+            "web",
+            vec![marked("1", "a@x.com"), marked("9", "gone@x.com")],
+        );
+        let (state, _) = read(&cfg, vec![fake], &[0], opts(100, false)).await;
+        assert!(state.orphans.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_key_matching_several_contacts_is_ambiguous_with_or_without_marker() {
+        for with_marker in [false, true] {
+            let cfg = config(vec![desired("web", key("email", "dup@x.com"))], with_marker);
+            let fake = Fake::new(
+                "web",
+                vec![marked("1", "dup@x.com"), marked("2", "dup@x.com")],
+            );
+            let (state, _) = read(&cfg, vec![fake], &[0], opts(100, true)).await;
+            assert_eq!(
+                ids(&state),
+                vec![(0, r#"ambiguous ["1", "2"] of 2"#.into())],
+                "marker: {with_marker}"
+            );
+            assert!(
+                state.orphans.is_empty(),
+                "ambiguous matches are not orphans"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_phone_written_with_spaces_is_also_looked_up_in_its_normalised_form() {
+        let cfg = config(
+            vec![
+                desired("web", key("phone", "+34 600 111 222")),
+                desired("web", key("phone", "+34600999999")),
+            ],
+            false,
+        );
+        let fake = Fake::new("web", vec![live("7", &[("phone", "+34600111222")])]);
+        let (state, fakes) = read(&cfg, vec![fake], &[0, 1], opts(100, false)).await;
+        assert_eq!(
+            ids(&state),
+            vec![(0, "present 7".into()), (1, "absent".into())]
+        );
+        // two look-ups for the first (written form, then normalised), one for the second
+        assert_eq!(fakes["web"].lookups.load(Ordering::SeqCst), 3);
+        let log = fakes["web"].log.lock().unwrap().clone();
+        assert!(
+            log.contains(&"+34 600 111 222".to_string())
+                && log.contains(&"+34600111222".to_string())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_loose_server_match_on_a_text_key_is_not_taken_for_the_contact() {
+        let cfg = config(vec![desired("web", key("name", "Ana"))], false);
+        let mut fake = Fake::new("web", vec![live("1", &[("name", "ana")])]);
+        fake.loose = true;
+        let (state, _) = read(&cfg, vec![fake], &[0], opts(100, false)).await;
+        assert_eq!(ids(&state), vec![(0, "absent".into())]);
+    }
+
+    #[tokio::test]
+    async fn a_loose_server_s_later_pages_are_read_to_find_the_exact_match() {
+        let mut contacts: Vec<LiveContact> = (0..11)
+            .map(|i| live(&format!("{i}"), &[("name", "ana")]))
+            .collect();
+        contacts.push(live("exact", &[("name", "Ana")]));
+        let cfg = config(vec![desired("web", key("name", "Ana"))], false);
+        let mut fake = Fake::new("web", contacts);
+        fake.loose = true;
+        let (state, fakes) = read(&cfg, vec![fake], &[0], opts(100, false)).await;
+        assert_eq!(ids(&state), vec![(0, "present exact".into())]);
+        assert_eq!(fakes["web"].lookups.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_401_stops_reading_its_channel_only() {
+        let unauthorized = ApiError::Unauthorized {
+            channel: "web".into(),
+            token_env: "WEB_TOKEN".into(),
+        };
+        let cfg = config(
+            vec![
+                desired("web", Identity::Id("1".into())),
+                desired("web", Identity::Id("2".into())),
+                desired("web", Identity::Id("3".into())),
+                desired("wa", Identity::Id("1".into())),
+            ],
+            false,
+        );
+        let mut web = Fake::new("web", vec![live("1", &[])]);
+        web.fail_all = Some(unauthorized.clone());
+        let wa = Fake::new("wa", vec![live("1", &[])]);
+        let mut o = opts(100, false);
+        o.concurrency = 1;
+        let (state, fakes) = read(&cfg, vec![web, wa], &[0, 1, 2, 3], o).await;
+        assert_eq!(fakes["web"].reads(), 1, "reads after the 401 are not sent");
+        let msg = format!("failed: {unauthorized}");
+        assert_eq!(
+            ids(&state),
+            vec![
+                (0, msg.clone()),
+                (1, msg.clone()),
+                (2, msg),
+                (3, "present 1".into())
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_401_while_paging_fails_every_contact_of_the_channel() {
+        let cfg = config(vec![desired("web", key("email", "a@x.com"))], true);
+        let mut web = Fake::new("web", vec![marked("1", "a@x.com")]);
+        web.fail_all = Some(ApiError::Unauthorized {
+            channel: "web".into(),
+            token_env: "WEB_TOKEN".into(),
+        });
+        let (state, fakes) = read(&cfg, vec![web], &[0], opts(100, true)).await;
+        assert_eq!(fakes["web"].reads(), 1);
+        assert!(matches!(&state.contacts[0].1, Found::Failed(m) if m.contains("WEB_TOKEN")));
+    }
+
+    #[tokio::test]
+    async fn another_error_fails_only_its_contact() {
+        let cfg = config(
+            vec![
+                desired("web", key("email", "a@x.com")),
+                desired("web", key("email", "b@x.com")),
+            ],
+            false,
+        );
+        let mut web = Fake::new("web", vec![marked("1", "a@x.com"), marked("2", "b@x.com")]);
+        web.fail_on = Some((
+            "a@x.com".into(),
+            ApiError::Rejected {
+                status: 403,
+                message: "Forbidden contact".into(),
+            },
+        ));
+        let (state, _) = read(&cfg, vec![web], &[0, 1], opts(100, false)).await;
+        assert_eq!(
+            ids(&state),
+            vec![
+                (
+                    0,
+                    "failed: reading it failed: 403: Forbidden contact".into()
+                ),
+                (1, "present 2".into())
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_marker_page_falls_back_to_reading_one_by_one() {
+        let cfg = config(vec![desired("web", key("email", "a@x.com"))], true);
+        let mut web = Fake::new("web", vec![marked("1", "a@x.com"), marked("9", "z@x.com")]);
+        web.fail_on = Some((
+            "git".into(),
+            ApiError::Unknown {
+                reason: "timed out".into(),
+            },
+        ));
+        let (state, _) = read(&cfg, vec![web], &[0], opts(100, true)).await;
+        assert_eq!(ids(&state), vec![(0, "present 1".into())]);
+        assert!(
+            state.orphans.is_empty(),
+            "orphans are unknown without the pages"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_contact_whose_channel_has_no_client_fails() {
+        let cfg = config(vec![desired("wa", Identity::Id("1".into()))], false);
+        let (state, _) = read(
+            &cfg,
+            vec![Fake::new("web", vec![])],
+            &[0, 7],
+            opts(100, false),
+        )
+        .await;
+        assert_eq!(
+            ids(&state),
+            vec![(0, "failed: no API client for channel wa".into())]
+        );
+    }
+}
