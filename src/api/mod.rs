@@ -61,6 +61,13 @@ pub enum ApiError {
         /// What was wrong with it.
         reason: String,
     },
+    /// The platform's state contradicts the plan in a way only a person can resolve (e.g. a
+    /// create's outcome was unknown and its key now matches several contacts).
+    #[error("{message}")]
+    Conflict {
+        /// What was found, and what to do.
+        message: String,
+    },
     /// The run was interrupted before this call was sent.
     #[error("interrupted before the call was sent")]
     Cancelled,

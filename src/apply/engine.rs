@@ -11,9 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use futures::StreamExt;
 
 use super::{ApplyReport, ContactOutcome, Outcome};
-use crate::api::{ApiError, ContactsApi};
-use crate::model::{Config, Identity, LiveContact, normalize};
-use crate::plan::{Action, Call, ContactPlan, Plan};
+use crate::api::{ApiError, ContactsApi, read_one};
+use crate::model::{Config, Identity};
+use crate::plan::{Action, Call, ContactPlan, Found, Plan};
 
 /// How many times a create whose outcome stayed unknown is attempted in all (each retry only
 /// after a look-up found no contact).
@@ -253,34 +253,36 @@ async fn create<C: ContactsApi>(
     client: &C,
     fields: &[crate::api::FieldWrite],
 ) -> Result<String, ApiError> {
-    let Identity::Key { field, value } = &cp.identity else {
+    if !matches!(cp.identity, Identity::Key { .. }) {
         return Err(ApiError::Protocol {
             reason: "a create was planned for a contact identified by ID".to_string(),
         });
-    };
+    }
     let mut last = None;
     for _ in 0..MAX_CREATE_ATTEMPTS {
         match client.create(fields).await {
             Ok(id) => return Ok(id),
             Err(e) if e.outcome_unknown() => {
                 // The platform may have created it: find out before anything else.
-                match find_by_key(config, client, field, value).await {
-                    Ok(Found::One(id)) => return Ok(id),
-                    Ok(Found::None) => last = Some(e),
-                    Ok(Found::Many(ids)) => {
-                        return Err(ApiError::Rejected {
-                            status: 0,
+                let check = read_one(client, config, &cp.identity)
+                    .await
+                    .unwrap_or_else(|err| Found::Failed(err.to_string()));
+                match check {
+                    Found::Present(live) => return Ok(live.id),
+                    Found::Absent => last = Some(e),
+                    Found::Ambiguous { ids, total } => {
+                        return Err(ApiError::Conflict {
                             message: format!(
-                                "create outcome unknown ({e}) and {field}={value} now matches {} contacts: {}; resolve the duplicates by hand",
-                                ids.len(),
+                                "create outcome unknown ({e}) and {} now matches {total} contacts: {}; resolve the duplicates by hand",
+                                cp.identity,
                                 ids.join(", ")
                             ),
                         });
                     }
-                    Err(lookup) => {
+                    Found::Failed(why) => {
                         return Err(ApiError::Unknown {
                             reason: format!(
-                                "create outcome unknown ({e}) and the look-up to check it failed ({lookup}); run apply again: it looks the contact up first"
+                                "create outcome unknown ({e}) and the look-up to check it failed ({why}); run apply again: it looks the contact up first"
                             ),
                         });
                     }
@@ -292,33 +294,4 @@ async fn create<C: ContactsApi>(
     Err(last.unwrap_or(ApiError::Unknown {
         reason: "create failed".to_string(),
     }))
-}
-
-enum Found {
-    None,
-    One(String),
-    Many(Vec<String>),
-}
-
-/// Look a contact up by key value, keeping only true matches after normalisation.
-async fn find_by_key<C: ContactsApi>(
-    config: &Config,
-    client: &C,
-    field: &str,
-    value: &str,
-) -> Result<Found, ApiError> {
-    let ty = config.field_type(field);
-    let want = normalize(ty, Some(value));
-    let page = client.lookup_page(field, value, 1, 0).await?;
-    let ids: Vec<String> = page
-        .contacts
-        .into_iter()
-        .filter(|c: &LiveContact| normalize(ty, c.value(field)) == want)
-        .map(|c| c.id)
-        .collect();
-    Ok(match ids.len() {
-        0 => Found::None,
-        1 => Found::One(ids.into_iter().next().unwrap_or_default()),
-        _ => Found::Many(ids),
-    })
 }
