@@ -1,12 +1,38 @@
-//! Config loading: YAML files → spanned tree → JSON Schema check → semantic checks → `model::Config`.
-//! Every problem carries `file:line:col`. No network. (Being written.)
+//! Config loading: YAML files → positioned tree → merge → JSON Schema → semantic checks →
+//! `model::Config`. Every problem is reported (not just the first) as `file:line:col: message`.
+//! No network, no environment: token variables are named here, read elsewhere.
+//!
+//! Stages, one module each: `yaml` (parse, positions, duplicate keys), `merge` (directory
+//! configs), `schema` (the generated JSON Schema and its errors), `check` (rules the schema cannot
+//! express, and building the model), `render` (diagnostics with source excerpts).
 
-use std::path::Path;
+mod check;
+mod diag;
+mod merge;
+mod raw;
+mod render;
+mod schema;
+mod yaml;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
 
 use crate::model::{Config, SourceLoc};
 
+use self::diag::{Diags, Pos};
+use self::yaml::{Kind, Node};
+
+pub use self::render::render_diagnostics;
+
+/// Largest config file read, in bytes. A contact takes ~100 bytes, so this is hundreds of
+/// thousands of contacts; anything bigger is a mistake (or an attack), not a config.
+const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
 /// One problem found in the config, with where it is.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, thiserror::Error)]
+#[error("{loc}: {message}")]
 pub struct Diagnostic {
     /// Where (file, 1-based line and column).
     pub loc: SourceLoc,
@@ -14,19 +40,212 @@ pub struct Diagnostic {
     pub message: String,
 }
 
-impl std::fmt::Display for Diagnostic {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.loc, self.message)
-    }
-}
+/// Load and check the config at `path` (a file, or a directory whose `*.yaml`/`*.yml` files are
+/// merged; not recursive; read in name order; names starting with `.` are skipped).
+///
+/// Returns every problem found, sorted by file and position. File names in diagnostics are
+/// `path` as given (joined with the file name for a directory).
+pub fn load(path: &Path) -> Result<Config, Vec<Diagnostic>> {
+    let sources = read_sources(path)?;
+    let mut diags = Diags::new(sources.iter().map(|s| s.name.clone()).collect());
 
-/// Load and check the config at `path` (a file, or a directory of `*.yaml`/`*.yml`).
-/// Returns every problem found, sorted by file and position.
-pub fn load(_path: &Path) -> Result<Config, Vec<Diagnostic>> {
-    todo!("config loader")
+    // Parse every file; a file that does not parse stops the load after all files are parsed,
+    // since merging and checking the rest would report problems that are not there.
+    let mut docs = Vec::with_capacity(sources.len());
+    let mut unusable = false;
+    for (i, source) in sources.iter().enumerate() {
+        let file = u32::try_from(i).unwrap_or(u32::MAX);
+        match parse_file(file, &source.bytes, &mut diags) {
+            Some(doc) => docs.push(doc),
+            None => unusable = true,
+        }
+    }
+    if unusable {
+        return Err(diags.into_diagnostics());
+    }
+
+    let Some(root) = merge::merge(docs, &mut diags) else {
+        return Err(diags.into_diagnostics());
+    };
+    let value = root.to_json();
+    let report = schema::check(&value, &root, &mut diags);
+    let config = check::check(&root, &value, &report, &mut diags);
+    match config {
+        Some(mut config) if diags.is_empty() => {
+            config.hash = hash(&sources);
+            Ok(config)
+        }
+        _ => Err(diags.into_diagnostics()),
+    }
 }
 
 /// The JSON Schema of the config, pretty-printed with a trailing newline.
 pub fn schema_json() -> String {
-    todo!("schema")
+    schema::schema_json()
+}
+
+/// One config file, read.
+struct Source {
+    /// As shown in diagnostics.
+    name: String,
+    /// Its name alone, for the hash (so the hash does not depend on where the repo is).
+    file_name: String,
+    bytes: Vec<u8>,
+}
+
+fn problem(name: &Path, message: String) -> Vec<Diagnostic> {
+    vec![Diagnostic {
+        loc: SourceLoc {
+            file: name.display().to_string(),
+            line: 1,
+            col: 1,
+        },
+        message,
+    }]
+}
+
+/// Read the file at `path`, or the config files of the directory at `path`.
+fn read_sources(path: &Path) -> Result<Vec<Source>, Vec<Diagnostic>> {
+    let meta =
+        fs::metadata(path).map_err(|e| problem(path, format!("cannot read the config: {e}")))?;
+    let files: Vec<PathBuf> = if meta.is_dir() {
+        let entries = fs::read_dir(path)
+            .map_err(|e| problem(path, format!("cannot read the directory: {e}")))?;
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| {
+                let name = p
+                    .file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default();
+                !name.starts_with('.')
+                    && (name.ends_with(".yaml") || name.ends_with(".yml"))
+                    && p.is_file()
+            })
+            .collect();
+        files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+        if files.is_empty() {
+            return Err(problem(
+                path,
+                "the directory has no *.yaml or *.yml files".to_string(),
+            ));
+        }
+        files
+    } else {
+        vec![path.to_path_buf()]
+    };
+    let mut sources = Vec::with_capacity(files.len());
+    let mut problems = Vec::new();
+    for file in files {
+        let too_big = fs::metadata(&file).map(|m| m.len() > MAX_FILE_BYTES);
+        let bytes = match too_big {
+            Ok(true) => Err(format!(
+                "the file is too large (more than {} MiB)",
+                MAX_FILE_BYTES / (1024 * 1024)
+            )),
+            _ => fs::read(&file).map_err(|e| format!("cannot read the file: {e}")),
+        };
+        match bytes {
+            Ok(bytes) => sources.push(Source {
+                name: file.display().to_string(),
+                file_name: file
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                bytes,
+            }),
+            Err(message) => problems.extend(problem(&file, message)),
+        }
+    }
+    if problems.is_empty() {
+        Ok(sources)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Parse one file into its document (a mapping), reporting why when it gives none.
+fn parse_file(file: u32, bytes: &[u8], diags: &mut Diags) -> Option<Node> {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            let at = e.valid_up_to();
+            diags.push(
+                byte_pos(file, bytes, at),
+                format!(
+                    "the file is not UTF-8 text (byte 0x{:02X} at offset {at})",
+                    bytes.get(at).copied().unwrap_or(0)
+                ),
+            );
+            return None;
+        }
+    };
+    let doc = yaml::parse(file, text, diags)?;
+    match doc.kind {
+        Kind::Map(_) => Some(doc),
+        Kind::Null => {
+            diags.push(
+                Pos::start(file),
+                "the file is empty: expected a mapping of sections (version, channels, fields, \
+                 tags, defaults, safety, contacts)"
+                    .to_string(),
+            );
+            None
+        }
+        _ => {
+            diags.push(
+                doc.pos,
+                format!(
+                    "expected a mapping of sections (version, channels, fields, tags, defaults, \
+                     safety, contacts), found {}",
+                    doc.kind_name()
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// The line and column of byte `at`, all of `bytes[..at]` being UTF-8.
+fn byte_pos(file: u32, bytes: &[u8], at: usize) -> Pos {
+    let before = bytes.get(..at).unwrap_or(bytes);
+    let line_start = before
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let col = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
+    Pos {
+        file,
+        line: u32::try_from(line).unwrap_or(u32::MAX),
+        col: u32::try_from(col).unwrap_or(u32::MAX),
+    }
+}
+
+/// Hex SHA-256 over each file's name and bytes, in load order.
+fn hash(sources: &[Source]) -> String {
+    let mut h = Sha256::new();
+    for s in sources {
+        h.update((s.file_name.len() as u64).to_le_bytes());
+        h.update(s.file_name.as_bytes());
+        h.update((s.bytes.len() as u64).to_le_bytes());
+        h.update(&s.bytes);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_positions_count_lines_and_characters() {
+        let p = byte_pos(0, "ab\ncé d".as_bytes(), 7);
+        assert_eq!((p.line, p.col), (2, 4));
+        assert_eq!(byte_pos(0, b"", 0), Pos::start(0));
+    }
 }

@@ -1,0 +1,541 @@
+//! The rules the schema cannot express, checked on the merged config after the schema passed
+//! (or where it passed): fields and tags must be declared, values must fit their field's type,
+//! every contact needs a channel and an identity, and no two contacts share one. Then the
+//! `model::Config` is built, with values turned into the strings the API holds.
+//!
+//! Reads the raw types (serde) for meaning and the positioned tree for positions and for the
+//! exact text of numbers. Never reports what the schema already reported.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::model::{
+    BooleanFormat, Channel, Config, DesiredContact, FieldType, Identity, Marker, Safety,
+    check_value, normalize,
+};
+
+use super::diag::{Diags, Pos};
+use super::raw::{FieldValue, RawChannel, RawContact, RawDefaults, RawField, RawSafety};
+use super::schema::SchemaReport;
+use super::yaml::{Kind, Node};
+
+/// Check `root` (whose JSON form is `value`) and build the config. `None` when a problem was
+/// found here; the caller also returns no config when earlier stages found one.
+pub(crate) fn check(
+    root: &Node,
+    value: &Value,
+    report: &SchemaReport,
+    diags: &mut Diags,
+) -> Option<Config> {
+    let before = diags.len();
+    let mut cx = Checker {
+        root,
+        report,
+        diags,
+    };
+    // Required of the merged config, not of each file (see `RawConfig`).
+    for key in ["version", "channels"] {
+        if value.get(key).is_none() {
+            cx.diags.push(root.pos, format!("missing key {key:?}"));
+        }
+    }
+
+    let channels = cx.channels(value);
+    let fields = cx.fields(value);
+    let tags = cx.tags();
+    let defaults = cx.section::<RawDefaults>(value, "defaults");
+    let safety = cx.section::<RawSafety>(value, "safety");
+
+    // defaults
+    let defaults_ok = defaults.is_some();
+    let defaults = defaults.unwrap_or_default();
+    let names = channel_list(&channels);
+    let mut default_channel_ok = defaults_ok;
+    if let Some(ch) = &defaults.channel
+        && !channels.contains_key(ch)
+    {
+        default_channel_ok = false;
+        let pos = cx.pos(&["defaults", "channel"]);
+        cx.diags
+            .push(pos, format!("unknown channel {ch:?} (channels: {names})"));
+    }
+    let mut default_key_ok = defaults_ok;
+    if let Some(key) = &defaults.key
+        && !fields.contains_key(key)
+    {
+        default_key_ok = false;
+        let pos = cx.pos(&["defaults", "key"]);
+        cx.diags
+            .push(pos, format!("key field {key:?} is not declared in fields"));
+    }
+    let default_channel = match &defaults.channel {
+        Some(ch) => Some(ch.clone()),
+        None if channels.len() == 1 => channels.keys().next().cloned(),
+        None => None,
+    };
+    let marker_field = defaults.marker.as_ref().map(|m| m.field.as_str());
+
+    let rules = Rules {
+        channels: &channels,
+        fields: &fields,
+        tags: &tags,
+        default_channel: default_channel.as_deref(),
+        default_channel_ok,
+        default_key: defaults.key.as_deref(),
+        default_key_ok,
+        marker_field,
+        channel_names: &names,
+    };
+    let contacts = cx.contacts(value, &rules);
+
+    if cx.diags.len() > before {
+        return None;
+    }
+    let channels = channels
+        .into_iter()
+        .map(|(name, raw)| {
+            let raw = raw?;
+            let channel = Channel {
+                base_url: raw.base_url.trim_end_matches('/').to_string(),
+                token_env: raw.token_env,
+                rate_limit: raw.rate_limit,
+                viber: raw.viber,
+                viber_encode_get: raw.viber_encode_get.unwrap_or(raw.viber),
+                boolean_format: raw.boolean_format,
+                name: name.clone(),
+            };
+            Some((name, channel))
+        })
+        .collect::<Option<BTreeMap<_, _>>>()?;
+    let fields = fields
+        .into_iter()
+        .map(|(name, ty)| Some((name, ty?)))
+        .collect::<Option<BTreeMap<_, _>>>()?;
+    let safety = safety.unwrap_or_default();
+    Some(Config {
+        channels,
+        fields,
+        tags: tags.into_keys().collect(),
+        default_channel,
+        default_key: defaults.key,
+        marker: defaults.marker.map(|m| Marker {
+            field: m.field,
+            value: m.value,
+        }),
+        safety: Safety {
+            max_change_percent: safety.max_change_percent,
+            min_existing: safety.min_existing as usize,
+        },
+        contacts,
+        hash: String::new(),
+    })
+}
+
+/// What a contact is checked against.
+struct Rules<'a> {
+    channels: &'a BTreeMap<String, Option<RawChannel>>,
+    fields: &'a BTreeMap<String, Option<FieldType>>,
+    tags: &'a BTreeMap<String, Pos>,
+    default_channel: Option<&'a str>,
+    /// `defaults.channel` is absent or names a channel (so a missing channel is the contact's
+    /// fault, not a consequence of a problem already reported).
+    default_channel_ok: bool,
+    default_key: Option<&'a str>,
+    default_key_ok: bool,
+    marker_field: Option<&'a str>,
+    channel_names: &'a str,
+}
+
+/// A contact's identity as compared for duplicates: IDs exactly, key values normalised.
+#[derive(PartialEq, Eq, Hash)]
+enum IdentityKey {
+    Id(String),
+    Key(String, Option<String>),
+}
+
+struct Checker<'a> {
+    root: &'a Node,
+    report: &'a SchemaReport,
+    diags: &'a mut Diags,
+}
+
+impl Checker<'_> {
+    /// Position of the node at `path` (keys from the root), or of the deepest one that exists.
+    fn pos(&self, path: &[&str]) -> Pos {
+        let mut node = self.root;
+        for key in path {
+            match node.get(key) {
+                Some(n) => node = n,
+                None => break,
+            }
+        }
+        node.pos
+    }
+
+    /// Deserialize `v` as `T`. A failure the schema did not already report is reported here
+    /// (the raw types and the schema come from the same definitions, so this should not
+    /// happen; if it does, it must still not pass silently).
+    fn deser<T: for<'de> Deserialize<'de>>(
+        &mut self,
+        v: &Value,
+        pointer: &str,
+        pos: Pos,
+    ) -> Option<T> {
+        match T::deserialize(v) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                if !self.report.flagged(pointer) {
+                    self.diags.push(pos, format!("invalid value: {e}"));
+                }
+                None
+            }
+        }
+    }
+
+    /// A whole top-level section, or its default when absent.
+    fn section<T: for<'de> Deserialize<'de> + Default>(
+        &mut self,
+        value: &Value,
+        name: &str,
+    ) -> Option<T> {
+        match value.get(name) {
+            None => Some(T::default()),
+            Some(v) => {
+                let pos = self.pos(&[name]);
+                self.deser(v, &format!("/{name}"), pos)
+            }
+        }
+    }
+
+    /// Channels by name; `None` for one whose settings are invalid (already reported). Its name
+    /// is still known, so contacts naming it are not reported again.
+    fn channels(&mut self, value: &Value) -> BTreeMap<String, Option<RawChannel>> {
+        let mut out = BTreeMap::new();
+        if let Some(Value::Object(map)) = value.get("channels") {
+            for (name, v) in map {
+                let pos = self.pos(&["channels", name]);
+                let raw = self.deser(v, &format!("/channels/{}", escape(name)), pos);
+                out.insert(name.clone(), raw);
+            }
+        }
+        out
+    }
+
+    /// Declared fields by name; `None` for one whose type is invalid (already reported).
+    fn fields(&mut self, value: &Value) -> BTreeMap<String, Option<FieldType>> {
+        let mut out = BTreeMap::new();
+        if let Some(Value::Object(map)) = value.get("fields") {
+            for (name, v) in map {
+                let pos = self.pos(&["fields", name]);
+                let raw: Option<RawField> =
+                    self.deser(v, &format!("/fields/{}", escape(name)), pos);
+                out.insert(name.clone(), raw.map(|f| f.ty));
+            }
+        }
+        out
+    }
+
+    /// Declared tags, each with where it is declared first; duplicates reported.
+    fn tags(&mut self) -> BTreeMap<String, Pos> {
+        let mut out: BTreeMap<String, Pos> = BTreeMap::new();
+        if let Some(Node {
+            kind: Kind::Seq(items),
+            ..
+        }) = self.root.get("tags")
+        {
+            for item in items {
+                if let Kind::Str(tag) = &item.kind {
+                    if let Some(first) = out.get(tag) {
+                        let first = self.diags.loc(*first);
+                        self.diags.push(
+                            item.pos,
+                            format!("duplicate tag {tag:?} (also listed at {first})"),
+                        );
+                    } else {
+                        out.insert(tag.clone(), item.pos);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn contacts(&mut self, value: &Value, rules: &Rules<'_>) -> Vec<DesiredContact> {
+        let (
+            Some(Value::Array(values)),
+            Some(Node {
+                kind: Kind::Seq(nodes),
+                ..
+            }),
+        ) = (value.get("contacts"), self.root.get("contacts"))
+        else {
+            return Vec::new();
+        };
+        let mut out = Vec::with_capacity(values.len());
+        let mut seen: HashMap<(String, IdentityKey), Pos> = HashMap::with_capacity(values.len());
+        for (i, (v, node)) in values.iter().zip(nodes).enumerate() {
+            if self.report.contacts.contains(&i) {
+                continue;
+            }
+            let Some(raw) = self.deser::<RawContact>(v, &format!("/contacts/{i}"), node.pos) else {
+                continue;
+            };
+            if let Some(c) = self.contact(raw, node, rules, &mut seen) {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    /// Check one contact; the desired contact when it is fine so far.
+    fn contact(
+        &mut self,
+        raw: RawContact,
+        node: &Node,
+        rules: &Rules<'_>,
+        seen: &mut HashMap<(String, IdentityKey), Pos>,
+    ) -> Option<DesiredContact> {
+        let before = self.diags.len();
+        let at = |key: &str| node.get(key).map_or(node.pos, |n| n.pos);
+
+        // channel
+        let channel = match (&raw.channel, rules.default_channel) {
+            (Some(ch), _) => {
+                if !rules.channels.contains_key(ch) {
+                    self.diags.push(
+                        at("channel"),
+                        format!("unknown channel {ch:?} (channels: {})", rules.channel_names),
+                    );
+                    None
+                } else {
+                    Some(ch.clone())
+                }
+            }
+            (None, Some(ch)) => rules.default_channel_ok.then(|| ch.to_string()),
+            (None, None) => {
+                if rules.default_channel_ok {
+                    let message = if rules.channels.is_empty() {
+                        "contact has no channel: no channels are defined".to_string()
+                    } else {
+                        format!(
+                            "contact has no channel: set channel: or defaults.channel (channels: {})",
+                            rules.channel_names
+                        )
+                    };
+                    self.diags.push(node.pos, message);
+                }
+                None
+            }
+        };
+        let format = channel
+            .as_deref()
+            .and_then(|c| rules.channels.get(c))
+            .and_then(Option::as_ref)
+            .map_or(BooleanFormat::Upper, |c| c.boolean_format);
+
+        // fields
+        let fields_node = node.get("fields");
+        let mut fields: BTreeMap<String, Option<String>> = BTreeMap::new();
+        // Fields whose value is already reported, so a missing identity is not reported again.
+        let mut bad_fields: Vec<String> = Vec::new();
+        for (name, value) in raw.fields.unwrap_or_default() {
+            let entry = fields_node.and_then(|f| f.entry(&name));
+            let key_pos = entry.map_or(node.pos, |e| e.key_pos);
+            let value_pos = entry.map_or(node.pos, |e| e.value.pos);
+            if Some(name.as_str()) == rules.marker_field {
+                self.diags.push(
+                    key_pos,
+                    format!(
+                        "field {name:?} is the marker (defaults.marker): contactctl writes it, \
+                         a contact must not set it"
+                    ),
+                );
+                continue;
+            }
+            let Some(ty) = rules.fields.get(&name) else {
+                self.diags
+                    .push(key_pos, format!("field {name:?} is not declared in fields"));
+                bad_fields.push(name);
+                continue;
+            };
+            let text = match value {
+                FieldValue::Null => None,
+                FieldValue::Text(s) if s.is_empty() => None,
+                FieldValue::Text(s) => Some(s),
+                FieldValue::Bool(b) if *ty == Some(FieldType::Boolean) => {
+                    Some(format.write(b).to_string())
+                }
+                FieldValue::Bool(b) => Some(b.to_string()),
+                FieldValue::Number(n) => Some(match entry.map(|e| &e.value.kind) {
+                    Some(Kind::Number { text, .. }) => text.clone(),
+                    _ => n.to_string(),
+                }),
+            };
+            let text = match (text, ty) {
+                (Some(t), Some(ty)) => match check_value(*ty, &t) {
+                    Err(why) => {
+                        let yaml_1_1 = matches!(
+                            t.to_ascii_lowercase().as_str(),
+                            "yes" | "no" | "on" | "off" | "y" | "n"
+                        );
+                        let why = if *ty == FieldType::Boolean && yaml_1_1 {
+                            format!(
+                                "{t:?} is not a boolean (YAML 1.2 reads yes, no, on and off as \
+                                 text): write true or false"
+                            )
+                        } else {
+                            why
+                        };
+                        self.diags.push(
+                            value_pos,
+                            format!("field {name:?} is {}: {why}", ty.as_str()),
+                        );
+                        bad_fields.push(name.clone());
+                        None
+                    }
+                    // "true", "TRUE", "True": the channel's spelling.
+                    Ok(()) if *ty == FieldType::Boolean => {
+                        Some(format.write(t.eq_ignore_ascii_case("true")).to_string())
+                    }
+                    Ok(()) => Some(t),
+                },
+                (t, _) => t,
+            };
+            fields.insert(name, text);
+        }
+
+        // tags
+        let tags_node = node.get("tags");
+        let tags = raw.tags.map(|list| {
+            let mut set = BTreeSet::new();
+            let mut first_at: HashMap<&str, Pos> = HashMap::new();
+            for (j, tag) in list.iter().enumerate() {
+                let pos = tags_node
+                    .and_then(|t| t.item(j))
+                    .map_or(node.pos, |n| n.pos);
+                if let Some(first) = first_at.get(tag.as_str()) {
+                    let first = self.diags.loc(*first);
+                    self.diags.push(
+                        pos,
+                        format!("duplicate tag {tag:?} (also listed at {first})"),
+                    );
+                    continue;
+                }
+                first_at.insert(tag, pos);
+                if !rules.tags.contains_key(tag) {
+                    self.diags
+                        .push(pos, format!("tag {tag:?} is not declared in tags"));
+                }
+                set.insert(tag.clone());
+            }
+            set
+        });
+
+        // identity
+        let key_field = match &raw.key {
+            Some(k) if !rules.fields.contains_key(k) => {
+                self.diags.push(
+                    at("key"),
+                    format!("key field {k:?} is not declared in fields"),
+                );
+                None
+            }
+            Some(k) => Some(Ok(k.as_str())),
+            None if !rules.default_key_ok => Some(Err(())),
+            None => rules.default_key.map(Ok),
+        };
+        let identity = if let Some(id) = &raw.id {
+            let id = match node.get("id").map(|n| &n.kind) {
+                Some(Kind::Number { text, .. }) => text.clone(),
+                _ => id.0.clone(),
+            };
+            Some(Identity::Id(id))
+        } else {
+            match key_field {
+                Some(Ok(field)) => match fields.get(field).cloned().flatten() {
+                    Some(value) => Some(Identity::Key {
+                        field: field.to_string(),
+                        value,
+                    }),
+                    None if bad_fields.iter().any(|f| f == field) => None,
+                    None => {
+                        self.diags.push(
+                            node.pos,
+                            format!(
+                                "contact has no identity: set id, or a value for its key field {field:?}"
+                            ),
+                        );
+                        None
+                    }
+                },
+                // The key field is undeclared or defaults are broken: already reported.
+                Some(Err(())) => None,
+                None if raw.key.is_some() => None,
+                None => {
+                    self.diags.push(
+                        node.pos,
+                        "contact has no identity: set id, or a key field (key: or defaults.key) \
+                         and its value"
+                            .to_string(),
+                    );
+                    None
+                }
+            }
+        };
+
+        let (Some(channel), Some(identity)) = (channel, identity) else {
+            return None;
+        };
+        let key = match &identity {
+            Identity::Id(id) => IdentityKey::Id(id.clone()),
+            Identity::Key { field, value } => {
+                let ty = rules
+                    .fields
+                    .get(field)
+                    .copied()
+                    .flatten()
+                    .unwrap_or(FieldType::Text);
+                IdentityKey::Key(field.clone(), normalize(ty, Some(value)))
+            }
+        };
+        match seen.entry((channel.clone(), key)) {
+            std::collections::hash_map::Entry::Occupied(first) => {
+                let first = self.diags.loc(*first.get());
+                self.diags.push(
+                    node.pos,
+                    format!(
+                        "duplicate contact {identity} on channel {channel} (first defined at {first})"
+                    ),
+                );
+            }
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(node.pos);
+            }
+        }
+        if self.diags.len() > before {
+            return None;
+        }
+        Some(DesiredContact {
+            channel,
+            identity,
+            fields,
+            tags,
+            source: self.diags.loc(node.pos),
+        })
+    }
+}
+
+/// `a, b, c` for messages.
+fn channel_list(channels: &BTreeMap<String, Option<RawChannel>>) -> String {
+    if channels.is_empty() {
+        return "none defined".to_string();
+    }
+    channels.keys().cloned().collect::<Vec<_>>().join(", ")
+}
+
+/// A key as a JSON Pointer segment (RFC 6901), to compare with the schema's instance paths.
+fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}

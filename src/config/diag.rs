@@ -1,0 +1,90 @@
+//! Positions and the list of problems found while loading: a compact `Pos` (file index, line,
+//! column) inside the loader, turned into `file:line:col` diagnostics once at the end.
+//!
+//! Holds no rules about the config; rendering with source excerpts is in `render.rs`.
+
+use crate::model::SourceLoc;
+
+use super::Diagnostic;
+
+/// A 1-based position in one of the loaded files (by index into the file list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct Pos {
+    /// Index of the file in load order.
+    pub file: u32,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub col: u32,
+}
+
+impl Pos {
+    /// Line 1, column 1 of `file`: where problems without a better place are reported.
+    pub fn start(file: u32) -> Pos {
+        Pos {
+            file,
+            line: 1,
+            col: 1,
+        }
+    }
+}
+
+/// The problems found so far, and the names of the files positions refer to.
+#[derive(Debug, Default)]
+pub(crate) struct Diags {
+    names: Vec<String>,
+    items: Vec<(Pos, String)>,
+}
+
+impl Diags {
+    /// An empty list for the files `names` (in load order).
+    pub fn new(names: Vec<String>) -> Diags {
+        Diags {
+            names,
+            items: Vec::new(),
+        }
+    }
+
+    /// Where `pos` is, for a message that names another place.
+    pub fn loc(&self, pos: Pos) -> SourceLoc {
+        SourceLoc {
+            file: self
+                .names
+                .get(pos.file as usize)
+                .cloned()
+                .unwrap_or_default(),
+            line: pos.line as usize,
+            col: pos.col as usize,
+        }
+    }
+
+    /// Record a problem at `pos`.
+    pub fn push(&mut self, pos: Pos, message: String) {
+        self.items.push((pos, message));
+    }
+
+    /// How many problems so far.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// No problem found.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The problems as diagnostics, sorted by file and position, each reported once.
+    pub fn into_diagnostics(self) -> Vec<Diagnostic> {
+        let mut out: Vec<Diagnostic> = self
+            .items
+            .iter()
+            .map(|(pos, message)| Diagnostic {
+                loc: self.loc(*pos),
+                message: message.clone(),
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+}

@@ -1,0 +1,295 @@
+//! The JSON Schema of the config, generated from the raw types in `raw.rs`, and the check of a
+//! merged config against it. Each schema error is turned into one plain sentence at the position
+//! of the offending key or value (found by walking the positioned tree along the error's instance
+//! path), so the schema and the loader can never disagree about what is valid.
+//!
+//! Knows nothing of the config's meaning beyond the schema; semantic rules are in `check.rs`.
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::paths::{Location, LocationSegment};
+use jsonschema::{ValidationError, Validator};
+use serde_json::Value;
+
+use super::diag::Diags;
+use super::raw::RawConfig;
+use super::yaml::Node;
+
+/// The schema as a JSON value.
+pub(crate) fn schema_value() -> Value {
+    let schema = schemars::generate::SchemaSettings::draft2020_12()
+        .into_generator()
+        .into_root_schema_for::<RawConfig>();
+    schema.to_value()
+}
+
+/// The schema, pretty-printed with a trailing newline (what `contactctl schema` prints and
+/// `schemas/contactctl.schema.json` holds).
+pub(crate) fn schema_json() -> String {
+    let mut out = serde_json::to_string_pretty(&schema_value())
+        .unwrap_or_else(|e| format!("{{\"error\": {:?}}}", e.to_string()));
+    out.push('\n');
+    out
+}
+
+/// The validator, built once per process (the schema is a constant of the binary).
+fn validator() -> Result<&'static (Validator, Value), &'static str> {
+    static VALIDATOR: OnceLock<Result<(Validator, Value), String>> = OnceLock::new();
+    VALIDATOR
+        .get_or_init(|| {
+            let schema = schema_value();
+            jsonschema::draft202012::new(&schema)
+                .map(|v| (v, schema))
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(String::as_str)
+}
+
+/// Where the schema found problems, so later checks skip what is already reported.
+#[derive(Debug, Default)]
+pub(crate) struct SchemaReport {
+    /// Instance paths (JSON pointers) of every schema error.
+    pointers: Vec<String>,
+    /// Indices of contacts with a schema error.
+    pub contacts: HashSet<usize>,
+}
+
+impl SchemaReport {
+    /// Whether a schema error was reported at `pointer` or inside it.
+    pub fn flagged(&self, pointer: &str) -> bool {
+        self.pointers.iter().any(|p| {
+            p.strip_prefix(pointer)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
+    }
+}
+
+/// Check the merged config `value` (built from `root`) against the schema; report each error.
+pub(crate) fn check(value: &Value, root: &Node, diags: &mut Diags) -> SchemaReport {
+    let mut report = SchemaReport::default();
+    let (validator, schema) = match validator() {
+        Ok(v) => v,
+        Err(e) => {
+            diags.push(
+                root.pos,
+                format!("internal error: the config schema does not compile: {e}"),
+            );
+            return report;
+        }
+    };
+    for error in validator.iter_errors(value) {
+        // Duplicates are reported by the semantic checks, with both positions; they taint nothing.
+        if matches!(error.kind(), ValidationErrorKind::UniqueItems) {
+            continue;
+        }
+        let path = error.instance_path();
+        let segments: Vec<LocationSegment<'_>> = path.iter().collect();
+        if let [
+            LocationSegment::Property(first),
+            LocationSegment::Index(i),
+            ..,
+        ] = segments.as_slice()
+            && first == "contacts"
+        {
+            report.contacts.insert(*i);
+        }
+        report.pointers.push(path.as_str().to_string());
+        let node = locate(root, &segments);
+        for (target, message) in describe(&error, &segments, schema) {
+            let pos = match target {
+                Target::Value => node.pos,
+                Target::Key(name) => node.entry(&name).map(|e| e.key_pos).unwrap_or(node.pos),
+            };
+            diags.push(pos, message);
+        }
+    }
+    report
+}
+
+/// Walk `root` along an instance path to the deepest node reached (the root for an empty path).
+fn locate<'a>(root: &'a Node, segments: &[LocationSegment<'_>]) -> &'a Node {
+    let mut node = root;
+    for segment in segments {
+        let next = match segment {
+            LocationSegment::Property(name) => node.get(name),
+            LocationSegment::Index(i) => node.item(*i),
+        };
+        match next {
+            Some(n) => node = n,
+            None => break,
+        }
+    }
+    node
+}
+
+/// Where a message goes.
+enum Target {
+    /// At the value the error is about.
+    Value,
+    /// At this key of the mapping the error is about.
+    Key(String),
+}
+
+fn describe(
+    error: &ValidationError<'_>,
+    segments: &[LocationSegment<'_>],
+    schema: &Value,
+) -> Vec<(Target, String)> {
+    let instance = error.instance();
+    let last = match segments.last() {
+        Some(LocationSegment::Property(p)) => p.as_ref(),
+        _ => "",
+    };
+    let in_channel = matches!(
+        segments,
+        [LocationSegment::Property(s), LocationSegment::Property(_)] if s == "channels"
+    );
+    let one = |m: String| vec![(Target::Value, m)];
+    match error.kind() {
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            let expected = allowed_keys(schema, error.schema_path());
+            unexpected
+                .iter()
+                .map(|key| {
+                    let message = if in_channel && key.to_ascii_lowercase().contains("token") {
+                        "tokens are never written in the config: set token_env to the name of \
+                         the environment variable that holds it"
+                            .to_string()
+                    } else if expected.is_empty() {
+                        format!("unknown key {key:?}")
+                    } else {
+                        format!(
+                            "unknown key {key:?} (expected one of: {})",
+                            expected.join(", ")
+                        )
+                    };
+                    (Target::Key(key.clone()), message)
+                })
+                .collect()
+        }
+        ValidationErrorKind::Required { property } => {
+            let name = property
+                .as_str()
+                .map_or_else(|| property.to_string(), str::to_string);
+            one(format!("missing key {name:?}"))
+        }
+        ValidationErrorKind::Type { kind } => {
+            let mut expected: Vec<(usize, &str)> = match kind {
+                TypeKind::Single(t) => vec![type_name(t.as_str())],
+                TypeKind::Multiple(set) => set.iter().map(|t| type_name(t.as_str())).collect(),
+            };
+            expected.sort();
+            let expected: Vec<&str> = expected.into_iter().map(|(_, name)| name).collect();
+            one(format!(
+                "expected {}, found {}",
+                or_list(&expected),
+                json_kind(instance)
+            ))
+        }
+        ValidationErrorKind::Constant { expected_value } if last == "version" => one(format!(
+            "unsupported version {instance}: this contactctl reads version {expected_value}"
+        )),
+        ValidationErrorKind::Constant { expected_value } => {
+            one(format!("expected {expected_value}, found {instance}"))
+        }
+        ValidationErrorKind::Enum { options } => {
+            let options: Vec<String> = options
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|o| o.as_str().map_or_else(|| o.to_string(), str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            one(format!("{instance} is not one of: {}", options.join(", ")))
+        }
+        ValidationErrorKind::Minimum { limit } => {
+            one(format!("{instance} is less than the minimum, {limit}"))
+        }
+        ValidationErrorKind::Maximum { limit } => {
+            one(format!("{instance} is more than the maximum, {limit}"))
+        }
+        ValidationErrorKind::MinLength { limit: 1 } => one("must not be empty".to_string()),
+        ValidationErrorKind::Pattern { .. } if last == "token_env" => one(format!(
+            "{instance} is not an environment variable name (letters, digits and _, not \
+             starting with a digit)"
+        )),
+        ValidationErrorKind::Pattern { .. } if last == "base_url" => {
+            one(format!("{instance} is not an http:// or https:// URL"))
+        }
+        _ => one(error.to_string()),
+    }
+}
+
+/// The property names the schema allows where an `additionalProperties` error was raised.
+fn allowed_keys(schema: &Value, schema_path: &Location) -> Vec<String> {
+    let pointer = schema_path.as_str();
+    let parent = pointer
+        .strip_suffix("/additionalProperties")
+        .unwrap_or(pointer);
+    schema
+        .pointer(parent)
+        .and_then(|s| s.get("properties"))
+        .and_then(Value::as_object)
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// The name of a JSON type in YAML terms, with its rank in lists of alternatives.
+fn type_name(t: &str) -> (usize, &'static str) {
+    match t {
+        "string" => (0, "text"),
+        "integer" => (1, "a whole number"),
+        "number" => (2, "a number"),
+        "boolean" => (3, "true/false"),
+        "array" => (4, "a list"),
+        "object" => (5, "a mapping"),
+        "null" => (6, "null"),
+        _ => (7, "another type"),
+    }
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if n.is_f64() => "a number",
+        Value::Number(_) => "a whole number",
+        Value::String(_) => "text",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+fn or_list(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_schema_compiles() {
+        assert!(validator().is_ok());
+    }
+
+    #[test]
+    fn flagged_matches_whole_segments() {
+        let report = SchemaReport {
+            pointers: vec!["/contacts/1/fields".into()],
+            contacts: HashSet::new(),
+        };
+        assert!(report.flagged("/contacts/1"));
+        assert!(report.flagged("/contacts/1/fields"));
+        assert!(!report.flagged("/contacts/10"));
+        assert!(!report.flagged("/channels"));
+    }
+}
