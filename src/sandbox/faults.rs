@@ -43,7 +43,7 @@ pub(crate) struct FaultState {
 }
 
 fn fires(every: Option<u64>, n: u64) -> bool {
-    matches!(every, Some(e) if e > 0 && n % e == 0)
+    matches!(every, Some(e) if e > 0 && n.is_multiple_of(e))
 }
 
 impl FaultState {

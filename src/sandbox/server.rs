@@ -377,6 +377,12 @@ struct OutPage<'a> {
 }
 
 fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, Reject> {
+    // Only an object: serde would also take a list as the fields in order.
+    if body.trim_ascii_start().first() != Some(&b'{') {
+        return Err(Reject::forbidden(
+            "Invalid request body: expected a JSON object",
+        ));
+    }
     serde_json::from_slice(body)
         .map_err(|e| Reject::forbidden(format!("Invalid request body: {e}")))
 }
@@ -684,7 +690,12 @@ async fn admin_get_faults(State(s): Shr) -> Response {
 }
 
 async fn admin_put_faults(State(s): Shr, body: Bytes) -> Response {
-    let faults: Faults = match serde_json::from_slice(&body) {
+    // Only an object: serde would also take a list as the fields in order.
+    let parsed = serde_json::from_slice::<serde_json::Value>(&body).and_then(|v| match v {
+        serde_json::Value::Object(_) => serde_json::from_value::<Faults>(v),
+        _ => Err(serde::de::Error::custom("expected a JSON object")),
+    });
+    let faults = match parsed {
         Ok(f) => f,
         Err(e) => {
             return json(
