@@ -1,0 +1,369 @@
+//! What the sandbox serves, as data: channels (token, Viber settings, rate limit, contacts) and
+//! the fault knobs, loadable from a YAML or JSON `--state` file and returned by snapshots. Owns
+//! the file format and its checks; knows nothing of HTTP or of the running server.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::wire::WireContact;
+use crate::model::{Config, DEFAULT_PAGE_SIZE, DEFAULT_RATE_LIMIT};
+
+use super::SandboxError;
+
+/// Everything the sandbox serves: its channels and the faults it injects.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxState {
+    /// Channels by name.
+    #[serde(default)]
+    pub channels: BTreeMap<String, ChannelState>,
+    /// Faults to inject (none by default).
+    #[serde(default)]
+    pub faults: Faults,
+}
+
+/// One simulated channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelState {
+    /// The bearer token that addresses this channel. Empty (or left out of a state file) means
+    /// `sandbox-<name>-token`.
+    #[serde(default)]
+    pub token: String,
+    /// A Viber channel: path IDs of update and tag calls must be Base64, new IDs look like Viber's.
+    #[serde(default)]
+    pub viber: bool,
+    /// Whether get-by-ID also wants Base64 IDs; `None` means the same as `viber`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub viber_encode_get: Option<bool>,
+    /// Accepted calls in any sliding 60-second window (at least 1).
+    #[serde(default = "default_rate_limit")]
+    pub rate_limit: u32,
+    /// The largest page the look-up serves when asked with `per_page` (the platform's is 10).
+    #[serde(default = "default_max_per_page")]
+    pub max_per_page: u64,
+    /// Contacts, in creation order.
+    #[serde(default)]
+    pub contacts: Vec<WireContact>,
+}
+
+fn default_rate_limit() -> u32 {
+    DEFAULT_RATE_LIMIT
+}
+
+fn default_max_per_page() -> u64 {
+    DEFAULT_PAGE_SIZE as u64
+}
+
+impl ChannelState {
+    /// An empty channel with the platform's defaults and this token.
+    pub fn new(token: impl Into<String>) -> Self {
+        ChannelState {
+            token: token.into(),
+            viber: false,
+            viber_encode_get: None,
+            rate_limit: DEFAULT_RATE_LIMIT,
+            max_per_page: DEFAULT_PAGE_SIZE as u64,
+            contacts: Vec::new(),
+        }
+    }
+
+    /// Whether get-by-ID wants a Base64 ID on this channel.
+    pub fn encode_get(&self) -> bool {
+        self.viber_encode_get.unwrap_or(self.viber)
+    }
+}
+
+/// Fault knobs, for tests of the client's retries and of apply's recovery. Every `*_every: N`
+/// fires on the Nth, 2Nth, ... API request (or create) counted since the faults were last set;
+/// `0` and `None` are off. When several fire on one request, a reset wins over a 500, a 500 over
+/// a 429, and a 429 over an injected 401.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Faults {
+    /// Every Nth API request answers 500 without doing anything.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fail_every: Option<u64>,
+    /// Every Nth API request has its connection closed with no response, without doing anything.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reset_every: Option<u64>,
+    /// Every Nth create is committed, then its connection is closed with no response.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drop_create_response_every: Option<u64>,
+    /// Every Nth API request answers 429 `Too many requests`, without doing anything.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub throttle_every: Option<u64>,
+    /// `Retry-After` (seconds) sent with injected 429s; none when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
+    /// Milliseconds added before every API response.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub latency_ms: u64,
+    /// After this many API requests, every request gets 401 (a token revoked mid-run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unauthorized_after: Option<u64>,
+    /// Seeded random faults, the same for the same order of requests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub random: Option<RandomFaults>,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
+}
+
+/// Random faults: each API request draws, from a generator seeded with `seed`, whether it is
+/// reset, answered 500 or answered 429, and (if it commits a create) whether that response is
+/// dropped. Probabilities are 0 to 1.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RandomFaults {
+    /// Seed of the generator.
+    pub seed: u64,
+    /// Probability of a 500.
+    pub p_500: f64,
+    /// Probability of a closed connection without a response.
+    pub p_reset: f64,
+    /// Probability that a committed create loses its response.
+    pub p_drop_create: f64,
+    /// Probability of an injected 429.
+    pub p_429: f64,
+}
+
+/// The vendor documents' sample contact, exactly as they show it (e-mail made neutral).
+pub fn sample_contact() -> WireContact {
+    let fields = [
+        ("firstName", "Mahin"),
+        ("lastName", "Dar"),
+        ("locale", "en_GB"),
+        ("timezone", "5"),
+        ("gender", "male"),
+        ("phone", "123123"),
+        ("email", "juanej@example.com"),
+        ("customerid", "1"),
+    ];
+    WireContact {
+        id: "1776025372480910".into(),
+        custom_fields: fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), Some(v.to_string())))
+            .collect(),
+        tags: vec!["Blog Updates".into(), "Platform Updates".into()],
+        created_at: Some(1575618542),
+    }
+}
+
+/// The token the sandbox gives channel `name` unless told otherwise.
+pub fn default_token(name: &str) -> String {
+    format!("sandbox-{name}-token")
+}
+
+impl SandboxState {
+    /// The default sandbox: channel `web` (token `sandbox-web-token`) holding the documents'
+    /// sample contact `1776025372480910`, and an empty Viber channel `viber`
+    /// (token `sandbox-viber-token`).
+    pub fn demo() -> Self {
+        let mut web = ChannelState::new(default_token("web"));
+        web.contacts.push(sample_contact());
+        let mut viber = ChannelState::new(default_token("viber"));
+        viber.viber = true;
+        SandboxState {
+            channels: BTreeMap::from([("web".into(), web), ("viber".into(), viber)]),
+            faults: Faults::default(),
+        }
+    }
+
+    /// The sandbox `--sandbox` runs for a config: one channel per config channel (same name,
+    /// Viber settings and rate limit) with token `sandbox-<name>-token`, holding the contacts of
+    /// the seed's channel of the same name; the seed's faults, if any.
+    pub fn for_config(config: &Config, seed: Option<SandboxState>) -> SandboxState {
+        let (mut seeded, faults) = match seed {
+            Some(s) => (s.channels, s.faults),
+            None => (BTreeMap::new(), Faults::default()),
+        };
+        let channels = config
+            .channels
+            .iter()
+            .map(|(name, ch)| {
+                let from_seed = seeded.remove(name);
+                let state = ChannelState {
+                    token: default_token(name),
+                    viber: ch.viber,
+                    viber_encode_get: Some(ch.viber_encode_get),
+                    rate_limit: ch.rate_limit,
+                    max_per_page: from_seed
+                        .as_ref()
+                        .map_or(DEFAULT_PAGE_SIZE as u64, |s| s.max_per_page),
+                    contacts: from_seed.map(|s| s.contacts).unwrap_or_default(),
+                };
+                (name.clone(), state)
+            })
+            .collect();
+        SandboxState { channels, faults }
+    }
+
+    /// Reads a state file (YAML, or JSON, which YAML reads too) and checks it.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<SandboxState, SandboxError> {
+        let path = path.as_ref();
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| SandboxError::Read {
+            file: file.clone(),
+            reason: e.to_string(),
+        })?;
+        let options = serde_saphyr::options! { strict_booleans: true };
+        let mut state: SandboxState =
+            serde_saphyr::from_str_with_options(&text, options).map_err(|e| {
+                SandboxError::Parse {
+                    file: file.clone(),
+                    reason: e.to_string(),
+                }
+            })?;
+        state
+            .normalize()
+            .map_err(|reason| SandboxError::Invalid { file, reason })?;
+        Ok(state)
+    }
+
+    /// Fills in default tokens and checks what serde cannot: tokens unique, rate limits and page
+    /// sizes at least 1, contact IDs non-empty and unique per channel, probabilities in 0..=1.
+    pub fn normalize(&mut self) -> Result<(), String> {
+        let mut tokens = HashSet::new();
+        for (name, ch) in &mut self.channels {
+            if ch.token.trim().is_empty() {
+                ch.token = default_token(name);
+            }
+            if !tokens.insert(ch.token.clone()) {
+                return Err(format!(
+                    "channel {name}: its token is also another channel's token"
+                ));
+            }
+            if ch.rate_limit == 0 {
+                return Err(format!("channel {name}: rate_limit must be at least 1"));
+            }
+            if ch.max_per_page == 0 {
+                return Err(format!("channel {name}: max_per_page must be at least 1"));
+            }
+            let mut ids = HashSet::new();
+            for c in &ch.contacts {
+                if c.id.is_empty() {
+                    return Err(format!("channel {name}: a contact has an empty id"));
+                }
+                if !ids.insert(c.id.as_str()) {
+                    return Err(format!("channel {name}: contact id {} appears twice", c.id));
+                }
+            }
+        }
+        if let Some(r) = &self.faults.random {
+            for (what, p) in [
+                ("p_500", r.p_500),
+                ("p_reset", r.p_reset),
+                ("p_drop_create", r.p_drop_create),
+                ("p_429", r.p_429),
+            ] {
+                if !(0.0..=1.0).contains(&p) {
+                    return Err(format!(
+                        "faults.random.{what} must be between 0 and 1, not {p}"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{BooleanFormat, Channel, Safety};
+
+    fn config_with(channels: &[(&str, bool, u32)]) -> Config {
+        Config {
+            channels: channels
+                .iter()
+                .map(|&(name, viber, rate_limit)| {
+                    (
+                        name.to_string(),
+                        Channel {
+                            name: name.into(),
+                            base_url: "https://app.example.chat/api".into(),
+                            token_env: "T".into(),
+                            rate_limit,
+                            viber,
+                            viber_encode_get: viber,
+                            boolean_format: BooleanFormat::Upper,
+                        },
+                    )
+                })
+                .collect(),
+            fields: BTreeMap::new(),
+            tags: Default::default(),
+            default_channel: None,
+            default_key: None,
+            marker: None,
+            safety: Safety::default(),
+            contacts: vec![],
+            hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn demo_serves_web_and_viber_with_the_documents_sample_contact() {
+        let s = SandboxState::demo();
+        assert_eq!(s.channels["web"].token, "sandbox-web-token");
+        assert!(!s.channels["web"].viber);
+        assert_eq!(s.channels["viber"].token, "sandbox-viber-token");
+        assert!(s.channels["viber"].viber && s.channels["viber"].encode_get());
+        let c = &s.channels["web"].contacts[0];
+        assert_eq!(c.id, "1776025372480910");
+        assert_eq!(c.custom_fields["timezone"].as_deref(), Some("5"));
+        assert_eq!(c.custom_fields.len(), 8);
+        assert_eq!(c.created_at, Some(1575618542));
+        assert!(s.channels["viber"].contacts.is_empty());
+    }
+
+    #[test]
+    fn for_config_mirrors_config_channels_and_takes_seed_contacts_by_name() {
+        let config = config_with(&[("web", false, 200), ("vb", true, 50)]);
+        let mut seed = SandboxState::demo();
+        seed.faults.fail_every = Some(3);
+        let s = SandboxState::for_config(&config, Some(seed));
+        assert_eq!(
+            s.channels.keys().collect::<Vec<_>>(),
+            vec!["vb", "web"],
+            "seed channel `viber` is not in the config, so it is not served"
+        );
+        assert_eq!(s.channels["web"].rate_limit, 200);
+        assert_eq!(s.channels["web"].token, "sandbox-web-token");
+        assert_eq!(s.channels["web"].contacts.len(), 1);
+        assert!(s.channels["vb"].viber);
+        assert_eq!(s.channels["vb"].viber_encode_get, Some(true));
+        assert_eq!(s.channels["vb"].rate_limit, 50);
+        assert!(s.channels["vb"].contacts.is_empty());
+        assert_eq!(s.faults.fail_every, Some(3));
+    }
+
+    #[test]
+    fn normalize_fills_default_tokens_and_rejects_duplicates() {
+        let mut s = SandboxState::default();
+        s.channels.insert("a".into(), ChannelState::new(""));
+        s.normalize().unwrap();
+        assert_eq!(s.channels["a"].token, "sandbox-a-token");
+
+        s.channels
+            .insert("b".into(), ChannelState::new("sandbox-a-token"));
+        assert!(s.normalize().unwrap_err().contains("channel b"));
+
+        let mut s = SandboxState::demo();
+        let dup = s.channels["web"].contacts[0].clone();
+        s.channels.get_mut("web").unwrap().contacts.push(dup);
+        assert!(s.normalize().unwrap_err().contains("appears twice"));
+
+        let mut s = SandboxState::demo();
+        s.faults.random = Some(RandomFaults {
+            p_500: 1.5,
+            ..Default::default()
+        });
+        assert!(s.normalize().unwrap_err().contains("p_500"));
+    }
+}
