@@ -422,7 +422,11 @@ mod tests {
 
     #[test]
     fn emails_compare_case_insensitively_text_exactly() {
-        assert!(same_value(FieldType::Email, Some("A@B.com"), Some("a@b.COM")));
+        assert!(same_value(
+            FieldType::Email,
+            Some("A@B.com"),
+            Some("a@b.COM")
+        ));
         assert!(!same_value(FieldType::Text, Some("Ana"), Some("ana")));
     }
 

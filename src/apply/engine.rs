@@ -241,7 +241,9 @@ fn describe_failure(cp: &ContactPlan, done: usize, e: &ApiError) -> String {
     if done == 0 {
         e.to_string()
     } else {
-        format!("{e} (after {done} of {total} calls succeeded: the contact is partly applied; run apply again to finish it)")
+        format!(
+            "{e} (after {done} of {total} calls succeeded: the contact is partly applied; run apply again to finish it)"
+        )
     }
 }
 

@@ -346,7 +346,10 @@ async fn one_failure_does_not_stop_the_others_and_is_reported_with_progress() {
     assert_eq!(report.outcomes[1].outcome, Outcome::Done);
     assert_eq!(report.failures().count(), 1);
     let tag_calls = fake.calls().iter().filter(|c| *c == "add_tags").count();
-    assert_eq!(tag_calls, 1, "the failed contact's later calls are not made");
+    assert_eq!(
+        tag_calls, 1,
+        "the failed contact's later calls are not made"
+    );
 }
 
 #[tokio::test]

@@ -20,7 +20,9 @@ pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
     let mut target = args.target.clone();
     if let Some(saved) = &saved {
         if !target.channels.is_empty() || !target.contacts.is_empty() {
-            bail!("--channel and --contact cannot be combined with --plan: the saved plan already says what it covers");
+            bail!(
+                "--channel and --contact cannot be combined with --plan: the saved plan already says what it covers"
+            );
         }
         target.channels = saved.channels.clone();
         target.contacts = saved.contacts.clone();
@@ -53,10 +55,22 @@ pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
     }
     if !plan.has_changes() {
         if out.format == Format::Json {
-            let report = apply(plan.clone(), &session.config, &session.clients, ApplyOptions::default(), &AtomicBool::new(false), &|_| {}).await;
+            let report = apply(
+                plan.clone(),
+                &session.config,
+                &session.clients,
+                ApplyOptions::default(),
+                &AtomicBool::new(false),
+                &|_| {},
+            )
+            .await;
             print_report(&report, out)?;
         }
-        return Ok(if plan.summary.errors > 0 { Exit::Error } else { Exit::Ok });
+        return Ok(if plan.summary.errors > 0 {
+            Exit::Error
+        } else {
+            Exit::Ok
+        });
     }
     if plan.is_unsafe() && !args.force {
         if out.format == Format::Json {
@@ -64,7 +78,9 @@ pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
                 out.note(w);
             }
         }
-        bail!("refusing to apply: more contacts would change than the safety limit allows (see the warning above); no call was made. Review the plan, then pass --force to apply it.");
+        bail!(
+            "refusing to apply: more contacts would change than the safety limit allows (see the warning above); no call was made. Review the plan, then pass --force to apply it."
+        );
     }
     if !args.auto_approve {
         confirm(&plan, out)?;
@@ -78,7 +94,9 @@ pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
             if tokio::signal::ctrl_c().await.is_ok() {
                 interrupted.store(true, Ordering::SeqCst);
                 cancel.cancel();
-                eprintln!("\nInterrupted: no new calls are started; finishing the calls in flight and reporting.");
+                eprintln!(
+                    "\nInterrupted: no new calls are started; finishing the calls in flight and reporting."
+                );
             }
         });
     }
@@ -100,13 +118,18 @@ pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
     progress.finish();
     report.requests_sent = (session.requests_sent() - before) as usize;
     print_report(&report, out)?;
-    Ok(if report.succeeded() { Exit::Ok } else { Exit::Error })
+    Ok(if report.succeeded() {
+        Exit::Ok
+    } else {
+        Exit::Error
+    })
 }
 
 /// The contacts whose fresh plan differs from the saved one (by identity), in words.
 fn stale_contacts(saved: &Plan, fresh: &Plan) -> Vec<String> {
     let key = |c: &crate::plan::ContactPlan| (c.channel.clone(), c.identity.clone(), c.id.clone());
-    let fresh_by_key: std::collections::HashMap<_, _> = fresh.contacts.iter().map(|c| (key(c), c)).collect();
+    let fresh_by_key: std::collections::HashMap<_, _> =
+        fresh.contacts.iter().map(|c| (key(c), c)).collect();
     let saved_keys: std::collections::HashSet<_> = saved.contacts.iter().map(key).collect();
     let mut stale: Vec<String> = saved
         .contacts
@@ -126,7 +149,9 @@ fn stale_contacts(saved: &Plan, fresh: &Plan) -> Vec<String> {
 
 fn confirm(plan: &Plan, out: &Output) -> anyhow::Result<()> {
     if !std::io::stdin().is_terminal() {
-        bail!("refusing to apply without confirmation: standard input is not a terminal. Pass --auto-approve to apply non-interactively.");
+        bail!(
+            "refusing to apply without confirmation: standard input is not a terminal. Pass --auto-approve to apply non-interactively."
+        );
     }
     let mut err = std::io::stderr();
     let _ = write!(
@@ -152,6 +177,9 @@ fn print_report(report: &ApplyReport, out: &Output) -> anyhow::Result<()> {
         Format::Json => render::json::report(report, w),
     })
 }
+
+/// Runs with fewer calls finish too fast for plain progress lines to help.
+const PLAIN_PROGRESS_MIN_CALLS: u64 = 50;
 
 /// Progress on stderr: a bar with time left on a terminal, a plain line every ~10% otherwise.
 struct Progress {
@@ -189,8 +217,14 @@ impl Progress {
             bar.inc(1);
             return;
         }
+        // Plain lines only for runs long enough to wonder about: each tenth, or every 10 s.
+        if self.total < PLAIN_PROGRESS_MIN_CALLS || done == self.total {
+            return;
+        }
         let step = (self.total / 10).max(1);
-        let Ok(mut last) = self.last_line.lock() else { return };
+        let Ok(mut last) = self.last_line.lock() else {
+            return;
+        };
         if done % step == 0 || last.elapsed() >= Duration::from_secs(10) {
             *last = Instant::now();
             let elapsed = self.started.elapsed().as_secs_f64();

@@ -12,9 +12,9 @@ use std::time::Duration;
 use anyhow::{Context, anyhow, bail};
 
 use super::{Format, Global, Target};
-use crate::api::client::{ClientOptions, HttpClient, Secret, http_client};
-use crate::api::limiter::RateLimiter;
-use crate::api::{Cancel, CancelHandle};
+use crate::api::{
+    Cancel, CancelHandle, ClientOptions, HttpClient, RateLimiter, Secret, http_client,
+};
 use crate::config;
 use crate::model::{Config, Identity, normalize};
 use crate::sandbox::{self, SandboxHandle, SandboxState};
@@ -54,7 +54,10 @@ impl Output {
     }
 
     /// Write to stdout through `f`; a closed pipe (`| head`) ends the process quietly.
-    pub fn stdout(&self, f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> anyhow::Result<()> {
+    pub fn stdout(
+        &self,
+        f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> anyhow::Result<()> {
         let stdout = std::io::stdout();
         let mut lock = std::io::BufWriter::new(stdout.lock());
         let result = f(&mut lock).and_then(|()| lock.flush());
@@ -107,7 +110,7 @@ pub struct Session {
     /// One client per channel with selected contacts (or, for orphans, every narrowed channel).
     pub clients: BTreeMap<String, HttpClient>,
     /// Stops new requests (Ctrl-C).
-    pub cancel: CancelHandle,
+    pub cancel: Arc<CancelHandle>,
     /// Keeps the in-process sandbox alive for the session.
     pub _sandbox: Option<SandboxHandle>,
 }
@@ -126,7 +129,12 @@ pub async fn prepare(target: &Target, out: &Output) -> anyhow::Result<Session> {
         if !config.channels.contains_key(ch) {
             bail!(
                 "--channel {ch}: no such channel in the config (channels: {})",
-                config.channels.keys().cloned().collect::<Vec<_>>().join(", ")
+                config
+                    .channels
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
         }
     }
@@ -161,7 +169,11 @@ pub async fn prepare(target: &Target, out: &Output) -> anyhow::Result<Session> {
             endpoints.insert(name.clone(), (handle.base_url(), Secret::new(token)));
         }
         if out.verbose {
-            out.note(&format!("sandbox: serving {} on {}", channels.join(", "), handle.base_url()));
+            out.note(&format!(
+                "sandbox: serving {} on {}",
+                channels.join(", "),
+                handle.base_url()
+            ));
         }
         (Some(handle), endpoints)
     } else {
@@ -187,11 +199,12 @@ pub async fn prepare(target: &Target, out: &Output) -> anyhow::Result<Session> {
         (None, endpoints)
     };
 
-    let http = http_client(Duration::from_secs(target.timeout.max(1)));
+    let http = http_client(Duration::from_secs(target.timeout.max(1)))
+        .context("setting up the HTTP client")?;
     let (cancel_handle, cancel) = Cancel::new();
-    let log: Option<Arc<dyn Fn(&str) + Send + Sync>> = out
-        .verbose
-        .then(|| Arc::new(|line: &str| eprintln!("contactctl: {line}")) as Arc<dyn Fn(&str) + Send + Sync>);
+    let log: Option<Arc<dyn Fn(&str) + Send + Sync>> = out.verbose.then(|| {
+        Arc::new(|line: &str| eprintln!("contactctl: {line}")) as Arc<dyn Fn(&str) + Send + Sync>
+    });
     // Channels that share a host and token share one rate limit: the limit is per token.
     let mut limiters: BTreeMap<(String, String), Arc<RateLimiter>> = BTreeMap::new();
     let mut clients = BTreeMap::new();
@@ -222,14 +235,17 @@ pub async fn prepare(target: &Target, out: &Output) -> anyhow::Result<Session> {
             log: log.clone(),
             ..ClientOptions::default()
         };
-        clients.insert(name, HttpClient::new(&ch, token, http.clone(), limiter, options));
+        clients.insert(
+            name,
+            HttpClient::new(&ch, token, http.clone(), limiter, options),
+        );
     }
     Ok(Session {
         config,
         selected,
         orphans,
         clients,
-        cancel: cancel_handle,
+        cancel: Arc::new(cancel_handle),
         _sandbox: sandbox,
     })
 }
@@ -258,7 +274,11 @@ fn check_transport(channel: &str, base_url: &str, allow_insecure: bool) -> anyho
 }
 
 /// The contacts to plan: all, or those of `channels` and matching one of `contacts`.
-pub fn select(config: &Config, channels: &[String], contacts: &[String]) -> anyhow::Result<Vec<usize>> {
+pub fn select(
+    config: &Config,
+    channels: &[String],
+    contacts: &[String],
+) -> anyhow::Result<Vec<usize>> {
     let mut used = vec![false; contacts.len()];
     let selected: Vec<usize> = config
         .contacts
@@ -281,7 +301,10 @@ pub fn select(config: &Config, channels: &[String], contacts: &[String]) -> anyh
         .map(|(i, _)| i)
         .collect();
     if let Some(i) = used.iter().position(|u| !u) {
-        bail!("--contact {}: no contact in the config has that identity", contacts[i]);
+        bail!(
+            "--contact {}: no contact in the config has that identity",
+            contacts[i]
+        );
     }
     Ok(selected)
 }

@@ -18,7 +18,9 @@ pub use common::Exit;
 /// platform differs (`plan`), and make it match (`apply`), within the API's limits.
 #[derive(Debug, Parser)]
 #[command(name = "contactctl", version, about, long_about = None, propagate_version = true)]
-#[command(after_help = "Try it without a token: contactctl plan examples/contactctl.yaml --sandbox")]
+#[command(
+    after_help = "Try it without a token: contactctl plan examples/contactctl.yaml --sandbox"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -75,7 +77,12 @@ pub struct Target {
     #[arg(long)]
     pub allow_insecure: bool,
     /// Seconds to wait for one HTTP response before treating it as lost.
-    #[arg(long, value_name = "SECS", default_value_t = 30, env = "CONTACTCTL_TIMEOUT")]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 30,
+        env = "CONTACTCTL_TIMEOUT"
+    )]
     pub timeout: u64,
 }
 

@@ -92,9 +92,14 @@ fn save(path: &Path, session: &Session, target: &Target, plan: &Plan) -> anyhow:
 
 /// Read a plan saved by `plan --out`.
 pub fn load_saved(path: &Path) -> anyhow::Result<SavedPlan> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let saved: SavedPlan = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a plan saved by `contactctl plan --out`", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let saved: SavedPlan = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a plan saved by `contactctl plan --out`",
+            path.display()
+        )
+    })?;
     if saved.kind != "contactctl-plan" || saved.format_version != SAVED_PLAN_VERSION {
         anyhow::bail!(
             "{} is not a plan saved by this version of contactctl (format {})",

@@ -38,16 +38,26 @@ pub async fn run(args: SandboxArgs, out: &Output) -> anyhow::Result<Exit> {
         .await
         .with_context(|| format!("listening on {}:{}", args.listen, args.port))?;
     out.stdout(|w| {
-        writeln!(w, "contactctl sandbox serving the Contacts API at {}", handle.base_url())?;
+        writeln!(
+            w,
+            "contactctl sandbox serving the Contacts API at {}",
+            handle.base_url()
+        )?;
         for (name, viber) in &channels {
-            let kind = if *viber { " (Viber: Base64 IDs in paths)" } else { "" };
+            let kind = if *viber {
+                " (Viber: Base64 IDs in paths)"
+            } else {
+                ""
+            };
             writeln!(w, "  channel {name}{kind}")?;
         }
         // Tokens are named, never printed, like every token this tool handles.
         writeln!(w, "Tokens: {from}.")?;
         writeln!(w, "Press Ctrl-C to stop.")
     })?;
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
     handle.shutdown().await;
     Ok(Exit::Ok)
 }
