@@ -1,0 +1,510 @@
+//! End to end: the built binary plans and applies against the sandbox over real HTTP, and the
+//! platform ends up equal to the config, with exactly the planned number of calls.
+
+mod support;
+
+use predicates::prelude::*;
+use support::{Env, VIBER_TOKEN, WEB_TOKEN, wire};
+
+const DEFAULTS: &str = "defaults:\n  channel: web\n  key: email\n";
+
+fn s(out: &std::process::Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn plan_then_apply_makes_the_platform_match_with_exactly_the_planned_calls() {
+    let env = Env::new(
+        vec![wire(
+            "100",
+            &[
+                ("email", "Ana@Example.com"),
+                ("firstName", "Ana"),
+                ("vip", "TRUE"),
+                ("locale", "es"),
+            ],
+            &["Blog Updates", "Newsletter"],
+        )],
+        vec![wire(
+            "tMNGhftyUPrB3r1lD+bT4g==",
+            &[("firstName", "Old")],
+            &[],
+        )],
+    );
+    let config = env.config(&format!(
+        "{DEFAULTS}contacts:\n  - fields: {{ email: ana@example.com, firstName: Anna, vip: true }}\n    tags: [VIP]\n  - fields: {{ email: new@example.com, firstName: New, phone: \"+34 600 111 222\", customerid: 7 }}\n    tags: [Blog Updates, Platform Updates]\n  - channel: viber\n    id: \"tMNGhftyUPrB3r1lD+bT4g==\"\n    fields: {{ firstName: Ana, vip: true }}\n    tags: [VIP]\n"
+    ));
+
+    let out = env
+        .cmd()
+        .args(["plan", "--format", "json", "--detailed-exitcode"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{:?}", s(&out));
+    let plan = Env::json(&out);
+    assert_eq!(plan["format_version"], 1);
+    assert_eq!(plan["summary"]["create"], 1);
+    assert_eq!(plan["summary"]["update"], 2);
+    assert_eq!(plan["summary"]["errors"], 0);
+    let planned_calls = plan["summary"]["api_calls"].as_u64().unwrap();
+    // ana: PUT firstName + add VIP + remove Blog Updates; new: create + tags; viber: PUT + tags
+    assert_eq!(planned_calls, 7);
+    let ana = &plan["contacts"][0];
+    assert_eq!(ana["identity"], "email=ana@example.com");
+    assert_eq!(ana["id"], "100");
+    assert_eq!(ana["action"], "update");
+    assert_eq!(
+        ana["fields"],
+        serde_json::json!([{ "name": "firstName", "before": "Ana", "after": "Anna" }]),
+        "vip TRUE = true and the e-mail's case are not changes"
+    );
+    assert_eq!(ana["tags_added"], serde_json::json!(["VIP"]));
+    assert_eq!(ana["tags_removed"], serde_json::json!(["Blog Updates"]));
+    let reads = env.stats().total;
+    assert_eq!(reads, 3, "one read per contact");
+
+    env.cmd()
+        .args(["apply", "--auto-approve"])
+        .arg(&config)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Apply complete"));
+    assert_eq!(env.writes("web") + env.writes("viber"), planned_calls);
+    assert_eq!(
+        env.stats().total,
+        reads + 3 + planned_calls,
+        "apply re-reads once, then writes exactly the plan"
+    );
+
+    let web = env.contacts("web");
+    let ana = &web["100"];
+    assert_eq!(ana.custom_fields["firstName"].as_deref(), Some("Anna"));
+    assert_eq!(
+        ana.custom_fields["locale"].as_deref(),
+        Some("es"),
+        "unmanaged field untouched"
+    );
+    assert_eq!(ana.tags, vec!["Newsletter", "VIP"], "unmanaged tag kept");
+    let new = env.find("web", "email", "new@example.com");
+    assert_eq!(new.len(), 1);
+    assert_eq!(new[0].custom_fields["customerid"].as_deref(), Some("7"));
+    assert_eq!(
+        new[0].custom_fields["phone"].as_deref(),
+        Some("+34 600 111 222")
+    );
+    let viber = &env.contacts("viber")["tMNGhftyUPrB3r1lD+bT4g=="];
+    assert_eq!(
+        viber.custom_fields["vip"].as_deref(),
+        Some("true"),
+        "boolean_format: lower"
+    );
+    assert_eq!(viber.tags, vec!["VIP"]);
+
+    // Converged: a second plan has nothing to do.
+    env.cmd()
+        .args(["plan", "--detailed-exitcode"])
+        .arg(&config)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("No changes"));
+}
+
+#[test]
+fn plan_renders_the_examples_in_every_format() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    for (format, needle) in [
+        ("text", "Plan:"),
+        ("markdown", "contactctl plan"),
+        ("json", "\"format_version\": 1"),
+    ] {
+        for example in ["examples/contactctl.yaml", "examples/split"] {
+            let out = assert_cmd::Command::cargo_bin("contactctl")
+                .unwrap()
+                .current_dir(root)
+                .env("NO_COLOR", "1")
+                .args([
+                    "plan",
+                    example,
+                    "--sandbox",
+                    "--sandbox-state",
+                    "examples/sandbox-state.yaml",
+                    "--format",
+                    format,
+                ])
+                .output()
+                .unwrap();
+            let (stdout, stderr) = s(&out);
+            assert_eq!(out.status.code(), Some(0), "{example} {format}: {stderr}");
+            assert!(stdout.contains(needle), "{example} {format}:\n{stdout}");
+            if format == "json" {
+                let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+                assert!(v["summary"]["api_calls"].as_u64().unwrap() > 0);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_key_matching_several_contacts_is_an_error_for_that_contact_only() {
+    let env = Env::new(
+        vec![
+            wire("1", &[("email", "dup@example.com")], &[]),
+            wire("2", &[("email", "dup@example.com")], &[]),
+        ],
+        vec![],
+    );
+    let config = env.config(&format!(
+        "{DEFAULTS}contacts:\n  - fields: {{ email: dup@example.com, firstName: D }}\n  - fields: {{ email: ok@example.com, firstName: O }}\n"
+    ));
+    let out = env
+        .cmd()
+        .args(["plan", "--format", "json"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "an error contact fails the run");
+    let plan = Env::json(&out);
+    assert_eq!(plan["contacts"][0]["action"], "error");
+    let err = plan["contacts"][0]["error"].as_str().unwrap();
+    assert!(
+        err.contains('1') && err.contains('2'),
+        "names both IDs: {err}"
+    );
+    assert_eq!(plan["contacts"][1]["action"], "create");
+
+    let out = env
+        .cmd()
+        .args(["apply", "--auto-approve"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        env.find("web", "email", "ok@example.com").len(),
+        1,
+        "the others are applied"
+    );
+    assert_eq!(
+        env.find("web", "email", "dup@example.com").len(),
+        2,
+        "nothing created for the ambiguous one"
+    );
+    let (stdout, _) = s(&out);
+    assert!(
+        stdout.contains("dup@example.com"),
+        "the failure is listed: {stdout}"
+    );
+}
+
+#[test]
+fn a_phone_key_with_plus_is_found_not_duplicated() {
+    let env = Env::new(
+        vec![wire(
+            "5",
+            &[("phone", "+34600111222"), ("firstName", "P")],
+            &[],
+        )],
+        vec![],
+    );
+    let config = env.config(
+        "defaults:\n  channel: web\n  key: phone\ncontacts:\n  - fields: { phone: \"+34600111222\", firstName: Pau }\n",
+    );
+    env.cmd()
+        .args(["apply", "--auto-approve"])
+        .arg(&config)
+        .assert()
+        .success();
+    let all = env.contacts("web");
+    assert_eq!(all.len(), 1, "found by phone, not created again");
+    assert_eq!(all["5"].custom_fields["firstName"].as_deref(), Some("Pau"));
+}
+
+#[test]
+fn detailed_exitcode_is_0_without_drift_and_2_with_it() {
+    let env = Env::new(
+        vec![wire(
+            "9",
+            &[("email", "a@x.com"), ("vip", "TRUE"), ("customerid", "7")],
+            &["VIP"],
+        )],
+        vec![],
+    );
+    let same = env.config_named(
+        "same.yaml",
+        &format!("{DEFAULTS}contacts:\n  - fields: {{ email: A@X.com, vip: true, customerid: 7.0 }}\n    tags: [VIP]\n"),
+    );
+    env.cmd()
+        .args(["plan", "--detailed-exitcode"])
+        .arg(&same)
+        .assert()
+        .code(0);
+    let drift = env.config_named(
+        "drift.yaml",
+        &format!("{DEFAULTS}contacts:\n  - fields: {{ email: a@x.com, vip: false }}\n"),
+    );
+    env.cmd()
+        .args(["plan", "--detailed-exitcode"])
+        .arg(&drift)
+        .assert()
+        .code(2);
+    env.cmd().args(["plan"]).arg(&drift).assert().code(0);
+}
+
+#[test]
+fn a_missing_token_variable_is_named_before_any_call() {
+    let env = Env::new(vec![], vec![]);
+    let config = env.config(&format!(
+        "{DEFAULTS}contacts:\n  - fields: {{ email: a@x.com }}\n"
+    ));
+    env.cmd()
+        .env_remove("CT_WEB_TOKEN")
+        .arg("plan")
+        .arg(&config)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("CT_WEB_TOKEN"));
+    assert_eq!(env.stats().total, 0);
+}
+
+#[test]
+fn a_refused_token_names_the_channel_and_variable_never_the_token() {
+    let env = Env::new(vec![], vec![]);
+    let config = env.config(&format!(
+        "{DEFAULTS}contacts:\n  - fields: {{ email: a@x.com }}\n  - fields: {{ email: b@x.com }}\n"
+    ));
+    let out = env
+        .cmd()
+        .env("CT_WEB_TOKEN", "wrong-secret-token-123")
+        .args(["-v", "apply", "--auto-approve"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = s(&out);
+    assert_eq!(out.status.code(), Some(1));
+    let all = format!("{stdout}{stderr}");
+    assert!(all.contains("CT_WEB_TOKEN") && all.contains("web"), "{all}");
+    for secret in ["wrong-secret-token-123", WEB_TOKEN, VIBER_TOKEN] {
+        assert!(!all.contains(secret), "token leaked: {all}");
+    }
+}
+
+#[test]
+fn an_unreachable_host_is_a_clear_error() {
+    let env = Env::new(vec![], vec![]);
+    // a port nothing listens on
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let path = env.dir.path().join("down.yaml");
+    std::fs::write(
+        &path,
+        format!("version: 1\nchannels:\n  web:\n    base_url: http://127.0.0.1:{port}/api\n    token_env: CT_WEB_TOKEN\nfields:\n  email: {{ type: email }}\ndefaults:\n  key: email\ncontacts:\n  - fields: {{ email: a@x.com }}\n"),
+    )
+    .unwrap();
+    let out = env
+        .cmd()
+        .args(["plan", "--timeout", "2"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = s(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        format!("{stdout}{stderr}").contains("a@x.com"),
+        "names the contact: {stdout}{stderr}"
+    );
+}
+
+#[test]
+fn plain_http_to_a_remote_host_is_refused_unless_allowed() {
+    let env = Env::new(vec![], vec![]);
+    let path = env.dir.path().join("insecure.yaml");
+    std::fs::write(
+        &path,
+        "version: 1\nchannels:\n  web:\n    base_url: http://contacts.example.invalid/api\n    token_env: CT_WEB_TOKEN\nfields:\n  email: { type: email }\ndefaults:\n  key: email\ncontacts:\n  - fields: { email: a@x.com }\n",
+    )
+    .unwrap();
+    env.cmd()
+        .arg("plan")
+        .arg(&path)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--allow-insecure"));
+}
+
+#[test]
+fn saved_plan_applies_exactly_and_refuses_when_stale() {
+    let env = Env::new(
+        vec![wire("1", &[("email", "a@x.com"), ("firstName", "A")], &[])],
+        vec![],
+    );
+    let config = env.config(&format!(
+        "{DEFAULTS}contacts:\n  - fields: {{ email: a@x.com, firstName: Alpha }}\n"
+    ));
+    let saved = env.dir.path().join("plan.json");
+    env.cmd()
+        .args(["plan", "--out"])
+        .arg(&saved)
+        .arg(&config)
+        .assert()
+        .success();
+
+    // Someone edits the contact by hand: the saved plan no longer holds.
+    env.put_fields("1", &[("firstName", "Hand")]);
+    let writes = env.writes("web");
+    env.cmd()
+        .args(["apply", "--force", "--auto-approve", "--plan"])
+        .arg(&saved)
+        .arg(&config)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("changed since the plan was saved"));
+    assert_eq!(env.writes("web"), writes, "nothing written");
+    assert_eq!(
+        env.contacts("web")["1"].custom_fields["firstName"].as_deref(),
+        Some("Hand")
+    );
+
+    // A fresh saved plan applies.
+    env.cmd()
+        .args(["plan", "--out"])
+        .arg(&saved)
+        .arg(&config)
+        .assert()
+        .success();
+    env.cmd()
+        .args(["apply", "--auto-approve", "--plan"])
+        .arg(&saved)
+        .arg(&config)
+        .assert()
+        .success();
+    assert_eq!(
+        env.contacts("web")["1"].custom_fields["firstName"].as_deref(),
+        Some("Alpha")
+    );
+
+    // A changed config makes it stale too.
+    env.cmd()
+        .args(["plan", "--out"])
+        .arg(&saved)
+        .arg(&config)
+        .assert()
+        .success();
+    env.config(&format!(
+        "{DEFAULTS}contacts:\n  - fields: {{ email: a@x.com, firstName: Beta }}\n"
+    ));
+    env.cmd()
+        .args(["apply", "--auto-approve", "--plan"])
+        .arg(&saved)
+        .arg(&config)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("config"));
+}
+
+#[test]
+fn safety_limit_refuses_without_force_and_makes_no_call() {
+    let web: Vec<_> = (0..10)
+        .map(|i| {
+            wire(
+                &format!("{i}"),
+                &[("email", &format!("u{i}@x.com")), ("firstName", "Old")],
+                &[],
+            )
+        })
+        .collect();
+    let env = Env::new(web, vec![]);
+    // 4 of 10 existing change: 40% > 30%
+    let contacts: String = (0..10)
+        .map(|i| {
+            let name = if i < 4 { "New" } else { "Old" };
+            format!("  - fields: {{ email: u{i}@x.com, firstName: {name} }}\n")
+        })
+        .collect();
+    let config = env.config(&format!("{DEFAULTS}contacts:\n{contacts}"));
+    env.cmd()
+        .arg("plan")
+        .arg(&config)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("safety"));
+    env.cmd()
+        .args(["apply", "--auto-approve"])
+        .arg(&config)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--force"));
+    assert_eq!(env.writes("web"), 0, "no call made");
+    env.cmd()
+        .args(["apply", "--auto-approve", "--force"])
+        .arg(&config)
+        .assert()
+        .success();
+    assert_eq!(env.writes("web"), 4);
+}
+
+#[test]
+fn narrowing_by_channel_and_contact_reads_only_those() {
+    let env = Env::new(vec![], vec![]);
+    let config = env.config(&format!(
+        "{DEFAULTS}contacts:\n  - fields: {{ email: a@x.com }}\n  - fields: {{ email: b@x.com }}\n  - channel: viber\n    fields: {{ email: c@x.com }}\n"
+    ));
+    let out = env
+        .cmd()
+        .args(["plan", "--format", "json", "--contact", "email=b@x.com"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let plan = Env::json(&out);
+    assert_eq!(plan["contacts"].as_array().unwrap().len(), 1);
+    assert_eq!(plan["contacts"][0]["identity"], "email=b@x.com");
+    let out = env
+        .cmd()
+        .args(["plan", "--format", "json", "--channel", "viber"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let plan = Env::json(&out);
+    assert_eq!(plan["contacts"].as_array().unwrap().len(), 1);
+    assert_eq!(plan["contacts"][0]["channel"], "viber");
+    assert_eq!(env.stats().total, 2);
+    env.cmd()
+        .args(["plan", "--contact", "nobody@x.com"])
+        .arg(&config)
+        .assert()
+        .code(1);
+    env.cmd()
+        .args(["plan", "--channel", "nope"])
+        .arg(&config)
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn apply_without_a_terminal_or_auto_approve_refuses() {
+    let env = Env::new(vec![], vec![]);
+    let config = env.config(&format!(
+        "{DEFAULTS}contacts:\n  - fields: {{ email: a@x.com }}\n"
+    ));
+    env.cmd()
+        .arg("apply")
+        .arg(&config)
+        .write_stdin("yes\n")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--auto-approve"));
+    assert_eq!(env.writes("web"), 0);
+}
+
+#[test]
+fn usage_errors_exit_1_not_2() {
+    assert_cmd::Command::cargo_bin("contactctl")
+        .unwrap()
+        .args(["plan", "--no-such-flag"])
+        .assert()
+        .code(1);
+}

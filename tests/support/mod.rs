@@ -1,0 +1,161 @@
+//! End-to-end test harness: a sandbox started in this test process on 127.0.0.1:0, configs
+//! written to a temp dir pointing at it, and the built `contactctl` binary run against them.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use contactctl::api::wire::WireContact;
+use contactctl::sandbox::{self, ChannelState, Faults, SandboxHandle, SandboxState, Stats};
+
+pub const WEB_TOKEN: &str = "e2e-web-token-5f2a9c";
+pub const VIBER_TOKEN: &str = "e2e-viber-token-71be04";
+
+/// A running sandbox plus a scratch directory.
+pub struct Env {
+    pub rt: tokio::runtime::Runtime,
+    pub sandbox: SandboxHandle,
+    pub dir: tempfile::TempDir,
+}
+
+/// A contact for a sandbox state: `fields` as (name, value) pairs.
+pub fn wire(id: &str, fields: &[(&str, &str)], tags: &[&str]) -> WireContact {
+    WireContact {
+        id: id.to_string(),
+        custom_fields: fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), Some(v.to_string())))
+            .collect(),
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+        created_at: Some(1_700_000_000),
+    }
+}
+
+impl Env {
+    /// Sandbox with channels `web` and Viber `viber` (rate limit `rate`), seeded with contacts.
+    pub fn new(web: Vec<WireContact>, viber: Vec<WireContact>) -> Env {
+        Env::with_rate(web, viber, 10_000)
+    }
+
+    pub fn with_rate(web: Vec<WireContact>, viber: Vec<WireContact>, rate: u32) -> Env {
+        let mut channels = BTreeMap::new();
+        let mut w = ChannelState::new(WEB_TOKEN);
+        w.rate_limit = rate;
+        w.contacts = web;
+        channels.insert("web".to_string(), w);
+        let mut v = ChannelState::new(VIBER_TOKEN);
+        v.viber = true;
+        v.rate_limit = rate;
+        v.contacts = viber;
+        channels.insert("viber".to_string(), v);
+        let state = SandboxState {
+            channels,
+            faults: Faults::default(),
+        };
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let sandbox = rt
+            .block_on(sandbox::start(state, SocketAddr::from(([127, 0, 0, 1], 0))))
+            .unwrap();
+        Env {
+            rt,
+            sandbox,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// Write `contactctl.yaml`: the standard channels/fields/tags header (channels pointing at
+    /// the sandbox) followed by `rest` (defaults, safety, contacts...).
+    pub fn config(&self, rest: &str) -> PathBuf {
+        self.config_named("contactctl.yaml", rest)
+    }
+
+    pub fn config_named(&self, name: &str, rest: &str) -> PathBuf {
+        let base = self.sandbox.base_url();
+        let text = format!(
+            "version: 1\nchannels:\n  web:\n    base_url: {base}\n    token_env: CT_WEB_TOKEN\n  viber:\n    base_url: {base}\n    token_env: CT_VIBER_TOKEN\n    viber: true\n    boolean_format: lower\nfields:\n  email: {{ type: email }}\n  firstName: {{ type: text }}\n  lastName: {{ type: text }}\n  phone: {{ type: phone }}\n  vip: {{ type: boolean }}\n  customerid: {{ type: number }}\ntags: [Blog Updates, Platform Updates, VIP]\n{rest}"
+        );
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// The binary, with both tokens in the environment and colour off.
+    pub fn cmd(&self) -> assert_cmd::Command {
+        let mut cmd = assert_cmd::Command::cargo_bin("contactctl").unwrap();
+        cmd.env("CT_WEB_TOKEN", WEB_TOKEN)
+            .env("CT_VIBER_TOKEN", VIBER_TOKEN)
+            .env("NO_COLOR", "1")
+            .env_remove("CONTACTCTL_TIMEOUT")
+            .current_dir(self.dir.path());
+        cmd
+    }
+
+    /// Live contacts of a channel, by ID.
+    pub fn contacts(&self, channel: &str) -> BTreeMap<String, WireContact> {
+        self.sandbox.snapshot().channels[channel]
+            .contacts
+            .iter()
+            .map(|c| (c.id.clone(), c.clone()))
+            .collect()
+    }
+
+    /// Live contacts of a channel whose `field` equals `value`.
+    pub fn find(&self, channel: &str, field: &str, value: &str) -> Vec<WireContact> {
+        self.contacts(channel)
+            .into_values()
+            .filter(|c| c.custom_fields.get(field).cloned().flatten().as_deref() == Some(value))
+            .collect()
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.sandbox.stats()
+    }
+
+    pub fn set_faults(&self, faults: Faults) {
+        self.sandbox.set_faults(faults);
+    }
+
+    /// Write calls (create, update, tags) the sandbox received on a channel.
+    pub fn writes(&self, channel: &str) -> u64 {
+        let s = self.stats();
+        let Some(c) = s.channels.get(channel) else {
+            return 0;
+        };
+        c.calls.create + c.calls.update + c.calls.add_tags + c.calls.remove_tags
+    }
+
+    /// Edit a web contact by hand, as a person in the platform's UI would.
+    pub fn put_fields(&self, id: &str, fields: &[(&str, &str)]) {
+        let url = format!("{}/v1/contact/{id}", self.sandbox.base_url());
+        let body = serde_json::json!({
+            "custom_fields": fields.iter().map(|(n, v)| serde_json::json!({"name": n, "value": v})).collect::<Vec<_>>()
+        });
+        let status = self.rt.block_on(async {
+            reqwest::Client::new()
+                .put(url)
+                .bearer_auth(WEB_TOKEN)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        });
+        assert!(status.is_success(), "{status}");
+    }
+
+    /// Parse stdout of a `--format json` run.
+    pub fn json(out: &std::process::Output) -> serde_json::Value {
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+    }
+}
