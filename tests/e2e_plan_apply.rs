@@ -508,3 +508,107 @@ fn usage_errors_exit_1_not_2() {
         .assert()
         .code(1);
 }
+
+const MARKED: &str =
+    "defaults:\n  channel: web\n  key: email\n  marker: { field: managed_by, value: git }\n";
+
+#[test]
+fn the_marker_reads_in_bulk_reports_orphans_and_prune_removes_them() {
+    let mut web: Vec<_> = (0..25)
+        .map(|i| {
+            wire(
+                &format!("{i}"),
+                &[("email", &format!("u{i}@x.com")), ("managed_by", "git")],
+                &["VIP"],
+            )
+        })
+        .collect();
+    // an unmarked contact of the config, and an unmarked stranger
+    web.push(wire("100", &[("email", "unmarked@x.com")], &["VIP"]));
+    web.push(wire("101", &[("email", "stranger@x.com")], &["VIP"]));
+    let env = Env::new(web, vec![]);
+    // u0..u22 stay in the config; u23 and u24 left it: orphans
+    let contacts: String = (0..23)
+        .map(|i| format!("  - fields: {{ email: u{i}@x.com }}\n    tags: [VIP]\n"))
+        .chain(["  - fields: { email: unmarked@x.com }\n".to_string()])
+        .collect();
+    let config = env.config(&format!("{MARKED}contacts:\n{contacts}"));
+
+    let out = env
+        .cmd()
+        .args(["plan", "--format", "json", "--detailed-exitcode"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let plan = Env::json(&out);
+    assert_eq!(plan["summary"]["orphans"], 2);
+    assert_eq!(plan["summary"]["unchanged"], 23);
+    assert_eq!(
+        plan["summary"]["update"], 1,
+        "the unmarked contact gets the marker"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "the marker write is a change; orphans alone are not"
+    );
+    let stats = env.stats();
+    let calls = &stats.channels["web"].calls;
+    assert_eq!(calls.get, 0);
+    assert_eq!(
+        calls.lookup,
+        3 + 1,
+        "3 marker pages of 10, then 1 single look-up"
+    );
+
+    // Marker-only updates do not trip the safety limit (1 of 24 anyway), and apply writes it.
+    env.cmd()
+        .args(["apply", "--auto-approve"])
+        .arg(&config)
+        .assert()
+        .success();
+    assert_eq!(
+        env.contacts("web")["100"].custom_fields["managed_by"].as_deref(),
+        Some("git")
+    );
+    // Orphans only: exit 0 under --detailed-exitcode.
+    env.cmd()
+        .args(["plan", "--detailed-exitcode"])
+        .arg(&config)
+        .assert()
+        .code(0);
+    // With --prune they are changes, and apply removes their managed tags and the marker.
+    env.cmd()
+        .args(["plan", "--detailed-exitcode", "--prune"])
+        .arg(&config)
+        .assert()
+        .code(2);
+    env.cmd()
+        .args(["apply", "--auto-approve", "--prune"])
+        .arg(&config)
+        .assert()
+        .success();
+    let web = env.contacts("web");
+    for id in ["23", "24"] {
+        assert!(web[id].tags.is_empty(), "managed tags removed");
+        assert_eq!(
+            web[id].custom_fields.get("managed_by").cloned().flatten(),
+            None
+        );
+        assert_eq!(
+            web[id].custom_fields["email"].as_deref(),
+            Some(&*format!("u{id}@x.com")),
+            "the contact itself stays"
+        );
+    }
+    assert_eq!(
+        web["101"].tags,
+        vec!["VIP"],
+        "an unmarked stranger is never touched"
+    );
+    env.cmd()
+        .args(["plan", "--detailed-exitcode", "--prune"])
+        .arg(&config)
+        .assert()
+        .code(0);
+}
