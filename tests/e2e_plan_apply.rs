@@ -612,3 +612,23 @@ fn the_marker_reads_in_bulk_reports_orphans_and_prune_removes_them() {
         .assert()
         .code(0);
 }
+
+#[test]
+fn an_unseeded_sandbox_knows_the_contacts_the_examples_name_by_id() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    for example in ["examples/contactctl.yaml", "examples/split"] {
+        let out = assert_cmd::Command::cargo_bin("contactctl")
+            .unwrap()
+            .current_dir(root)
+            .args(["plan", example, "--sandbox", "--format", "json"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{example}: {:?}", s(&out));
+        let plan = Env::json(&out);
+        assert_eq!(plan["summary"]["errors"], 0, "{example}");
+        assert!(
+            plan["summary"]["update"].as_u64().unwrap() >= 1,
+            "{example}: ID contacts exist"
+        );
+    }
+}

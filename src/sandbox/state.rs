@@ -8,7 +8,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::api::wire::WireContact;
-use crate::model::{Config, DEFAULT_PAGE_SIZE, DEFAULT_RATE_LIMIT};
+use crate::model::{Config, DEFAULT_PAGE_SIZE, DEFAULT_RATE_LIMIT, Identity};
 
 use super::SandboxError;
 
@@ -154,6 +154,28 @@ pub fn sample_contact() -> WireContact {
     }
 }
 
+/// The contacts an unseeded `--sandbox` holds on channel `name`: the documents' sample contact
+/// on `web`, and an empty contact for every ID the config names on that channel.
+fn implied_contacts(config: &Config, name: &str) -> Vec<WireContact> {
+    let mut contacts = Vec::new();
+    if name == "web" {
+        contacts.push(sample_contact());
+    }
+    for c in config.contacts.iter().filter(|c| c.channel == name) {
+        if let Identity::Id(id) = &c.identity
+            && !contacts.iter().any(|w: &WireContact| &w.id == id)
+        {
+            contacts.push(WireContact {
+                id: id.clone(),
+                custom_fields: BTreeMap::new(),
+                tags: Vec::new(),
+                created_at: Some(sample_contact().created_at.unwrap_or_default()),
+            });
+        }
+    }
+    contacts
+}
+
 /// The token the sandbox gives channel `name` unless told otherwise.
 pub fn default_token(name: &str) -> String {
     format!("sandbox-{name}-token")
@@ -175,9 +197,15 @@ impl SandboxState {
     }
 
     /// The sandbox `--sandbox` runs for a config: one channel per config channel (same name,
-    /// Viber settings and rate limit) with token `sandbox-<name>-token`, holding the contacts of
-    /// the seed's channel of the same name; the seed's faults, if any.
+    /// Viber settings and rate limit) with token `sandbox-<name>-token`.
+    ///
+    /// With a seed, each channel holds the contacts of the seed's channel of the same name, and
+    /// the seed's faults apply. Without one, it stands for a platform the config was written
+    /// against: a channel `web` holds the documents' sample contact, and every contact the config
+    /// names by `id` exists (IDs come from the platform, so a config can only know existing
+    /// ones) with no fields and no tags — so a first plan shows creates and updates, not errors.
     pub fn for_config(config: &Config, seed: Option<SandboxState>) -> SandboxState {
+        let seeded_run = seed.is_some();
         let (mut seeded, faults) = match seed {
             Some(s) => (s.channels, s.faults),
             None => (BTreeMap::new(), Faults::default()),
@@ -187,6 +215,11 @@ impl SandboxState {
             .iter()
             .map(|(name, ch)| {
                 let from_seed = seeded.remove(name);
+                let contacts = match from_seed.as_ref() {
+                    Some(s) => s.contacts.clone(),
+                    None if seeded_run => Vec::new(),
+                    None => implied_contacts(config, name),
+                };
                 let state = ChannelState {
                     token: default_token(name),
                     viber: ch.viber,
@@ -195,7 +228,7 @@ impl SandboxState {
                     max_per_page: from_seed
                         .as_ref()
                         .map_or(DEFAULT_PAGE_SIZE as u64, |s| s.max_per_page),
-                    contacts: from_seed.map(|s| s.contacts).unwrap_or_default(),
+                    contacts,
                 };
                 (name.clone(), state)
             })
