@@ -13,7 +13,7 @@ use anyhow::{Context, anyhow, bail};
 
 use super::{Format, Global, Target};
 use crate::api::{
-    Cancel, CancelHandle, ClientOptions, HttpClient, RateLimiter, Secret, http_client,
+    Cancel, CancelHandle, ClientOptions, HttpClient, LogFn, RateLimiter, Secret, http_client,
 };
 use crate::config;
 use crate::model::{Config, Identity, normalize};
@@ -202,9 +202,9 @@ pub async fn prepare(target: &Target, out: &Output) -> anyhow::Result<Session> {
     let http = http_client(Duration::from_secs(target.timeout.max(1)))
         .context("setting up the HTTP client")?;
     let (cancel_handle, cancel) = Cancel::new();
-    let log: Option<Arc<dyn Fn(&str) + Send + Sync>> = out.verbose.then(|| {
-        Arc::new(|line: &str| eprintln!("contactctl: {line}")) as Arc<dyn Fn(&str) + Send + Sync>
-    });
+    let log: Option<LogFn> = out
+        .verbose
+        .then(|| Arc::new(|line: &str| eprintln!("contactctl: {line}")) as LogFn);
     // Channels that share a host and token share one rate limit: the limit is per token.
     let mut limiters: BTreeMap<(String, String), Arc<RateLimiter>> = BTreeMap::new();
     let mut clients = BTreeMap::new();
