@@ -69,12 +69,12 @@ impl Output {
 
     /// Print an error and its causes on stderr; returns exit code 1.
     pub fn fail(&self, e: &anyhow::Error) -> Exit {
-        let prefix = if self.color_err {
-            "\x1b[1;31merror:\x1b[0m"
+        if self.color_err {
+            let style = anstyle::AnsiColor::Red.on_default().bold();
+            eprintln!("{style}error:{style:#} {e:#}");
         } else {
-            "error:"
-        };
-        eprintln!("{prefix} {e:#}");
+            eprintln!("error: {e:#}");
+        }
         Exit::Error
     }
 
