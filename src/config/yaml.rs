@@ -204,6 +204,10 @@ impl<'a> Builder<'a, '_> {
                         m if m.contains("recursion limit") => {
                             format!("nested deeper than {MAX_DEPTH} levels")
                         }
+                        // The parser's words for a key too long to be one.
+                        m if m.contains("simple key") => {
+                            format!("{m} (a key is at most 1024 characters, on one line)")
+                        }
                         m => m,
                     },
                 })
