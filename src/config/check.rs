@@ -75,6 +75,17 @@ pub(crate) fn check(
         None if channels.len() == 1 => channels.keys().next().cloned(),
         None => None,
     };
+    // The marker need not be declared; when it is, its value must fit the declared type.
+    if let Some(m) = &defaults.marker
+        && let Some(Some(ty)) = fields.get(&m.field)
+        && let Err(why) = check_value(*ty, &m.value)
+    {
+        let pos = cx.pos(&["defaults", "marker", "value"]);
+        cx.diags.push(
+            pos,
+            format!("marker field {:?} is {}: {why}", m.field, ty.as_str()),
+        );
+    }
     let marker_field = defaults.marker.as_ref().map(|m| m.field.as_str());
 
     let rules = Rules {
