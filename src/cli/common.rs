@@ -89,7 +89,10 @@ pub fn load_config(path: &Path, out: &Output) -> anyhow::Result<Config> {
     match config::load(path) {
         Ok(c) => Ok(c),
         Err(diags) => {
-            eprint!("{}", config::render_diagnostics(&diags, out.color_err));
+            // Source excerpts help a person at a terminal; scripts and CI logs get the plain
+            // `file:line:col: message` lines alone.
+            let snippets = out.color_err;
+            eprint!("{}", config::render_diagnostics(&diags, snippets));
             bail!(
                 "{} problem{} in {}",
                 diags.len(),
