@@ -107,7 +107,10 @@ fn config_files() -> Vec<PathBuf> {
             let path = entry.unwrap().path();
             let name = path.file_name().unwrap().to_string_lossy().to_string();
             if path.is_dir() {
-                dirs.push(path);
+                // examples/ci/ holds CI workflow files, not configs.
+                if path != Path::new("examples/ci") {
+                    dirs.push(path);
+                }
             } else if !name.starts_with('.') && (name.ends_with(".yaml") || name.ends_with(".yml"))
             {
                 out.push(path);
