@@ -16,6 +16,12 @@ use crate::plan::Plan;
 use crate::render;
 
 pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
+    // Know before reading anything (reads cost calls) that the answer can be asked for.
+    if !args.auto_approve && !std::io::stdin().is_terminal() {
+        bail!(
+            "refusing to apply without confirmation: standard input is not a terminal. Pass --auto-approve to apply non-interactively (review the changes first with `contactctl plan`)."
+        );
+    }
     let saved = args.plan.as_deref().map(load_saved).transpose()?;
     let mut target = args.target.clone();
     if let Some(saved) = &saved {
