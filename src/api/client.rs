@@ -18,7 +18,7 @@ use tokio::time::Instant;
 
 use super::cancel::Cancel;
 use super::encode;
-use super::limiter::RateLimiter;
+use super::limiter::{Permit, RateLimiter};
 use super::secret::Secret;
 use super::wire::{Data, FieldsBody, IdOnly, Page, StatusBody, TagsBody, WireContact};
 use super::{ApiError, ContactsApi, FieldWrite, LookupPage};
@@ -237,8 +237,8 @@ impl HttpClient {
     }
 
     /// Cleared to start one request: the channel is not stopped, the run not cancelled, and the
-    /// limiter has given a slot.
-    async fn ready(&self) -> Result<(), ApiError> {
+    /// limiter has given a slot, held until the returned permit is dropped when the call ends.
+    async fn ready(&self) -> Result<Permit<'_>, ApiError> {
         if self.is_stopped() {
             return Err(self.unauthorized());
         }
@@ -246,11 +246,11 @@ impl HttpClient {
         if cancel.is_cancelled() {
             return Err(ApiError::Cancelled);
         }
-        tokio::select! {
+        let permit = tokio::select! {
             biased;
             () = cancel.cancelled() => return Err(ApiError::Cancelled),
-            () = self.limiter.acquire() => {}
-        }
+            permit = self.limiter.acquire() => permit,
+        };
         // a 401 or a cancel may have come in while this call waited for its slot
         if self.is_stopped() {
             return Err(self.unauthorized());
@@ -258,7 +258,7 @@ impl HttpClient {
         if cancel.is_cancelled() {
             return Err(ApiError::Cancelled);
         }
-        Ok(())
+        Ok(permit)
     }
 
     /// Sleep `d` before the next attempt, unless the run is cancelled first.
@@ -301,7 +301,7 @@ impl HttpClient {
         let mut waited_429 = Duration::ZERO;
         let mut first = true;
         loop {
-            self.ready().await?;
+            let permit = self.ready().await?;
             let c = &self.counters;
             c.requests.fetch_add(1, Ordering::Relaxed);
             c.by_kind[kind as usize].fetch_add(1, Ordering::Relaxed);
@@ -335,6 +335,9 @@ impl HttpClient {
                 }
                 Err(e) => Err(e),
             };
+            // The call has ended (the server counted it, if at all, by now): its rate-limit
+            // slot comes free a window from here, not from the send.
+            drop(permit);
             let ms = started.elapsed().as_millis();
 
             let (status, headers, bytes) = match result {
