@@ -129,6 +129,18 @@ pub struct RandomFaults {
     pub p_drop_create: f64,
     /// Probability of an injected 429.
     pub p_429: f64,
+    /// Probability that a response is held back `slow_ms` after the request was served: a
+    /// write has taken effect, but its answer may come after the client gave up (a timeout
+    /// whose outcome is unknown). Drawn only when above 0, so other seeds keep their sequences.
+    #[serde(skip_serializing_if = "is_zero_f64")]
+    pub p_slow: f64,
+    /// How long a slow response is held back, in milliseconds.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub slow_ms: u64,
+}
+
+fn is_zero_f64(v: &f64) -> bool {
+    *v == 0.0
 }
 
 /// The vendor documents' sample contact, exactly as they show it (e-mail made neutral).
@@ -260,6 +272,7 @@ impl SandboxState {
                 ("p_reset", r.p_reset),
                 ("p_drop_create", r.p_drop_create),
                 ("p_429", r.p_429),
+                ("p_slow", r.p_slow),
             ] {
                 if !(0.0..=1.0).contains(&p) {
                     return Err(format!(
