@@ -24,8 +24,8 @@ pub struct SandboxState {
     pub faults: Faults,
 }
 
-/// One simulated channel.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One simulated channel. `Debug` shows the token as `***`, like every token of this tool.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelState {
     /// The bearer token that addresses this channel. Empty (or left out of a state file) means
@@ -55,6 +55,21 @@ fn default_rate_limit() -> u32 {
 
 fn default_max_per_page() -> u64 {
     DEFAULT_PAGE_SIZE as u64
+}
+
+impl std::fmt::Debug for ChannelState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A sandbox token is a test fixture, but a state file may hold one a person chose, and
+        // `{:?}` ends up in logs and test output.
+        f.debug_struct("ChannelState")
+            .field("token", &"***")
+            .field("viber", &self.viber)
+            .field("viber_encode_get", &self.viber_encode_get)
+            .field("rate_limit", &self.rate_limit)
+            .field("max_per_page", &self.max_per_page)
+            .field("contacts", &self.contacts)
+            .finish()
+    }
 }
 
 impl ChannelState {
