@@ -14,8 +14,8 @@ use contactctl::api::wire::WireContact;
 use contactctl::sandbox::{Faults, RandomFaults, SandboxState};
 use reliability_common::*;
 
-/// Schedules per fault class (9 classes).
-const SEEDS_PER_CLASS: u64 = 35;
+/// Schedules per fault class (9 classes: 450 schedules).
+const SEEDS_PER_CLASS: u64 = 50;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Class {
@@ -332,11 +332,21 @@ fn run_schedule(class: Class, seed: u64, figures: &mut Figures) -> Result<(), St
             ))
         };
 
-        // 1. Apply under the faults.
+        // 1. Apply under the faults; every other seed with an impatient client (one retry, 5 s
+        //    of 429s at most), so that first applies fail part of the way more often.
         sandbox.set_faults(sched.faults.clone());
-        let first = run_apply(&config, &sandbox, &limiters).await;
+        let mut options = client_options();
+        if seed % 2 == 1 {
+            options.max_retries = 1;
+            options.max_429_wait = std::time::Duration::from_secs(5);
+        }
+        let first = run_apply_with(&config, &sandbox, &limiters, &options).await;
         let stats = sandbox.stats();
         figures.faults += faults_injected(&stats);
+        if sched.faults.latency_ms > 0 {
+            // every request of the first apply was slowed
+            figures.faults += stats.total;
+        }
         sandbox.set_faults(Faults::default());
         let problems = check_report(&first);
         if !problems.is_empty() {

@@ -229,7 +229,17 @@ pub async fn run_apply(
     sandbox: &SandboxHandle,
     limiters: &BTreeMap<String, Arc<RateLimiter>>,
 ) -> ApplyReport {
-    let clients = clients(config, sandbox, limiters, &client_options());
+    run_apply_with(config, sandbox, limiters, &client_options()).await
+}
+
+/// `run_apply` with these client options.
+pub async fn run_apply_with(
+    config: &Config,
+    sandbox: &SandboxHandle,
+    limiters: &BTreeMap<String, Arc<RateLimiter>>,
+    options: &ClientOptions,
+) -> ApplyReport {
+    let clients = clients(config, sandbox, limiters, options);
     plan_and_apply(config, &clients, &AtomicBool::new(false)).await
 }
 
