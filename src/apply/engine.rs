@@ -24,11 +24,18 @@ const MAX_CREATE_ATTEMPTS: usize = 3;
 pub struct ApplyOptions {
     /// Contacts worked on at once per channel (the rate limiter still bounds calls).
     pub concurrency: usize,
+    /// How long to let the platform settle before looking up a create whose outcome is
+    /// unknown: a server that timed out may still be writing the contact, and a look-up too
+    /// soon would miss it and let a retry make a duplicate.
+    pub settle: std::time::Duration,
 }
 
 impl Default for ApplyOptions {
     fn default() -> Self {
-        ApplyOptions { concurrency: 8 }
+        ApplyOptions {
+            concurrency: 8,
+            settle: std::time::Duration::from_secs(2),
+        }
     }
 }
 
@@ -111,7 +118,7 @@ pub async fn apply<C: ContactsApi>(
                                 format!("not started: channel {channel} stopped after its token was refused"),
                             )
                         } else {
-                            let o = run_contact(cp, config, client, events).await;
+                            let o = run_contact(cp, config, client, options, events).await;
                             if o.error_kind_unauthorized {
                                 stopped.store(true, Ordering::SeqCst);
                             }
@@ -196,12 +203,13 @@ async fn run_contact<C: ContactsApi>(
     cp: &ContactPlan,
     config: &Config,
     client: &C,
+    options: ApplyOptions,
     events: &(dyn Fn(ApplyEvent) + Send + Sync),
 ) -> RunResult {
     let mut id = cp.id.clone();
     for (done, call) in cp.calls.iter().enumerate() {
         let result = match (call, id.as_deref()) {
-            (Call::Create { fields }, _) => create(cp, config, client, fields)
+            (Call::Create { fields }, _) => create(cp, config, client, options, fields)
                 .await
                 .map(|new_id| id = Some(new_id)),
             (Call::Update { fields }, Some(cid)) => client.update(cid, fields).await,
@@ -253,6 +261,7 @@ async fn create<C: ContactsApi>(
     cp: &ContactPlan,
     config: &Config,
     client: &C,
+    options: ApplyOptions,
     fields: &[crate::api::FieldWrite],
 ) -> Result<String, ApiError> {
     if !matches!(cp.identity, Identity::Key { .. }) {
@@ -265,7 +274,9 @@ async fn create<C: ContactsApi>(
         match client.create(fields).await {
             Ok(id) => return Ok(id),
             Err(e) if e.outcome_unknown() => {
-                // The platform may have created it: find out before anything else.
+                // The platform may have created it (or still be creating it): let it settle,
+                // then find out before anything else.
+                tokio::time::sleep(options.settle).await;
                 let check = read_one(client, config, &cp.identity)
                     .await
                     .unwrap_or_else(|err| Found::Failed(err.to_string()));
