@@ -224,7 +224,9 @@ impl HttpClient {
     /// folded onto one line of at most [`MAX_SHOWN`] characters (see [`one_line`]).
     fn scrub(&self, text: &str) -> String {
         let token = self.token.expose();
-        if token.is_empty() {
+        // A token of a few characters would match inside ordinary words and mangle the
+        // message while hiding nothing worth hiding; real tokens are long.
+        if token.len() < MIN_SCRUBBED_TOKEN_LEN {
             one_line(text, MAX_SHOWN)
         } else {
             one_line(&text.replace(token, "***"), MAX_SHOWN)
@@ -352,9 +354,14 @@ impl HttpClient {
                         self.pause(d).await?;
                         continue;
                     }
-                    return Err(ApiError::Unknown {
-                        reason: self.scrub(&attempts_note(what, errors_retried)),
-                    });
+                    let reason = self.scrub(&attempts_note(what, errors_retried));
+                    if e.is_connect() {
+                        return Err(ApiError::Unreachable {
+                            channel: self.channel().to_string(),
+                            reason,
+                        });
+                    }
+                    return Err(ApiError::Unknown { reason });
                 }
             };
             self.log(|| format!("{method} {path} -> {status} ({ms} ms)"));
@@ -650,6 +657,9 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let at = httpdate::parse_http_date(v).ok()?;
     Some(at.duration_since(SystemTime::now()).unwrap_or_default())
 }
+
+/// Tokens shorter than this are not searched for in server text (see `scrub`).
+const MIN_SCRUBBED_TOKEN_LEN: usize = 6;
 
 impl ContactsApi for HttpClient {
     fn channel(&self) -> &str {

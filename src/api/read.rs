@@ -193,7 +193,7 @@ async fn read_channel<C: ContactsApi>(
 
     if let Some(marker) = &config.marker {
         match page_marked(config, client, marker, options.per_page, concurrency).await {
-            Err(e @ ApiError::Unauthorized { .. }) => {
+            Err(e) if e.stops_channel() => {
                 let msg = e.to_string();
                 let failed = items
                     .iter()
@@ -236,7 +236,7 @@ async fn read_channel<C: ContactsApi>(
         }
     }
 
-    // The first 401 stops the channel: reads not yet started report it without a call.
+    // The first 401 (or an unreachable host) stops the channel: reads not yet started report it without a call.
     let stopped: Mutex<Option<String>> = Mutex::new(None);
     let stopped = &stopped;
     let singles: Vec<(usize, Found)> = stream::iter(single)
@@ -247,7 +247,7 @@ async fn read_channel<C: ContactsApi>(
             }
             match read_one(client, config, &c.identity).await {
                 Ok(f) => (pos, f),
-                Err(e @ ApiError::Unauthorized { .. }) => {
+                Err(e) if e.stops_channel() => {
                     let msg = e.to_string();
                     *stopped.lock().unwrap_or_else(|e| e.into_inner()) = Some(msg.clone());
                     (pos, Found::Failed(msg))
@@ -325,7 +325,7 @@ async fn page_marked<C: ContactsApi>(
         for page in wave {
             match page {
                 Ok(p) => fresh += take(p.contacts),
-                Err(e @ ApiError::Unauthorized { .. }) => return Err(e),
+                Err(e) if e.stops_channel() => return Err(e),
                 Err(_) => {}
             }
         }

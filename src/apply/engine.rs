@@ -115,11 +115,11 @@ pub async fn apply<C: ContactsApi>(
                         } else if stopped.load(Ordering::SeqCst) {
                             not_run(
                                 cp,
-                                format!("not started: channel {channel} stopped after its token was refused"),
+                                format!("not started: channel {channel} stopped (its token was refused or its host cannot be reached)"),
                             )
                         } else {
                             let o = run_contact(cp, config, client, options, events).await;
-                            if o.error_kind_unauthorized {
+                            if o.stops_channel {
                                 stopped.store(true, Ordering::SeqCst);
                             }
                             o.outcome
@@ -195,7 +195,7 @@ fn failed(cp: &ContactPlan, id: Option<String>, done: usize, why: String) -> Con
 
 struct RunResult {
     outcome: ContactOutcome,
-    error_kind_unauthorized: bool,
+    stops_channel: bool,
 }
 
 /// Make one contact's calls in order; stop at its first failure.
@@ -224,11 +224,11 @@ async fn run_contact<C: ContactsApi>(
             ok: result.is_ok(),
         });
         if let Err(e) = result {
-            let unauthorized = matches!(e, ApiError::Unauthorized { .. });
+            let stops = e.stops_channel();
             let why = describe_failure(cp, done, &e);
             return RunResult {
                 outcome: failed(cp, id, done, why),
-                error_kind_unauthorized: unauthorized,
+                stops_channel: stops,
             };
         }
     }
@@ -240,7 +240,7 @@ async fn run_contact<C: ContactsApi>(
             calls_planned: cp.calls.len(),
             error: None,
         },
-        error_kind_unauthorized: false,
+        stops_channel: false,
     }
 }
 
