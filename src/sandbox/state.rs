@@ -244,7 +244,15 @@ impl SandboxState {
             file: file.clone(),
             reason: e.to_string(),
         })?;
-        let options = serde_saphyr::options! { strict_booleans: true };
+        let options = serde_saphyr::options! {
+            strict_booleans: true,
+            // The default budget (250,000 nodes) stops at ~10,000 contacts; a state for scale
+            // tests holds a few hundred thousand. Other limits stay at their safe defaults.
+            budget: serde_saphyr::budget! {
+                max_events: 20_000_000,
+                max_nodes: 10_000_000,
+            },
+        };
         let mut state: SandboxState =
             serde_saphyr::from_str_with_options(&text, options).map_err(|e| {
                 SandboxError::Parse {
