@@ -184,8 +184,8 @@ fn deep_block_nesting_is_an_error() {
 
 #[test]
 fn a_huge_scalar_is_an_error_not_a_crash() {
-    // 40 MiB of one plain scalar: parsed, then refused for what it is.
-    let got = load_bytes("x".repeat(40 << 20).as_bytes());
+    // 16 MiB of one plain scalar: parsed, then refused for what it is.
+    let got = load_bytes("x".repeat(16 << 20).as_bytes());
     assert_eq!(got.len(), 1, "{got:?}");
     assert!(got[0].ends_with("found text"), "{got:?}");
 }
@@ -214,6 +214,19 @@ fn an_alias_bomb_is_an_error() {
     let got = load_bytes(text.as_bytes());
     assert_eq!(got.len(), 1, "{got:?}");
     assert!(got[0].contains("invalid YAML"), "{got:?}");
+}
+
+#[test]
+fn text_repeated_by_aliases_is_counted_every_time() {
+    // 1 MiB of text, used 100 times: 100 MiB of text from a 1 MiB file.
+    let text = format!(
+        "a: &a \"{}\"\nb: [{}]\n",
+        "x".repeat(1 << 20),
+        vec!["*a"; 100].join(", ")
+    );
+    let got = load_bytes(text.as_bytes());
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].contains("MiB of text"), "{got:?}");
 }
 
 #[test]

@@ -131,7 +131,7 @@ fn plan_renders_the_examples_in_every_format() {
                     example,
                     "--sandbox",
                     "--sandbox-state",
-                    "examples/sandbox-state.yaml",
+                    "examples/sandbox/state.yaml",
                     "--format",
                     format,
                 ])

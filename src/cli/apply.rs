@@ -225,7 +225,7 @@ impl Progress {
         let Ok(mut last) = self.last_line.lock() else {
             return;
         };
-        if done % step == 0 || last.elapsed() >= Duration::from_secs(10) {
+        if done.is_multiple_of(step) || last.elapsed() >= Duration::from_secs(10) {
             *last = Instant::now();
             let elapsed = self.started.elapsed().as_secs_f64();
             let left = elapsed / done as f64 * (self.total.saturating_sub(done)) as f64;

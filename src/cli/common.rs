@@ -13,7 +13,7 @@ use anyhow::{Context, anyhow, bail};
 
 use super::{Format, Global, Target};
 use crate::api::{
-    Cancel, CancelHandle, ClientOptions, HttpClient, RateLimiter, Secret, http_client,
+    Cancel, CancelHandle, ClientOptions, HttpClient, LogFn, RateLimiter, Secret, http_client,
 };
 use crate::config;
 use crate::model::{Config, Identity, normalize};
@@ -69,12 +69,12 @@ impl Output {
 
     /// Print an error and its causes on stderr; returns exit code 1.
     pub fn fail(&self, e: &anyhow::Error) -> Exit {
-        let prefix = if self.color_err {
-            "\x1b[1;31merror:\x1b[0m"
+        if self.color_err {
+            let style = anstyle::AnsiColor::Red.on_default().bold();
+            eprintln!("{style}error:{style:#} {e:#}");
         } else {
-            "error:"
-        };
-        eprintln!("{prefix} {e:#}");
+            eprintln!("error: {e:#}");
+        }
         Exit::Error
     }
 
@@ -89,7 +89,10 @@ pub fn load_config(path: &Path, out: &Output) -> anyhow::Result<Config> {
     match config::load(path) {
         Ok(c) => Ok(c),
         Err(diags) => {
-            eprint!("{}", config::render_diagnostics(&diags, out.color_err));
+            // Source excerpts help a person at a terminal; scripts and CI logs get the plain
+            // `file:line:col: message` lines alone.
+            let snippets = out.color_err;
+            eprint!("{}", config::render_diagnostics(&diags, snippets));
             bail!(
                 "{} problem{} in {}",
                 diags.len(),
@@ -233,9 +236,9 @@ pub async fn connect(
     let http = http_client(Duration::from_secs(target.timeout.max(1)))
         .context("setting up the HTTP client")?;
     let (cancel_handle, cancel) = Cancel::new();
-    let log: Option<Arc<dyn Fn(&str) + Send + Sync>> = out.verbose.then(|| {
-        Arc::new(|line: &str| eprintln!("contactctl: {line}")) as Arc<dyn Fn(&str) + Send + Sync>
-    });
+    let log: Option<LogFn> = out
+        .verbose
+        .then(|| Arc::new(|line: &str| eprintln!("contactctl: {line}")) as LogFn);
     // Channels that share a host and token share one rate limit: the limit is per token.
     let mut limiters: BTreeMap<(String, String), Arc<RateLimiter>> = BTreeMap::new();
     let mut clients = BTreeMap::new();

@@ -75,6 +75,17 @@ pub(crate) fn check(
         None if channels.len() == 1 => channels.keys().next().cloned(),
         None => None,
     };
+    // The marker need not be declared; when it is, its value must fit the declared type.
+    if let Some(m) = &defaults.marker
+        && let Some(Some(ty)) = fields.get(&m.field)
+        && let Err(why) = check_value(*ty, &m.value)
+    {
+        let pos = cx.pos(&["defaults", "marker", "value"]);
+        cx.diags.push(
+            pos,
+            format!("marker field {:?} is {}: {why}", m.field, ty.as_str()),
+        );
+    }
     let marker_field = defaults.marker.as_ref().map(|m| m.field.as_str());
 
     let rules = Rules {
@@ -148,6 +159,16 @@ struct Rules<'a> {
     channel_names: &'a str,
 }
 
+/// The key field a contact is looked up by.
+enum KeyField<'a> {
+    /// This declared field.
+    Field(&'a str),
+    /// None: neither `key:` nor `defaults.key`.
+    Missing,
+    /// Unknown, because of a problem already reported (undeclared, or invalid defaults).
+    Reported,
+}
+
 /// A contact's identity as compared for duplicates: IDs exactly, key values normalised.
 #[derive(PartialEq, Eq, Hash)]
 enum IdentityKey {
@@ -180,13 +201,13 @@ impl Checker<'_> {
     fn deser<T: for<'de> Deserialize<'de>>(
         &mut self,
         v: &Value,
-        pointer: &str,
+        pointer: impl FnOnce() -> String,
         pos: Pos,
     ) -> Option<T> {
         match T::deserialize(v) {
             Ok(t) => Some(t),
             Err(e) => {
-                if !self.report.flagged(pointer) {
+                if !self.report.flagged(&pointer()) {
                     self.diags.push(pos, format!("invalid value: {e}"));
                 }
                 None
@@ -204,7 +225,7 @@ impl Checker<'_> {
             None => Some(T::default()),
             Some(v) => {
                 let pos = self.pos(&[name]);
-                self.deser(v, &format!("/{name}"), pos)
+                self.deser(v, || format!("/{name}"), pos)
             }
         }
     }
@@ -216,7 +237,7 @@ impl Checker<'_> {
         if let Some(Value::Object(map)) = value.get("channels") {
             for (name, v) in map {
                 let pos = self.pos(&["channels", name]);
-                let raw = self.deser(v, &format!("/channels/{}", escape(name)), pos);
+                let raw = self.deser(v, || format!("/channels/{}", escape(name)), pos);
                 out.insert(name.clone(), raw);
             }
         }
@@ -230,7 +251,7 @@ impl Checker<'_> {
             for (name, v) in map {
                 let pos = self.pos(&["fields", name]);
                 let raw: Option<RawField> =
-                    self.deser(v, &format!("/fields/{}", escape(name)), pos);
+                    self.deser(v, || format!("/fields/{}", escape(name)), pos);
                 out.insert(name.clone(), raw.map(|f| f.ty));
             }
         }
@@ -279,7 +300,8 @@ impl Checker<'_> {
             if self.report.contacts.contains(&i) {
                 continue;
             }
-            let Some(raw) = self.deser::<RawContact>(v, &format!("/contacts/{i}"), node.pos) else {
+            let Some(raw) = self.deser::<RawContact>(v, || format!("/contacts/{i}"), node.pos)
+            else {
                 continue;
             };
             if let Some(c) = self.contact(raw, node, rules, &mut seen) {
@@ -440,11 +462,11 @@ impl Checker<'_> {
                     at("key"),
                     format!("key field {k:?} is not declared in fields"),
                 );
-                None
+                KeyField::Reported
             }
-            Some(k) => Some(Ok(k.as_str())),
-            None if !rules.default_key_ok => Some(Err(())),
-            None => rules.default_key.map(Ok),
+            Some(k) => KeyField::Field(k),
+            None if !rules.default_key_ok => KeyField::Reported,
+            None => rules.default_key.map_or(KeyField::Missing, KeyField::Field),
         };
         let identity = if let Some(id) = &raw.id {
             let id = match node.get("id").map(|n| &n.kind) {
@@ -454,7 +476,7 @@ impl Checker<'_> {
             Some(Identity::Id(id))
         } else {
             match key_field {
-                Some(Ok(field)) => match fields.get(field).cloned().flatten() {
+                KeyField::Field(field) => match fields.get(field).cloned().flatten() {
                     Some(value) => Some(Identity::Key {
                         field: field.to_string(),
                         value,
@@ -470,10 +492,8 @@ impl Checker<'_> {
                         None
                     }
                 },
-                // The key field is undeclared or defaults are broken: already reported.
-                Some(Err(())) => None,
-                None if raw.key.is_some() => None,
-                None => {
+                KeyField::Reported => None,
+                KeyField::Missing => {
                     self.diags.push(
                         node.pos,
                         "contact has no identity: set id, or a key field (key: or defaults.key) \

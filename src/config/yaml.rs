@@ -1,16 +1,18 @@
 //! YAML text → a small tree where every key and value knows its file, line and column, and from
-//! there → `serde_json::Value` for the schema. Parsing is serde-saphyr's (YAML 1.2, strict
-//! booleans, budgets against alias bombs and deep nesting); this module only keeps positions,
-//! catches duplicate keys with both places, and turns parse failures into diagnostics.
+//! there → `serde_json::Value` for the schema. The YAML parser is serde-saphyr's (`granit_parser`,
+//! pure Rust, YAML 1.2); this module resolves values by the YAML 1.2 core schema (`yes`/`on` are
+//! text), keeps positions, catches duplicate keys with both places, bounds depth and alias
+//! expansion, and turns parse failures into diagnostics.
 //!
 //! Knows nothing of the config's meaning: no section names, no schema.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
-use std::fmt;
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
-use serde_saphyr::{Location, MessageFormatter, Spanned};
+use serde_saphyr::granit_parser::{
+    Event, Options as ParserOptions, Parser, ScalarStyle, Span, StrInput, Tag,
+};
 
 use super::diag::{Diags, Pos};
 
@@ -108,135 +110,314 @@ impl Node {
     }
 }
 
-/// Deepest nesting of mappings and lists accepted.
+/// Deepest nesting of mappings and lists accepted. A config is 5 levels deep (contacts →
+/// contact → fields → value); every recursive walk of the tree is bounded by this.
 pub(crate) const MAX_DEPTH: usize = 16;
+/// Most values one file may hold, aliases counted each time they are used (an alias bomb stops
+/// here, before it is expanded).
+const MAX_NODES: usize = 5_000_000;
+/// Most bytes of text one file may hold, aliases counted each time they are used.
+const MAX_TEXT_BYTES: usize = 64 * 1024 * 1024;
 
 /// Parse one file's text. Problems go to `diags`; `None` when the file gave nothing usable.
 /// `Some` with a `Null` root means the file holds no document (empty, or only comments).
+///
+/// The events come from serde-saphyr's own YAML parser (`granit_parser`), read directly: going
+/// through serde with `Spanned<T>` on every value costs several times more, and a config of
+/// 100,000 contacts must load in well under two seconds. Values are resolved by the YAML 1.2
+/// core schema: `yes`/`on` are text, `true`/`false` booleans.
 pub(crate) fn parse(file: u32, text: &str, diags: &mut Diags) -> Option<Node> {
-    let options = serde_saphyr::options! {
-        // YAML 1.2: `yes`, `no`, `on`, `off` are text, so `vip: yes` is caught as not a boolean.
-        strict_booleans: true,
-        // Let every key through so a duplicate is reported with both of its positions.
-        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::PassThrough,
-        // Application tags (`!secret x`) mean nothing to us: say so rather than drop them.
-        reject_unsupported_tags: true,
-        // `.inf`/`.nan` are not values anyone stores: keep them as text, the type check decides.
-        non_finite_float_policy: serde_saphyr::NonFiniteFloatPolicy::AsString,
-        // We render our own excerpts.
-        with_snippet: false,
-        budget: serde_saphyr::budget! {
-            // Room for a few hundred thousand contacts; the other limits (aliases, anchors,
-            // 64 MiB of scalars) stay at their safe defaults.
-            max_events: 20_000_000,
-            max_nodes: 10_000_000,
-            // A config is 5 levels deep (contacts → contact → fields → value). Each level costs
-            // several stack frames here (and in every recursive walk of the tree after), so
-            // the default of 64 can exhaust a 2 MiB thread stack in a debug build.
-            max_depth: MAX_DEPTH,
-        },
+    let mut options = ParserOptions::default();
+    options.emit_comments = false;
+    // The parser looks ahead, so its own limits are what usually stop a deep input first.
+    options.flow_nesting_limit = MAX_DEPTH;
+    options.block_nesting_limit = MAX_DEPTH;
+    let mut builder = Builder {
+        parser: Parser::new_from_str_with_options(text, options),
+        file,
+        diags,
+        anchors: HashMap::new(),
+        nodes: 0,
+        text_bytes: 0,
+        last: Pos::start(file),
     };
-    match serde_saphyr::from_str_with_options::<Spanned<Raw>>(text, options) {
-        Ok(root) => Some(Builder { file, text, diags }.node(root)),
-        Err(e) => {
-            let pos = e
-                .location()
-                .map(|l| pos_of(file, &l))
-                .unwrap_or(Pos::start(file));
-            let message = match e.without_snippet() {
-                serde_saphyr::Error::Budget {
-                    breach: serde_saphyr::budget::BudgetBreach::Depth { .. },
-                    ..
-                } => format!("nested deeper than {MAX_DEPTH} levels"),
-                other => serde_saphyr::UserMessageFormatter
-                    .format_message(other)
-                    .into_owned(),
-            };
-            diags.push(pos, format!("invalid YAML: {message}"));
+    match builder.document() {
+        Ok(root) => Some(root),
+        Err(Stop { pos, message }) => {
+            builder.diags.push(pos, format!("invalid YAML: {message}"));
             None
         }
     }
 }
 
-fn pos_of(file: u32, l: &Location) -> Pos {
-    let clamp = |n: u64| u32::try_from(n).unwrap_or(u32::MAX).max(1);
-    Pos {
-        file,
-        line: clamp(l.line()),
-        col: clamp(l.column()),
-    }
+/// Why parsing stopped, and where.
+struct Stop {
+    pos: Pos,
+    message: String,
 }
 
-struct Builder<'a> {
+/// An anchored value, with what it costs each time an alias repeats it.
+struct Anchored {
+    node: Node,
+    nodes: usize,
+    text_bytes: usize,
+}
+
+struct Builder<'a, 'd> {
+    parser: Parser<'a, StrInput<'a>>,
     file: u32,
-    text: &'a str,
-    diags: &'a mut Diags,
+    diags: &'d mut Diags,
+    anchors: HashMap<usize, Anchored>,
+    nodes: usize,
+    text_bytes: usize,
+    /// Position of the last event, for errors at the end of the input.
+    last: Pos,
 }
 
-impl Builder<'_> {
-    fn node(&mut self, raw: Spanned<Raw>) -> Node {
-        let pos = pos_of(self.file, &raw.referenced);
-        let kind = match raw.value {
-            Raw::Null => Kind::Null,
-            Raw::Bool(b) => Kind::Bool(b),
-            Raw::Int(i) => {
-                let value = i64::try_from(i)
-                    .map(serde_json::Number::from)
-                    .or_else(|_| u64::try_from(i).map(serde_json::Number::from))
-                    .ok()
-                    .or_else(|| serde_json::Number::from_f64(i as f64))
-                    .unwrap_or_else(|| serde_json::Number::from(0));
-                Kind::Number {
-                    text: self.number_text(&raw.defined, || i.to_string()),
-                    value,
-                }
-            }
-            Raw::Float(f) => match serde_json::Number::from_f64(f) {
-                Some(value) => Kind::Number {
-                    text: self.number_text(&raw.defined, || value.to_string()),
-                    value,
-                },
-                None => Kind::Str(f.to_string()),
-            },
-            Raw::Str(s) => Kind::Str(s),
-            Raw::Seq(items) => Kind::Seq(items.into_iter().map(|i| self.node(i)).collect()),
-            Raw::Map(entries) => Kind::Map(self.entries(entries)),
-        };
-        Node { pos, kind }
-    }
-
-    /// The number as written, when the source says it plainly (`1.50`, `+34600111223`, `007`);
-    /// else (`0x1F`, `1_000`) its value's decimal text.
-    fn number_text(&self, at: &Location, value_text: impl FnOnce() -> String) -> String {
-        let span = at.span();
-        let written = span.byte_offset().zip(span.byte_len()).and_then(|(o, l)| {
-            let start = usize::try_from(o).ok()?;
-            let end = start.checked_add(usize::try_from(l).ok()?)?;
-            self.text.get(start..end)
-        });
-        match written {
-            Some(w) if crate::model::normalize_number(w).is_some() => w.to_string(),
-            _ => value_text(),
+impl<'a> Builder<'a, '_> {
+    fn pos(&self, span: &Span) -> Pos {
+        let clamp = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).max(1);
+        Pos {
+            file: self.file,
+            line: clamp(span.start.line()),
+            col: clamp(span.start.col().saturating_add(1)),
         }
     }
 
-    fn entries(&mut self, raw: Vec<(Spanned<Raw>, Spanned<Raw>)>) -> Vec<Entry> {
-        let mut out: Vec<Entry> = Vec::with_capacity(raw.len());
+    fn next(&mut self) -> Result<(Event<'a>, Pos), Stop> {
+        match self.parser.next_event() {
+            Some(Ok((event, span))) => {
+                let pos = self.pos(&span);
+                self.last = pos;
+                Ok((event, pos))
+            }
+            Some(Err(e)) => {
+                let m = e.marker();
+                let clamp = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).max(1);
+                Err(Stop {
+                    pos: Pos {
+                        file: self.file,
+                        line: clamp(m.line()),
+                        col: clamp(m.col().saturating_add(1)),
+                    },
+                    message: match e.info() {
+                        m if m.contains("recursion limit") => {
+                            format!("nested deeper than {MAX_DEPTH} levels")
+                        }
+                        // The parser's words for a key too long to be one.
+                        m if m.contains("simple key") => {
+                            format!("{m} (a key is at most 1024 characters, on one line)")
+                        }
+                        m => m,
+                    },
+                })
+            }
+            None => Err(Stop {
+                pos: self.last,
+                message: "unexpected end of the file".into(),
+            }),
+        }
+    }
+
+    /// The one document of the file (a `Null` at 1:1 when there is none).
+    fn document(&mut self) -> Result<Node, Stop> {
+        let mut root: Option<Node> = None;
+        loop {
+            let (event, pos) = self.next()?;
+            match event {
+                Event::StreamStart | Event::DocumentEnd => {}
+                Event::StreamEnd => break,
+                Event::DocumentStart(..) => {
+                    if root.is_some() {
+                        return Err(Stop {
+                            pos,
+                            message: "a config file holds one YAML document, this is a second"
+                                .into(),
+                        });
+                    }
+                    // Aliases refer to anchors of their own document.
+                    self.anchors.clear();
+                    let (event, pos) = self.next()?;
+                    root = Some(self.node(event, pos, 0)?);
+                }
+                _ => {}
+            }
+        }
+        Ok(root.unwrap_or(Node {
+            pos: Pos::start(self.file),
+            kind: Kind::Null,
+        }))
+    }
+
+    /// Count `nodes` values and `bytes` of text against the file's budget.
+    fn spend(&mut self, nodes: usize, bytes: usize, pos: Pos) -> Result<(), Stop> {
+        self.nodes = self.nodes.saturating_add(nodes);
+        self.text_bytes = self.text_bytes.saturating_add(bytes);
+        if self.nodes > MAX_NODES {
+            return Err(Stop {
+                pos,
+                message: format!(
+                    "the document is too large: more than {MAX_NODES} values (aliases counted \
+                     each time they are used)"
+                ),
+            });
+        }
+        if self.text_bytes > MAX_TEXT_BYTES {
+            return Err(Stop {
+                pos,
+                message: format!(
+                    "the document is too large: more than {} MiB of text (aliases counted each \
+                     time they are used)",
+                    MAX_TEXT_BYTES >> 20
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    fn node(&mut self, event: Event<'a>, pos: Pos, depth: usize) -> Result<Node, Stop> {
+        let (nodes_before, bytes_before) = (self.nodes, self.text_bytes);
+        let (node, anchor) = match event {
+            Event::Scalar(value, style, anchor, tag) => {
+                self.spend(1, value.len(), pos)?;
+                let kind = scalar(value, style, tag.as_deref())
+                    .map_err(|message| Stop { pos, message })?;
+                (Node { pos, kind }, anchor)
+            }
+            Event::SequenceStart(_, anchor, tag) => {
+                self.collection(tag.as_deref(), "seq", pos, depth)?;
+                let mut items = Vec::new();
+                loop {
+                    let (event, at) = self.next()?;
+                    if matches!(event, Event::SequenceEnd) {
+                        break;
+                    }
+                    items.push(self.node(event, at, depth + 1)?);
+                }
+                (
+                    Node {
+                        pos,
+                        kind: Kind::Seq(items),
+                    },
+                    anchor,
+                )
+            }
+            Event::MappingStart(_, anchor, tag) => {
+                self.collection(tag.as_deref(), "map", pos, depth)?;
+                let entries = self.entries(depth)?;
+                (
+                    Node {
+                        pos,
+                        kind: Kind::Map(entries),
+                    },
+                    anchor,
+                )
+            }
+            Event::Alias(id) => {
+                // The parser resolves names to ids; an id we have not stored is an alias inside
+                // the value it names (`&a [*a]`), which would never end.
+                let Some((nodes, bytes)) = self.anchors.get(&id).map(|a| (a.nodes, a.text_bytes))
+                else {
+                    return Err(Stop {
+                        pos,
+                        message: "this alias refers to a value that contains it".into(),
+                    });
+                };
+                // Counted before it is copied, so a bomb stops before it goes off.
+                self.spend(nodes, bytes, pos)?;
+                let mut node = match self.anchors.get(&id) {
+                    Some(a) => a.node.clone(),
+                    None => {
+                        return Err(Stop {
+                            pos,
+                            message: "unknown alias".into(),
+                        });
+                    }
+                };
+                node.pos = pos;
+                return Ok(node);
+            }
+            _ => {
+                return Err(Stop {
+                    pos,
+                    message: "unexpected YAML event".into(),
+                });
+            }
+        };
+        if anchor != 0 {
+            self.anchors.insert(
+                anchor,
+                Anchored {
+                    node: node.clone(),
+                    nodes: self.nodes - nodes_before,
+                    text_bytes: self.text_bytes - bytes_before,
+                },
+            );
+        }
+        Ok(node)
+    }
+
+    /// Checks on entering a list or mapping: its depth, its tag, its cost.
+    fn collection(
+        &mut self,
+        tag: Option<&Tag>,
+        core: &str,
+        pos: Pos,
+        depth: usize,
+    ) -> Result<(), Stop> {
+        if depth >= MAX_DEPTH {
+            return Err(Stop {
+                pos,
+                message: format!("nested deeper than {MAX_DEPTH} levels"),
+            });
+        }
+        if let Some(tag) = tag
+            && !tag.is_yaml_core_schema_tag(core)
+            && !is_non_specific(tag)
+        {
+            return Err(Stop {
+                pos,
+                message: format!("unsupported tag {}", tag_name(tag)),
+            });
+        }
+        self.spend(1, 0, pos)
+    }
+
+    /// The entries of a mapping, up to its end. A key that cannot be one, or that repeats, is
+    /// reported and its entry dropped; parsing goes on.
+    fn entries(&mut self, depth: usize) -> Result<Vec<Entry>, Stop> {
+        let mut out: Vec<Entry> = Vec::new();
         // Small mappings (nearly all) are checked for duplicates by a scan; big ones by hash.
         let mut index: Option<HashMap<String, usize>> = None;
-        for (k, v) in raw {
-            let key_pos = pos_of(self.file, &k.referenced);
-            let key = match k.value {
-                Raw::Str(s) => s,
-                Raw::Bool(b) => b.to_string(),
-                Raw::Int(i) => self.number_text(&k.defined, || i.to_string()),
-                Raw::Float(f) => self.number_text(&k.defined, || f.to_string()),
-                Raw::Null => {
+        loop {
+            let (event, key_pos) = self.next()?;
+            if matches!(event, Event::MappingEnd) {
+                return Ok(out);
+            }
+            let merge_key = matches!(
+                &event,
+                Event::Scalar(k, ScalarStyle::Plain, _, None) if k == "<<"
+            );
+            let key = self.node(event, key_pos, depth + 1)?;
+            let (event, value_pos) = self.next()?;
+            let value = self.node(event, value_pos, depth + 1)?;
+            let key = match key.kind {
+                _ if merge_key => {
+                    self.diags.push(
+                        key_pos,
+                        "merge keys (<<) are not YAML 1.2: write the keys out".into(),
+                    );
+                    continue;
+                }
+                Kind::Str(s) => s,
+                Kind::Bool(b) => b.to_string(),
+                Kind::Number { text, .. } => text,
+                Kind::Null => {
                     self.diags
                         .push(key_pos, "a key must be text, not null".into());
                     continue;
                 }
-                Raw::Seq(_) | Raw::Map(_) => {
+                Kind::Seq(_) | Kind::Map(_) => {
                     self.diags
                         .push(key_pos, "a key must be text, not a list or mapping".into());
                     continue;
@@ -262,7 +443,6 @@ impl Builder<'_> {
                 );
                 continue;
             }
-            let value = self.node(v);
             if let Some(ix) = &mut index {
                 ix.insert(key.clone(), out.len());
             }
@@ -272,90 +452,116 @@ impl Builder<'_> {
                 value,
             });
         }
-        out
     }
 }
 
-/// What serde-saphyr hands us for any YAML value; positions come from the `Spanned` around it.
-#[derive(Debug)]
-enum Raw {
-    Null,
-    Bool(bool),
-    Int(i128),
-    Float(f64),
-    Str(String),
-    Seq(Vec<Spanned<Raw>>),
-    Map(Vec<(Spanned<Raw>, Spanned<Raw>)>),
+/// `!` alone: "not a specific tag", which for a scalar means text.
+fn is_non_specific(tag: &Tag) -> bool {
+    matches!(tag.parts(), ("", "!") | ("!", ""))
 }
 
-impl<'de> Deserialize<'de> for Raw {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(RawVisitor)
+fn tag_name(tag: &Tag) -> String {
+    let (handle, suffix) = tag.original_parts();
+    format!("{handle}{suffix}")
+}
+
+/// Resolve a scalar by the YAML 1.2 core schema (or its explicit tag).
+fn scalar(value: Cow<'_, str>, style: ScalarStyle, tag: Option<&Tag>) -> Result<Kind, String> {
+    let Some(tag) = tag else {
+        return Ok(if style == ScalarStyle::Plain {
+            plain(value)
+        } else {
+            Kind::Str(value.into_owned())
+        });
+    };
+    if is_non_specific(tag) || tag.is_yaml_core_schema_tag("str") {
+        return Ok(Kind::Str(value.into_owned()));
+    }
+    let wanted = ["null", "bool", "int", "float"]
+        .into_iter()
+        .find(|t| tag.is_yaml_core_schema_tag(t));
+    let Some(wanted) = wanted else {
+        return Err(format!("unsupported tag {}", tag_name(tag)));
+    };
+    let kind = plain(value.clone());
+    let fits = match (&kind, wanted) {
+        (Kind::Null, "null") | (Kind::Bool(_), "bool") => true,
+        (Kind::Number { text, .. }, "int") => !text.contains(['.', 'e', 'E']),
+        (Kind::Number { .. }, "float") => true,
+        _ => false,
+    };
+    if fits {
+        Ok(kind)
+    } else {
+        Err(format!("{value:?} is not a valid {}", tag_name(tag)))
     }
 }
 
-struct RawVisitor;
+/// A plain (unquoted) scalar: null, boolean, number or text, by the YAML 1.2 core schema.
+fn plain(value: Cow<'_, str>) -> Kind {
+    match value.as_ref() {
+        "" | "~" | "null" | "Null" | "NULL" => return Kind::Null,
+        "true" | "True" | "TRUE" => return Kind::Bool(true),
+        "false" | "False" | "FALSE" => return Kind::Bool(false),
+        _ => {}
+    }
+    number(&value).unwrap_or_else(|| Kind::Str(value.into_owned()))
+}
 
-impl<'de> Visitor<'de> for RawVisitor {
-    type Value = Raw;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any YAML value")
+/// A core-schema number (`7`, `-0`, `0o17`, `0x1F`, `1.5`, `.5`, `1e3`), keeping its text as
+/// written when that is plain decimal. `.inf` and `.nan` are left as text: no field holds them.
+fn number(s: &str) -> Option<Kind> {
+    let radix = |digits: &str, radix: u32| {
+        let v = u64::from_str_radix(digits, radix).ok()?;
+        Some(Kind::Number {
+            text: v.to_string(),
+            value: v.into(),
+        })
+    };
+    if let Some(octal) = s.strip_prefix("0o") {
+        return radix(octal, 8);
     }
-    fn visit_unit<E: de::Error>(self) -> Result<Raw, E> {
-        Ok(Raw::Null)
+    if let Some(hex) = s.strip_prefix("0x") {
+        return radix(hex, 16);
     }
-    fn visit_none<E: de::Error>(self) -> Result<Raw, E> {
-        Ok(Raw::Null)
+    let unsigned = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
+        Some(i) => (&unsigned[..i], Some(&unsigned[i + 1..])),
+        None => (unsigned, None),
+    };
+    let (int, frac) = match mantissa.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (mantissa, None),
+    };
+    let digits = |d: &str| d.bytes().all(|b| b.is_ascii_digit());
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && digits(e)
+    });
+    let well_formed = digits(int)
+        && frac.is_none_or(digits)
+        && exponent_ok
+        && (!int.is_empty() || frac.is_some_and(|f| !f.is_empty()));
+    if !well_formed {
+        return None;
     }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Raw, D::Error> {
-        Raw::deserialize(d)
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Raw, E> {
-        Ok(Raw::Bool(v))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Raw, E> {
-        Ok(Raw::Int(v.into()))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Raw, E> {
-        Ok(Raw::Int(v.into()))
-    }
-    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Raw, E> {
-        Ok(Raw::Int(v))
-    }
-    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Raw, E> {
-        Ok(i128::try_from(v).map_or(Raw::Float(v as f64), Raw::Int))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Raw, E> {
-        Ok(Raw::Float(v))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Raw, E> {
-        Ok(Raw::Str(v.to_string()))
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Raw, E> {
-        Ok(Raw::Str(v))
-    }
-    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Raw, E> {
-        match std::str::from_utf8(v) {
-            Ok(s) => Ok(Raw::Str(s.to_string())),
-            Err(_) => Err(E::custom("binary values are not supported")),
-        }
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Raw, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
-        while let Some(item) = seq.next_element()? {
-            items.push(item);
-        }
-        Ok(Raw::Seq(items))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw, A::Error> {
-        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(1024));
-        while let Some(k) = map.next_key()? {
-            let v = map.next_value()?;
-            entries.push((k, v));
-        }
-        Ok(Raw::Map(entries))
-    }
+    let value = if frac.is_none() && exponent.is_none() {
+        s.parse::<i64>()
+            .map(serde_json::Number::from)
+            .or_else(|_| {
+                s.trim_start_matches('+')
+                    .parse::<u64>()
+                    .map(serde_json::Number::from)
+            })
+            .ok()
+    } else {
+        None
+    };
+    let value = value.or_else(|| s.parse::<f64>().ok().and_then(serde_json::Number::from_f64))?;
+    Some(Kind::Number {
+        text: s.to_string(),
+        value,
+    })
 }
 
 #[cfg(test)]
@@ -446,6 +652,107 @@ mod tests {
         let got = problems(&deep);
         assert_eq!(got.len(), 1);
         assert!(got[0].starts_with("f.yaml:1:17: invalid YAML: "), "{got:?}");
+    }
+
+    fn kind(text: &str) -> Kind {
+        parse_ok(&format!("v: {text}\n"))
+            .get("v")
+            .unwrap()
+            .kind
+            .clone()
+    }
+
+    fn number_text(text: &str) -> Option<String> {
+        match kind(text) {
+            Kind::Number { text, .. } => Some(text),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn plain_scalars_resolve_by_the_yaml_1_2_core_schema() {
+        for null in ["", "~", "null", "Null", "NULL"] {
+            assert_eq!(kind(null), Kind::Null, "{null:?}");
+        }
+        assert_eq!(kind("True"), Kind::Bool(true));
+        assert_eq!(kind("FALSE"), Kind::Bool(false));
+        for text in [
+            "yes",
+            "No",
+            "on",
+            "off",
+            "y",
+            "nULL",
+            "tRue",
+            ".inf",
+            "-.nan",
+            "1_000",
+            "1.2.3",
+            "+",
+            "e3",
+            "0x",
+            "0o9",
+            "2024-05-01",
+            "12:30",
+        ] {
+            assert_eq!(kind(text), Kind::Str(text.into()), "{text:?}");
+        }
+        for (written, text) in [
+            ("7", "7"),
+            ("-0", "-0"),
+            ("+3", "+3"),
+            ("007", "007"),
+            (".5", ".5"),
+            ("1.", "1."),
+            ("1e3", "1e3"),
+            ("-1.5E-2", "-1.5E-2"),
+            ("0x1F", "31"),
+            ("0o17", "15"),
+        ] {
+            assert_eq!(number_text(written).as_deref(), Some(text), "{written:?}");
+        }
+    }
+
+    #[test]
+    fn quoted_and_tagged_scalars() {
+        assert_eq!(kind("'7'"), Kind::Str("7".into()));
+        assert_eq!(kind("\"true\""), Kind::Str("true".into()));
+        assert_eq!(kind("!!str 7"), Kind::Str("7".into()));
+        assert_eq!(kind("! 7"), Kind::Str("7".into()));
+        assert_eq!(number_text("!!int 7").as_deref(), Some("7"));
+        assert_eq!(kind("!!bool true"), Kind::Bool(true));
+        assert_eq!(
+            problems("v: !!int x\n"),
+            ["f.yaml:1:10: invalid YAML: \"x\" is not a valid !!int"]
+        );
+        assert_eq!(
+            problems("v: !secret x\n"),
+            ["f.yaml:1:12: invalid YAML: unsupported tag !secret"]
+        );
+        assert_eq!(
+            problems("v: !!set {a}\n"),
+            ["f.yaml:1:10: invalid YAML: unsupported tag !!set"]
+        );
+    }
+
+    #[test]
+    fn keys_must_be_scalars_and_merge_keys_are_refused() {
+        assert_eq!(
+            problems("? [a]\n: 1\n~: 2\n<<: {b: 3}\n7: ok\n"),
+            [
+                "f.yaml:1:3: a key must be text, not a list or mapping",
+                "f.yaml:3:1: a key must be text, not null",
+                "f.yaml:4:1: merge keys (<<) are not YAML 1.2: write the keys out",
+            ]
+        );
+        assert!(parse_ok("7: ok\n").get("7").is_some());
+    }
+
+    #[test]
+    fn an_alias_inside_its_own_anchor_is_an_error() {
+        let got = problems("a: &a [1, *a]\n");
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(got[0].starts_with("f.yaml:1:"), "{got:?}");
     }
 
     #[test]
