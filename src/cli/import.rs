@@ -16,7 +16,7 @@ use crate::model::LiveContact;
 
 /// Page size asked of the look-up; the server may serve fewer (the platform's is 10), and what
 /// it says in `meta` is followed.
-const PER_PAGE: u64 = 100;
+const PER_PAGE: u64 = 1000;
 /// Reads in flight at once (the channel's rate limiter still paces them).
 const CONCURRENCY: usize = 8;
 
