@@ -127,6 +127,13 @@ impl Session {
 
 /// Load and narrow the config, and build clients (and the sandbox when asked).
 pub async fn prepare(target: &Target, out: &Output) -> anyhow::Result<Session> {
+    // A sandbox state file is read on another thread while the config loads: both are big
+    // YAML parses in a scale test, and neither needs the other.
+    let seed = target
+        .sandbox_state
+        .clone()
+        .filter(|_| target.sandbox)
+        .map(|p| tokio::task::spawn_blocking(move || SandboxState::from_file(p)));
     let config = load_config(&target.path, out)?;
     for ch in &target.channels {
         if !config.channels.contains_key(ch) {
@@ -153,7 +160,15 @@ pub async fn prepare(target: &Target, out: &Output) -> anyhow::Result<Session> {
         })
         .cloned()
         .collect();
-    let conn = connect(&config, &channels, target, out).await?;
+    let seed = match seed {
+        Some(task) => Some(
+            task.await
+                .context("reading the sandbox state")?
+                .map_err(|e| anyhow!("{e}"))?,
+        ),
+        None => None,
+    };
+    let conn = connect_seeded(&config, &channels, target, seed, out).await?;
     Ok(Session {
         config,
         selected,
@@ -182,12 +197,23 @@ pub async fn connect(
     target: &Target,
     out: &Output,
 ) -> anyhow::Result<Connection> {
+    let seed = match &target.sandbox_state {
+        Some(p) if target.sandbox => Some(SandboxState::from_file(p).map_err(|e| anyhow!("{e}"))?),
+        _ => None,
+    };
+    connect_seeded(config, channels, target, seed, out).await
+}
+
+/// [`connect`] with the `--sandbox-state` file already read (`seed`).
+async fn connect_seeded(
+    config: &Config,
+    channels: &[String],
+    target: &Target,
+    seed: Option<SandboxState>,
+    out: &Output,
+) -> anyhow::Result<Connection> {
     // Endpoints and tokens: the configured hosts, or the in-process sandbox.
     let (sandbox, endpoints) = if target.sandbox {
-        let seed = match &target.sandbox_state {
-            Some(p) => Some(SandboxState::from_file(p).map_err(|e| anyhow!("{e}"))?),
-            None => None,
-        };
         let state = SandboxState::for_config(config, seed);
         let handle = sandbox::start(state, SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0))
             .await
