@@ -154,7 +154,7 @@ fn a_marked_repo_is_planned_in_one_look_up_per_page_of_the_server_s_size() {
 #[test]
 fn only_what_paging_did_not_find_is_read_one_by_one() {
     // every 20th contact lacks the marker: 10 of 200
-    let unmarked = |i: usize| i % 20 == 0;
+    let unmarked = |i: usize| i.is_multiple_of(20);
     let env = env_with_page(platform(unmarked), 10);
     let config = config(&env, &format!("{MARKED}contacts:\n{}", contacts(0)));
     let (plan_reads, api_calls, apply) = plan_and_apply(&env, &config);
