@@ -8,6 +8,7 @@ pub mod api;
 pub mod apply;
 pub mod cli;
 pub mod config;
+pub mod import;
 pub mod model;
 pub mod plan;
 pub mod render;

@@ -21,7 +21,8 @@ const MAX_KEY_PAGES: u64 = 10;
 pub struct ReadOptions {
     /// Reads in flight at once per channel. Default 8.
     pub concurrency: usize,
-    /// Page size requested when paging through the marker (the server may use another). Default 100.
+    /// Page size requested when paging through the marker (the server may use another; a
+    /// bigger page costs nothing and saves calls where the server allows it). Default 1000.
     pub per_page: u64,
     /// Report orphans: marked contacts no desired contact matched. Only meaningful when every
     /// contact of the channel is being read. Default false.
@@ -32,7 +33,7 @@ impl Default for ReadOptions {
     fn default() -> Self {
         ReadOptions {
             concurrency: 8,
-            per_page: 100,
+            per_page: 1000,
             orphans: false,
         }
     }
@@ -204,32 +205,72 @@ async fn read_channel<C: ContactsApi>(
             Err(_) => {}
             Ok(marked) => {
                 let index = MarkedIndex::new(config, &marked, items);
-                let mut matched: HashSet<&str> = HashSet::new();
+                // Which marked contacts each desired contact matched (indices into `marked`);
+                // contacts are then moved out of `marked`, not cloned: on a big channel the
+                // copies would double the memory the reader holds.
+                let mut hits: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
+                let mut hit_buf: Vec<usize> = Vec::with_capacity(items.len());
+                let mut uses = vec![0usize; marked.len()];
                 single.clear();
-                for &(pos, c) in items {
+                for (k, &(pos, c)) in items.iter().enumerate() {
                     match index.find(config, &c.identity) {
-                        Some(hits) if hits.len() == 1 => {
-                            matched.insert(&hits[0].id);
-                            found.push((pos, Found::Present(hits[0].clone())));
-                        }
-                        Some(hits) if hits.len() > 1 => {
-                            matched.extend(hits.iter().map(|h| h.id.as_str()));
-                            found.push((
-                                pos,
-                                Found::Ambiguous {
-                                    ids: hits.iter().map(|h| h.id.clone()).collect(),
-                                    total: hits.len() as u64,
-                                },
-                            ));
+                        Some(h) if !h.is_empty() => {
+                            for &i in h {
+                                uses[i] += 1;
+                            }
+                            let start = hit_buf.len();
+                            hit_buf.extend_from_slice(h);
+                            hits.push((k, start..hit_buf.len()));
                         }
                         _ => single.push((pos, c)),
                     }
                 }
+                drop(index);
+                let mut matched = vec![false; marked.len()];
+                let mut marked: Vec<Option<LiveContact>> = marked.into_iter().map(Some).collect();
+                for (k, range) in hits {
+                    let (pos, c) = items[k];
+                    let h = &hit_buf[range];
+                    for &i in h {
+                        matched[i] = true;
+                    }
+                    if let [i] = *h {
+                        uses[i] -= 1;
+                        let live = if uses[i] == 0 {
+                            marked[i].take()
+                        } else {
+                            marked[i].clone()
+                        };
+                        match live {
+                            Some(live) => found.push((pos, Found::Present(live))),
+                            // cannot happen (a contact leaves with its last use); reading it
+                            // again is the safe answer if it ever does
+                            None => single.push((pos, c)),
+                        }
+                    } else {
+                        // a contact is only moved out by its last use, so every one is here
+                        let ids = h
+                            .iter()
+                            .filter_map(|&i| {
+                                uses[i] -= 1;
+                                marked[i].as_ref().map(|c| c.id.clone())
+                            })
+                            .collect();
+                        found.push((
+                            pos,
+                            Found::Ambiguous {
+                                ids,
+                                total: h.len() as u64,
+                            },
+                        ));
+                    }
+                }
                 if options.orphans {
                     orphans = marked
-                        .iter()
-                        .filter(|m| !matched.contains(m.id.as_str()))
-                        .cloned()
+                        .into_iter()
+                        .zip(matched)
+                        .filter(|(_, m)| !m)
+                        .filter_map(|(c, _)| c)
                         .collect();
                 }
             }
@@ -337,11 +378,11 @@ async fn page_marked<C: ContactsApi>(
     Ok(marked)
 }
 
-/// The marked contacts by ID and by normalised value of each key field the selected contacts
-/// use.
+/// Positions in the marked contacts, by ID and by normalised value of each key field the
+/// selected contacts use.
 struct MarkedIndex<'a> {
-    by_id: HashMap<&'a str, &'a LiveContact>,
-    by_key: HashMap<(&'a str, String), Vec<&'a LiveContact>>,
+    by_id: HashMap<&'a str, [usize; 1]>,
+    by_key: HashMap<&'a str, HashMap<String, Vec<usize>>>,
 }
 
 impl<'a> MarkedIndex<'a> {
@@ -357,28 +398,36 @@ impl<'a> MarkedIndex<'a> {
                 Identity::Id(_) => None,
             })
             .collect();
-        let mut by_key: HashMap<(&str, String), Vec<&LiveContact>> = HashMap::new();
+        let mut by_key: HashMap<&str, HashMap<String, Vec<usize>>> = HashMap::new();
         for &field in &key_fields {
             let ty = config.field_type(field);
-            for c in marked {
+            let values = by_key.entry(field).or_default();
+            for (i, c) in marked.iter().enumerate() {
                 if let Some(v) = model::normalize(ty, c.value(field)) {
-                    by_key.entry((field, v)).or_default().push(c);
+                    values.entry(v).or_default().push(i);
                 }
             }
         }
         MarkedIndex {
-            by_id: marked.iter().map(|c| (c.id.as_str(), c)).collect(),
+            by_id: marked
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (c.id.as_str(), [i]))
+                .collect(),
             by_key,
         }
     }
 
-    /// The marked contacts a desired identity matches (`None`: none).
-    fn find(&self, config: &Config, identity: &Identity) -> Option<Vec<&'a LiveContact>> {
+    /// The positions of the marked contacts a desired identity matches (`None`: none).
+    fn find(&self, config: &Config, identity: &Identity) -> Option<&[usize]> {
         match identity {
-            Identity::Id(id) => self.by_id.get(id.as_str()).map(|&c| vec![c]),
+            Identity::Id(id) => self.by_id.get(id.as_str()).map(|i| i.as_slice()),
             Identity::Key { field, value } => {
                 let wanted = model::normalize(config.field_type(field), Some(value))?;
-                self.by_key.get(&(field.as_str(), wanted)).cloned()
+                self.by_key
+                    .get(field.as_str())?
+                    .get(&wanted)
+                    .map(Vec::as_slice)
             }
         }
     }
@@ -731,6 +780,37 @@ mod tests {
             .map(|(ch, c)| (ch.as_str(), c.id.as_str()))
             .collect();
         assert_eq!(orphans, vec![("web", "5"), ("web", "9")]);
+    }
+
+    #[tokio::test]
+    async fn a_marked_contact_matched_several_ways_is_found_by_each() {
+        // contact 1 is named by ID twice and by a key it shares with contact 2; moving contacts
+        // out of the page must leave each of them to its last use
+        let cfg = config(
+            vec![
+                desired("web", Identity::Id("1".into())),
+                desired("web", Identity::Id("2".into())),
+                desired("web", key("email", "dup@x.com")),
+                desired("web", Identity::Id("1".into())),
+            ],
+            true,
+        );
+        let fake = Fake::new(
+            "web",
+            vec![marked("1", "dup@x.com"), marked("2", "DUP@x.com")],
+        );
+        let (state, fakes) = read(&cfg, vec![fake], &[0, 1, 2, 3], opts(100, true)).await;
+        assert_eq!(
+            ids(&state),
+            vec![
+                (0, "present 1".into()),
+                (1, "present 2".into()),
+                (2, r#"ambiguous ["1", "2"] of 2"#.into()),
+                (3, "present 1".into()),
+            ]
+        );
+        assert_eq!(fakes["web"].reads(), 1, "one page, nothing read one by one");
+        assert!(state.orphans.is_empty());
     }
 
     #[tokio::test]

@@ -127,6 +127,13 @@ impl Session {
 
 /// Load and narrow the config, and build clients (and the sandbox when asked).
 pub async fn prepare(target: &Target, out: &Output) -> anyhow::Result<Session> {
+    // A sandbox state file is read on another thread while the config loads: both are big
+    // YAML parses in a scale test, and neither needs the other.
+    let seed = target
+        .sandbox_state
+        .clone()
+        .filter(|_| target.sandbox)
+        .map(|p| tokio::task::spawn_blocking(move || SandboxState::from_file(p)));
     let config = load_config(&target.path, out)?;
     for ch in &target.channels {
         if !config.channels.contains_key(ch) {
@@ -153,19 +160,66 @@ pub async fn prepare(target: &Target, out: &Output) -> anyhow::Result<Session> {
         })
         .cloned()
         .collect();
+    let seed = match seed {
+        Some(task) => Some(
+            task.await
+                .context("reading the sandbox state")?
+                .map_err(|e| anyhow!("{e}"))?,
+        ),
+        None => None,
+    };
+    let conn = connect_seeded(&config, &channels, target, seed, out).await?;
+    Ok(Session {
+        config,
+        selected,
+        orphans,
+        clients: conn.clients,
+        cancel: conn.cancel,
+        _sandbox: conn.sandbox,
+    })
+}
 
+/// Clients for some channels of a config, and what keeps them running.
+pub struct Connection {
+    /// One client per channel asked for.
+    pub clients: BTreeMap<String, HttpClient>,
+    /// Stops new requests (Ctrl-C).
+    pub cancel: Arc<CancelHandle>,
+    /// The in-process sandbox, when `--sandbox` asked for one; keep it alive while calling.
+    pub sandbox: Option<SandboxHandle>,
+}
+
+/// Point each of `channels` (names of `config`) at its host, or at the in-process sandbox with
+/// `--sandbox`, and build one rate-limited client per channel.
+pub async fn connect(
+    config: &Config,
+    channels: &[String],
+    target: &Target,
+    out: &Output,
+) -> anyhow::Result<Connection> {
+    let seed = match &target.sandbox_state {
+        Some(p) if target.sandbox => Some(SandboxState::from_file(p).map_err(|e| anyhow!("{e}"))?),
+        _ => None,
+    };
+    connect_seeded(config, channels, target, seed, out).await
+}
+
+/// [`connect`] with the `--sandbox-state` file already read (`seed`).
+async fn connect_seeded(
+    config: &Config,
+    channels: &[String],
+    target: &Target,
+    seed: Option<SandboxState>,
+    out: &Output,
+) -> anyhow::Result<Connection> {
     // Endpoints and tokens: the configured hosts, or the in-process sandbox.
     let (sandbox, endpoints) = if target.sandbox {
-        let seed = match &target.sandbox_state {
-            Some(p) => Some(SandboxState::from_file(p).map_err(|e| anyhow!("{e}"))?),
-            None => None,
-        };
-        let state = SandboxState::for_config(&config, seed);
+        let state = SandboxState::for_config(config, seed);
         let handle = sandbox::start(state, SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0))
             .await
             .context("starting the sandbox")?;
         let mut endpoints = BTreeMap::new();
-        for name in &channels {
+        for name in channels {
             let token = handle
                 .token(name)
                 .ok_or_else(|| anyhow!("the sandbox serves no channel {name}"))?;
@@ -182,8 +236,11 @@ pub async fn prepare(target: &Target, out: &Output) -> anyhow::Result<Session> {
     } else {
         let mut endpoints = BTreeMap::new();
         let mut missing = vec![];
-        for name in &channels {
-            let ch = &config.channels[name];
+        for name in channels {
+            let ch = config
+                .channels
+                .get(name)
+                .ok_or_else(|| anyhow!("no channel {name} in the config"))?;
             check_transport(name, &ch.base_url, target.allow_insecure)?;
             match Secret::from_env(&ch.token_env) {
                 Ok(token) => {
@@ -219,7 +276,9 @@ pub async fn prepare(target: &Target, out: &Output) -> anyhow::Result<Session> {
         }
     };
     for (name, (base_url, token)) in endpoints {
-        let mut ch = config.channels[&name].clone();
+        let Some(mut ch) = config.channels.get(&name).cloned() else {
+            continue;
+        };
         let key = limiter_key(&ch);
         let limit = config
             .channels
@@ -243,13 +302,10 @@ pub async fn prepare(target: &Target, out: &Output) -> anyhow::Result<Session> {
             HttpClient::new(&ch, token, http.clone(), limiter, options),
         );
     }
-    Ok(Session {
-        config,
-        selected,
-        orphans,
+    Ok(Connection {
         clients,
         cancel: Arc::new(cancel_handle),
-        _sandbox: sandbox,
+        sandbox,
     })
 }
 

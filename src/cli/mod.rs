@@ -5,6 +5,7 @@
 mod apply;
 mod common;
 mod completions;
+mod import;
 mod init;
 mod plan;
 mod sandbox;
@@ -108,6 +109,12 @@ pub enum Command {
         after_help = "Examples:\n  contactctl apply contacts/ --auto-approve\n  contactctl plan contacts/ --out plan.json && contactctl apply contacts/ --plan plan.json"
     )]
     Apply(ApplyArgs),
+    /// Write YAML for existing contacts of one channel (by IDs, or by a custom-field look-up) to
+    /// bootstrap a repo: a `contacts:` fragment to drop into the config directory.
+    #[command(
+        after_help = "Examples:\n  contactctl import contacts/ --channel web --field customer_type=premium --out contacts/50-premium.yaml\n  contactctl import contacts/ --channel viber --id 'tMNGhftyUPrB3r1lD+bT4g==' --id 'a/B+c='\n\nExit 1 when an --id was not found; the contacts that were found are still written."
+    )]
+    Import(ImportArgs),
     /// Print the JSON Schema of the config.
     #[command(after_help = "Example: contactctl schema > schemas/contactctl.schema.json")]
     Schema,
@@ -196,6 +203,48 @@ pub struct ApplyArgs {
     pub prune: bool,
 }
 
+/// `import` flags.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The config: a YAML file, or a directory of *.yaml/*.yml files.
+    #[arg(default_value = "contactctl.yaml")]
+    pub path: PathBuf,
+    /// The channel to read the contacts from.
+    #[arg(long, value_name = "NAME")]
+    pub channel: String,
+    /// A contact ID to import (repeatable).
+    #[arg(
+        long = "id",
+        value_name = "ID",
+        required_unless_present = "field",
+        conflicts_with = "field"
+    )]
+    pub ids: Vec<String>,
+    /// Import every contact the look-up by this custom field returns (all pages).
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub field: Option<String>,
+    /// Write the YAML to FILE instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Read from a simulator of the API started inside this process (no token needed).
+    #[arg(long)]
+    pub sandbox: bool,
+    /// Seed the --sandbox simulator with this state file (YAML/JSON: channels and contacts).
+    #[arg(long, value_name = "FILE", requires = "sandbox")]
+    pub sandbox_state: Option<PathBuf>,
+    /// Allow plain http:// base URLs for hosts other than this machine (tokens travel in clear).
+    #[arg(long)]
+    pub allow_insecure: bool,
+    /// Seconds to wait for one HTTP response before treating it as lost.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 30,
+        env = "CONTACTCTL_TIMEOUT"
+    )]
+    pub timeout: u64,
+}
+
 /// `sandbox` flags.
 #[derive(Debug, Args)]
 pub struct SandboxArgs {
@@ -238,6 +287,7 @@ pub async fn run(cli: Cli) -> Exit {
         Command::Init(args) => init::run(&args.path, &out),
         Command::Completions(args) => completions::completions(args.shell, &out),
         Command::Man(args) => completions::man(args.out.as_deref(), &out),
+        Command::Import(args) => import::run(args, &out).await,
     };
     match result {
         Ok(code) => code,

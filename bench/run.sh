@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# contactctl benchmarks (README: "Performance and benchmarks").
+#
+#   bench/run.sh            all three
+#   bench/run.sh calls      (1) API calls of plan and apply, 1k and 10k contacts, marker or not,
+#                               against the minimum            (cargo bench --bench calls)
+#   bench/run.sh scale      (2) validate and plan of 100,000 contacts against the in-process
+#                               sandbox: wall time and peak memory (/usr/bin/time -v), release build
+#   bench/run.sh limiter    (3) rate limiter throughput against its limit (cargo bench --bench limiter;
+#                               LIMITER_BENCH_FULL=1 adds the real 60 s run, ~2 min)
+#
+# Environment: N (contacts for "scale", default 100000), WORK (scratch dir, default
+# target/bench-scale), PER_PAGE (the sandbox's largest page for "scale", default 1000).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+N=${N:-100000}
+WORK=${WORK:-target/bench-scale}
+PER_PAGE=${PER_PAGE:-1000}
+BIN=target/release/contactctl
+
+need_time() {
+  if [ ! -x /usr/bin/time ]; then
+    echo "installing GNU time (for peak memory)..." >&2
+    if [ "$(id -u)" = 0 ]; then apt-get install -y -qq time >/dev/null; else sudo apt-get install -y -qq time >/dev/null; fi
+  fi
+}
+
+# Generate the repo (a config directory: 00-base.yaml + 10-contacts.yaml) and a sandbox state
+# in which every contact exists, carries the marker and matches the repo (plus an undeclared
+# field and an unmanaged tag, as real contacts have).
+generate() {
+  mkdir -p "$WORK/repo"
+  cat >"$WORK/repo/00-base.yaml" <<EOF
+version: 1
+channels:
+  web:
+    base_url: https://app.example.chat/api
+    token_env: CONTACTS_WEB_TOKEN
+    rate_limit: 1000000          # the sandbox serves the config's limit: no waiting here
+fields:
+  email: { type: email }
+  firstName: { type: text }
+  lastName: { type: text }
+  phone: { type: phone }
+  vip: { type: boolean }
+  customerid: { type: number }
+tags: [Blog Updates, Platform Updates, VIP]
+defaults:
+  channel: web
+  key: email
+  marker: { field: managed_by, value: git }
+EOF
+  awk -v n="$N" 'BEGIN {
+    print "contacts:"
+    for (i = 0; i < n; i++) {
+      printf "  - fields: { email: user%d@example.com, firstName: User%d, lastName: Bench, phone: \"+34 600 %06d\", vip: %s, customerid: %d }\n", i, i, i, (i % 2 ? "true" : "false"), i
+      printf "    tags: [%s]\n", (i % 3 ? "VIP" : "Blog Updates, VIP")
+    }
+  }' >"$WORK/repo/10-contacts.yaml"
+  # The same state as JSON (what a program writes; the sandbox reads it with a JSON parser) and
+  # as YAML (what a person writes; ~10 times slower to parse).
+  awk -v n="$N" -v pp="$PER_PAGE" 'BEGIN {
+    printf "{\"channels\": {\"web\": {\"rate_limit\": 1000000, \"max_per_page\": %d, \"contacts\": [\n", pp
+    for (i = 0; i < n; i++) {
+      printf "{\"id\": \"%d\", \"custom_fields\": {\"email\": \"user%d@example.com\", \"firstName\": \"User%d\", \"lastName\": \"Bench\", \"phone\": \"+34 600 %06d\", \"vip\": \"%s\", \"customerid\": \"%d\", \"locale\": \"en_GB\", \"managed_by\": \"git\"}, \"tags\": [%s]}%s\n", 1000000000 + i, i, i, i, (i % 2 ? "TRUE" : "FALSE"), i, (i % 3 ? "\"VIP\", \"Newsletter\"" : "\"Blog Updates\", \"VIP\""), (i < n - 1 ? "," : "")
+    }
+    print "]}}}"
+  }' >"$WORK/state.json"
+  awk -v n="$N" -v pp="$PER_PAGE" 'BEGIN {
+    print "channels:"
+    print "  web:"
+    print "    rate_limit: 1000000"
+    printf "    max_per_page: %d\n", pp
+    print "    contacts:"
+    for (i = 0; i < n; i++) {
+      printf "      - { id: \"%d\", custom_fields: { email: user%d@example.com, firstName: User%d, lastName: Bench, phone: \"+34 600 %06d\", vip: \"%s\", customerid: \"%d\", locale: en_GB, managed_by: git }, tags: [%s] }\n", 1000000000 + i, i, i, i, (i % 2 ? "TRUE" : "FALSE"), i, (i % 3 ? "VIP, Newsletter" : "Blog Updates, VIP")
+    }
+  }' >"$WORK/state.yaml"
+}
+
+# Run a command under /usr/bin/time -v; print "| name | wall | peak RSS |" and the exit code.
+measure() {
+  local name=$1
+  shift
+  local code=0
+  /usr/bin/time -v "$@" >"$WORK/stdout" 2>"$WORK/time.txt" || code=$?
+  local wall rss
+  wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$WORK/time.txt")
+  rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$WORK/time.txt")
+  printf '| %s | %s | %d MiB | %s |\n' "$name" "$wall" $((rss / 1024)) "$code"
+}
+
+scale() {
+  need_time
+  cargo build --release --bin contactctl
+  echo "generating $N contacts in $WORK ..." >&2
+  generate
+  echo
+  echo "$N contacts: repo $(du -sh "$WORK/repo" | cut -f1), sandbox state $(du -sh "$WORK/state.json" | cut -f1) (JSON); $(nproc) cores"
+  echo
+  echo "| command | wall (m:ss) | peak RSS | exit |"
+  echo "|---|---:|---:|---:|"
+  measure "validate" "$BIN" validate "$WORK/repo"
+  measure "plan --sandbox (text), JSON state" "$BIN" plan "$WORK/repo" --sandbox --sandbox-state "$WORK/state.json" --detailed-exitcode
+  tail -n 2 "$WORK/stdout" | sed 's/^/    /' >&2
+  measure "plan --sandbox --format json, JSON state" "$BIN" plan "$WORK/repo" --sandbox --sandbox-state "$WORK/state.json" --format json
+  measure "plan --sandbox (text), YAML state" "$BIN" plan "$WORK/repo" --sandbox --sandbox-state "$WORK/state.yaml"
+  external
+}
+
+# plan alone: the sandbox in a process of its own, so its memory and CPU are not counted.
+external() {
+  "$BIN" sandbox --state "$WORK/state.json" --port 0 >"$WORK/sandbox.out" 2>&1 &
+  local pid=$!
+  local url=""
+  for _ in $(seq 1 300); do
+    url=$(sed -n 's/.*serving the Contacts API at //p' "$WORK/sandbox.out")
+    [ -n "$url" ] && break
+    sleep 0.1
+  done
+  if [ -z "$url" ]; then
+    kill "$pid" 2>/dev/null || true
+    echo "the sandbox did not start: $(cat "$WORK/sandbox.out")" >&2
+    return 1
+  fi
+  mkdir -p "$WORK/repo-ext"
+  sed "s|base_url: .*|base_url: $url|" "$WORK/repo/00-base.yaml" >"$WORK/repo-ext/00-base.yaml"
+  cp "$WORK/repo/10-contacts.yaml" "$WORK/repo-ext/10-contacts.yaml"
+  CONTACTS_WEB_TOKEN=sandbox-web-token measure "plan, sandbox in another process" "$BIN" plan "$WORK/repo-ext" --detailed-exitcode
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+case "${1:-all}" in
+  calls) cargo bench --bench calls ;;
+  scale) scale ;;
+  limiter) cargo bench --bench limiter ;;
+  all)
+    cargo bench --bench calls
+    scale
+    cargo bench --bench limiter
+    ;;
+  *)
+    echo "usage: bench/run.sh [calls|scale|limiter|all]" >&2
+    exit 1
+    ;;
+esac

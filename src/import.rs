@@ -1,0 +1,782 @@
+//! `import` as a library: live contacts of one channel → the YAML text of a config fragment
+//! (`contacts:` only) that a plan right after shows unchanged. Owns the YAML writing of that
+//! fragment (quoting, typed scalars, comments); pure: no IO, no HTTP, no clock. Never reads or
+//! changes the config files (the caller decides where the text goes).
+//!
+//! What goes in, per contact (SPEC "import"):
+//! - `channel:` unless it is the config's default channel;
+//! - the identity `plan` would use: nothing extra when the default key field has a (valid,
+//!   written) value, else `id:`. A key value that several imported contacts share is written by
+//!   `id:` instead, since the config refuses two contacts with one identity;
+//! - `fields:` with the declared fields that have a value, typed (numbers and booleans as YAML
+//!   numbers and booleans when that reads back to the same value, text quoted when needed);
+//! - `tags:` with its managed tags, always (`[]` when none: the plan then keeps it that way);
+//! - a comment above it with its platform ID, its undeclared fields and values, and any declared
+//!   value that does not fit its type (left unwritten, so the plan leaves it alone): nothing is
+//!   dropped silently.
+//!
+//! Contacts the config already holds (same ID, or same key value on the channel) are left out
+//! and named in the header, so the fragment can be dropped into the config directory as is.
+//! The marker field is never written: `apply` writes it.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fmt::Write as _;
+
+use crate::model::{Config, FieldType, Identity, LiveContact, check_value, normalize};
+
+/// What went wrong building the fragment.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ImportError {
+    /// The channel is not one of the config's.
+    #[error("no channel {channel:?} in the config (channels: {known})")]
+    UnknownChannel {
+        /// The channel asked for.
+        channel: String,
+        /// The config's channels, comma-separated.
+        known: String,
+    },
+    /// `--field` names a field, or a value, the look-up cannot use.
+    #[error("{0}")]
+    BadQuery(String),
+}
+
+/// The fragment and what went into it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Imported {
+    /// The YAML text: header comments, then `contacts:`.
+    pub yaml: String,
+    /// Contacts written.
+    pub written: usize,
+    /// Of those, written by `id:` (no usable, unique key value).
+    pub by_id: usize,
+    /// Platform IDs left out because the config already holds them.
+    pub already_in_config: Vec<String>,
+}
+
+/// Build the `contacts:` fragment for `contacts` (read from `channel`), in the order given; a
+/// contact listed twice (same ID) is written once.
+pub fn render(
+    config: &Config,
+    channel: &str,
+    contacts: &[LiveContact],
+) -> Result<Imported, ImportError> {
+    if !config.channels.contains_key(channel) {
+        return Err(ImportError::UnknownChannel {
+            channel: channel.to_string(),
+            known: config
+                .channels
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    let marker_field = config.marker.as_ref().map(|m| m.field.as_str());
+    let key = config
+        .default_key
+        .as_deref()
+        .filter(|k| config.fields.contains_key(*k) && Some(*k) != marker_field);
+
+    // What the config already holds on this channel.
+    let mut config_ids: HashSet<&str> = HashSet::new();
+    let mut config_keys: HashMap<&str, HashSet<String>> = HashMap::new();
+    for c in config.contacts.iter().filter(|c| c.channel == channel) {
+        match &c.identity {
+            Identity::Id(id) => {
+                config_ids.insert(id);
+            }
+            Identity::Key { field, value } => {
+                if let Some(v) = normalize(config.field_type(field), Some(value)) {
+                    config_keys.entry(field).or_default().insert(v);
+                }
+            }
+        }
+    }
+    let in_config = |c: &LiveContact| {
+        config_ids.contains(c.id.as_str())
+            || config_keys.iter().any(|(field, values)| {
+                normalize(config.field_type(field), c.value(field))
+                    .is_some_and(|v| values.contains(&v))
+            })
+    };
+
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut already_in_config = Vec::new();
+    let mut picked: Vec<Entry<'_>> = Vec::new();
+    for c in contacts {
+        if !seen.insert(c.id.as_str()) {
+            continue;
+        }
+        if in_config(c) {
+            already_in_config.push(c.id.clone());
+            continue;
+        }
+        picked.push(entry(config, channel, c, marker_field, key));
+    }
+
+    // A key value shared by several imported contacts cannot identify any of them.
+    let mut key_count: HashMap<&str, usize> = HashMap::new();
+    for e in &picked {
+        if let Some(k) = &e.key_norm {
+            *key_count.entry(k.as_str()).or_default() += 1;
+        }
+    }
+
+    let mut yaml = String::new();
+    let n = picked.len();
+    let _ = writeln!(
+        yaml,
+        "# Imported by contactctl from channel {channel}: {n} contact{}.",
+        if n == 1 { "" } else { "s" }
+    );
+    yaml.push_str(
+        "# A config fragment: put it in the config directory, next to the files that declare the\n\
+         # channels, fields and tags; a plan right after shows these contacts unchanged.\n",
+    );
+    if let Some(m) = &config.marker {
+        let _ = writeln!(
+            yaml,
+            "# defaults.marker is {}={}: contacts below that lack it plan as marker-only updates\n\
+             # (apply writes the marker); that is expected.",
+            note_text(&m.field),
+            note_text(&m.value)
+        );
+    }
+    if !already_in_config.is_empty() {
+        let _ = writeln!(
+            yaml,
+            "# Left out, already in the config: id {}.",
+            already_in_config
+                .iter()
+                .map(|id| note_text(id))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if picked.is_empty() {
+        yaml.push_str("contacts: []\n");
+    } else {
+        yaml.push_str("contacts:\n");
+    }
+
+    let mut by_id = 0;
+    for e in &picked {
+        let shared = e
+            .key_norm
+            .as_deref()
+            .and_then(|k| key_count.get(k))
+            .copied()
+            .filter(|&n| n > 1);
+        let use_key = e.key_norm.is_some() && shared.is_none();
+        if !use_key {
+            by_id += 1;
+        }
+        let mut notes = vec![format!("id {}", note_text(&e.live.id))];
+        if let (Some(n), Some(k)) = (shared, key) {
+            notes.push(format!(
+                "written by id: {k}={} is shared by {n} imported contacts",
+                note_text(e.live.value(k).unwrap_or_default())
+            ));
+        }
+        if !e.invalid.is_empty() {
+            notes.push(format!("not written (invalid): {}", e.invalid.join(", ")));
+        }
+        if !e.undeclared.is_empty() {
+            notes.push(format!("not managed here: {}", e.undeclared.join(", ")));
+        }
+        let _ = writeln!(yaml, "  # {}", notes.join("; "));
+
+        let mut lines: Vec<String> = Vec::new();
+        if let Some(ch) = &e.channel {
+            lines.push(format!("channel: {}", scalar(ch)));
+        }
+        if !use_key {
+            lines.push(format!("id: {}", quoted(&e.live.id)));
+        }
+        if !e.fields.is_empty() {
+            lines.push("fields:".to_string());
+            for (name, value) in &e.fields {
+                lines.push(format!("  {}: {value}", scalar(name)));
+            }
+        }
+        let tags: Vec<String> = e.tags.iter().map(|t| scalar(t)).collect();
+        lines.push(format!("tags: [{}]", tags.join(", ")));
+        for (i, line) in lines.iter().enumerate() {
+            let lead = if i == 0 { "  - " } else { "    " };
+            let _ = writeln!(yaml, "{lead}{line}");
+        }
+    }
+    Ok(Imported {
+        yaml,
+        written: n,
+        by_id,
+        already_in_config,
+    })
+}
+
+/// The wire value to look `field` up with, from what the user typed: a declared boolean field's
+/// `true`/`false` in the channel's spelling, anything else as typed.
+pub fn query_value(
+    config: &Config,
+    channel: &str,
+    field: &str,
+    value: &str,
+) -> Result<String, ImportError> {
+    if value.is_empty() {
+        return Err(ImportError::BadQuery(format!(
+            "--field {field}=: the look-up needs a value"
+        )));
+    }
+    if config.field_type(field) == FieldType::Boolean && config.fields.contains_key(field) {
+        let format = config
+            .channels
+            .get(channel)
+            .map(|c| c.boolean_format)
+            .unwrap_or_default();
+        return match value.to_ascii_lowercase().as_str() {
+            "true" => Ok(format.write(true).to_string()),
+            "false" => Ok(format.write(false).to_string()),
+            _ => Err(ImportError::BadQuery(format!(
+                "--field {field}={value}: {field} is a boolean field; give true or false"
+            ))),
+        };
+    }
+    Ok(value.to_string())
+}
+
+/// `NAME=VALUE` split at the first `=`.
+pub fn parse_query(arg: &str) -> Result<(String, String), ImportError> {
+    match arg.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_string(), value.to_string()))
+        }
+        _ => Err(ImportError::BadQuery(format!(
+            "--field {arg}: write it as NAME=VALUE, e.g. --field customer_type=premium"
+        ))),
+    }
+}
+
+/// One contact, sorted out.
+struct Entry<'a> {
+    live: &'a LiveContact,
+    /// `Some` when not the default channel.
+    channel: Option<String>,
+    /// The normalised value of the key field, when it is written (so usable as identity).
+    key_norm: Option<String>,
+    /// Declared fields with a value that fits their type: (name, YAML scalar).
+    fields: Vec<(String, String)>,
+    /// Managed tags, in the config's order.
+    tags: Vec<&'a str>,
+    /// `name=value (why)` of declared values that do not fit their type.
+    invalid: Vec<String>,
+    /// `name=value` of fields the config does not declare.
+    undeclared: Vec<String>,
+}
+
+fn entry<'a>(
+    config: &'a Config,
+    channel: &str,
+    live: &'a LiveContact,
+    marker_field: Option<&str>,
+    key: Option<&str>,
+) -> Entry<'a> {
+    let mut fields = Vec::new();
+    let mut invalid = Vec::new();
+    let mut undeclared = Vec::new();
+    let mut key_norm = None;
+    for (name, value) in &live.fields {
+        let Some(value) = value.as_deref().filter(|v| !v.is_empty()) else {
+            continue;
+        };
+        if Some(name.as_str()) == marker_field {
+            continue;
+        }
+        let Some(&ty) = config.fields.get(name) else {
+            undeclared.push(format!("{}={}", note_text(name), note_text(value)));
+            continue;
+        };
+        match check_value(ty, value) {
+            Ok(()) => {
+                fields.push((name.clone(), typed(ty, value)));
+                if Some(name.as_str()) == key {
+                    key_norm = normalize(ty, Some(value));
+                }
+            }
+            Err(why) => invalid.push(format!("{}={} ({why})", note_text(name), note_text(value))),
+        }
+    }
+    let have: BTreeSet<&str> = live.tags.iter().map(String::as_str).collect();
+    let tags = config
+        .tags
+        .iter()
+        .map(String::as_str)
+        .filter(|t| have.contains(t))
+        .collect();
+    Entry {
+        live,
+        channel: (config.default_channel.as_deref() != Some(channel)).then(|| channel.to_string()),
+        key_norm,
+        fields,
+        tags,
+        invalid,
+        undeclared,
+    }
+}
+
+/// A valid value of type `ty` as a YAML scalar that the config loader reads back as the same
+/// value: a plain number when the text is the number's canonical form (the loader keeps a
+/// number's text as written), `true`/`false` for booleans, text otherwise.
+fn typed(ty: FieldType, value: &str) -> String {
+    match ty {
+        FieldType::Number if crate::model::normalize_number(value).as_deref() == Some(value) => {
+            value.to_string()
+        }
+        FieldType::Boolean if value.eq_ignore_ascii_case("true") => "true".to_string(),
+        FieldType::Boolean if value.eq_ignore_ascii_case("false") => "false".to_string(),
+        _ => scalar(value),
+    }
+}
+
+/// Text as a YAML scalar: plain when that cannot be read as anything else (in block and flow
+/// context alike), else double-quoted.
+pub fn scalar(s: &str) -> String {
+    if plain_ok(s) {
+        s.to_string()
+    } else {
+        quoted(s)
+    }
+}
+
+/// Whether `s` may be written as a plain scalar and read back as the same text: starts with a
+/// letter, holds only letters, digits, spaces and `_ . @ - + / ( ) '`, does not end in a space,
+/// and is not a word some YAML reader takes for a boolean or null.
+fn plain_ok(s: &str) -> bool {
+    let mut chars = s.chars();
+    let Some(first) = chars.next() else {
+        return false;
+    };
+    if !first.is_alphabetic() || s.ends_with(' ') {
+        return false;
+    }
+    if !s.chars().all(|c| {
+        c.is_alphanumeric() && !c.is_whitespace()
+            || matches!(
+                c,
+                ' ' | '_' | '.' | '@' | '-' | '+' | '/' | '(' | ')' | '\''
+            )
+    }) {
+        return false;
+    }
+    // YAML 1.1 readers (and people) take these for booleans or null; YAML 1.2 does not, but
+    // quoting them costs nothing.
+    !matches!(
+        s.to_ascii_lowercase().as_str(),
+        "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "y" | "n"
+    )
+}
+
+/// `s` double-quoted: `"` and `\` escaped, and every character YAML does not allow as is
+/// (control characters, DEL, C1, the BOM, line and paragraph separators) as an escape.
+pub fn quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if needs_escape(c) => {
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn needs_escape(c: char) -> bool {
+    let u = c as u32;
+    u < 0x20
+        || (0x7f..=0x9f).contains(&u)
+        || matches!(u, 0xfeff | 0x2028 | 0x2029 | 0xfffe | 0xffff)
+}
+
+/// Text for a one-line comment: as is when it reads unambiguously inside `a=b, c=d; ...`, else
+/// double-quoted (so a newline cannot end the comment and a `,` cannot split a value).
+fn note_text(s: &str) -> String {
+    let clean = !s.is_empty()
+        && !s.starts_with(' ')
+        && !s.ends_with(' ')
+        && s.chars()
+            .all(|c| !needs_escape(c) && !c.is_control() && !matches!(c, ',' | ';' | '"'));
+    if clean { s.to_string() } else { quoted(s) }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::model::{BooleanFormat, Channel, Marker, Safety, SourceLoc};
+
+    fn channel(name: &str, boolean_format: BooleanFormat) -> (String, Channel) {
+        (
+            name.to_string(),
+            Channel {
+                name: name.into(),
+                base_url: "http://127.0.0.1:1/api".into(),
+                token_env: "T".into(),
+                rate_limit: 100,
+                viber: false,
+                viber_encode_get: false,
+                boolean_format,
+            },
+        )
+    }
+
+    fn config() -> Config {
+        Config {
+            channels: BTreeMap::from([
+                channel("web", BooleanFormat::Upper),
+                channel("viber", BooleanFormat::Lower),
+            ]),
+            fields: BTreeMap::from([
+                ("email".into(), FieldType::Email),
+                ("firstName".into(), FieldType::Text),
+                ("phone".into(), FieldType::Phone),
+                ("vip".into(), FieldType::Boolean),
+                ("customerid".into(), FieldType::Number),
+                ("note".into(), FieldType::Text),
+            ]),
+            tags: ["Blog Updates", "VIP", "a, b"]
+                .iter()
+                .map(|t| t.to_string())
+                .collect(),
+            default_channel: Some("web".into()),
+            default_key: Some("email".into()),
+            marker: None,
+            safety: Safety::default(),
+            contacts: vec![],
+            hash: String::new(),
+        }
+    }
+
+    fn live(id: &str, fields: &[(&str, &str)], tags: &[&str]) -> LiveContact {
+        LiveContact {
+            id: id.into(),
+            fields: fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), Some(v.to_string())))
+                .collect(),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+        }
+    }
+
+    /// The fragment, loaded as part of a config directory whose other file declares `header`.
+    fn load_with(header: &str, fragment: &str) -> Result<Config, String> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("00-base.yaml"), header).unwrap();
+        std::fs::write(dir.path().join("50-imported.yaml"), fragment).unwrap();
+        crate::config::load(dir.path()).map_err(|d| {
+            d.iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+    }
+
+    const HEADER: &str = "version: 1\nchannels:\n  web: { base_url: https://x.example/api, token_env: T }\n  viber: { base_url: https://x.example/api, token_env: V, viber: true, boolean_format: lower }\nfields:\n  email: { type: email }\n  firstName: { type: text }\n  phone: { type: phone }\n  vip: { type: boolean }\n  customerid: { type: number }\n  note: { type: text }\ntags: [Blog Updates, VIP, \"a, b\"]\ndefaults: { channel: web, key: email }\n";
+
+    #[test]
+    fn a_contact_is_written_by_key_with_typed_fields_managed_tags_and_a_note() {
+        let c = live(
+            "1776025372480910",
+            &[
+                ("email", "Juan@Example.com"),
+                ("firstName", "Juan"),
+                ("vip", "TRUE"),
+                ("customerid", "1042"),
+                ("phone", "+34 600 111 222"),
+                ("locale", "en_GB"),
+                ("timezone", "5"),
+            ],
+            &["VIP", "Unmanaged", "Blog Updates"],
+        );
+        let out = render(&config(), "web", &[c]).unwrap();
+        insta::assert_snapshot!(out.yaml, @r#"
+        # Imported by contactctl from channel web: 1 contact.
+        # A config fragment: put it in the config directory, next to the files that declare the
+        # channels, fields and tags; a plan right after shows these contacts unchanged.
+        contacts:
+          # id 1776025372480910; not managed here: locale=en_GB, timezone=5
+          - fields:
+              customerid: 1042
+              email: Juan@Example.com
+              firstName: Juan
+              phone: "+34 600 111 222"
+              vip: true
+            tags: [Blog Updates, VIP]
+        "#);
+        assert_eq!((out.written, out.by_id), (1, 0));
+    }
+
+    #[test]
+    fn without_a_key_value_a_contact_is_written_by_id_on_its_channel() {
+        let c = live(
+            "tMNGhftyUPrB3r1lD+bT4g==",
+            &[("firstName", "Ana"), ("vip", "false")],
+            &[],
+        );
+        let out = render(&config(), "viber", &[c]).unwrap();
+        insta::assert_snapshot!(out.yaml, @r#"
+        # Imported by contactctl from channel viber: 1 contact.
+        # A config fragment: put it in the config directory, next to the files that declare the
+        # channels, fields and tags; a plan right after shows these contacts unchanged.
+        contacts:
+          # id tMNGhftyUPrB3r1lD+bT4g==
+          - channel: viber
+            id: "tMNGhftyUPrB3r1lD+bT4g=="
+            fields:
+              firstName: Ana
+              vip: false
+            tags: []
+        "#);
+        assert_eq!(out.by_id, 1);
+    }
+
+    #[test]
+    fn a_value_that_does_not_fit_its_type_is_noted_not_written() {
+        let c = live(
+            "7",
+            &[("email", "not-an-email"), ("customerid", "n/a")],
+            &[],
+        );
+        let out = render(&config(), "web", &[c]).unwrap();
+        assert!(out.yaml.contains(
+            "# id 7; not written (invalid): customerid=n/a (\"n/a\" is not a number), email=not-an-email (\"not-an-email\" is not an e-mail address)"
+        ), "{}", out.yaml);
+        assert!(
+            out.yaml.contains("  - id: \"7\"\n    tags: []\n"),
+            "{}",
+            out.yaml
+        );
+        load_with(HEADER, &out.yaml).unwrap();
+    }
+
+    #[test]
+    fn a_key_value_shared_by_two_imported_contacts_writes_both_by_id() {
+        let a = live("1", &[("email", "dup@x.com")], &[]);
+        let b = live("2", &[("email", "DUP@x.com")], &[]);
+        let c = live("3", &[("email", "solo@x.com")], &[]);
+        let out = render(&config(), "web", &[a, b, c]).unwrap();
+        assert_eq!((out.written, out.by_id), (3, 2));
+        assert!(
+            out.yaml
+                .contains("written by id: email=DUP@x.com is shared by 2 imported contacts"),
+            "{}",
+            out.yaml
+        );
+        let cfg = load_with(HEADER, &out.yaml).unwrap();
+        let ids: Vec<String> = cfg.contacts.iter().map(|c| c.identity.display()).collect();
+        assert_eq!(ids, ["id=1", "id=2", "email=solo@x.com"]);
+    }
+
+    #[test]
+    fn contacts_the_config_holds_are_left_out_and_named() {
+        let mut cfg = config();
+        let existing = |identity| crate::model::DesiredContact {
+            channel: "web".into(),
+            identity,
+            fields: BTreeMap::new(),
+            tags: None,
+            source: SourceLoc::default(),
+        };
+        cfg.contacts = vec![
+            existing(Identity::Key {
+                field: "email".into(),
+                value: "Known@x.com".into(),
+            }),
+            existing(Identity::Id("5".into())),
+        ];
+        let contacts = [
+            live("4", &[("email", "known@x.com")], &[]),
+            live("5", &[], &[]),
+            live("6", &[("email", "new@x.com")], &[]),
+            live("6", &[("email", "new@x.com")], &[]),
+        ];
+        let out = render(&cfg, "web", &contacts).unwrap();
+        assert_eq!(out.already_in_config, ["4", "5"]);
+        assert_eq!(out.written, 1, "the repeated ID is written once");
+        assert!(
+            out.yaml
+                .contains("# Left out, already in the config: id 4, 5.\n")
+        );
+    }
+
+    #[test]
+    fn with_a_marker_it_is_not_written_and_the_header_says_why_a_plan_updates() {
+        let mut cfg = config();
+        cfg.marker = Some(Marker {
+            field: "managed_by".into(),
+            value: "git".into(),
+        });
+        let c = live("1", &[("email", "a@x.com"), ("managed_by", "git")], &[]);
+        let out = render(&cfg, "web", &[c]).unwrap();
+        assert!(!out.yaml.contains("managed_by: "), "{}", out.yaml);
+        assert!(out.yaml.contains(
+            "# defaults.marker is managed_by=git: contacts below that lack it plan as marker-only updates"
+        ));
+    }
+
+    #[test]
+    fn nothing_found_is_an_empty_list() {
+        let out = render(&config(), "web", &[]).unwrap();
+        assert!(out.yaml.ends_with("contacts: []\n"));
+        load_with(HEADER, &out.yaml).unwrap();
+    }
+
+    #[test]
+    fn an_unknown_channel_is_refused() {
+        assert!(matches!(
+            render(&config(), "sms", &[]),
+            Err(ImportError::UnknownChannel { .. })
+        ));
+    }
+
+    #[test]
+    fn tricky_values_read_back_as_the_same_values() {
+        let tricky = [
+            "yes",
+            "No",
+            "null",
+            "~",
+            "123",
+            "007",
+            "1e3",
+            "-1",
+            "a: b # c",
+            "#hash",
+            "- dash",
+            "[x]",
+            "{y}",
+            "María José",
+            "Ωmega 🎉",
+            "🎉 party",
+            "line\nbreak",
+            "tab\there",
+            " padded ",
+            "quote\"back\\slash",
+            "'single'",
+            "&anchor",
+            "*alias",
+            "!tag",
+            "%pct",
+            "@at",
+            "`tick",
+            "a,b",
+            "2024-05-01",
+            "x\u{7f}y\u{85}z\u{feff}\u{2028}",
+            "?q",
+            "tr",
+        ];
+        let contacts: Vec<LiveContact> = tricky
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                live(
+                    &format!("{i}"),
+                    &[("email", &format!("u{i}@x.com")), ("note", v), ("odd", v)],
+                    &["a, b"],
+                )
+            })
+            .collect();
+        let out = render(&config(), "web", &contacts).unwrap();
+        let cfg = load_with(HEADER, &out.yaml).unwrap_or_else(|e| panic!("{e}\n{}", out.yaml));
+        assert_eq!(cfg.contacts.len(), tricky.len());
+        for (c, v) in cfg.contacts.iter().zip(tricky) {
+            assert_eq!(c.fields["note"].as_deref(), Some(v));
+            assert_eq!(
+                c.tags
+                    .as_ref()
+                    .map(|t| t.iter().cloned().collect::<Vec<_>>()),
+                Some(vec!["a, b".to_string()])
+            );
+        }
+        // every note stays on its own comment line
+        for line in out.yaml.lines() {
+            assert!(
+                line.trim_start().starts_with('#')
+                    || line.starts_with("contacts")
+                    || line.starts_with("  "),
+                "{line:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn numbers_booleans_phones_and_ids_read_back_equal() {
+        let values = [
+            ("customerid", "1042"),
+            ("customerid", "12345678901234567890123"),
+            ("customerid", "-0"),
+            ("customerid", "007"),
+            ("customerid", "1.50"),
+            ("customerid", "2.5"),
+            ("customerid", "1e3"),
+            ("vip", "TRUE"),
+            ("vip", "False"),
+            ("phone", "+34600111222"),
+            ("phone", "(0) 600-111"),
+        ];
+        for (id_base, (field, value)) in values.iter().enumerate() {
+            let id = format!("+/={id_base}==");
+            let c = live(&id, &[(field, value)], &[]);
+            let out = render(&config(), "viber", std::slice::from_ref(&c)).unwrap();
+            let cfg = load_with(HEADER, &out.yaml).unwrap_or_else(|e| panic!("{e}\n{}", out.yaml));
+            let got = &cfg.contacts[0];
+            assert_eq!(got.identity, Identity::Id(id.clone()));
+            let ty = cfg.field_type(field);
+            let read = got.fields[*field].as_deref();
+            assert!(
+                crate::model::same_value(ty, read, Some(value)),
+                "{field}={value} read back as {read:?}\n{}",
+                out.yaml
+            );
+        }
+    }
+
+    #[test]
+    fn query_values_follow_the_channel_s_boolean_spelling() {
+        let cfg = config();
+        assert_eq!(query_value(&cfg, "web", "vip", "true").unwrap(), "TRUE");
+        assert_eq!(query_value(&cfg, "viber", "vip", "TRUE").unwrap(), "true");
+        assert!(query_value(&cfg, "web", "vip", "yes").is_err());
+        assert_eq!(
+            query_value(&cfg, "web", "customer_type", "premium").unwrap(),
+            "premium"
+        );
+        assert!(query_value(&cfg, "web", "x", "").is_err());
+        assert_eq!(
+            parse_query("a=b=c").unwrap(),
+            ("a".to_string(), "b=c".to_string())
+        );
+        assert!(parse_query("novalue").is_err());
+        assert!(parse_query("=x").is_err());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        #[test]
+        fn any_text_reads_back_as_itself(v in "\\PC{1,12}|[ -~\\t\\n]{1,12}") {
+            let c = live("1", &[("email", "a@x.com"), ("note", &v), ("extra", &v)], &[]);
+            let out = render(&config(), "web", &[c]).unwrap();
+            let cfg = load_with(HEADER, &out.yaml).map_err(|e| TestCaseError::fail(format!("{e}\n{}", out.yaml)))?;
+            prop_assert_eq!(cfg.contacts[0].fields["note"].as_deref(), Some(v.as_str()));
+        }
+    }
+}
