@@ -95,9 +95,11 @@ async fn quick(limit: u32, calls: usize) {
             let limiter = limiter.clone();
             let client = client.clone();
             tokio::spawn(async move {
-                limiter.acquire().await;
+                // Hold the slot until the answer is in, as the real client does.
+                let permit = limiter.acquire().await;
                 let sent = started.elapsed();
                 let found = client.get("1776025372480910").await;
+                drop(permit);
                 assert!(matches!(found, Ok(Some(_))), "{found:?}");
                 sent
             })
