@@ -612,9 +612,11 @@ async fn a_create_that_could_not_connect_is_retried_because_nothing_was_sent() {
     );
     let e = c.create(&[]).await.unwrap_err();
     assert!(
-        matches!(&e, ApiError::Unknown { reason } if reason.starts_with("could not connect") && reason.ends_with("(after 3 attempts)")),
+        matches!(&e, ApiError::Unreachable { channel, reason } if channel == "web" && reason.starts_with("could not connect") && reason.ends_with("(after 3 attempts)")),
         "{e:?}"
     );
+    assert!(!e.outcome_unknown(), "nothing reached the server");
+    assert!(e.stops_channel());
     assert_eq!(c.stats().requests, 3);
     assert_no_token(&e);
 }

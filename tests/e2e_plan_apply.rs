@@ -497,7 +497,7 @@ fn apply_without_a_terminal_or_auto_approve_refuses() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("--auto-approve"));
-    assert_eq!(env.writes("web"), 0);
+    assert_eq!(env.stats().total, 0, "refused before reading anything");
 }
 
 #[test]

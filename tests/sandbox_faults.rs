@@ -253,6 +253,7 @@ async fn outcomes(seed: u64, n: usize) -> (Vec<u16>, Stats) {
             p_reset: 0.1,
             p_drop_create: 0.3,
             p_429: 0.15,
+            ..RandomFaults::default()
         }),
         ..Faults::default()
     })

@@ -18,7 +18,7 @@ use tokio::time::Instant;
 
 use super::cancel::Cancel;
 use super::encode;
-use super::limiter::RateLimiter;
+use super::limiter::{Permit, RateLimiter};
 use super::secret::Secret;
 use super::wire::{Data, FieldsBody, IdOnly, Page, StatusBody, TagsBody, WireContact};
 use super::{ApiError, ContactsApi, FieldWrite, LookupPage};
@@ -220,13 +220,16 @@ impl HttpClient {
         }
     }
 
-    /// Text from the server, safe to show: the token (should a server echo it) replaced.
+    /// Text from the server, safe to show: the token (should a server echo it) replaced, and
+    /// folded onto one line of at most [`MAX_SHOWN`] characters (see [`one_line`]).
     fn scrub(&self, text: &str) -> String {
         let token = self.token.expose();
-        if token.is_empty() {
-            text.to_string()
+        // A token of a few characters would match inside ordinary words and mangle the
+        // message while hiding nothing worth hiding; real tokens are long.
+        if token.len() < MIN_SCRUBBED_TOKEN_LEN {
+            one_line(text, MAX_SHOWN)
         } else {
-            text.replace(token, "***")
+            one_line(&text.replace(token, "***"), MAX_SHOWN)
         }
     }
 
@@ -237,8 +240,8 @@ impl HttpClient {
     }
 
     /// Cleared to start one request: the channel is not stopped, the run not cancelled, and the
-    /// limiter has given a slot.
-    async fn ready(&self) -> Result<(), ApiError> {
+    /// limiter has given a slot, held until the returned permit is dropped when the call ends.
+    async fn ready(&self) -> Result<Permit<'_>, ApiError> {
         if self.is_stopped() {
             return Err(self.unauthorized());
         }
@@ -246,11 +249,11 @@ impl HttpClient {
         if cancel.is_cancelled() {
             return Err(ApiError::Cancelled);
         }
-        tokio::select! {
+        let permit = tokio::select! {
             biased;
             () = cancel.cancelled() => return Err(ApiError::Cancelled),
-            () = self.limiter.acquire() => {}
-        }
+            permit = self.limiter.acquire() => permit,
+        };
         // a 401 or a cancel may have come in while this call waited for its slot
         if self.is_stopped() {
             return Err(self.unauthorized());
@@ -258,7 +261,7 @@ impl HttpClient {
         if cancel.is_cancelled() {
             return Err(ApiError::Cancelled);
         }
-        Ok(())
+        Ok(permit)
     }
 
     /// Sleep `d` before the next attempt, unless the run is cancelled first.
@@ -301,7 +304,7 @@ impl HttpClient {
         let mut waited_429 = Duration::ZERO;
         let mut first = true;
         loop {
-            self.ready().await?;
+            let permit = self.ready().await?;
             let c = &self.counters;
             c.requests.fetch_add(1, Ordering::Relaxed);
             c.by_kind[kind as usize].fetch_add(1, Ordering::Relaxed);
@@ -335,6 +338,9 @@ impl HttpClient {
                 }
                 Err(e) => Err(e),
             };
+            // The call has ended (the server counted it, if at all, by now): its rate-limit
+            // slot comes free a window from here, not from the send.
+            drop(permit);
             let ms = started.elapsed().as_millis();
 
             let (status, headers, bytes) = match result {
@@ -348,9 +354,14 @@ impl HttpClient {
                         self.pause(d).await?;
                         continue;
                     }
-                    return Err(ApiError::Unknown {
-                        reason: self.scrub(&attempts_note(what, errors_retried)),
-                    });
+                    let reason = self.scrub(&attempts_note(what, errors_retried));
+                    if e.is_connect() {
+                        return Err(ApiError::Unreachable {
+                            channel: self.channel().to_string(),
+                            reason,
+                        });
+                    }
+                    return Err(ApiError::Unknown { reason });
                 }
             };
             self.log(|| format!("{method} {path} -> {status} ({ms} ms)"));
@@ -429,7 +440,7 @@ impl HttpClient {
     /// The API's message in an error body: `message` (a string or a list) of a JSON body, else a
     /// short clean excerpt of whatever came (an HTML error page), else the status's reason.
     fn error_message(&self, status: u16, body: &[u8]) -> String {
-        let text = if let Ok(b) = serde_json::from_slice::<StatusBody>(body) {
+        let raw = if let Ok(b) = serde_json::from_slice::<StatusBody>(body) {
             b.message.text()
         } else if let Some(m) = serde_json::from_slice::<serde_json::Value>(body)
             .ok()
@@ -441,7 +452,8 @@ impl HttpClient {
         } else {
             excerpt(&String::from_utf8_lossy(body))
         };
-        let text = if text.trim().is_empty() {
+        let text = self.scrub(&raw);
+        if text.is_empty() {
             reqwest::StatusCode::from_u16(status)
                 .ok()
                 .and_then(|s| s.canonical_reason())
@@ -449,8 +461,7 @@ impl HttpClient {
                 .to_string()
         } else {
             text
-        };
-        self.scrub(&text)
+        }
     }
 
     fn rejected(&self, reply: &Reply) -> ApiError {
@@ -463,9 +474,14 @@ impl HttpClient {
     /// A 2xx whose body is `{"status":"error",...}` is a refusal, whatever its status says.
     fn error_in_success(&self, reply: &Reply) -> Option<String> {
         let b = serde_json::from_slice::<StatusBody>(&reply.body).ok()?;
-        b.status
-            .eq_ignore_ascii_case("error")
-            .then(|| self.scrub(&b.message.text()))
+        b.status.eq_ignore_ascii_case("error").then(|| {
+            let m = self.scrub(&b.message.text());
+            if m.is_empty() {
+                "the API answered \"error\" without a message".to_string()
+            } else {
+                m
+            }
+        })
     }
 
     fn parse<T: DeserializeOwned>(&self, what: &str, reply: &Reply) -> Result<T, ApiError> {
@@ -529,6 +545,37 @@ fn says_not_found(message: &str) -> bool {
     ]
     .iter()
     .any(|p| m.contains(p))
+}
+
+/// Most characters of server text shown in one error message.
+const MAX_SHOWN: usize = 300;
+
+/// `text` on one line: every run of whitespace and control characters (line breaks, tabs,
+/// terminal escapes' ESC) becomes one space, ends trimmed, cut to `max` characters with `…`. A
+/// server's message must not break a report's layout, write escapes to the terminal, or be the
+/// size of its body.
+fn one_line(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    let mut count = 0;
+    let mut gap = false;
+    for c in text.chars() {
+        if c.is_whitespace() || c.is_control() {
+            gap = !out.is_empty();
+            continue;
+        }
+        if count + usize::from(gap) >= max {
+            out.push('…');
+            return out;
+        }
+        if gap {
+            out.push(' ');
+            count += 1;
+            gap = false;
+        }
+        out.push(c);
+        count += 1;
+    }
+    out
 }
 
 /// At most ~160 characters of `text` on one line: tags dropped, whitespace collapsed, control
@@ -610,6 +657,9 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let at = httpdate::parse_http_date(v).ok()?;
     Some(at.duration_since(SystemTime::now()).unwrap_or_default())
 }
+
+/// Tokens shorter than this are not searched for in server text (see `scrub`).
+const MIN_SCRUBBED_TOKEN_LEN: usize = 6;
 
 impl ContactsApi for HttpClient {
     fn channel(&self) -> &str {
@@ -761,6 +811,20 @@ mod tests {
         for m in ["Forbidden", "You cannot edit this contact", "API limit"] {
             assert!(!says_not_found(m), "{m}");
         }
+    }
+
+    #[test]
+    fn server_text_is_shown_on_one_short_line_without_escapes() {
+        assert_eq!(one_line("  a\n\tb\r\n\u{1b}[31mc  ", 100), "a b [31mc");
+        assert_eq!(one_line("\t\n ", 100), "");
+        assert_eq!(one_line("abcdef", 3), "abc…");
+        assert_eq!(one_line("ab cd", 3), "ab…");
+        assert_eq!(one_line("abc", 3), "abc");
+        let long = one_line(&"wörd ".repeat(1000), MAX_SHOWN);
+        assert!(
+            long.chars().count() <= MAX_SHOWN + 1 && long.ends_with('…'),
+            "{long}"
+        );
     }
 
     #[test]

@@ -1,21 +1,25 @@
 //! The per-channel rate limiter: never more than `limit` calls in ANY window of 60 seconds, and
-//! no slower than that. A sliding-window log of the last `limit` reserved send times; a caller
-//! reserves the earliest slot that keeps the guarantee, under a mutex (so concurrent callers get
-//! distinct slots), then sleeps until it. Knows nothing of HTTP, retries or channels' names.
+//! no slower than that. The platform counts a call at some moment between its send and its
+//! answer, so each call holds one of `limit` slots from the moment it may be sent until 60 s
+//! (plus a margin) after it ended (answered, failed, or given up on): then no 60 s window of the
+//! platform's can ever hold more than `limit` calls, however long each call took. A caller gets
+//! the earliest slot that keeps this, under a mutex (so concurrent callers get distinct slots),
+//! then sleeps until it. Knows nothing of HTTP, retries or channels' names.
 //!
 //! Not a token bucket / GCRA (`governor`): with a full burst those allow about twice the limit
 //! inside one window, which is exactly what a server counting a sliding window refuses.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use tokio::sync::Notify;
 use tokio::time::{Instant, sleep_until};
 
 /// The window the API's rate limit is counted over.
 pub const WINDOW: Duration = Duration::from_secs(60);
 /// Added to the window so a call does not reach the server a hair before the call `limit`
-/// places earlier has left the server's own window (network jitter, clock granularity).
+/// places earlier has left the server's own window (clock granularity, the server's own delays).
 pub const DEFAULT_MARGIN: Duration = Duration::from_millis(100);
 
 /// Hands out send times so that no `window` (+ margin) ever holds more than `limit` of them.
@@ -24,8 +28,39 @@ pub struct RateLimiter {
     limit: usize,
     window: Duration,
     margin: Duration,
-    /// The last `limit` reserved slots, oldest first (non-decreasing).
-    log: Mutex<VecDeque<Instant>>,
+    slots: Mutex<Slots>,
+    /// Woken when a call ends, for callers that found every slot held by unfinished calls.
+    ended: Notify,
+}
+
+#[derive(Debug, Default)]
+struct Slots {
+    /// Slots held by calls that have not ended (waiting for their send time, or in flight).
+    held: usize,
+    /// When the slots of ended calls come free (end + window + margin), earliest first.
+    freeing: VecDeque<Instant>,
+}
+
+/// One call's slot, from its send time until it is dropped: drop it when the call has ended
+/// (answered, failed or abandoned), and the slot comes free a window (and margin) later.
+#[derive(Debug)]
+#[must_use = "the slot is released when the permit is dropped: hold it until the call ends"]
+pub struct Permit<'a> {
+    limiter: &'a RateLimiter,
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        let l = self.limiter;
+        {
+            let mut slots = l.lock();
+            slots.held = slots.held.saturating_sub(1);
+            // Ends come in time order, so `freeing` stays sorted.
+            let free_at = Instant::now() + l.window + l.margin;
+            slots.freeing.push_back(free_at);
+        }
+        l.ended.notify_waiters();
+    }
 }
 
 impl RateLimiter {
@@ -34,15 +69,19 @@ impl RateLimiter {
         Self::with_window(limit, WINDOW, DEFAULT_MARGIN)
     }
 
-    /// `limit` calls per `window`; consecutive groups of `limit` calls are at least
-    /// `window + margin` apart. A limit of 0 is taken as 1.
+    /// `limit` calls per `window`; a slot comes free `window + margin` after its call ended. A
+    /// limit of 0 is taken as 1.
     pub fn with_window(limit: u32, window: Duration, margin: Duration) -> Self {
         let limit = usize::try_from(limit.max(1)).unwrap_or(usize::MAX);
         RateLimiter {
             limit,
             window,
             margin,
-            log: Mutex::new(VecDeque::with_capacity(limit.min(4096))),
+            slots: Mutex::new(Slots {
+                held: 0,
+                freeing: VecDeque::with_capacity(limit.min(4096)),
+            }),
+            ended: Notify::new(),
         }
     }
 
@@ -51,34 +90,45 @@ impl RateLimiter {
         u32::try_from(self.limit).unwrap_or(u32::MAX)
     }
 
-    /// Wait until this caller may send one call. The slot is reserved when this is first polled:
-    /// dropping the future while it sleeps leaves the slot spent (the limiter only errs on the
-    /// slow side).
-    pub async fn acquire(&self) {
-        let slot = self.reserve();
-        sleep_until(slot).await;
+    fn lock(&self) -> MutexGuard<'_, Slots> {
+        // A poisoned lock only means another caller panicked mid-update of plain counters; they
+        // are still usable.
+        self.slots.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Reserve the earliest slot that keeps every window within the limit, and log it.
-    fn reserve(&self) -> Instant {
-        // A poisoned lock only means another caller panicked mid-update of a plain VecDeque;
-        // its contents are still a valid log.
-        let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        let slot = if log.len() < self.limit {
-            now
-        } else {
-            // `log` holds exactly `limit` entries: the oldest must leave the window first
-            match log.front() {
-                Some(&oldest) => now.max(oldest + self.window + self.margin),
-                None => now,
+    /// Wait until this caller may send one call; hold the permit until the call has ended. The
+    /// slot is taken when this is first polled: dropping the future (or the permit) before
+    /// sending leaves the slot spent for a window (the limiter only errs on the slow side).
+    pub async fn acquire(&self) -> Permit<'_> {
+        loop {
+            let ended = self.ended.notified();
+            tokio::pin!(ended);
+            // Registered before looking, so an end between the look and the wait is not missed.
+            ended.as_mut().enable();
+            let slot = {
+                let mut slots = self.lock();
+                let now = Instant::now();
+                while slots.freeing.front().is_some_and(|&t| t <= now) {
+                    slots.freeing.pop_front();
+                }
+                if slots.held + slots.freeing.len() < self.limit {
+                    slots.held += 1;
+                    Some(now)
+                } else if let Some(at) = slots.freeing.pop_front() {
+                    slots.held += 1;
+                    Some(at)
+                } else {
+                    // every slot is held by a call that has not ended: wait for one to end
+                    None
+                }
+            };
+            if let Some(at) = slot {
+                let permit = Permit { limiter: self };
+                sleep_until(at).await;
+                return permit;
             }
-        };
-        log.push_back(slot);
-        while log.len() > self.limit {
-            log.pop_front();
+            ended.await;
         }
-        slot
     }
 }
 
@@ -101,7 +151,8 @@ mod tests {
                 tokio::spawn(async move {
                     let arrival = start + Duration::from_millis(ms);
                     sleep_until(arrival).await;
-                    limiter.acquire().await;
+                    // the call ends at once: its slot is free a window later
+                    drop(limiter.acquire().await);
                     (arrival - start, Instant::now() - start)
                 })
             })
@@ -149,6 +200,40 @@ mod tests {
         let limiter = Arc::new(RateLimiter::new(2));
         let got = run(limiter, vec![0, 30_000, 60_200, 90_300]).await;
         assert!(got.iter().all(|&(arrival, at)| arrival == at), "{got:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slot_comes_free_a_window_after_its_call_ended_not_after_its_send() {
+        let limiter = RateLimiter::new(1);
+        let t0 = Instant::now();
+        let permit = limiter.acquire().await;
+        // the call takes 5 s: the server may count it at any moment of those 5 s
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        drop(permit);
+        drop(limiter.acquire().await);
+        let expected = Duration::from_secs(5) + WINDOW + DEFAULT_MARGIN;
+        assert_eq!(t0.elapsed(), expected);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn callers_wait_while_every_slot_is_held_by_an_unfinished_call() {
+        let limiter = Arc::new(RateLimiter::new(2));
+        let t0 = Instant::now();
+        let a = limiter.acquire().await;
+        let b = limiter.acquire().await;
+        let third = {
+            let limiter = Arc::clone(&limiter);
+            tokio::spawn(async move {
+                drop(limiter.acquire().await);
+                Instant::now()
+            })
+        };
+        tokio::time::sleep(Duration::from_secs(120)).await;
+        assert!(!third.is_finished(), "both slots are still held");
+        drop(a);
+        let at = third.await.unwrap();
+        assert_eq!(at - t0, Duration::from_secs(120) + WINDOW + DEFAULT_MARGIN);
+        drop(b);
     }
 
     #[test]

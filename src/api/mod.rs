@@ -33,6 +33,15 @@ pub enum ApiError {
         /// The environment variable that held the token.
         token_env: String,
     },
+    /// The host could not be reached at all (connection refused, DNS, TLS) after every retry:
+    /// nothing was sent, and the rest of the channel would fail the same way, so it stops.
+    #[error("channel {channel}: cannot reach the API: {reason}")]
+    Unreachable {
+        /// Channel name.
+        channel: String,
+        /// What the connection attempts met, last.
+        reason: String,
+    },
     /// 405: the tool called a method the API does not allow there — a bug in the tool.
     #[error("405 Method Not Allowed for {method} {path} (a bug in contactctl; please report it)")]
     MethodNotAllowed {
@@ -74,6 +83,14 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// Whether the whole channel stops: its token was refused, or its host cannot be reached.
+    pub fn stops_channel(&self) -> bool {
+        matches!(
+            self,
+            ApiError::Unauthorized { .. } | ApiError::Unreachable { .. }
+        )
+    }
+
     /// Whether the call might have taken effect on the platform.
     pub fn outcome_unknown(&self) -> bool {
         matches!(self, ApiError::Unknown { .. } | ApiError::Protocol { .. })

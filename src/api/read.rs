@@ -194,7 +194,7 @@ async fn read_channel<C: ContactsApi>(
 
     if let Some(marker) = &config.marker {
         match page_marked(config, client, marker, options.per_page, concurrency).await {
-            Err(e @ ApiError::Unauthorized { .. }) => {
+            Err(e) if e.stops_channel() => {
                 let msg = e.to_string();
                 let failed = items
                     .iter()
@@ -277,7 +277,7 @@ async fn read_channel<C: ContactsApi>(
         }
     }
 
-    // The first 401 stops the channel: reads not yet started report it without a call.
+    // The first 401 (or an unreachable host) stops the channel: reads not yet started report it without a call.
     let stopped: Mutex<Option<String>> = Mutex::new(None);
     let stopped = &stopped;
     let singles: Vec<(usize, Found)> = stream::iter(single)
@@ -288,7 +288,7 @@ async fn read_channel<C: ContactsApi>(
             }
             match read_one(client, config, &c.identity).await {
                 Ok(f) => (pos, f),
-                Err(e @ ApiError::Unauthorized { .. }) => {
+                Err(e) if e.stops_channel() => {
                     let msg = e.to_string();
                     *stopped.lock().unwrap_or_else(|e| e.into_inner()) = Some(msg.clone());
                     (pos, Found::Failed(msg))
@@ -315,10 +315,14 @@ async fn read_channel<C: ContactsApi>(
     (found, orphans)
 }
 
-/// Every contact carrying the marker: page 1, then the remaining pages concurrently. Contacts the
-/// server returned without the marker's exact value (a loose match) are dropped. A failed later
-/// page only makes the list shorter (those contacts are then read one by one); a 401 or a failed
-/// first page is an error.
+/// Every contact carrying the marker: page 1, then the remaining pages in waves of
+/// `concurrency` pages read at once. Contacts the server returned without the marker's exact
+/// value (a loose match) are dropped. A failed later page only makes the list shorter (those
+/// contacts are then read one by one); a 401 or a failed first page is an error.
+///
+/// Paging stops after a wave that brought no contact not seen before (empty pages, or a server
+/// that ignores `page`), whatever `last_page` claims: a server answering `last_page: 1000000000`
+/// must not be read for ever.
 async fn page_marked<C: ContactsApi>(
     config: &Config,
     client: &C,
@@ -326,30 +330,50 @@ async fn page_marked<C: ContactsApi>(
     per_page: u64,
     concurrency: usize,
 ) -> Result<Vec<LiveContact>, ApiError> {
-    let first = client
-        .lookup_page(&marker.field, &marker.value, 1, per_page)
-        .await?;
-    let last = first.last_page;
-    let rest: Vec<Result<_, ApiError>> = stream::iter(2..=last)
-        .map(|p| client.lookup_page(&marker.field, &marker.value, p, per_page))
-        .buffer_unordered(concurrency)
-        .collect()
-        .await;
     let ty = config.field_type(&marker.field);
     let wanted = model::normalize(ty, Some(&marker.value));
     let mut seen: HashSet<String> = HashSet::new();
     let mut marked = Vec::new();
-    for page in std::iter::once(Ok(first)).chain(rest) {
-        let page = match page {
-            Ok(p) => p,
-            Err(e @ ApiError::Unauthorized { .. }) => return Err(e),
-            Err(_) => continue,
-        };
-        for c in page.contacts {
-            if model::normalize(ty, c.value(&marker.field)) == wanted && seen.insert(c.id.clone()) {
+    // Takes a page's contacts; how many it had that no earlier page had.
+    let mut take = |contacts: Vec<LiveContact>| {
+        let mut fresh = 0usize;
+        for c in contacts {
+            if !seen.insert(c.id.clone()) {
+                continue;
+            }
+            fresh += 1;
+            if model::normalize(ty, c.value(&marker.field)) == wanted {
                 marked.push(c);
             }
         }
+        fresh
+    };
+    let first = client
+        .lookup_page(&marker.field, &marker.value, 1, per_page)
+        .await?;
+    let last = first.last_page;
+    take(first.contacts);
+    let wave_size = u64::try_from(concurrency.max(1)).unwrap_or(u64::MAX);
+    let mut next = 2u64;
+    while next <= last {
+        let end = last.min(next.saturating_add(wave_size - 1));
+        let wave: Vec<Result<_, ApiError>> = stream::iter(next..=end)
+            .map(|p| client.lookup_page(&marker.field, &marker.value, p, per_page))
+            .buffer_unordered(concurrency.max(1))
+            .collect()
+            .await;
+        let mut fresh = 0;
+        for page in wave {
+            match page {
+                Ok(p) => fresh += take(p.contacts),
+                Err(e) if e.stops_channel() => return Err(e),
+                Err(_) => {}
+            }
+        }
+        if fresh == 0 || end == u64::MAX {
+            break;
+        }
+        next = end + 1;
     }
     Ok(marked)
 }
@@ -423,6 +447,10 @@ mod tests {
         name: String,
         contacts: Vec<LiveContact>,
         loose: bool,
+        /// Claim this many pages, whatever there are (a broken server).
+        claimed_pages: Option<u64>,
+        /// Serve page 1 whatever page is asked (a broken server).
+        ignore_page: bool,
         /// Every call fails with this.
         fail_all: Option<ApiError>,
         /// Calls about this ID or look-up value fail with this.
@@ -438,6 +466,8 @@ mod tests {
                 name: name.into(),
                 contacts,
                 loose: false,
+                claimed_pages: None,
+                ignore_page: false,
                 fail_all: None,
                 fail_on: None,
                 gets: AtomicUsize::new(0),
@@ -479,6 +509,7 @@ mod tests {
             self.lookups.fetch_add(1, Ordering::SeqCst);
             self.check(value)?;
             let size = if per_page == 0 { 10 } else { per_page };
+            let page = if self.ignore_page { 1 } else { page };
             let all: Vec<&LiveContact> = self
                 .contacts
                 .iter()
@@ -498,7 +529,9 @@ mod tests {
                     .cloned()
                     .collect(),
                 page,
-                last_page: total.div_ceil(size).max(1),
+                last_page: self
+                    .claimed_pages
+                    .unwrap_or_else(|| total.div_ceil(size).max(1)),
                 per_page: size,
                 total,
             })
@@ -674,6 +707,39 @@ mod tests {
             );
         }
         assert!(state.orphans.is_empty());
+    }
+
+    #[tokio::test]
+    async fn paging_stops_when_pages_bring_nothing_new_whatever_the_page_count_claims() {
+        let contacts: Vec<LiveContact> = (0..5)
+            .map(|i| marked(&format!("{i}"), &format!("u{i}@x.com")))
+            .collect();
+        let cfg = config(
+            (0..5)
+                .map(|i| desired("web", key("email", &format!("u{i}@x.com"))))
+                .collect(),
+            true,
+        );
+        for ignore_page in [false, true] {
+            // a billion pages claimed: empty after the first, or the first again and again
+            let mut fake = Fake::new("web", contacts.clone());
+            fake.claimed_pages = Some(1_000_000_000);
+            fake.ignore_page = ignore_page;
+            let (state, fakes) = read(&cfg, vec![fake], &[0, 1, 2, 3, 4], opts(10, true)).await;
+            let lookups = fakes["web"].lookups.load(Ordering::SeqCst);
+            assert_eq!(
+                lookups,
+                1 + 4,
+                "page 1, then one wave of 4 that brought nothing new"
+            );
+            assert!(
+                state
+                    .contacts
+                    .iter()
+                    .all(|(_, f)| matches!(f, Found::Present(_))),
+                "{state:?}"
+            );
+        }
     }
 
     #[tokio::test]

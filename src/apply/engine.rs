@@ -24,11 +24,18 @@ const MAX_CREATE_ATTEMPTS: usize = 3;
 pub struct ApplyOptions {
     /// Contacts worked on at once per channel (the rate limiter still bounds calls).
     pub concurrency: usize,
+    /// How long to let the platform settle before looking up a create whose outcome is
+    /// unknown: a server that timed out may still be writing the contact, and a look-up too
+    /// soon would miss it and let a retry make a duplicate.
+    pub settle: std::time::Duration,
 }
 
 impl Default for ApplyOptions {
     fn default() -> Self {
-        ApplyOptions { concurrency: 8 }
+        ApplyOptions {
+            concurrency: 8,
+            settle: std::time::Duration::from_secs(2),
+        }
     }
 }
 
@@ -108,11 +115,11 @@ pub async fn apply<C: ContactsApi>(
                         } else if stopped.load(Ordering::SeqCst) {
                             not_run(
                                 cp,
-                                format!("not started: channel {channel} stopped after its token was refused"),
+                                format!("not started: channel {channel} stopped (its token was refused or its host cannot be reached)"),
                             )
                         } else {
-                            let o = run_contact(cp, config, client, events).await;
-                            if o.error_kind_unauthorized {
+                            let o = run_contact(cp, config, client, options, events).await;
+                            if o.stops_channel {
                                 stopped.store(true, Ordering::SeqCst);
                             }
                             o.outcome
@@ -188,7 +195,7 @@ fn failed(cp: &ContactPlan, id: Option<String>, done: usize, why: String) -> Con
 
 struct RunResult {
     outcome: ContactOutcome,
-    error_kind_unauthorized: bool,
+    stops_channel: bool,
 }
 
 /// Make one contact's calls in order; stop at its first failure.
@@ -196,12 +203,13 @@ async fn run_contact<C: ContactsApi>(
     cp: &ContactPlan,
     config: &Config,
     client: &C,
+    options: ApplyOptions,
     events: &(dyn Fn(ApplyEvent) + Send + Sync),
 ) -> RunResult {
     let mut id = cp.id.clone();
     for (done, call) in cp.calls.iter().enumerate() {
         let result = match (call, id.as_deref()) {
-            (Call::Create { fields }, _) => create(cp, config, client, fields)
+            (Call::Create { fields }, _) => create(cp, config, client, options, fields)
                 .await
                 .map(|new_id| id = Some(new_id)),
             (Call::Update { fields }, Some(cid)) => client.update(cid, fields).await,
@@ -216,11 +224,11 @@ async fn run_contact<C: ContactsApi>(
             ok: result.is_ok(),
         });
         if let Err(e) = result {
-            let unauthorized = matches!(e, ApiError::Unauthorized { .. });
+            let stops = e.stops_channel();
             let why = describe_failure(cp, done, &e);
             return RunResult {
                 outcome: failed(cp, id, done, why),
-                error_kind_unauthorized: unauthorized,
+                stops_channel: stops,
             };
         }
     }
@@ -232,7 +240,7 @@ async fn run_contact<C: ContactsApi>(
             calls_planned: cp.calls.len(),
             error: None,
         },
-        error_kind_unauthorized: false,
+        stops_channel: false,
     }
 }
 
@@ -253,6 +261,7 @@ async fn create<C: ContactsApi>(
     cp: &ContactPlan,
     config: &Config,
     client: &C,
+    options: ApplyOptions,
     fields: &[crate::api::FieldWrite],
 ) -> Result<String, ApiError> {
     if !matches!(cp.identity, Identity::Key { .. }) {
@@ -265,7 +274,9 @@ async fn create<C: ContactsApi>(
         match client.create(fields).await {
             Ok(id) => return Ok(id),
             Err(e) if e.outcome_unknown() => {
-                // The platform may have created it: find out before anything else.
+                // The platform may have created it (or still be creating it): let it settle,
+                // then find out before anything else.
+                tokio::time::sleep(options.settle).await;
                 let check = read_one(client, config, &cp.identity)
                     .await
                     .unwrap_or_else(|err| Found::Failed(err.to_string()));

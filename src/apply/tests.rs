@@ -247,7 +247,7 @@ async fn run(plan: Plan, fake: Fake) -> (ApplyReport, Fake) {
     (report, fake)
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn create_runs_follow_up_calls_against_the_new_id() {
     let (report, fake) = run(plan_of(vec![create_plan("a@x.com")]), Fake::default()).await;
     assert!(report.succeeded());
@@ -258,7 +258,7 @@ async fn create_runs_follow_up_calls_against_the_new_id() {
     assert_eq!(c.tags, vec!["VIP"]);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn lost_create_response_is_looked_up_not_recreated() {
     let fake = Fake::default();
     fake.fault("create", Fault::LoseResponse);
@@ -273,7 +273,7 @@ async fn lost_create_response_is_looked_up_not_recreated() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn unknown_create_that_did_not_happen_is_retried_after_a_lookup() {
     let fake = Fake::default();
     fake.fault(
@@ -291,7 +291,7 @@ async fn unknown_create_that_did_not_happen_is_retried_after_a_lookup() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn create_whose_check_fails_is_reported_not_retried() {
     let fake = Fake::default();
     fake.fault("create", Fault::LoseResponse);
@@ -308,7 +308,7 @@ async fn create_whose_check_fails_is_reported_not_retried() {
     assert!(why.contains("run apply again"), "{why}");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn one_failure_does_not_stop_the_others_and_is_reported_with_progress() {
     let fake = Fake::default();
     fake.write("7", &[fw("email", "b@x.com")]);
@@ -352,7 +352,7 @@ async fn one_failure_does_not_stop_the_others_and_is_reported_with_progress() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn partly_applied_contact_says_so() {
     let fake = Fake::default();
     fake.fault(
@@ -370,7 +370,7 @@ async fn partly_applied_contact_says_so() {
     assert!(o.error.as_deref().unwrap().contains("after 2 of 3 calls"));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn refused_token_stops_the_channel() {
     let fake = Fake::default();
     let e = ApiError::Unauthorized {
@@ -384,7 +384,10 @@ async fn refused_token_stops_the_channel() {
         plan_of(contacts),
         &config(),
         &clients,
-        ApplyOptions { concurrency: 1 },
+        ApplyOptions {
+            concurrency: 1,
+            ..ApplyOptions::default()
+        },
         &AtomicBool::new(false),
         &|_| {},
     )
@@ -398,7 +401,7 @@ async fn refused_token_stops_the_channel() {
     assert_eq!(clients["web"].calls(), vec!["create"]);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn interrupted_run_starts_nothing_and_accounts_for_everything() {
     let clients: BTreeMap<String, Fake> = [("web".to_string(), Fake::default())].into();
     let report = apply(
@@ -415,7 +418,7 @@ async fn interrupted_run_starts_nothing_and_accounts_for_everything() {
     assert!(clients["web"].calls().is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn events_count_every_call() {
     let seen = Mutex::new(0usize);
     let clients: BTreeMap<String, Fake> = [("web".to_string(), Fake::default())].into();
@@ -435,7 +438,7 @@ async fn events_count_every_call() {
     assert_eq!(*seen.lock().unwrap(), report.plan.summary.api_calls);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn plan_errors_and_no_change_contacts_make_no_calls() {
     let mut err = contact("d@x.com", None, Action::Error, vec![]);
     err.error = Some("email=d@x.com matches 2 contacts: 1, 2".into());

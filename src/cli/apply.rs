@@ -16,6 +16,12 @@ use crate::plan::Plan;
 use crate::render;
 
 pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
+    // Know before reading anything (reads cost calls) that the answer can be asked for.
+    if !args.auto_approve && !std::io::stdin().is_terminal() {
+        bail!(
+            "refusing to apply without confirmation: standard input is not a terminal. Pass --auto-approve to apply non-interactively (review the changes first with `contactctl plan`)."
+        );
+    }
     let saved = args.plan.as_deref().map(load_saved).transpose()?;
     let mut target = args.target.clone();
     if let Some(saved) = &saved {
@@ -91,12 +97,21 @@ pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
         let interrupted = interrupted.clone();
         let cancel = session.cancel.clone();
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                interrupted.store(true, Ordering::SeqCst);
-                cancel.cancel();
+            if interrupt_signal().await.is_err() {
+                return;
+            }
+            interrupted.store(true, Ordering::SeqCst);
+            cancel.cancel();
+            eprintln!(
+                "\nInterrupted: no new calls are started; finishing the calls in flight and reporting. Interrupt again to stop at once."
+            );
+            // The handler stays installed, so without this a second Ctrl-C would do nothing
+            // while calls in flight wait out their timeout.
+            if interrupt_signal().await.is_ok() {
                 eprintln!(
-                    "\nInterrupted: no new calls are started; finishing the calls in flight and reporting."
+                    "Interrupted again: stopping now, without a report. Calls in flight may or may not have taken effect; run contactctl apply again (it looks contacts up before creating them)."
                 );
+                std::process::exit(Exit::Error as i32);
             }
         });
     }
@@ -123,6 +138,19 @@ pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
     } else {
         Exit::Error
     })
+}
+
+/// Ctrl-C (SIGINT) or, on Unix, SIGTERM: what CI runners send when a job is cancelled.
+async fn interrupt_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    {
+        return tokio::select! {
+            r = tokio::signal::ctrl_c() => r,
+            _ = term.recv() => Ok(()),
+        };
+    }
+    tokio::signal::ctrl_c().await
 }
 
 /// The contacts whose fresh plan differs from the saved one (by identity), in words.

@@ -310,19 +310,22 @@ async fn connect_seeded(
 }
 
 /// Refuse to send a token in clear over the network: plain http is only for this machine.
+/// The URL is read by the same parser the HTTP client uses, so what is checked is the host the
+/// token would go to (`HTTP://`, `http://host\\@127.0.0.1` and `http://host#@127.0.0.1` all go to
+/// `host`).
 fn check_transport(channel: &str, base_url: &str, allow_insecure: bool) -> anyhow::Result<()> {
-    let Some(rest) = base_url.strip_prefix("http://") else {
+    let url = reqwest::Url::parse(base_url)
+        .map_err(|e| anyhow!("channel {channel}: base_url {base_url} is not a valid URL ({e})"))?;
+    if url.scheme() != "http" {
         return Ok(());
-    };
-    let host = rest.split(['/', '?']).next().unwrap_or("");
-    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
-    let host = if let Some(v6) = host.strip_prefix('[') {
-        v6.split(']').next().unwrap_or("")
-    } else {
-        host.split(':').next().unwrap_or("")
-    };
+    }
+    let host = url.host_str().unwrap_or("");
+    let ip = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
     let loopback = host.eq_ignore_ascii_case("localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        || ip.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
     if loopback || allow_insecure {
         Ok(())
     } else {
@@ -397,5 +400,30 @@ mod tests {
         assert!(check_transport("w", "http://x.example/api", false).is_err());
         assert!(check_transport("w", "http://127.0.0.1.evil.example/api", false).is_err());
         assert!(check_transport("w", "http://x.example/api", true).is_ok());
+    }
+
+    #[test]
+    fn plain_http_is_judged_by_the_host_the_client_would_reach() {
+        for sneaky in [
+            "HTTP://x.example/api",
+            "Http://x.example/api",
+            "http://x.example\\@127.0.0.1/api",
+            "http://x.example#@127.0.0.1/api",
+            "http://x.example?@127.0.0.1/api",
+            "http://127.0.0.1:80@x.example/api",
+            "http://localhost.x.example/api",
+        ] {
+            let e = check_transport("w", sneaky, false).unwrap_err().to_string();
+            assert!(e.contains("plain http"), "{sneaky}: {e}");
+        }
+        for local in [
+            "HTTP://127.0.0.1:8080/api",
+            "http://LOCALHOST/api",
+            "http://user@127.0.0.1/api",
+            "http://127.0.0.2/api",
+        ] {
+            assert!(check_transport("w", local, false).is_ok(), "{local}");
+        }
+        assert!(check_transport("w", "HTTPS://x.example/api", false).is_ok());
     }
 }

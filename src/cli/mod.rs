@@ -4,7 +4,9 @@
 
 mod apply;
 mod common;
+mod completions;
 mod import;
+mod init;
 mod plan;
 mod sandbox;
 mod validate;
@@ -20,7 +22,7 @@ pub use common::Exit;
 #[derive(Debug, Parser)]
 #[command(name = "contactctl", version, about, long_about = None, propagate_version = true)]
 #[command(
-    after_help = "Try it without a token: contactctl plan examples/contactctl.yaml --sandbox"
+    after_help = "Try it without a token: contactctl plan examples/contactctl.yaml --sandbox\n\nNew here? `contactctl init` writes a starter config; the README has a ten-minute walk-through."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -118,9 +120,50 @@ pub enum Command {
     Schema,
     /// Serve a local, stateful simulator of the Contacts API until stopped.
     #[command(
-        after_help = "Example: contactctl sandbox --port 8080\n  curl -H 'Authorization: Bearer sandbox-web-token' http://127.0.0.1:8080/api/v1/contact/1776025372480910"
+        after_help = "Example:\n  contactctl sandbox --port 8080\n  curl -H 'Authorization: Bearer sandbox-web-token' \\\n    http://127.0.0.1:8080/api/v1/contact/1776025372480910"
     )]
     Sandbox(SandboxArgs),
+    /// Write a starter config for a new contacts repo, ready for the sandbox; never overwrites.
+    #[command(
+        after_help = "Examples:\n  contactctl init                  # writes ./contactctl.yaml (and contactctl.schema.json)\n  contactctl init contacts/        # writes contacts/contactctl.yaml"
+    )]
+    Init(InitArgs),
+    /// Print a shell completion script for contactctl.
+    #[command(
+        after_help = "Examples:\n  source <(contactctl completions bash)\n  contactctl completions bash > ~/.local/share/bash-completion/completions/contactctl\n  contactctl completions zsh > \"${fpath[1]}/_contactctl\"\n  contactctl completions fish > ~/.config/fish/completions/contactctl.fish"
+    )]
+    Completions(CompletionsArgs),
+    /// Print the man page of contactctl, or write a page per command into a directory.
+    #[command(
+        after_help = "Examples:\n  contactctl man | man -l -\n  contactctl man --out ~/.local/share/man/man1"
+    )]
+    Man(ManArgs),
+}
+
+/// `init` flags.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to write the config: a file, or a directory (ending in `/` or existing) to write
+    /// `contactctl.yaml` into. An existing config is never overwritten.
+    #[arg(default_value = "contactctl.yaml")]
+    pub path: PathBuf,
+}
+
+/// `completions` arguments.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `man` flags.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write contactctl.1 and one contactctl-<command>.1 per command into DIR instead of
+    /// printing the main page.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// `plan` flags.
@@ -242,6 +285,9 @@ pub async fn run(cli: Cli) -> Exit {
         Command::Apply(args) => apply::run(args, &out).await,
         Command::Sandbox(args) => sandbox::run(args, &out).await,
         Command::Import(args) => import::run(args, &out).await,
+        Command::Init(args) => init::run(&args.path, &out),
+        Command::Completions(args) => completions::completions(args.shell, &out),
+        Command::Man(args) => completions::man(args.out.as_deref(), &out),
     };
     match result {
         Ok(code) => code,

@@ -1,9 +1,9 @@
 //! Markdown output, for a pull-request comment: the summary first, safety warnings as an alert,
 //! a table per channel, and each changed contact's diff folded in a `<details>` block. Values
 //! from the platform or the config are escaped (or kept in code) so they cannot break the table,
-//! ping people or inject HTML. The whole comment stays under GitHub's 65,536-character limit:
-//! detail blocks are cut from the end first, then table rows, and a note says what was cut.
-//! Decides nothing.
+//! ping people or inject HTML. The whole comment stays under GitHub's 65,536-character limit,
+//! with room left for what CI adds around it: detail blocks are cut from the end first, then
+//! table rows, and a note says what was cut. Decides nothing.
 
 use std::io;
 
@@ -16,6 +16,10 @@ use crate::plan::{Action, ContactPlan, Plan};
 
 /// Most bytes one comment may have (GitHub counts characters; bytes are never fewer).
 pub const MAX_COMMENT_LEN: usize = 65_536;
+/// Room left under [`MAX_COMMENT_LEN`] for what a CI job wraps around the plan: the hidden
+/// marker it finds its comment by, a link to the run with the full plan, the commit. The
+/// recipes in `examples/ci/` add about 300 characters.
+pub const CALLER_ROOM: usize = 1_024;
 /// Room kept for the note that says what was cut.
 const NOTE_ROOM: usize = 600;
 /// Field and tag names listed in a table cell before "and N more".
@@ -48,13 +52,13 @@ impl Doc {
     }
 
     /// Write the pieces, cutting detail blocks and then rows from the end when the whole would
-    /// reach [`MAX_COMMENT_LEN`].
+    /// not leave [`CALLER_ROOM`] under [`MAX_COMMENT_LEN`].
     fn write(&self, w: &mut dyn io::Write) -> io::Result<()> {
         let total: usize = self.pieces.iter().map(|(_, t)| t.len()).sum();
         let mut keep = vec![true; self.pieces.len()];
         let mut cut = [0usize; 2];
-        if total >= MAX_COMMENT_LEN {
-            let budget = MAX_COMMENT_LEN - NOTE_ROOM;
+        if total > MAX_COMMENT_LEN - CALLER_ROOM {
+            let budget = MAX_COMMENT_LEN - CALLER_ROOM - NOTE_ROOM;
             let mut size = total;
             for (slot, kind) in [Kind::Detail, Kind::Row].into_iter().enumerate() {
                 for (i, (k, text)) in self.pieces.iter().enumerate().rev() {
@@ -278,6 +282,9 @@ pub fn plan(plan: &Plan, w: &mut dyn io::Write) -> io::Result<()> {
                 action_cell(c)
             );
             for (sign, line) in lines {
+                // A line break in a name (values are quoted) could end the fence and let the
+                // rest be read as Markdown or HTML.
+                let line = line.replace(['\n', '\r'], " ");
                 block.push_str(&format!("{} {line}\n", sign.as_str()));
             }
             block.push_str("```\n\n</details>\n\n");
@@ -449,6 +456,60 @@ mod tests {
     }
 
     #[test]
+    fn a_line_break_in_a_tag_name_cannot_end_the_diff_fence() {
+        let evil = "x\n```\n<img src=x onerror=alert(1)>";
+        let mut config = fixtures::config();
+        config.tags.insert(evil.to_string());
+        config.contacts = vec![DesiredContact {
+            channel: "web".into(),
+            identity: Identity::Id("7".into()),
+            fields: Default::default(),
+            tags: Some([evil.to_string()].into()),
+            source: SourceLoc::default(),
+        }];
+        let live = LiveState {
+            contacts: vec![(
+                0,
+                Found::Present(LiveContact {
+                    id: "7".into(),
+                    fields: Default::default(),
+                    tags: vec![],
+                }),
+            )],
+            ..LiveState::default()
+        };
+        let text = render_plan(&crate::plan::plan(&config, &live, PlanOptions::default()));
+        assert!(text.contains("<details>"), "{text}");
+        assert!(
+            !text.lines().any(|l| l.starts_with("<img")),
+            "the name stays inside the fence:\n{text}"
+        );
+        let fences = text.lines().filter(|l| l.starts_with("```")).count();
+        assert_eq!(fences, 2, "one fence opened and closed:\n{text}");
+    }
+
+    #[test]
+    fn the_cut_leaves_room_for_what_ci_adds() {
+        // The first plan size that gets cut, and the one just below it.
+        let n = (250..400)
+            .find(|&n| render_plan(&big_plan(n)).contains("Cut to fit"))
+            .unwrap();
+        let cut = render_plan(&big_plan(n));
+        assert!(cut.len() + CALLER_ROOM <= MAX_COMMENT_LEN);
+        let whole = render_plan(&big_plan(n - 1));
+        assert!(
+            whole.len() + CALLER_ROOM <= MAX_COMMENT_LEN,
+            "an uncut plan leaves the room too: {} bytes",
+            whole.len()
+        );
+        assert!(
+            whole.len() + CALLER_ROOM + 1_000 > MAX_COMMENT_LEN,
+            "and is not cut much earlier than needed: {} bytes",
+            whole.len()
+        );
+    }
+
+    #[test]
     fn a_small_plan_is_not_cut() {
         let text = render_plan(&big_plan(20));
         assert!(!text.contains("Cut to fit"));
@@ -459,7 +520,11 @@ mod tests {
     fn a_long_plan_loses_detail_blocks_from_the_end_first() {
         let full = big_plan(300);
         let text = render_plan(&full);
-        assert!(text.len() < MAX_COMMENT_LEN, "{} bytes", text.len());
+        assert!(
+            text.len() + CALLER_ROOM <= MAX_COMMENT_LEN,
+            "{} bytes",
+            text.len()
+        );
         // every row is kept, the first details are kept, the last are cut
         assert_eq!(text.matches("| update |").count(), 300);
         assert!(text.contains("<code>email=person00000@example.com (id 100000)</code>"));
@@ -475,7 +540,11 @@ mod tests {
     #[test]
     fn a_five_thousand_contact_plan_is_cut_to_fit_a_comment() {
         let text = render_plan(&big_plan(5_000));
-        assert!(text.len() < MAX_COMMENT_LEN, "{} bytes", text.len());
+        assert!(
+            text.len() + CALLER_ROOM <= MAX_COMMENT_LEN,
+            "{} bytes",
+            text.len()
+        );
         assert!(text.starts_with("**contactctl plan:** 0 to create, 5000 to update"));
         assert_eq!(text.matches("<details>").count(), 0);
         let rows = text.matches("| update |").count();

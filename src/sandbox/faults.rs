@@ -28,6 +28,8 @@ pub(crate) struct Decision {
     pub(crate) injected: Injected,
     /// Delay before the response.
     pub(crate) latency: Duration,
+    /// Delay after the request was served, before its response is sent (a random slow response).
+    pub(crate) slow: Duration,
     /// The random draw for "drop this create's response", used only if the request commits a
     /// create (drawn for every request so the sequence depends only on arrival order).
     pub(crate) random_drop_create: bool,
@@ -72,12 +74,17 @@ impl FaultState {
         let n = self.requests;
         let f = &self.faults;
         let (mut r_reset, mut r_500, mut r_429, mut r_drop) = (false, false, false, false);
+        let mut slow = Duration::ZERO;
         if let (Some(p), Some(rng)) = (&f.random, &mut self.rng) {
             // Always four draws, so one request's outcome never shifts the next one's.
             r_reset = rng.f64() < p.p_reset;
             r_500 = rng.f64() < p.p_500;
             r_429 = rng.f64() < p.p_429;
             r_drop = rng.f64() < p.p_drop_create;
+            // A fifth only when slow responses are asked for: other seeds keep their sequences.
+            if p.p_slow > 0.0 && rng.f64() < p.p_slow {
+                slow = Duration::from_millis(p.slow_ms);
+            }
         }
         let injected = if fires(f.reset_every, n) || r_reset {
             Injected::Reset
@@ -93,6 +100,7 @@ impl FaultState {
         Decision {
             injected,
             latency: Duration::from_millis(f.latency_ms),
+            slow,
             random_drop_create: r_drop,
         }
     }
@@ -153,6 +161,35 @@ mod tests {
     }
 
     #[test]
+    fn slow_responses_are_drawn_only_when_asked_for_and_keep_other_draws() {
+        let random = |p_slow| Faults {
+            random: Some(RandomFaults {
+                seed: 9,
+                p_500: 0.3,
+                p_slow,
+                slow_ms: 2_500,
+                ..RandomFaults::default()
+            }),
+            ..Faults::default()
+        };
+        let mut off = FaultState::new(random(0.0));
+        let off: Vec<Decision> = (0..100).map(|_| off.on_request()).collect();
+        assert!(off.iter().all(|d| d.slow.is_zero()));
+        let mut on = FaultState::new(random(0.5));
+        let on: Vec<Decision> = (0..100).map(|_| on.on_request()).collect();
+        let slow = on.iter().filter(|d| !d.slow.is_zero()).count();
+        assert!((20..=80).contains(&slow), "about half: {slow}");
+        assert!(
+            on.iter()
+                .all(|d| d.slow.is_zero() || d.slow == Duration::from_millis(2_500))
+        );
+        assert_eq!(
+            off[0].injected, on[0].injected,
+            "the first request's draws come before any slow draw"
+        );
+    }
+
+    #[test]
     fn random_faults_repeat_for_the_same_seed_and_differ_for_another() {
         let random = |seed| Faults {
             random: Some(RandomFaults {
@@ -161,6 +198,7 @@ mod tests {
                 p_reset: 0.1,
                 p_drop_create: 0.0,
                 p_429: 0.2,
+                ..RandomFaults::default()
             }),
             ..Faults::default()
         };

@@ -674,7 +674,13 @@ async fn gate(State(s): Shr, mut req: Request, next: Next) -> Response {
     }
     req.extensions_mut()
         .insert(RandomDrop(decision.random_drop_create));
-    next.run(req).await
+    let response = next.run(req).await;
+    if !decision.slow.is_zero() {
+        // Served (a write has taken effect); only the answer is late.
+        s.count(ch, |st| st.injected_slow += 1);
+        tokio::time::sleep(decision.slow).await;
+    }
+    response
 }
 
 async fn admin_state(State(s): Shr) -> Response {

@@ -24,8 +24,8 @@ pub struct SandboxState {
     pub faults: Faults,
 }
 
-/// One simulated channel.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One simulated channel. `Debug` shows the token as `***`, like every token of this tool.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelState {
     /// The bearer token that addresses this channel. Empty (or left out of a state file) means
@@ -55,6 +55,21 @@ fn default_rate_limit() -> u32 {
 
 fn default_max_per_page() -> u64 {
     DEFAULT_PAGE_SIZE as u64
+}
+
+impl std::fmt::Debug for ChannelState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A sandbox token is a test fixture, but a state file may hold one a person chose, and
+        // `{:?}` ends up in logs and test output.
+        f.debug_struct("ChannelState")
+            .field("token", &"***")
+            .field("viber", &self.viber)
+            .field("viber_encode_get", &self.viber_encode_get)
+            .field("rate_limit", &self.rate_limit)
+            .field("max_per_page", &self.max_per_page)
+            .field("contacts", &self.contacts)
+            .finish()
+    }
 }
 
 impl ChannelState {
@@ -129,6 +144,18 @@ pub struct RandomFaults {
     pub p_drop_create: f64,
     /// Probability of an injected 429.
     pub p_429: f64,
+    /// Probability that a response is held back `slow_ms` after the request was served: a
+    /// write has taken effect, but its answer may come after the client gave up (a timeout
+    /// whose outcome is unknown). Drawn only when above 0, so other seeds keep their sequences.
+    #[serde(skip_serializing_if = "is_zero_f64")]
+    pub p_slow: f64,
+    /// How long a slow response is held back, in milliseconds.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub slow_ms: u64,
+}
+
+fn is_zero_f64(v: &f64) -> bool {
+    *v == 0.0
 }
 
 /// The vendor documents' sample contact, exactly as they show it (e-mail made neutral).
@@ -314,6 +341,7 @@ impl SandboxState {
                 ("p_reset", r.p_reset),
                 ("p_drop_create", r.p_drop_create),
                 ("p_429", r.p_429),
+                ("p_slow", r.p_slow),
             ] {
                 if !(0.0..=1.0).contains(&p) {
                     return Err(format!(

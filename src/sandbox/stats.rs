@@ -34,6 +34,9 @@ pub struct ChannelStats {
     pub injected_resets: u64,
     /// 401s injected by `unauthorized_after`.
     pub injected_401: u64,
+    /// Responses held back by `random.p_slow` after the request was served.
+    #[serde(default)]
+    pub injected_slow: u64,
     /// Contacts created.
     pub creates_committed: u64,
     /// Creates committed whose response was then dropped.

@@ -1,0 +1,253 @@
+//! `contactctl init`: write a starter config for a newcomer — commented, valid, and working as
+//! written against `contactctl sandbox --port 8080` — plus the JSON Schema its first line points
+//! editors at. Never overwrites a config and never writes next to another one; knows nothing of
+//! the config format beyond the text it writes (tests prove that text loads).
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+use super::common::{Exit, Output};
+use crate::config;
+
+/// The file written when the target is a directory.
+const CONFIG_NAME: &str = "contactctl.yaml";
+/// The schema written next to the config, named by the config's first line.
+const SCHEMA_NAME: &str = "contactctl.schema.json";
+
+/// The starter config. Its channels point at the sandbox's default port, with the token
+/// variables the README's walk-through exports; its contacts exercise an update (the sandbox's
+/// sample contact, found by key), a create, and a Viber channel.
+pub const STARTER: &str = r#"# yaml-language-server: $schema=contactctl.schema.json
+#
+# contactctl config: the contacts this repo manages on the chat platform — their field values
+# and tags. `contactctl plan` shows how the platform differs from this file; `contactctl apply`
+# makes the platform match it. `contactctl validate` checks it offline; `contactctl schema`
+# prints its JSON Schema (re-run `contactctl schema > contactctl.schema.json` after upgrading).
+#
+# As written it works against the local sandbox, with no account or token:
+#   contactctl sandbox --port 8080            (in another terminal)
+#   export CONTACTS_WEB_TOKEN=sandbox-web-token CONTACTS_VIBER_TOKEN=sandbox-viber-token
+#   contactctl plan
+version: 1
+
+# One entry per channel (a web chat, a WhatsApp number, a Viber bot...): each has its own token.
+# For the real platform: set base_url to its API root — https://<your host>/api, the part of
+# the API documents' URLs before /v1/ — and put the channel's API token in the environment
+# variable that token_env names (in CI: a secret). Tokens never go in this file.
+# Delete the channels you do not have.
+channels:
+  web:
+    base_url: http://127.0.0.1:8080/api     # the sandbox; e.g. https://app.example.chat/api
+    token_env: CONTACTS_WEB_TOKEN
+    rate_limit: 100                         # calls per minute the platform allows this token
+  viber:
+    base_url: http://127.0.0.1:8080/api
+    token_env: CONTACTS_VIBER_TOKEN
+    viber: true                             # a Viber bot: contact IDs travel Base64-encoded
+    # boolean_format: lower                 # if the platform wants true/false, not TRUE/FALSE
+
+# The fields this repo manages, with their types: text, number, boolean, email, phone, url,
+# date. Values are compared by type ("7" = 7, TRUE = true, e-mails ignoring case). Fields not
+# listed here are never written.
+fields:
+  email: { type: email }
+  firstName: { type: text }
+  lastName: { type: text }
+  vip: { type: boolean }
+
+# The tags this repo manages. A managed tag that a contact should not have is removed from it;
+# tags not listed here are never touched.
+tags:
+  - Blog Updates
+  - Platform Updates
+  - VIP
+
+defaults:
+  channel: web                              # for contacts that name no channel
+  key: email                                # the field that finds a contact on the platform
+  # marker: { field: managed_by, value: git }   # read in bulk and spot orphans (see the README)
+
+# safety: { max_change_percent: 30, min_existing: 10 }   # apply refuses bigger changes unless --force
+
+contacts:
+  # Found by its e-mail (defaults.key): in the sandbox, the sample contact of the API documents
+  # (ID 1776025372480910); on a platform without it, created.
+  - fields: { email: juanej@example.com, firstName: Mahin, lastName: Dar }
+    tags: [Blog Updates, VIP]               # adds VIP; removes Platform Updates if it has it
+
+  # Fields you leave out are left alone; `field: null` clears one.
+  - fields: { email: maria@example.com, firstName: María, lastName: López, vip: true }
+    tags: [Blog Updates]
+
+  # On the Viber channel. Without `tags:`, its tags are left alone.
+  - channel: viber
+    fields: { email: ana@example.com, firstName: Ana }
+
+  # A contact can also be found by its platform ID (never created by ID):
+  # - id: "1776025372480910"
+  #   fields: { firstName: Mahin }
+"#;
+
+/// Where the config goes: `path` itself, or `contactctl.yaml` inside it when it names a
+/// directory (an existing one, or one written with a trailing slash).
+fn config_path(path: &Path) -> PathBuf {
+    let names_dir = path.as_os_str().to_string_lossy().ends_with(['/', '\\']) || path.is_dir();
+    if names_dir {
+        path.join(CONFIG_NAME)
+    } else {
+        path.to_path_buf()
+    }
+}
+
+/// A config file already in `dir` (a directory config is every *.yaml/*.yml in it, so a new
+/// file there would be merged with it).
+fn existing_config_in(dir: &Path) -> Option<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.') && (n.ends_with(".yaml") || n.ends_with(".yml")))
+        .collect();
+    names.sort();
+    names.into_iter().next()
+}
+
+/// Write the starter config (and its schema) at `path`; refuses when a config is there.
+pub fn run(path: &Path, out: &Output) -> anyhow::Result<Exit> {
+    let target = config_path(path);
+    // `None` for a bare file name: the current directory.
+    let parent = target.parent().filter(|p| !p.as_os_str().is_empty());
+    let dir = parent.unwrap_or(Path::new("."));
+    if target.exists() {
+        bail!(
+            "{} already exists; init never overwrites a config. Edit it, or give init another path (e.g. `contactctl init new-contacts/`).",
+            target.display()
+        );
+    }
+    if path.is_dir()
+        && let Some(other) = existing_config_in(dir)
+    {
+        bail!(
+            "{} already holds a config ({other}); a new file there would be merged with it. Give init an empty or new directory.",
+            dir.display()
+        );
+    }
+    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+
+    // create_new: a file that appeared since the check above is not overwritten either.
+    let mut file = match fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&target)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => bail!(
+            "{} already exists; init never overwrites a config.",
+            target.display()
+        ),
+        Err(e) => return Err(e).with_context(|| format!("creating {}", target.display())),
+    };
+    file.write_all(STARTER.as_bytes())
+        .and_then(|()| file.flush())
+        .with_context(|| format!("writing {}", target.display()))?;
+
+    // The schema is generated, so refreshing it is safe; it matches this binary's config format.
+    let schema = parent.map_or(PathBuf::from(SCHEMA_NAME), |p| p.join(SCHEMA_NAME));
+    fs::write(&schema, config::schema_json())
+        .with_context(|| format!("writing {}", schema.display()))?;
+
+    // The plan command to suggest: the same path the user gave, unless it is the default.
+    let shown = if target == Path::new(CONFIG_NAME) {
+        String::new()
+    } else {
+        format!(" {}", path.display())
+    };
+    out.note(&format!(
+        "Wrote {} (and {}, for editors that read the schema line).\n\
+         It points at the local sandbox. To try it:\n  \
+         contactctl sandbox --port 8080            # in another terminal\n  \
+         export CONTACTS_WEB_TOKEN=sandbox-web-token CONTACTS_VIBER_TOKEN=sandbox-viber-token\n  \
+         contactctl plan{shown}\n\
+         For the real platform, edit base_url and put each channel's token in its token_env variable.",
+        target.display(),
+        schema.display(),
+    ));
+    Ok(Exit::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn out() -> Output {
+        Output {
+            format: crate::cli::Format::Text,
+            color: false,
+            color_err: false,
+            verbose: false,
+        }
+    }
+
+    #[test]
+    fn the_starter_config_loads_and_points_at_the_sandbox() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.yaml");
+        fs::write(&path, STARTER).unwrap();
+        let config = config::load(&path).unwrap_or_else(|d| panic!("{d:?}"));
+        assert_eq!(config.contacts.len(), 3);
+        assert_eq!(config.channels["web"].base_url, "http://127.0.0.1:8080/api");
+        assert_eq!(config.channels["web"].token_env, "CONTACTS_WEB_TOKEN");
+        assert_eq!(config.channels["viber"].token_env, "CONTACTS_VIBER_TOKEN");
+        assert!(config.channels["viber"].viber);
+        assert!(STARTER.starts_with("# yaml-language-server: $schema=contactctl.schema.json\n"));
+    }
+
+    #[test]
+    fn init_writes_the_config_and_its_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("contactctl.yaml");
+        assert_eq!(run(&path, &out()).unwrap(), Exit::Ok);
+        assert_eq!(fs::read_to_string(&path).unwrap(), STARTER);
+        assert_eq!(
+            fs::read_to_string(dir.path().join(SCHEMA_NAME)).unwrap(),
+            config::schema_json()
+        );
+    }
+
+    #[test]
+    fn init_refuses_to_overwrite_and_leaves_the_file_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("contactctl.yaml");
+        fs::write(&path, "mine").unwrap();
+        let err = run(&path, &out()).unwrap_err().to_string();
+        assert!(err.contains("already exists"), "{err}");
+        assert_eq!(fs::read_to_string(&path).unwrap(), "mine");
+        assert!(!dir.path().join(SCHEMA_NAME).exists(), "nothing written");
+    }
+
+    #[test]
+    fn init_into_a_directory_writes_contactctl_yaml_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let new = dir.path().join("contacts/");
+        run(&new, &out()).unwrap();
+        assert!(dir.path().join("contacts/contactctl.yaml").is_file());
+        assert!(config::load(&dir.path().join("contacts")).is_ok());
+        // existing directory, without the slash: the same file, which now exists
+        let err = run(&dir.path().join("contacts"), &out())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("already exists"), "{err}");
+    }
+
+    #[test]
+    fn init_refuses_a_directory_that_already_holds_a_config() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("10-fields.yaml"), "fields: {}\n").unwrap();
+        let err = run(dir.path(), &out()).unwrap_err().to_string();
+        assert!(err.contains("10-fields.yaml"), "{err}");
+        assert!(!dir.path().join(CONFIG_NAME).exists());
+    }
+}

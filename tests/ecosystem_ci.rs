@@ -1,0 +1,684 @@
+//! The CI recipes in examples/ci/: each file parses as YAML with the triggers, permissions and
+//! contactctl command lines it promises, and the shell it runs — the very text of its steps — is
+//! run with bash against a sandbox serving a `contacts/` config, checking the exit codes and
+//! output each recipe relies on (drift passes the PR plan, fails the nightly check; errors fail
+//! both). The GitHub comment script runs under node with a fake GitHub client, and the GitLab
+//! note script against a fake GitLab API. Install steps are not run (they fetch from the network).
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::{Value, json};
+use support::{Env, VIBER_TOKEN, WEB_TOKEN, wire};
+
+const MARKER: &str = "<!-- contactctl-plan -->";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A recipe, parsed as YAML 1.2 (as GitHub and GitLab read `on:`: a string, not a boolean).
+fn recipe(rel: &str) -> Value {
+    let text = std::fs::read_to_string(root().join(rel)).unwrap();
+    let options = serde_saphyr::options! { strict_booleans: true };
+    serde_saphyr::from_str_with_options::<Value>(&text, options)
+        .unwrap_or_else(|e| panic!("{rel} is not valid YAML: {e}"))
+}
+
+fn text(v: &Value) -> &str {
+    v.as_str()
+        .unwrap_or_else(|| panic!("expected a string, got {v}"))
+}
+
+/// Whether a tool the recipes' runners have is installed here.
+fn have(tool: &str) -> bool {
+    Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn skip(what: &str, tool: &str) {
+    eprintln!(
+        "SKIPPED: {what}: `{tool}` is not installed here (the CI runners the recipe targets have it)"
+    );
+}
+
+/// The `contactctl` command lines of a script, without redirections and exit-code captures.
+fn contactctl_lines(script: &str) -> Vec<String> {
+    script
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("contactctl ") && *l != "contactctl --version")
+        .map(|l| {
+            let end = [" >", " |", " ||"]
+                .iter()
+                .filter_map(|s| l.find(s))
+                .min()
+                .unwrap_or(l.len());
+            l[..end].to_string()
+        })
+        .collect()
+}
+
+/// A sandbox (web: juan, drifted; viber: empty) and a `contacts/` config for it whose token
+/// variables are the recipes': juan's first name to fix, ana to create on Viber.
+fn setup() -> Env {
+    let env = Env::new(
+        vec![wire(
+            "100",
+            &[("email", "juan@example.com"), ("firstName", "Juanito")],
+            &["VIP"],
+        )],
+        vec![],
+    );
+    write_contacts(&env);
+    env
+}
+
+fn write_contacts(env: &Env) {
+    let base = env.sandbox.base_url();
+    let dir = env.dir.path().join("contacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("contactctl.yaml"),
+        format!(
+            "version: 1\nchannels:\n  web: {{ base_url: {base}, token_env: CONTACTS_WEB_TOKEN }}\n  viber: {{ base_url: {base}, token_env: CONTACTS_VIBER_TOKEN, viber: true }}\nfields:\n  email: {{ type: email }}\n  firstName: {{ type: text }}\ntags: [VIP, Blog Updates]\ndefaults: {{ channel: web, key: email }}\ncontacts:\n  - fields: {{ email: juan@example.com, firstName: Juan }}\n    tags: [VIP]\n  - channel: viber\n    fields: {{ email: ana@example.com, firstName: Ana }}\n"
+        ),
+    )
+    .unwrap();
+}
+
+/// The token for a token variable of the recipes.
+fn token_for(var: &str) -> &'static str {
+    match var {
+        "CONTACTS_WEB_TOKEN" => WEB_TOKEN,
+        "CONTACTS_VIBER_TOKEN" => VIBER_TOKEN,
+        other => panic!("the recipe passes {other}, which the config does not use"),
+    }
+}
+
+/// Run `script` as the runners do (bash, -e, pipefail) in the sandbox's repo, with the built
+/// contactctl on PATH, the tokens, and `vars`.
+fn shell(env: &Env, script: &str, vars: &[(&str, &str)]) -> Output {
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_contactctl"))
+        .parent()
+        .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut cmd = Command::new("bash");
+    cmd.args(["--noprofile", "--norc", "-eo", "pipefail", "-c", script])
+        .current_dir(env.dir.path())
+        .env("PATH", path)
+        .env("NO_COLOR", "1")
+        .env_remove("CONTACTCTL_TIMEOUT")
+        .env("CONTACTS_WEB_TOKEN", WEB_TOKEN)
+        .env("CONTACTS_VIBER_TOKEN", VIBER_TOKEN);
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn show(out: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn read(env: &Env, name: &str) -> String {
+    std::fs::read_to_string(env.dir.path().join(name)).unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------------------------
+// GitHub Actions
+
+fn gh(name: &str) -> Value {
+    recipe(&format!("examples/ci/github/{name}"))
+}
+
+/// The only job of a workflow.
+fn gh_job(wf: &Value) -> &Value {
+    let jobs = wf["jobs"].as_object().unwrap();
+    assert_eq!(jobs.len(), 1, "one job");
+    jobs.values().next().unwrap()
+}
+
+fn gh_step<'a>(job: &'a Value, name: &str) -> &'a Value {
+    job["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no step {name:?}"))
+}
+
+/// The workflow's structure every recipe shares: tokens from secrets named as the token
+/// variables, contactctl installed pinned, and `run:` scripts free of `${{ }}` (which would be
+/// pasted into the shell unescaped); returns the `run:` of `step`.
+fn gh_checked_run<'a>(wf: &'a Value, step: &str) -> &'a str {
+    let job = gh_job(wf);
+    let env = job["env"].as_object().unwrap();
+    assert!(!env.is_empty());
+    for (k, v) in env {
+        assert_eq!(text(v), format!("${{{{ secrets.{k} }}}}"), "{k}");
+        token_for(k);
+    }
+    let install = text(&gh_step(job, "Install contactctl")["run"]);
+    assert!(
+        install.contains("cargo install --locked --git"),
+        "{install}"
+    );
+    assert!(
+        install.contains("--tag \"$CONTACTCTL_VERSION\""),
+        "{install}"
+    );
+    for s in job["steps"].as_array().unwrap() {
+        if let Some(run) = s["run"].as_str() {
+            assert!(!run.contains("${{"), "expression in a run script: {run}");
+            assert_eq!(s["shell"], "bash", "bash, so -e and pipefail hold: {run}");
+        }
+    }
+    text(&gh_step(job, step)["run"])
+}
+
+#[test]
+fn github_plan_runs_on_pull_requests_and_may_comment() {
+    let wf = gh("contactctl-plan.yml");
+    assert!(wf["on"]["pull_request"].is_object(), "{}", wf["on"]);
+    assert_eq!(wf["permissions"]["pull-requests"], "write");
+    let run = gh_checked_run(&wf, "Plan");
+    assert_eq!(
+        contactctl_lines(run),
+        ["contactctl plan contacts/ --format markdown --out plan.json"]
+    );
+    let job = gh_job(&wf);
+    let post = gh_step(job, "Post the plan on the pull request");
+    assert!(text(&post["uses"]).starts_with("actions/github-script@"));
+    let cond = text(&post["if"]);
+    assert!(
+        cond.contains("!cancelled()") && cond.contains("failure"),
+        "posts after a failed plan too: {cond}"
+    );
+    let script = text(&post["with"]["script"]);
+    for needle in [
+        MARKER,
+        "listComments",
+        "updateComment",
+        "createComment",
+        "plan.md",
+    ] {
+        assert!(script.contains(needle), "{needle}");
+    }
+}
+
+#[test]
+fn github_plan_step_passes_with_changes_and_fails_on_errors() {
+    let env = setup();
+    let run = gh_checked_run(&gh("contactctl-plan.yml"), "Plan").to_string();
+
+    let out = shell(&env, &run, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "changes do not fail: {}",
+        show(&out)
+    );
+    let plan = read(&env, "plan.md");
+    assert!(
+        plan.starts_with("**contactctl plan:** 1 to create, 1 to update"),
+        "{plan}"
+    );
+    assert!(
+        stdout(&out).contains("| create |"),
+        "the plan is in the log too"
+    );
+    let saved: Value = serde_json::from_str(&read(&env, "plan.json")).unwrap();
+    assert_eq!(
+        saved["kind"], "contactctl-plan",
+        "the full plan, for the artifact"
+    );
+    assert_eq!(
+        env.writes("web") + env.writes("viber"),
+        0,
+        "a plan writes nothing"
+    );
+
+    // An invalid config: the step fails, with nothing to post but the failure.
+    std::fs::write(
+        env.dir.path().join("contacts/contactctl.yaml"),
+        "version: 1\nbogus: 1\n",
+    )
+    .unwrap();
+    let out = shell(&env, &run, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert_eq!(read(&env, "plan.md"), "");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("bogus"),
+        "{}",
+        show(&out)
+    );
+}
+
+/// The fake GitLab's answer to "who am I": the bot user 42.
+fn mock_user(server: &httpmock::MockServer) {
+    server.mock(|when, then| {
+        when.method(httpmock::Method::GET)
+            .path("/api/v4/user")
+            .header("PRIVATE-TOKEN", "glpat-test");
+        then.status(200).json_body(json!({ "id": 42 }));
+    });
+}
+
+/// Run the comment script under node with a fake `github` whose issue holds `comments`;
+/// returns the calls it made.
+fn run_comment_script(env: &Env, comments: Value) -> Vec<Value> {
+    let wf = gh("contactctl-plan.yml");
+    let script = text(&gh_step(gh_job(&wf), "Post the plan on the pull request")["with"]["script"]);
+    let dir = env.dir.path();
+    std::fs::write(dir.join("comment-script.js"), script).unwrap();
+    std::fs::write(dir.join("comments.json"), comments.to_string()).unwrap();
+    std::fs::write(
+        dir.join("harness.js"),
+        r#"
+const fs = require('fs');
+const existing = JSON.parse(fs.readFileSync('comments.json', 'utf8'));
+const calls = [];
+const github = {
+  paginate: async (method, params) => (await method(params)).data,
+  rest: { issues: {
+    listComments: async (p) => { calls.push({ call: 'list', ...p }); return { data: existing }; },
+    updateComment: async (p) => { calls.push({ call: 'update', ...p }); return { data: {} }; },
+    createComment: async (p) => { calls.push({ call: 'create', ...p }); return { data: {} }; },
+  } },
+};
+const context = {
+  serverUrl: 'https://github.com', runId: 4242, repo: { owner: 'acme', repo: 'contacts' },
+  issue: { number: 9 }, payload: { pull_request: { head: { sha: '0123456789abcdef' } } },
+};
+const AsyncFunction = Object.getPrototypeOf(async function () {}).constructor;
+new AsyncFunction('github', 'context', 'core', 'require', fs.readFileSync('comment-script.js', 'utf8'))
+  (github, context, {}, require)
+  .then(() => fs.writeFileSync('calls.json', JSON.stringify(calls)))
+  .catch((e) => { console.error(e); process.exit(1); });
+"#,
+    )
+    .unwrap();
+    let out = Command::new("node")
+        .arg("harness.js")
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    serde_json::from_str(&read(env, "calls.json")).unwrap()
+}
+
+#[test]
+fn github_comment_is_created_once_then_updated_in_place() {
+    if !have("node") {
+        return skip("the PR comment script", "node");
+    }
+    let env = setup();
+    let run = gh_checked_run(&gh("contactctl-plan.yml"), "Plan").to_string();
+    assert_eq!(shell(&env, &run, &[]).status.code(), Some(0));
+    let plan = read(&env, "plan.md");
+
+    // First push: no comment yet, so one is created, led by the marker.
+    let calls = run_comment_script(&env, json!([]));
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert_eq!(calls[1]["call"], "create");
+    assert_eq!(calls[1]["issue_number"], 9);
+    let body = text(&calls[1]["body"]);
+    assert!(
+        body.starts_with(&format!("{MARKER}\n{}", plan.trim())),
+        "{body}"
+    );
+    assert!(body.contains("Planned at 0123456"));
+    assert!(body.contains("https://github.com/acme/contacts/actions/runs/4242"));
+    let wrapper = body.len() - plan.trim().len();
+    assert!(
+        wrapper <= contactctl::render::markdown::CALLER_ROOM / 2,
+        "the wrapper fits, with margin for long repo names, in the room the renderer leaves: {wrapper} bytes"
+    );
+
+    // Next push: the bot's comment is updated, not a person's that quotes the marker.
+    let calls = run_comment_script(
+        &env,
+        json!([
+            { "id": 5, "user": { "type": "User" }, "body": format!("{MARKER}\nquoted by a person") },
+            { "id": 6, "user": { "type": "Bot" }, "body": format!("{MARKER}\nan older plan") },
+        ]),
+    );
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert_eq!(calls[1]["call"], "update");
+    assert_eq!(calls[1]["comment_id"], 6);
+
+    // A plan that failed before planning still says so on the pull request.
+    std::fs::write(env.dir.path().join("plan.md"), "").unwrap();
+    let calls = run_comment_script(&env, json!([]));
+    assert!(text(&calls[1]["body"]).contains("**contactctl plan failed**"));
+}
+
+#[test]
+fn github_apply_runs_on_main_and_applies_with_auto_approve() {
+    let wf = gh("contactctl-apply.yml");
+    assert_eq!(wf["on"]["push"]["branches"], json!(["main"]));
+    assert_eq!(wf["concurrency"]["cancel-in-progress"], false);
+    let run = gh_checked_run(&wf, "Apply").to_string();
+    assert_eq!(
+        contactctl_lines(&run),
+        ["contactctl apply contacts/ --auto-approve --format markdown"]
+    );
+
+    let env = setup();
+    let summary = env.dir.path().join("summary.md");
+    let summary_var = summary.to_str().unwrap();
+    let out = shell(&env, &run, &[("GITHUB_STEP_SUMMARY", summary_var)]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let page = std::fs::read_to_string(&summary).unwrap();
+    assert!(page.contains("**contactctl apply:** "), "{page}");
+    assert_eq!(
+        env.contacts("web")["100"].custom_fields["firstName"].as_deref(),
+        Some("Juan")
+    );
+    assert_eq!(env.find("viber", "email", "ana@example.com").len(), 1);
+
+    // A refused token fails the job through the pipe into the summary.
+    let out = shell(
+        &env,
+        &run,
+        &[
+            ("GITHUB_STEP_SUMMARY", summary_var),
+            ("CONTACTS_WEB_TOKEN", "revoked"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+}
+
+#[test]
+fn github_drift_check_passes_when_in_sync_and_fails_on_drift_or_error() {
+    let wf = gh("contactctl-drift.yml");
+    let cron = text(&wf["on"]["schedule"][0]["cron"]);
+    assert_eq!(cron.split_whitespace().count(), 5, "{cron}");
+    let run = gh_checked_run(&wf, "Check for drift").to_string();
+    assert_eq!(
+        contactctl_lines(&run),
+        ["contactctl plan contacts/ --detailed-exitcode --format json"]
+    );
+    drift_check(
+        &run,
+        "::error title=Contacts drifted::",
+        "::error title=Drift check failed::",
+    );
+}
+
+/// Shared by GitHub and GitLab: in sync → 0; a hand edit → 2 naming the contact; a refused
+/// token → 1.
+fn drift_check(run: &str, drift_says: &str, error_says: &str) {
+    let env = setup();
+    let summary = env.dir.path().join("summary.md");
+    let summary_var = summary.to_str().unwrap();
+    let vars = [("GITHUB_STEP_SUMMARY", summary_var)];
+    assert_eq!(
+        shell(&env, "contactctl apply contacts/ --auto-approve", &[])
+            .status
+            .code(),
+        Some(0)
+    );
+    let out = shell(&env, run, &vars);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(stdout(&out).contains("No drift"), "{}", show(&out));
+
+    if !have("jq") {
+        return skip("the drift report", "jq");
+    }
+    env.put_fields("100", &[("firstName", "Hand-edited")]);
+    let out = shell(&env, run, &vars);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let log = stdout(&out);
+    assert!(log.contains(drift_says), "{log}");
+    assert!(
+        log.contains("(0 to create, 1 to update, 0 tags to add, 0 to remove)"),
+        "{log}"
+    );
+    assert!(
+        log.contains("web: ") && log.contains("email=juan@example.com"),
+        "{log}"
+    );
+    assert!(log.contains("(update: firstName)"), "{log}");
+    let drift: Value = serde_json::from_str(&read(&env, "drift.json")).unwrap();
+    assert_eq!(
+        drift["summary"]["update"], 1,
+        "drift.json kept for the artifact"
+    );
+
+    let out = shell(
+        &env,
+        run,
+        &[
+            ("GITHUB_STEP_SUMMARY", summary_var),
+            ("CONTACTS_WEB_TOKEN", "revoked"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(stdout(&out).contains(error_says), "{}", show(&out));
+}
+
+// ---------------------------------------------------------------------------------------------
+// GitLab CI
+
+fn gitlab() -> Value {
+    recipe("examples/ci/gitlab/.gitlab-ci.yml")
+}
+
+/// A job's `script`, as the runner runs it: the lines in one shell.
+fn gl_script(ci: &Value, job: &str) -> String {
+    let job = &ci[job];
+    assert_eq!(job["extends"], ".contactctl", "installs contactctl first");
+    job["script"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{job} has no script"))
+        .iter()
+        .map(|l| text(l).to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn gl_rule(ci: &Value, job: &str) -> String {
+    ci[job]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| text(&r["if"]).to_string())
+        .collect::<Vec<_>>()
+        .join(" || ")
+}
+
+#[test]
+fn gitlab_has_the_three_jobs_with_their_triggers() {
+    let ci = gitlab();
+    let before = ci[".contactctl"]["before_script"].as_array().unwrap();
+    assert!(
+        before
+            .iter()
+            .any(|l| text(l).contains("cargo install --locked --git")),
+        "{before:?}"
+    );
+    assert!(gl_rule(&ci, "contactctl-plan").contains("merge_request_event"));
+    let apply = gl_rule(&ci, "contactctl-apply");
+    assert!(
+        apply.contains("$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"),
+        "{apply}"
+    );
+    assert!(ci["contactctl-apply"]["resource_group"].is_string());
+    assert_eq!(
+        gl_rule(&ci, "contactctl-drift"),
+        "$CI_PIPELINE_SOURCE == \"schedule\""
+    );
+
+    assert_eq!(
+        contactctl_lines(&gl_script(&ci, "contactctl-plan")),
+        ["contactctl plan contacts/ --format markdown --out plan.json"]
+    );
+    assert_eq!(
+        contactctl_lines(&gl_script(&ci, "contactctl-apply")),
+        ["contactctl apply contacts/ --auto-approve"]
+    );
+    assert_eq!(
+        contactctl_lines(&gl_script(&ci, "contactctl-drift")),
+        ["contactctl plan contacts/ --detailed-exitcode --format json"]
+    );
+}
+
+#[test]
+fn gitlab_plan_posts_a_note_then_updates_it_in_place() {
+    if !have("jq") || !have("curl") {
+        return skip("the merge-request note", "jq or curl");
+    }
+    let script = gl_script(&gitlab(), "contactctl-plan");
+    let env = setup();
+    let notes = "/api/v4/projects/7/merge_requests/12/notes";
+
+    let run = |server: &httpmock::MockServer| {
+        let api = server.url("/api/v4");
+        shell(
+            &env,
+            &script,
+            &[
+                ("CI_API_V4_URL", api.as_str()),
+                ("CI_PROJECT_ID", "7"),
+                ("CI_MERGE_REQUEST_IID", "12"),
+                ("CI_COMMIT_SHORT_SHA", "0123456"),
+                (
+                    "CI_JOB_URL",
+                    "https://gitlab.example/acme/contacts/-/jobs/99",
+                ),
+                ("GITLAB_API_TOKEN", "glpat-test"),
+            ],
+        )
+    };
+
+    // No note yet: one is created, led by the marker, holding the plan.
+    let server = httpmock::MockServer::start();
+    mock_user(&server);
+    server.mock(|when, then| {
+        when.method(httpmock::Method::GET).path(notes);
+        then.status(200).json_body(json!([]));
+    });
+    let created = server.mock(|when, then| {
+        when.method(httpmock::Method::POST)
+            .path(notes)
+            .header("PRIVATE-TOKEN", "glpat-test")
+            .form_urlencoded_tuple_prefix(
+                "body",
+                format!("{MARKER}\n**contactctl plan:** 1 to create"),
+            )
+            .form_urlencoded_tuple_includes("body", "Planned at 0123456");
+        then.status(201).json_body(json!({ "id": 77 }));
+    });
+    let out = run(&server);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(created.calls(), 1);
+
+    // The bot's note exists (and a person's quoting the marker): the bot's is updated.
+    let server = httpmock::MockServer::start();
+    mock_user(&server);
+    server.mock(|when, then| {
+        when.method(httpmock::Method::GET).path(notes);
+        then.status(200).json_body(json!([
+            { "id": 5, "author": { "id": 1 }, "body": format!("{MARKER}\nquoted") },
+            { "id": 6, "author": { "id": 42 }, "body": format!("{MARKER}\nolder plan") },
+        ]));
+    });
+    let updated = server.mock(|when, then| {
+        when.method(httpmock::Method::PUT)
+            .path(format!("{notes}/6"))
+            .form_urlencoded_tuple_prefix("body", MARKER);
+        then.status(200).json_body(json!({ "id": 6 }));
+    });
+    let out = run(&server);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(updated.calls(), 1);
+
+    // An invalid config: the note says the plan failed, and the job fails.
+    std::fs::write(
+        env.dir.path().join("contacts/contactctl.yaml"),
+        "version: 1\nbogus: 1\n",
+    )
+    .unwrap();
+    let server = httpmock::MockServer::start();
+    mock_user(&server);
+    server.mock(|when, then| {
+        when.method(httpmock::Method::GET).path(notes);
+        then.status(200).json_body(json!([]));
+    });
+    let failed = server.mock(|when, then| {
+        when.method(httpmock::Method::POST)
+            .path(notes)
+            .form_urlencoded_tuple_includes("body", "**contactctl plan failed**");
+        then.status(201).json_body(json!({ "id": 78 }));
+    });
+    let out = run(&server);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert_eq!(failed.calls(), 1);
+}
+
+#[test]
+fn gitlab_apply_applies_and_fails_on_a_refused_token() {
+    let script = gl_script(&gitlab(), "contactctl-apply");
+    let env = setup();
+    let out = shell(&env, &script, &[("CONTACTS_VIBER_TOKEN", "revoked")]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let out = shell(&env, &script, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(
+        env.contacts("web")["100"].custom_fields["firstName"].as_deref(),
+        Some("Juan")
+    );
+}
+
+#[test]
+fn gitlab_drift_check_passes_when_in_sync_and_fails_on_drift_or_error() {
+    let script = gl_script(&gitlab(), "contactctl-drift");
+    drift_check(
+        &script,
+        "ERROR: contacts drifted",
+        "ERROR: the drift check failed",
+    );
+}
+
+#[test]
+fn every_recipe_file_is_covered_here() {
+    let mut files = vec![];
+    for dir in ["examples/ci/github", "examples/ci/gitlab"] {
+        for e in std::fs::read_dir(root().join(dir)).unwrap() {
+            files.push(format!(
+                "{dir}/{}",
+                e.unwrap().file_name().to_string_lossy()
+            ));
+        }
+    }
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "examples/ci/github/contactctl-apply.yml",
+            "examples/ci/github/contactctl-drift.yml",
+            "examples/ci/github/contactctl-plan.yml",
+            "examples/ci/gitlab/.gitlab-ci.yml",
+        ],
+        "a new recipe needs its test here"
+    );
+}
