@@ -284,10 +284,10 @@ pub async fn run(cli: Cli) -> Exit {
         Command::Plan(args) => plan::run(args, &out).await,
         Command::Apply(args) => apply::run(args, &out).await,
         Command::Sandbox(args) => sandbox::run(args, &out).await,
-        Command::Import(args) => import::run(args, &out).await,
         Command::Init(args) => init::run(&args.path, &out),
         Command::Completions(args) => completions::completions(args.shell, &out),
         Command::Man(args) => completions::man(args.out.as_deref(), &out),
+        Command::Import(args) => import::run(args, &out).await,
     };
     match result {
         Ok(code) => code,
