@@ -1,7 +1,8 @@
 //! Throughput of the per-channel rate limiter against its limit: many calls wanted at once, sent
 //! through the limiter to the sandbox (in-process, real HTTP), and the wall time compared with the
-//! ideal of a sliding window (`limit` calls at once, the next `limit` when the first leave the
-//! window: k windows of calls take k-1 windows), plus the most calls seen in any window.
+//! ideal of a sliding window (`limit` calls at once, the next `limit` when the first have left the
+//! window: k windows of calls take k-1 windows, plus each window's call latency), plus the most
+//! calls seen in any window.
 //!
 //! Quick mode (default): the limiter runs on a 2-second window instead of 60 s. Its arithmetic
 //! only ever compares times with `window + margin`, so 300 calls at 120 per 2 s behave like 300
@@ -74,7 +75,8 @@ fn max_in_window(times: &[Duration], window: Duration) -> usize {
 }
 
 /// Ideal wall time of `calls` calls under `limit` per `window` (+ margin): k full windows of
-/// calls take k-1 windows.
+/// calls take k-1 windows (a slot comes free a window after its call ended, so each window also
+/// carries one call's latency, counted in `wall − ideal`).
 fn ideal(calls: usize, limit: usize, window: Duration, margin: Duration) -> Duration {
     let waits = u32::try_from(calls.saturating_sub(1) / limit).unwrap_or(u32::MAX);
     (window + margin) * waits
@@ -95,7 +97,7 @@ async fn quick(limit: u32, calls: usize) {
             let limiter = limiter.clone();
             let client = client.clone();
             tokio::spawn(async move {
-                // Hold the slot until the answer is in, as the real client does.
+                // the slot is held until the call has ended, as the client holds it
                 let permit = limiter.acquire().await;
                 let sent = started.elapsed();
                 let found = client.get("1776025372480910").await;

@@ -129,12 +129,28 @@ fn imported_contacts_plan_unchanged_right_after() {
     // 31 matches at the sandbox's 10 a page: 4 look-ups, nothing else
     let calls = env.stats().channels["web"].calls.clone();
     assert_eq!((calls.lookup, calls.get), (4, 0));
+    assert_eq!(env.writes("web"), 0, "import never writes");
 
     let yaml = std::fs::read_to_string(&fragment).unwrap();
     assert!(
         yaml.contains("not managed here: locale=en_GB, segment=premium"),
         "{yaml}"
     );
+    // importing again into the same file rewrites it, not empties it
+    env.cmd()
+        .args([
+            "import",
+            "--channel",
+            "web",
+            "--field",
+            "segment=premium",
+            "--out",
+        ])
+        .arg(&fragment)
+        .arg(&repo)
+        .assert()
+        .success();
+    assert_eq!(std::fs::read_to_string(&fragment).unwrap(), yaml);
     assert!(yaml.contains("  - id: \"1003\"\n"), "{yaml}");
     assert!(yaml.contains("  - id: \"1004\"\n"), "{yaml}");
     assert!(yaml.contains("customerid=n/a"), "{yaml}");

@@ -68,6 +68,18 @@ pub async fn run(args: ImportArgs, out: &Output) -> anyhow::Result<Exit> {
         None => get_all(client, &args.ids).await?,
     };
 
+    // Re-running an import into the same file (inside the config directory) rewrites it: the
+    // contacts it already holds are not "already in the config", or the rewrite would drop them.
+    let mut config = config;
+    if let Some(out_file) = args
+        .out
+        .as_deref()
+        .and_then(|p| std::fs::canonicalize(p).ok())
+    {
+        config
+            .contacts
+            .retain(|c| std::fs::canonicalize(&c.source.file).map_or(true, |f| f != out_file));
+    }
     let imported = import::render(&config, &args.channel, &contacts)?;
     match &args.out {
         Some(path) => std::fs::write(path, &imported.yaml)

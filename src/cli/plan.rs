@@ -1,5 +1,6 @@
 //! `contactctl plan`: read, diff, render; optionally save the plan for `apply --plan`.
 
+use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
@@ -78,16 +79,34 @@ pub async fn run(args: PlanArgs, out: &Output) -> anyhow::Result<Exit> {
 }
 
 fn save(path: &Path, session: &Session, target: &Target, plan: &Plan) -> anyhow::Result<()> {
-    let saved = SavedPlan {
+    /// [`SavedPlan`] by reference: a plan of 100,000 contacts is not copied to be written, and
+    /// is streamed to the file rather than built as one string first.
+    #[derive(Serialize)]
+    struct SavedPlanRef<'a> {
+        format_version: u32,
+        kind: &'a str,
+        config_hash: &'a str,
+        channels: &'a [String],
+        contacts: &'a [String],
+        plan: &'a Plan,
+    }
+    let saved = SavedPlanRef {
         format_version: SAVED_PLAN_VERSION,
-        kind: "contactctl-plan".into(),
-        config_hash: session.config.hash.clone(),
-        channels: target.channels.clone(),
-        contacts: target.contacts.clone(),
-        plan: plan.clone(),
+        kind: "contactctl-plan",
+        config_hash: &session.config.hash,
+        channels: &target.channels,
+        contacts: &target.contacts,
+        plan,
     };
-    let json = serde_json::to_string_pretty(&saved).context("serialising the plan")?;
-    std::fs::write(path, json + "\n").with_context(|| format!("writing {}", path.display()))
+    let write = || -> anyhow::Result<()> {
+        let file = std::fs::File::create(path)?;
+        let mut w = std::io::BufWriter::new(file);
+        serde_json::to_writer_pretty(&mut w, &saved).context("serialising the plan")?;
+        w.write_all(b"\n")?;
+        w.flush()?;
+        Ok(())
+    };
+    write().with_context(|| format!("writing {}", path.display()))
 }
 
 /// Read a plan saved by `plan --out`.
