@@ -22,10 +22,11 @@ use super::schema::SchemaReport;
 use super::yaml::{Kind, Node};
 
 /// Check `root` (whose JSON form is `value`) and build the config. `None` when a problem was
-/// found here; the caller also returns no config when earlier stages found one.
+/// found here; the caller also returns no config when earlier stages found one. The contacts
+/// of `value` are consumed one by one (freed as the model grows, to keep the peak down).
 pub(crate) fn check(
     root: &Node,
-    value: &Value,
+    value: &mut Value,
     report: &SchemaReport,
     diags: &mut Diags,
 ) -> Option<Config> {
@@ -283,24 +284,25 @@ impl Checker<'_> {
         out
     }
 
-    fn contacts(&mut self, value: &Value, rules: &Rules<'_>) -> Vec<DesiredContact> {
+    fn contacts(&mut self, value: &mut Value, rules: &Rules<'_>) -> Vec<DesiredContact> {
         let (
             Some(Value::Array(values)),
             Some(Node {
                 kind: Kind::Seq(nodes),
                 ..
             }),
-        ) = (value.get("contacts"), self.root.get("contacts"))
+        ) = (value.get_mut("contacts"), self.root.get("contacts"))
         else {
             return Vec::new();
         };
+        let values = std::mem::take(values);
         let mut out = Vec::with_capacity(values.len());
         let mut seen: HashMap<(String, IdentityKey), Pos> = HashMap::with_capacity(values.len());
-        for (i, (v, node)) in values.iter().zip(nodes).enumerate() {
+        for (i, (v, node)) in values.into_iter().zip(nodes).enumerate() {
             if self.report.contacts.contains(&i) {
                 continue;
             }
-            let Some(raw) = self.deser::<RawContact>(v, || format!("/contacts/{i}"), node.pos)
+            let Some(raw) = self.deser::<RawContact>(&v, || format!("/contacts/{i}"), node.pos)
             else {
                 continue;
             };

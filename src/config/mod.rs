@@ -63,16 +63,20 @@ pub fn load(path: &Path) -> Result<Config, Vec<Diagnostic>> {
     if unusable {
         return Err(diags.into_diagnostics());
     }
+    // The parsed trees own their text: the bytes are needed only for the hash. Freeing them
+    // now lowers the peak, when the tree, its JSON form and the model coexist.
+    let config_hash = hash(&sources);
+    drop(sources);
 
     let Some(root) = merge::merge(docs, &mut diags) else {
         return Err(diags.into_diagnostics());
     };
-    let value = root.to_json();
+    let mut value = root.to_json();
     let report = schema::check(&value, &root, &mut diags);
-    let config = check::check(&root, &value, &report, &mut diags);
+    let config = check::check(&root, &mut value, &report, &mut diags);
     match config {
         Some(mut config) if diags.is_empty() => {
-            config.hash = hash(&sources);
+            config.hash = config_hash;
             Ok(config)
         }
         _ => Err(diags.into_diagnostics()),
