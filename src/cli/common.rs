@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 
-use super::{Format, Global, Target};
+use super::{Endpoint, Format, Global, Target};
 use crate::api::{
     Cancel, CancelHandle, ClientOptions, HttpClient, LogFn, RateLimiter, Secret, http_client,
 };
@@ -130,9 +130,10 @@ pub async fn prepare(target: &Target, out: &Output) -> anyhow::Result<Session> {
     // A sandbox state file is read on another thread while the config loads: both are big
     // YAML parses in a scale test, and neither needs the other.
     let seed = target
+        .endpoint
         .sandbox_state
         .clone()
-        .filter(|_| target.sandbox)
+        .filter(|_| target.endpoint.sandbox)
         .map(|p| tokio::task::spawn_blocking(move || SandboxState::from_file(p)));
     let config = load_config(&target.path, out)?;
     for ch in &target.channels {
@@ -168,7 +169,7 @@ pub async fn prepare(target: &Target, out: &Output) -> anyhow::Result<Session> {
         ),
         None => None,
     };
-    let conn = connect_seeded(&config, &channels, target, seed, out).await?;
+    let conn = connect_seeded(&config, &channels, &target.endpoint, seed, out).await?;
     Ok(Session {
         config,
         selected,
@@ -194,26 +195,28 @@ pub struct Connection {
 pub async fn connect(
     config: &Config,
     channels: &[String],
-    target: &Target,
+    endpoint: &Endpoint,
     out: &Output,
 ) -> anyhow::Result<Connection> {
-    let seed = match &target.sandbox_state {
-        Some(p) if target.sandbox => Some(SandboxState::from_file(p).map_err(|e| anyhow!("{e}"))?),
+    let seed = match &endpoint.sandbox_state {
+        Some(p) if endpoint.sandbox => {
+            Some(SandboxState::from_file(p).map_err(|e| anyhow!("{e}"))?)
+        }
         _ => None,
     };
-    connect_seeded(config, channels, target, seed, out).await
+    connect_seeded(config, channels, endpoint, seed, out).await
 }
 
 /// [`connect`] with the `--sandbox-state` file already read (`seed`).
 async fn connect_seeded(
     config: &Config,
     channels: &[String],
-    target: &Target,
+    endpoint: &Endpoint,
     seed: Option<SandboxState>,
     out: &Output,
 ) -> anyhow::Result<Connection> {
     // Endpoints and tokens: the configured hosts, or the in-process sandbox.
-    let (sandbox, endpoints) = if target.sandbox {
+    let (sandbox, endpoints) = if endpoint.sandbox {
         let state = SandboxState::for_config(config, seed);
         let handle = sandbox::start(state, SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0))
             .await
@@ -241,7 +244,7 @@ async fn connect_seeded(
                 .channels
                 .get(name)
                 .ok_or_else(|| anyhow!("no channel {name} in the config"))?;
-            check_transport(name, &ch.base_url, target.allow_insecure)?;
+            check_transport(name, &ch.base_url, endpoint.allow_insecure)?;
             match Secret::from_env(&ch.token_env) {
                 Ok(token) => {
                     endpoints.insert(name.clone(), (ch.base_url.clone(), token));
@@ -259,7 +262,7 @@ async fn connect_seeded(
         (None, endpoints)
     };
 
-    let http = http_client(Duration::from_secs(target.timeout.max(1)))
+    let http = http_client(Duration::from_secs(endpoint.timeout.max(1)))
         .context("setting up the HTTP client")?;
     let (cancel_handle, cancel) = Cancel::new();
     let log: Option<LogFn> = out
@@ -269,7 +272,7 @@ async fn connect_seeded(
     let mut limiters: BTreeMap<(String, String), Arc<RateLimiter>> = BTreeMap::new();
     let mut clients = BTreeMap::new();
     let limiter_key = |c: &crate::model::Channel| {
-        if target.sandbox {
+        if endpoint.sandbox {
             (c.name.clone(), String::new())
         } else {
             (c.base_url.clone(), c.token_env.clone())

@@ -8,8 +8,8 @@ use std::collections::HashSet;
 use anyhow::{Context, bail};
 use futures::stream::{self, StreamExt};
 
+use super::ImportArgs;
 use super::common::{Exit, Output, connect, load_config};
-use super::{ImportArgs, Target};
 use crate::api::{ApiError, ContactsApi, HttpClient};
 use crate::import;
 use crate::model::LiveContact;
@@ -42,16 +42,13 @@ pub async fn run(args: ImportArgs, out: &Output) -> anyhow::Result<Exit> {
         }
         None => None,
     };
-    let target = Target {
-        path: args.path.clone(),
-        channels: vec![args.channel.clone()],
-        contacts: Vec::new(),
-        sandbox: args.sandbox,
-        sandbox_state: args.sandbox_state.clone(),
-        allow_insecure: args.allow_insecure,
-        timeout: args.timeout,
-    };
-    let conn = connect(&config, std::slice::from_ref(&args.channel), &target, out).await?;
+    let conn = connect(
+        &config,
+        std::slice::from_ref(&args.channel),
+        &args.endpoint,
+        out,
+    )
+    .await?;
     let Some(client) = conn.clients.get(&args.channel) else {
         bail!("no API client for channel {}", args.channel);
     };

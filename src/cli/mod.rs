@@ -69,6 +69,13 @@ pub struct Target {
     /// value or ID (repeatable). Orphans are not looked for when this is given.
     #[arg(long = "contact", value_name = "IDENTITY")]
     pub contacts: Vec<String>,
+    #[command(flatten)]
+    pub endpoint: Endpoint,
+}
+
+/// Where the API is and how to reach it: the configured hosts, or the in-process sandbox.
+#[derive(Debug, Args, Clone)]
+pub struct Endpoint {
     /// Run against a simulator of the API started inside this process on 127.0.0.1, serving
     /// the config's channels; no token needed.
     #[arg(long)]
@@ -226,23 +233,8 @@ pub struct ImportArgs {
     /// Write the YAML to FILE instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Read from a simulator of the API started inside this process (no token needed).
-    #[arg(long)]
-    pub sandbox: bool,
-    /// Seed the --sandbox simulator with this state file (YAML/JSON: channels and contacts).
-    #[arg(long, value_name = "FILE", requires = "sandbox")]
-    pub sandbox_state: Option<PathBuf>,
-    /// Allow plain http:// base URLs for hosts other than this machine (tokens travel in clear).
-    #[arg(long)]
-    pub allow_insecure: bool,
-    /// Seconds to wait for one HTTP response before treating it as lost.
-    #[arg(
-        long,
-        value_name = "SECS",
-        default_value_t = 30,
-        env = "CONTACTCTL_TIMEOUT"
-    )]
-    pub timeout: u64,
+    #[command(flatten)]
+    pub endpoint: Endpoint,
 }
 
 /// `sandbox` flags.
