@@ -233,6 +233,26 @@ impl HttpClient {
         }
     }
 
+    /// Calls 4 and 5: `POST` (add) or `DELETE` (remove) `{"tags": [...]}` on the contact's
+    /// tags; the same path and body, only the method differs.
+    async fn tags_call(
+        &self,
+        kind: Kind,
+        method: Method,
+        id: &str,
+        tags: &[String],
+    ) -> Result<(), ApiError> {
+        let path = format!(
+            "/v1/contact/{}/tags",
+            encode::contact_segment(id, self.viber)
+        );
+        let body = Self::json_body(&TagsBody {
+            tags: tags.to_vec(),
+        })?;
+        let reply = self.send(kind, method, &path, Some(body)).await?;
+        self.write_done(&reply)
+    }
+
     fn log(&self, line: impl FnOnce() -> String) {
         if let Some(log) = &self.options.log {
             log(&line());
@@ -739,31 +759,12 @@ impl ContactsApi for HttpClient {
     }
 
     async fn add_tags(&self, id: &str, tags: &[String]) -> Result<(), ApiError> {
-        let path = format!(
-            "/v1/contact/{}/tags",
-            encode::contact_segment(id, self.viber)
-        );
-        let body = Self::json_body(&TagsBody {
-            tags: tags.to_vec(),
-        })?;
-        let reply = self
-            .send(Kind::AddTags, Method::POST, &path, Some(body))
-            .await?;
-        self.write_done(&reply)
+        self.tags_call(Kind::AddTags, Method::POST, id, tags).await
     }
 
     async fn remove_tags(&self, id: &str, tags: &[String]) -> Result<(), ApiError> {
-        let path = format!(
-            "/v1/contact/{}/tags",
-            encode::contact_segment(id, self.viber)
-        );
-        let body = Self::json_body(&TagsBody {
-            tags: tags.to_vec(),
-        })?;
-        let reply = self
-            .send(Kind::RemoveTags, Method::DELETE, &path, Some(body))
-            .await?;
-        self.write_done(&reply)
+        self.tags_call(Kind::RemoveTags, Method::DELETE, id, tags)
+            .await
     }
 
     async fn create(&self, fields: &[FieldWrite]) -> Result<String, ApiError> {
