@@ -178,7 +178,7 @@ async fn run(n: usize, marker: bool, scenario: Scenario) -> Row {
 
     let started = Instant::now();
     let live = read_live(&config, &clients, &selected, options).await;
-    let p = plan(&config, &live, PlanOptions::default());
+    let p = plan(&config, live, PlanOptions::default());
     assert_eq!(p.summary.errors, 0, "plan has errors");
     let after_plan = sandbox.stats().channels["web"].calls.clone();
     let planned_calls = p.summary.api_calls;

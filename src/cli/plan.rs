@@ -44,7 +44,7 @@ pub async fn make_plan(session: &Session, prune: bool) -> Plan {
         },
     )
     .await;
-    plan(&session.config, &live, PlanOptions { prune })
+    plan(&session.config, live, PlanOptions { prune })
 }
 
 /// Render a plan in the chosen format to stdout.

@@ -210,12 +210,12 @@ pub(crate) fn live_state() -> LiveState {
 
 /// The representative plan, orphans kept.
 pub(crate) fn plan() -> Plan {
-    plan::plan(&config(), &live_state(), PlanOptions { prune: false })
+    plan::plan(&config(), live_state(), PlanOptions { prune: false })
 }
 
 /// The representative plan with `--prune`.
 pub(crate) fn pruned_plan() -> Plan {
-    plan::plan(&config(), &live_state(), PlanOptions { prune: true })
+    plan::plan(&config(), live_state(), PlanOptions { prune: true })
 }
 
 /// A plan in which nothing changes: only the unchanged contact.
@@ -223,7 +223,7 @@ pub(crate) fn no_change_plan() -> Plan {
     let mut live = live_state();
     live.contacts.retain(|(i, _)| *i == 2);
     live.orphans.clear();
-    plan::plan(&config(), &live, PlanOptions::default())
+    plan::plan(&config(), live, PlanOptions::default())
 }
 
 /// Every contact of `plan` done, creates given an ID.

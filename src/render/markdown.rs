@@ -452,7 +452,7 @@ mod tests {
                 }
             })
             .collect();
-        crate::plan::plan(&config, &live, PlanOptions::default())
+        crate::plan::plan(&config, live, PlanOptions::default())
     }
 
     #[test]
@@ -478,7 +478,7 @@ mod tests {
             )],
             ..LiveState::default()
         };
-        let text = render_plan(&crate::plan::plan(&config, &live, PlanOptions::default()));
+        let text = render_plan(&crate::plan::plan(&config, live, PlanOptions::default()));
         assert!(text.contains("<details>"), "{text}");
         assert!(
             !text.lines().any(|l| l.starts_with("<img")),

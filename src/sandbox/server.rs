@@ -466,7 +466,7 @@ async fn lookup(
     let path = format!("http://{}/api/v1/contact/by_custom_field", s.host(&headers));
     let offset = (page - 1).saturating_mul(per_page);
 
-    let inner = lock(&ch.inner);
+    let mut inner = lock(&ch.inner);
     let (total, found) = inner.store.lookup(name, value, offset, per_page);
     let last_page = total.div_ceil(per_page).max(1);
     let shown = found.len() as u64;

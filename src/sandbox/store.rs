@@ -3,22 +3,25 @@
 //! a case-insensitive MySQL collation for look-ups, an empty value clears a field, tags are a
 //! set that keeps its order); knows nothing of HTTP, tokens or limits.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use crate::api::wire::{FieldWrite, WireContact};
 
 /// A channel's contacts. Creation order is insertion order (a state file's order first).
 #[derive(Debug, Default)]
 pub(crate) struct Store {
-    /// id → (creation sequence, contact).
-    contacts: HashMap<String, (u64, WireContact)>,
-    /// creation sequence → id.
-    by_seq: BTreeMap<u64, String>,
+    /// Contacts by creation sequence; `None` where a contact was replaced by a newer one.
+    slots: Vec<Option<WireContact>>,
+    /// id → creation sequence.
+    ids: HashMap<String, usize>,
     /// field → folded value → creation sequences, sorted. A sorted `Vec` rather than a set so a
     /// page is a slice: skipping to page P of a look-up matching 100,000 contacts must not walk
     /// every contact before it (that made paging through a big channel quadratic).
-    index: HashMap<String, HashMap<String, Vec<u64>>>,
-    next_seq: u64,
+    ///
+    /// A field is indexed on its first look-up, not before: contacts carry many fields nobody
+    /// looks up, and indexing every one of them tripled the memory a 100,000-contact sandbox
+    /// takes.
+    index: HashMap<String, HashMap<String, Vec<usize>>>,
 }
 
 /// How look-ups compare values: trimmed and case-folded, like MySQL's `_ci` collations.
@@ -29,7 +32,11 @@ pub(crate) fn fold(value: &str) -> String {
 impl Store {
     /// A store holding `contacts` in this order. IDs must be unique (the state is checked first).
     pub(crate) fn new(contacts: Vec<WireContact>) -> Store {
-        let mut s = Store::default();
+        let mut s = Store {
+            slots: Vec::with_capacity(contacts.len()),
+            ids: HashMap::with_capacity(contacts.len()),
+            index: HashMap::new(),
+        };
         for c in contacts {
             s.insert(c);
         }
@@ -39,43 +46,49 @@ impl Store {
     /// Number of contacts.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.contacts.len()
+        self.ids.len()
     }
 
     /// Whether a contact with this ID exists.
     pub(crate) fn contains(&self, id: &str) -> bool {
-        self.contacts.contains_key(id)
+        self.ids.contains_key(id)
     }
 
     /// The contact with this ID.
     pub(crate) fn get(&self, id: &str) -> Option<&WireContact> {
-        self.contacts.get(id).map(|(_, c)| c)
+        self.ids.get(id).and_then(|&seq| self.slot(seq))
+    }
+
+    fn slot(&self, seq: usize) -> Option<&WireContact> {
+        self.slots.get(seq).and_then(Option::as_ref)
     }
 
     /// Adds a contact as the newest one, replacing (and unindexing) any with the same ID.
     pub(crate) fn insert(&mut self, contact: WireContact) {
-        if let Some((seq, old)) = self.contacts.remove(&contact.id) {
-            self.by_seq.remove(&seq);
+        if let Some(seq) = self.ids.remove(&contact.id)
+            && let Some(old) = self.slots.get_mut(seq).and_then(Option::take)
+        {
             for (field, value) in &old.custom_fields {
                 self.unindex(field, value.as_deref(), seq);
             }
         }
-        let seq = self.next_seq;
-        self.next_seq += 1;
+        let seq = self.slots.len();
         for (field, value) in &contact.custom_fields {
             self.index_value(field, value.as_deref(), seq);
         }
-        self.by_seq.insert(seq, contact.id.clone());
-        self.contacts.insert(contact.id.clone(), (seq, contact));
+        self.ids.insert(contact.id.clone(), seq);
+        self.slots.push(Some(contact));
     }
 
     /// Writes fields in order (a later write of the same field wins); `""` removes the field.
     /// Returns `false` when there is no such contact.
     pub(crate) fn write_fields(&mut self, id: &str, writes: &[FieldWrite]) -> bool {
-        let Some((seq, contact)) = self.contacts.get_mut(id) else {
+        let Some(&seq) = self.ids.get(id) else {
             return false;
         };
-        let seq = *seq;
+        let Some(contact) = self.slots.get_mut(seq).and_then(Option::as_mut) else {
+            return false;
+        };
         let mut changes = Vec::with_capacity(writes.len());
         for w in writes {
             let old = if w.value.is_empty() {
@@ -94,9 +107,14 @@ impl Store {
         true
     }
 
+    fn contact_mut(&mut self, id: &str) -> Option<&mut WireContact> {
+        let seq = *self.ids.get(id)?;
+        self.slots.get_mut(seq).and_then(Option::as_mut)
+    }
+
     /// Adds tags the contact lacks, at the end, in the order given. `false` if no such contact.
     pub(crate) fn add_tags(&mut self, id: &str, tags: &[String]) -> bool {
-        let Some((_, c)) = self.contacts.get_mut(id) else {
+        let Some(c) = self.contact_mut(id) else {
             return false;
         };
         for t in tags {
@@ -109,7 +127,7 @@ impl Store {
 
     /// Removes these tags (absent ones are ignored). `false` if no such contact.
     pub(crate) fn remove_tags(&mut self, id: &str, tags: &[String]) -> bool {
-        let Some((_, c)) = self.contacts.get_mut(id) else {
+        let Some(c) = self.contact_mut(id) else {
             return false;
         };
         c.tags.retain(|t| !tags.contains(t));
@@ -117,14 +135,28 @@ impl Store {
     }
 
     /// The contacts whose `field` folds to the same as `value`, in creation order: how many in
-    /// all, and up to `limit` of them after skipping `offset`.
+    /// all, and up to `limit` of them after skipping `offset`. The first look-up of a field
+    /// indexes it (one pass over the contacts).
     pub(crate) fn lookup(
-        &self,
+        &mut self,
         field: &str,
         value: &str,
         offset: u64,
         limit: u64,
     ) -> (u64, Vec<&WireContact>) {
+        if !self.index.contains_key(field) {
+            let mut by_value: HashMap<String, Vec<usize>> = HashMap::new();
+            for (seq, c) in self.slots.iter().enumerate() {
+                let value = c.as_ref().and_then(|c| c.custom_fields.get(field));
+                if let Some(v) = value.and_then(Option::as_deref).map(fold)
+                    && !v.is_empty()
+                {
+                    // sequences ascend as the slots are walked: each list comes out sorted
+                    by_value.entry(v).or_default().push(seq);
+                }
+            }
+            self.index.insert(field.to_string(), by_value);
+        }
         let Some(seqs) = self.index.get(field).and_then(|m| m.get(&fold(value))) else {
             return (0, Vec::new());
         };
@@ -136,28 +168,22 @@ impl Store {
             .min(seqs.len());
         let page = seqs[start..end]
             .iter()
-            .filter_map(|seq| self.by_seq.get(seq))
-            .filter_map(|id| self.get(id))
+            .filter_map(|&seq| self.slot(seq))
             .collect();
         (seqs.len() as u64, page)
     }
 
     /// Every contact, in creation order.
     pub(crate) fn all(&self) -> Vec<WireContact> {
-        self.by_seq
-            .values()
-            .filter_map(|id| self.get(id).cloned())
-            .collect()
+        self.slots.iter().flatten().cloned().collect()
     }
 
-    fn index_value(&mut self, field: &str, value: Option<&str>, seq: u64) {
-        let Some(v) = value.map(fold).filter(|v| !v.is_empty()) else {
+    /// Adds `seq` under `value` in the index of `field`, when that field is indexed.
+    fn index_value(&mut self, field: &str, value: Option<&str>, seq: usize) {
+        let Some(by_value) = self.index.get_mut(field) else {
             return;
         };
-        if !self.index.contains_key(field) {
-            self.index.insert(field.to_string(), HashMap::new());
-        }
-        let Some(by_value) = self.index.get_mut(field) else {
+        let Some(v) = value.map(fold).filter(|v| !v.is_empty()) else {
             return;
         };
         let seqs = by_value.entry(v).or_default();
@@ -172,21 +198,20 @@ impl Store {
         }
     }
 
-    fn unindex(&mut self, field: &str, value: Option<&str>, seq: u64) {
+    /// Removes `seq` from under `value` in the index of `field`, when that field is indexed.
+    fn unindex(&mut self, field: &str, value: Option<&str>, seq: usize) {
+        let Some(by_value) = self.index.get_mut(field) else {
+            return;
+        };
         let Some(v) = value.map(fold).filter(|v| !v.is_empty()) else {
             return;
         };
-        if let Some(by_value) = self.index.get_mut(field) {
-            if let Some(seqs) = by_value.get_mut(&v) {
-                if let Ok(at) = seqs.binary_search(&seq) {
-                    seqs.remove(at);
-                }
-                if seqs.is_empty() {
-                    by_value.remove(&v);
-                }
+        if let Some(seqs) = by_value.get_mut(&v) {
+            if let Ok(at) = seqs.binary_search(&seq) {
+                seqs.remove(at);
             }
-            if by_value.is_empty() {
-                self.index.remove(field);
+            if seqs.is_empty() {
+                by_value.remove(&v);
             }
         }
     }
@@ -221,7 +246,7 @@ mod tests {
 
     #[test]
     fn lookup_folds_case_and_surrounding_spaces_and_keeps_creation_order() {
-        let s = Store::new(vec![
+        let mut s = Store::new(vec![
             contact("b", &[("email", "Ana@Example.com")]),
             contact("a", &[("email", "ana@example.com ")]),
             contact("c", &[("email", "other@example.com")]),
@@ -238,7 +263,7 @@ mod tests {
 
     #[test]
     fn lookup_pages_with_offset_and_limit() {
-        let s = Store::new(
+        let mut s = Store::new(
             (0..25)
                 .map(|i| contact(&format!("{i:02}"), &[("m", "x")]))
                 .collect(),
@@ -305,6 +330,11 @@ mod tests {
     #[test]
     fn insert_with_an_existing_id_replaces_and_reindexes() {
         let mut s = Store::new(vec![contact("1", &[("k", "old")])]);
+        assert_eq!(
+            s.lookup("k", "old", 0, 10).0,
+            1,
+            "k is indexed before the insert"
+        );
         s.insert(contact("1", &[("k", "new")]));
         assert_eq!(s.len(), 1);
         assert_eq!(s.lookup("k", "old", 0, 10).0, 0);

@@ -198,7 +198,7 @@ pub async fn read_and_plan(config: &Config, clients: &BTreeMap<String, HttpClien
         },
     )
     .await;
-    plan(config, &live, PlanOptions::default())
+    plan(config, live, PlanOptions::default())
 }
 
 /// What `contactctl apply --auto-approve` does: read, plan, apply; `requests_sent` filled in.
