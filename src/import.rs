@@ -291,13 +291,13 @@ fn entry<'a>(
         if Some(name.as_str()) == marker_field {
             continue;
         }
-        let Some(&ty) = config.fields.get(name) else {
+        let Some(&ty) = config.fields.get(name.as_str()) else {
             undeclared.push(format!("{}={}", note_text(name), note_text(value)));
             continue;
         };
         match check_value(ty, value) {
             Ok(()) => {
-                fields.push((name.clone(), typed(ty, value)));
+                fields.push((name.to_string(), typed(ty, value)));
                 if Some(name.as_str()) == key {
                     key_norm = normalize(ty, Some(value));
                 }
@@ -592,7 +592,7 @@ mod tests {
         let existing = |identity| crate::model::DesiredContact {
             channel: "web".into(),
             identity,
-            fields: BTreeMap::new(),
+            fields: Default::default(),
             tags: None,
             source: SourceLoc::default(),
         };

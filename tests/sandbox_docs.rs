@@ -284,7 +284,7 @@ async fn every_curl_example_gets_the_documented_status_and_body() {
         let (c, d) = example(&doc, "GET", &format!("/contact/{id}"));
         let (status, body) = replay(&sandbox, &doc, c, &token).await;
         let mut want = d.body.clone();
-        want["data"]["custom_fields"]["email"] = Value::String(email.clone());
+        want["data"]["custom_fields"]["email"] = Value::String(email.to_string());
         assert_eq!((status, &body), (200, &want), "{name}: get");
 
         // 3. Update: the documented `{"data":{"id":...}}`, holding the contact's ID.
@@ -307,7 +307,7 @@ async fn every_curl_example_gets_the_documented_status_and_body() {
             serde_json::from_str(&d.body.to_string().replace(&doc_base, &base)).unwrap();
         let mut want = want;
         want["data"][0]["custom_fields"]["firstName"] = Value::String(first_name.clone());
-        want["data"][0]["custom_fields"]["email"] = Value::String(email.clone());
+        want["data"][0]["custom_fields"]["email"] = Value::String(email.to_string());
         assert_eq!((status, &body), (200, &want), "{name}: look-up");
 
         // 4. Add tags (the contact has them already: still a success, no duplicates).

@@ -25,7 +25,9 @@ async fn with_faults(faults: Faults) -> (SandboxHandle, Api) {
 }
 
 fn first_name(s: &SandboxHandle) -> Option<String> {
-    s.snapshot().channels["web"].contacts[0].custom_fields["firstName"].clone()
+    s.snapshot().channels["web"].contacts[0].custom_fields["firstName"]
+        .as_ref()
+        .map(ToString::to_string)
 }
 
 /// Sends one raw HTTP/1.1 request and reads until the server closes: every byte it sent.

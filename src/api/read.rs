@@ -569,7 +569,7 @@ mod tests {
         DesiredContact {
             channel: channel.into(),
             identity,
-            fields: BTreeMap::new(),
+            fields: Default::default(),
             tags: None,
             source: SourceLoc::default(),
         }

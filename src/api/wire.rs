@@ -3,11 +3,9 @@
 //! numbers or `null`, IDs that are numbers, `message` as a string or a list) and strict nowhere
 //! else. No IO here.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::model::LiveContact;
+use crate::model::{Fields, LiveContact};
 
 /// A contact as the API sends it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -17,7 +15,7 @@ pub struct WireContact {
     pub id: String,
     /// Field values; numbers and booleans are kept as their text, `null` as `None`.
     #[serde(default, deserialize_with = "lenient_fields")]
-    pub custom_fields: BTreeMap<String, Option<String>>,
+    pub custom_fields: Fields,
     /// Tags (a missing or `null` list is empty).
     #[serde(default, deserialize_with = "null_as_default")]
     pub tags: Vec<String>,
@@ -190,14 +188,12 @@ fn string_or_scalar_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<String, D
         .map_err(serde::de::Error::custom)
 }
 
-fn lenient_fields<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<BTreeMap<String, Option<String>>, D::Error> {
+fn lenient_fields<'de, D: Deserializer<'de>>(d: D) -> Result<Fields, D::Error> {
     // `custom_fields` may be an object, `null`, or (as empty PHP arrays serialise) `[]`.
     let v = serde_json::Value::deserialize(d)?;
     match v {
-        serde_json::Value::Null => Ok(BTreeMap::new()),
-        serde_json::Value::Array(a) if a.is_empty() => Ok(BTreeMap::new()),
+        serde_json::Value::Null => Ok(Fields::new()),
+        serde_json::Value::Array(a) if a.is_empty() => Ok(Fields::new()),
         serde_json::Value::Object(m) => m
             .into_iter()
             .map(|(k, v)| {

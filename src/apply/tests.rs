@@ -48,7 +48,9 @@ impl Fake {
             ..Default::default()
         });
         for f in fields {
-            contact.fields.insert(f.name.clone(), Some(f.value.clone()));
+            contact
+                .fields
+                .insert(f.name.as_str(), Some(f.value.as_str().into()));
         }
     }
 

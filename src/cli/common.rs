@@ -127,14 +127,6 @@ impl Session {
 
 /// Load and narrow the config, and build clients (and the sandbox when asked).
 pub async fn prepare(target: &Target, out: &Output) -> anyhow::Result<Session> {
-    // A sandbox state file is read on another thread while the config loads: both are big
-    // YAML parses in a scale test, and neither needs the other.
-    let seed = target
-        .endpoint
-        .sandbox_state
-        .clone()
-        .filter(|_| target.endpoint.sandbox)
-        .map(|p| tokio::task::spawn_blocking(move || SandboxState::from_file(p)));
     let config = load_config(&target.path, out)?;
     for ch in &target.channels {
         if !config.channels.contains_key(ch) {
@@ -161,15 +153,7 @@ pub async fn prepare(target: &Target, out: &Output) -> anyhow::Result<Session> {
         })
         .cloned()
         .collect();
-    let seed = match seed {
-        Some(task) => Some(
-            task.await
-                .context("reading the sandbox state")?
-                .map_err(|e| anyhow!("{e}"))?,
-        ),
-        None => None,
-    };
-    let conn = connect_seeded(&config, &channels, &target.endpoint, seed, out).await?;
+    let conn = connect(&config, &channels, &target.endpoint, out).await?;
     Ok(Session {
         config,
         selected,

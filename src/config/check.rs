@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::model::{
-    BooleanFormat, Channel, Config, DesiredContact, FieldType, Identity, Marker, Safety,
+    BooleanFormat, Channel, Config, DesiredContact, FieldType, Fields, Identity, Marker, Safety,
     check_value, normalize,
 };
 
@@ -269,14 +269,14 @@ impl Checker<'_> {
         {
             for item in items {
                 if let Kind::Str(tag) = &item.kind {
-                    if let Some(first) = out.get(tag) {
+                    if let Some(first) = out.get(tag.as_str()) {
                         let first = self.diags.loc(*first);
                         self.diags.push(
                             item.pos,
                             format!("duplicate tag {tag:?} (also listed at {first})"),
                         );
                     } else {
-                        out.insert(tag.clone(), item.pos);
+                        out.insert(tag.to_string(), item.pos);
                     }
                 }
             }
@@ -361,7 +361,7 @@ impl Checker<'_> {
 
         // fields
         let fields_node = node.get("fields");
-        let mut fields: BTreeMap<String, Option<String>> = BTreeMap::new();
+        let mut fields = Fields::new();
         // Fields whose value is already reported, so a missing identity is not reported again.
         let mut bad_fields: Vec<String> = Vec::new();
         for (name, value) in raw.fields.unwrap_or_default() {
@@ -393,7 +393,7 @@ impl Checker<'_> {
                 }
                 FieldValue::Bool(b) => Some(b.to_string()),
                 FieldValue::Number(n) => Some(match entry.map(|e| &e.value.kind) {
-                    Some(Kind::Number { text, .. }) => text.clone(),
+                    Some(Kind::Number { text, .. }) => text.to_string(),
                     _ => n.to_string(),
                 }),
             };
@@ -427,7 +427,7 @@ impl Checker<'_> {
                 },
                 (t, _) => t,
             };
-            fields.insert(name, text);
+            fields.insert(name, text.map(Into::into));
         }
 
         // tags
@@ -472,7 +472,7 @@ impl Checker<'_> {
         };
         let identity = if let Some(id) = &raw.id {
             let id = match node.get("id").map(|n| &n.kind) {
-                Some(Kind::Number { text, .. }) => text.clone(),
+                Some(Kind::Number { text, .. }) => text.to_string(),
                 _ => id.0.clone(),
             };
             Some(Identity::Id(id))
@@ -481,7 +481,7 @@ impl Checker<'_> {
                 KeyField::Field(field) => match fields.get(field).cloned().flatten() {
                     Some(value) => Some(Identity::Key {
                         field: field.to_string(),
-                        value,
+                        value: value.to_string(),
                     }),
                     None if bad_fields.iter().any(|f| f == field) => None,
                     None => {

@@ -6,6 +6,7 @@
 //! Works on the positioned tree, so every merged value still points at its own file. Knows the
 //! section names, nothing of their contents.
 
+use compact_str::CompactString;
 use std::collections::HashMap;
 
 use super::diag::{Diags, Pos};
@@ -24,7 +25,7 @@ pub(crate) fn merge(docs: Vec<Node>, diags: &mut Diags) -> Option<Node> {
         return Some(root);
     };
     // Keys seen so far in each merged mapping, to name the first place of a duplicate.
-    let mut seen: HashMap<String, HashMap<String, Pos>> = HashMap::new();
+    let mut seen: HashMap<CompactString, HashMap<CompactString, Pos>> = HashMap::new();
     for e in root_entries.iter() {
         if let Kind::Map(sub) = &e.value.kind {
             seen.insert(
@@ -57,7 +58,7 @@ pub(crate) fn merge(docs: Vec<Node>, diags: &mut Diags) -> Option<Node> {
 fn merge_entry(
     existing: &mut Entry,
     entry: Entry,
-    seen: &mut HashMap<String, HashMap<String, Pos>>,
+    seen: &mut HashMap<CompactString, HashMap<CompactString, Pos>>,
     diags: &mut Diags,
 ) {
     let section = entry.key.as_str();

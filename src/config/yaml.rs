@@ -9,6 +9,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+use compact_str::CompactString;
 use serde_json::Value;
 use serde_saphyr::granit_parser::{
     Event, Options as ParserOptions, Parser, ScalarStyle, Span, StrInput, Tag,
@@ -35,11 +36,12 @@ pub(crate) enum Kind {
     Bool(bool),
     /// A number: its text as written (`1.50`, `+34600111223`) and its value.
     Number {
-        text: String,
+        text: CompactString,
         value: serde_json::Number,
     },
-    /// Text.
-    Str(String),
+    /// Text. Keys and values are inline strings: a 100,000-contact config holds millions of
+    /// short ones, and as `String`s they were most of its load-time memory.
+    Str(CompactString),
     /// A list.
     Seq(Vec<Node>),
     /// A mapping, keys in file order, no duplicates.
@@ -50,7 +52,7 @@ pub(crate) enum Kind {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Entry {
     /// The key, as text.
-    pub key: String,
+    pub key: CompactString,
     /// Where the key is.
     pub key_pos: Pos,
     /// Its value.
@@ -98,12 +100,12 @@ impl Node {
             Kind::Null => Value::Null,
             Kind::Bool(b) => Value::Bool(*b),
             Kind::Number { value, .. } => Value::Number(value.clone()),
-            Kind::Str(s) => Value::String(s.clone()),
+            Kind::Str(s) => Value::String(s.to_string()),
             Kind::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
             Kind::Map(entries) => Value::Object(
                 entries
                     .iter()
-                    .map(|e| (e.key.clone(), e.value.to_json()))
+                    .map(|e| (e.key.to_string(), e.value.to_json()))
                     .collect(),
             ),
         }
@@ -294,6 +296,7 @@ impl<'a> Builder<'a, '_> {
                     }
                     items.push(self.node(event, at, depth + 1)?);
                 }
+                items.shrink_to_fit();
                 (
                     Node {
                         pos,
@@ -388,10 +391,13 @@ impl<'a> Builder<'a, '_> {
     fn entries(&mut self, depth: usize) -> Result<Vec<Entry>, Stop> {
         let mut out: Vec<Entry> = Vec::new();
         // Small mappings (nearly all) are checked for duplicates by a scan; big ones by hash.
-        let mut index: Option<HashMap<String, usize>> = None;
+        let mut index: Option<HashMap<CompactString, usize>> = None;
         loop {
             let (event, key_pos) = self.next()?;
             if matches!(event, Event::MappingEnd) {
+                // a config holds 100,000 small mappings: growth's spare room would be a third
+                // of the tree
+                out.shrink_to_fit();
                 return Ok(out);
             }
             let merge_key = matches!(
@@ -410,7 +416,7 @@ impl<'a> Builder<'a, '_> {
                     continue;
                 }
                 Kind::Str(s) => s,
-                Kind::Bool(b) => b.to_string(),
+                Kind::Bool(b) => CompactString::from(if b { "true" } else { "false" }),
                 Kind::Number { text, .. } => text,
                 Kind::Null => {
                     self.diags
@@ -471,11 +477,11 @@ fn scalar(value: Cow<'_, str>, style: ScalarStyle, tag: Option<&Tag>) -> Result<
         return Ok(if style == ScalarStyle::Plain {
             plain(value)
         } else {
-            Kind::Str(value.into_owned())
+            Kind::Str(CompactString::from(value))
         });
     };
     if is_non_specific(tag) || tag.is_yaml_core_schema_tag("str") {
-        return Ok(Kind::Str(value.into_owned()));
+        return Ok(Kind::Str(CompactString::from(value)));
     }
     let wanted = ["null", "bool", "int", "float"]
         .into_iter()
@@ -505,7 +511,7 @@ fn plain(value: Cow<'_, str>) -> Kind {
         "false" | "False" | "FALSE" => return Kind::Bool(false),
         _ => {}
     }
-    number(&value).unwrap_or_else(|| Kind::Str(value.into_owned()))
+    number(&value).unwrap_or_else(|| Kind::Str(CompactString::from(value)))
 }
 
 /// A core-schema number (`7`, `-0`, `0o17`, `0x1F`, `1.5`, `.5`, `1e3`), keeping its text as
@@ -514,7 +520,7 @@ fn number(s: &str) -> Option<Kind> {
     let radix = |digits: &str, radix: u32| {
         let v = u64::from_str_radix(digits, radix).ok()?;
         Some(Kind::Number {
-            text: v.to_string(),
+            text: compact_str::ToCompactString::to_compact_string(&v),
             value: v.into(),
         })
     };
@@ -559,7 +565,7 @@ fn number(s: &str) -> Option<Kind> {
     };
     let value = value.or_else(|| s.parse::<f64>().ok().and_then(serde_json::Number::from_f64))?;
     Some(Kind::Number {
-        text: s.to_string(),
+        text: s.into(),
         value,
     })
 }
@@ -664,7 +670,7 @@ mod tests {
 
     fn number_text(text: &str) -> Option<String> {
         match kind(text) {
-            Kind::Number { text, .. } => Some(text),
+            Kind::Number { text, .. } => Some(text.to_string()),
             _ => None,
         }
     }

@@ -20,7 +20,7 @@ use super::{
 };
 use crate::api::FieldWrite;
 use crate::model::{
-    Config, DEFAULT_RATE_LIMIT, DesiredContact, FieldType, Identity, LiveContact,
+    CompactString, Config, DEFAULT_RATE_LIMIT, DesiredContact, FieldType, Identity, LiveContact,
     MAX_FIELDS_PER_CALL, MAX_TAGS_PER_CALL, same_value,
 };
 
@@ -74,7 +74,7 @@ pub fn plan(config: &Config, live: LiveState, options: PlanOptions) -> Plan {
 pub fn managed_part(config: &Config, mut live: LiveContact) -> LiveContact {
     let marker_field = config.marker.as_ref().map(|m| m.field.as_str());
     live.fields.retain(|name, value| {
-        (config.fields.contains_key(name) || Some(name.as_str()) == marker_field)
+        (config.fields.contains_key(name) || Some(name) == marker_field)
             && value.as_deref().is_some_and(|v| !v.is_empty())
     });
     live.tags.retain(|t| config.tags.contains(t));
@@ -130,7 +130,7 @@ fn errored(desired: &DesiredContact, message: String) -> ContactPlan {
 }
 
 /// The desired value with `""` folded to `None`, so "clear" has one spelling.
-fn wanted(value: &Option<String>) -> Option<&str> {
+fn wanted(value: &Option<CompactString>) -> Option<&str> {
     value.as_deref().filter(|v| !v.is_empty())
 }
 
@@ -139,20 +139,20 @@ fn wanted(value: &Option<String>) -> Option<&str> {
 fn declared_fields<'a>(
     config: &'a Config,
     desired: &'a DesiredContact,
-) -> impl Iterator<Item = (&'a String, Option<&'a str>)> + 'a {
+) -> impl Iterator<Item = (&'a str, Option<&'a str>)> + 'a {
     let marker_field = config.marker.as_ref().map(|m| m.field.as_str());
     desired
         .fields
         .iter()
         .filter(move |(name, _)| Some(name.as_str()) != marker_field)
-        .map(|(name, value)| (name, wanted(value)))
+        .map(|(name, value)| (name.as_str(), wanted(value)))
 }
 
 fn plan_present(config: &Config, desired: &DesiredContact, live: LiveContact) -> ContactPlan {
     let mut fields: Vec<FieldChange> = declared_fields(config, desired)
         .filter(|(name, want)| !same_value(config.field_type(name), *want, live.value(name)))
         .map(|(name, want)| FieldChange {
-            name: name.clone(),
+            name: name.to_string(),
             before: live.value(name).map(str::to_string),
             after: want.map(str::to_string),
         })
@@ -234,8 +234,7 @@ fn plan_absent(config: &Config, desired: &DesiredContact) -> ContactPlan {
     }
     // Nothing to clear on a new contact: cleared fields are skipped.
     candidates.extend(
-        declared_fields(config, desired)
-            .filter_map(|(name, want)| want.map(|value| (name.as_str(), value))),
+        declared_fields(config, desired).filter_map(|(name, want)| want.map(|value| (name, value))),
     );
     let mut seen = BTreeSet::new();
     let fields: Vec<FieldChange> = candidates
@@ -438,7 +437,7 @@ fn safety_warning(config: &Config, ch: &ChannelSummary) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{BooleanFormat, Channel, Marker, Safety, SourceLoc};
+    use crate::model::{BooleanFormat, Channel, Fields, Marker, Safety, SourceLoc};
 
     // ---- builders -------------------------------------------------------------------------
 
@@ -505,11 +504,8 @@ mod tests {
         fields: &[(&str, Option<&str>)],
         tags: Option<&[&str]>,
     ) -> DesiredContact {
-        let mut map: BTreeMap<String, Option<String>> = fields
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.map(str::to_string)))
-            .collect();
-        map.insert("email".into(), Some(email.into()));
+        let mut map: Fields = fields.iter().copied().collect();
+        map.insert("email", Some(email.into()));
         DesiredContact {
             channel: "web".into(),
             identity: key(email),
@@ -608,9 +604,9 @@ mod tests {
             let d = desired("juan@example.com", &[(field, want)], None);
             let mut l = live("1", &[("email", Some("juan@example.com"))], &[]);
             if field == "email" {
-                l.fields.insert("email".into(), have.map(str::to_string));
+                l.fields.insert("email", have.map(Into::into));
             } else if let Some(h) = have {
-                l.fields.insert(field.into(), Some(h.into()));
+                l.fields.insert(field, Some(h.into()));
             }
             let p = plan_one(&cfg, d, Found::Present(l));
             let changed: Vec<&str> = p.fields.iter().map(|f| f.name.as_str()).collect();
@@ -641,7 +637,7 @@ mod tests {
             let d = desired("a@x.com", &[("lastName", None)], None);
             let mut l = live("1", &[("email", Some("a@x.com"))], &[]);
             if let Some(v) = have {
-                l.fields.insert("lastName".into(), v.map(str::to_string));
+                l.fields.insert("lastName", v.map(Into::into));
             }
             let p = plan_one(&config(), d, Found::Present(l));
             assert_eq!(!p.fields.is_empty(), differs, "live lastName {have:?}");
@@ -976,7 +972,7 @@ mod tests {
                 &[],
             );
             if let Some(m) = marker {
-                l.fields.insert("managed_by".into(), Some(m.into()));
+                l.fields.insert("managed_by", Some(m.into()));
             }
             let p = plan_one(&cfg, d, Found::Present(l));
             let names: Vec<&str> = p.fields.iter().map(|f| f.name.as_str()).collect();
@@ -1221,7 +1217,7 @@ mod tests {
                 &[],
             );
             if i < changing || i >= changing + marker_only {
-                l.fields.insert("managed_by".into(), Some("git".into()));
+                l.fields.insert("managed_by", Some("git".into()));
             }
             state.contacts.push((i, Found::Present(l)));
         }

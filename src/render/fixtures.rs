@@ -2,12 +2,10 @@
 //! an update with field and tag changes, an unchanged contact, an ambiguous key, an orphan, a
 //! second channel) made by the real planner, and apply reports over it. Test-only.
 
-use std::collections::BTreeMap;
-
 use crate::apply::{ApplyReport, ContactOutcome, Outcome};
 use crate::model::{
-    BooleanFormat, Channel, Config, DesiredContact, FieldType, Identity, LiveContact, Marker,
-    Safety, SourceLoc,
+    BooleanFormat, Channel, Config, DesiredContact, FieldType, Fields, Identity, LiveContact,
+    Marker, Safety, SourceLoc,
 };
 use crate::plan::{self, Action, Found, LiveState, Plan, PlanOptions};
 
@@ -26,10 +24,8 @@ fn channel(name: &str, viber: bool) -> (String, Channel) {
     )
 }
 
-fn pairs(v: &[(&str, Option<&str>)]) -> BTreeMap<String, Option<String>> {
-    v.iter()
-        .map(|(k, v)| (k.to_string(), v.map(str::to_string)))
-        .collect()
+fn pairs(v: &[(&str, Option<&str>)]) -> Fields {
+    v.iter().copied().collect()
 }
 
 fn desired(

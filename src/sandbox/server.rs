@@ -341,7 +341,7 @@ fn abort_connection() -> Response {
 struct OutContact<'a> {
     id: &'a str,
     #[serde(serialize_with = "php_map")]
-    custom_fields: &'a std::collections::BTreeMap<String, Option<String>>,
+    custom_fields: &'a crate::model::Fields,
     tags: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
     created_at: Option<i64>,
@@ -358,10 +358,7 @@ impl<'a> From<&'a WireContact> for OutContact<'a> {
     }
 }
 
-fn php_map<S: serde::Serializer>(
-    map: &&std::collections::BTreeMap<String, Option<String>>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
+fn php_map<S: serde::Serializer>(map: &&crate::model::Fields, s: S) -> Result<S::Ok, S::Error> {
     if map.is_empty() {
         s.serialize_some(&[(); 0])
     } else {
@@ -610,7 +607,7 @@ async fn create(
             if f.value.is_empty() {
                 contact.custom_fields.remove(&f.name);
             } else {
-                contact.custom_fields.insert(f.name, Some(f.value));
+                contact.custom_fields.insert(f.name, Some(f.value.into()));
             }
         }
         inner.store.insert(contact);

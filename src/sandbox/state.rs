@@ -8,7 +8,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::api::wire::WireContact;
-use crate::model::{Config, DEFAULT_PAGE_SIZE, DEFAULT_RATE_LIMIT, Identity};
+use crate::model::{Config, DEFAULT_PAGE_SIZE, DEFAULT_RATE_LIMIT, Fields, Identity};
 
 use super::SandboxError;
 
@@ -194,7 +194,7 @@ fn implied_contacts(config: &Config, name: &str) -> Vec<WireContact> {
         {
             contacts.push(WireContact {
                 id: id.clone(),
-                custom_fields: BTreeMap::new(),
+                custom_fields: Fields::new(),
                 tags: Vec::new(),
                 created_at: Some(sample_contact().created_at.unwrap_or_default()),
             });

@@ -96,7 +96,7 @@ impl Store {
             } else {
                 contact
                     .custom_fields
-                    .insert(w.name.clone(), Some(w.value.clone()))
+                    .insert(w.name.as_str(), Some(w.value.as_str().into()))
             };
             changes.push((w.name.as_str(), old.flatten(), w.value.as_str()));
         }

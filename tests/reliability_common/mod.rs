@@ -379,11 +379,11 @@ fn compare(
     let names: BTreeSet<&str> = l
         .fields
         .keys()
-        .map(String::as_str)
+        .map(|k| k.as_str())
         .chain(
             seed_l
                 .iter()
-                .flat_map(|s| s.fields.keys().map(String::as_str)),
+                .flat_map(|s| s.fields.keys().map(|k| k.as_str())),
         )
         .filter(|n| untouched(n))
         .collect();

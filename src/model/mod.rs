@@ -2,10 +2,15 @@
 //! contacts), the live contacts read from the platform, and the normalisation that decides when
 //! two values are the same. Pure data and pure functions: no IO, no async, no clock.
 
+mod fields;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+pub use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
+
+pub use self::fields::Fields;
 
 /// Calls per minute a channel accepts when the config does not say (the vendor documents' figure).
 pub const DEFAULT_RATE_LIMIT: u32 = 100;
@@ -174,7 +179,7 @@ pub struct DesiredContact {
     pub identity: Identity,
     /// Field values to hold, as wire strings (`None` = clear the field). Only declared fields;
     /// the marker is not included here (the planner adds it).
-    pub fields: BTreeMap<String, Option<String>>,
+    pub fields: Fields,
     /// Managed tags the contact should have; `None` leaves its tags alone.
     pub tags: Option<BTreeSet<String>>,
     /// Where the contact starts in the config.
@@ -217,7 +222,7 @@ pub struct LiveContact {
     /// Platform contact ID (raw, not Base64).
     pub id: String,
     /// Every field the platform returned; `None` for an explicit `null`.
-    pub fields: BTreeMap<String, Option<String>>,
+    pub fields: Fields,
     /// Every tag, managed or not, in the platform's order.
     pub tags: Vec<String>,
 }
@@ -452,7 +457,7 @@ mod tests {
         }
         let live = LiveContact {
             id: "1".into(),
-            fields: [("a".into(), None), ("b".into(), Some(String::new()))].into(),
+            fields: [("a", None), ("b", Some(""))].into(),
             tags: vec![],
         };
         assert_eq!(live.value("a"), None);
