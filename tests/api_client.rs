@@ -161,6 +161,57 @@ async fn lookups_encode_plus_and_space_and_carry_the_page() {
     sized.assert_calls_async(1).await;
 }
 
+/// `meta` as an independent server may send it: numbers as strings, `last_page` missing, or no
+/// `meta` at all. The page count must then come from what is there, never default to "one page"
+/// while more may follow (a marked channel's orphans on page 3 would go unreported).
+#[tokio::test]
+async fn page_counts_survive_string_numbers_and_missing_meta() {
+    let server = MockServer::start_async().await;
+    let answer = |value: &'static str, body: serde_json::Value| {
+        let server = &server;
+        async move {
+            server
+                .mock_async(move |when, then| {
+                    when.method(GET).query_param("value", value);
+                    then.status(200).json_body(body);
+                })
+                .await
+        }
+    };
+    let row = |id: &str| contact_body(id)["data"].clone();
+    let ten: Vec<serde_json::Value> = (0..10).map(|i| row(&i.to_string())).collect();
+    answer(
+        "strings",
+        json!({"data": [row("1")],
+               "meta": {"current_page": "1", "last_page": "3", "per_page": "10", "total": "25"}}),
+    )
+    .await;
+    answer(
+        "no-last-page",
+        json!({"data": ten.clone(), "meta": {"per_page": 10, "total": 25}}),
+    )
+    .await;
+    answer("no-meta-full", json!({"data": ten.clone()})).await;
+    answer(
+        "no-meta-next",
+        json!({"data": [row("1")], "links": {"next": "x?page=2"}}),
+    )
+    .await;
+    answer("no-meta-short", json!({"data": [row("1")]})).await;
+    let c = client(&server);
+    let pages = |p: contactctl::api::LookupPage| (p.page, p.last_page, p.per_page, p.total);
+    let get = |v: &'static str| c.lookup_page("f", v, 1, 0);
+    assert_eq!(pages(get("strings").await.unwrap()), (1, 3, 10, 25));
+    assert_eq!(pages(get("no-last-page").await.unwrap()), (1, 3, 10, 25));
+    assert_eq!(
+        get("no-meta-full").await.unwrap().last_page,
+        u64::MAX,
+        "a full page without meta may be followed by more"
+    );
+    assert_eq!(get("no-meta-next").await.unwrap().last_page, u64::MAX);
+    assert_eq!(pages(get("no-meta-short").await.unwrap()), (1, 1, 10, 1));
+}
+
 #[tokio::test]
 async fn any_lookup_value_reaches_the_server_unchanged() {
     let server = MockServer::start_async().await;

@@ -269,3 +269,33 @@ fn snippets_show_the_offending_line_under_each_problem() {
        |                 ^^^^
     "#);
 }
+
+#[test]
+fn a_tag_may_be_declared_by_two_files_but_not_twice_in_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    fs::write(
+        dir.join("a.yaml"),
+        "version: 1\nchannels:\n  web: { base_url: 'https://x.example/api', token_env: T }\n\
+         fields: { email: { type: email } }\ntags: [A]\ndefaults: { key: email }\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.join("b.yaml"),
+        "tags: [A, B]\ncontacts:\n  - fields: { email: a@x.com }\n    tags: [A, B]\n",
+    )
+    .unwrap();
+    let config = load(dir).unwrap();
+    assert_eq!(
+        config.tags.iter().map(String::as_str).collect::<Vec<_>>(),
+        ["A", "B"]
+    );
+
+    fs::write(dir.join("b.yaml"), "tags: [B, B]\n").unwrap();
+    let errs = errors(dir);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(
+        errs[0].contains("b.yaml:1:11: duplicate tag \"B\""),
+        "{errs:?}"
+    );
+}

@@ -485,7 +485,7 @@ fn narrowing_by_channel_and_contact_reads_only_those() {
 }
 
 #[test]
-fn apply_without_a_terminal_or_auto_approve_refuses() {
+fn apply_without_a_terminal_or_auto_approve_refuses_changes_but_not_an_empty_plan() {
     let env = Env::new(vec![], vec![]);
     let config = env.config(&format!(
         "{DEFAULTS}contacts:\n  - fields: {{ email: a@x.com }}\n"
@@ -496,8 +496,50 @@ fn apply_without_a_terminal_or_auto_approve_refuses() {
         .write_stdin("yes\n")
         .assert()
         .code(1)
+        .stdout(predicate::str::contains("1 to create"))
         .stderr(predicate::str::contains("--auto-approve"));
-    assert_eq!(env.stats().total, 0, "refused before reading anything");
+    let calls = env.stats().channels["web"].calls.clone();
+    assert_eq!(
+        calls.create + calls.update + calls.add_tags,
+        0,
+        "nothing written"
+    );
+    assert!(env.contacts("web").is_empty());
+
+    // Once the platform matches, there is nothing to confirm: exit 0 without a terminal.
+    env.cmd()
+        .args(["apply", "--auto-approve"])
+        .arg(&config)
+        .assert()
+        .success();
+    env.cmd()
+        .arg("apply")
+        .arg(&config)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("No changes"));
+}
+
+#[test]
+fn a_saved_plan_applies_without_confirmation_as_it_was_the_reviewed_one() {
+    let env = Env::new(vec![], vec![]);
+    let config = env.config(&format!(
+        "{DEFAULTS}contacts:\n  - fields: {{ email: a@x.com }}\n"
+    ));
+    let saved = env.dir.path().join("reviewed.json");
+    env.cmd()
+        .args(["plan", "--out"])
+        .arg(&saved)
+        .arg(&config)
+        .assert()
+        .success();
+    env.cmd()
+        .args(["apply", "--plan"])
+        .arg(&saved)
+        .arg(&config)
+        .assert()
+        .success();
+    assert_eq!(env.contacts("web").len(), 1);
 }
 
 #[test]

@@ -228,3 +228,41 @@ fn init_takes_a_directory_and_plan_reads_it() {
         .stdout(predicate::str::contains("\"create\": 2"))
         .stdout(predicate::str::contains("\"update\": 1"));
 }
+
+#[test]
+fn validate_in_json_prints_one_verdict_object_for_scripts() {
+    let out = bin()
+        .args(["--format", "json", "validate", "examples/contactctl.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["contacts"], 8);
+
+    let bad = "tests/fixtures/invalid/duplicate-tag.yaml";
+    let out = bin()
+        .args(["validate", "--format", "json", bad])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["valid"], false);
+    let first = &v["problems"][0];
+    assert_eq!(
+        (
+            first["file"].as_str(),
+            first["line"].as_u64(),
+            first["col"].as_u64()
+        ),
+        (Some(bad), Some(9), Some(5))
+    );
+    assert!(
+        first["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("duplicate tag \"VIP\"")
+    );
+    // people and CI logs still get the file:line:col lines on stderr
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("{bad}:9:5: duplicate tag")));
+}

@@ -738,10 +738,28 @@ impl ContactsApi for HttpClient {
         } else {
             model::DEFAULT_PAGE_SIZE as u64
         };
+        let page_size = p.meta.per_page.filter(|&n| n > 0);
+        let last_page = match (p.meta.last_page, p.meta.total) {
+            (Some(last), _) => last.max(1),
+            // no `last_page`: from the total and the page size...
+            (None, Some(total)) => total
+                .div_ceil(page_size.unwrap_or(requested.min(count.max(1))))
+                .max(1),
+            // ...else a page that may be full (or a `next` link) says there may be more: the
+            // readers go on until a page brings nothing new
+            (None, None)
+                if p.links.next.is_some()
+                    || count
+                        >= page_size.unwrap_or(requested.min(model::DEFAULT_PAGE_SIZE as u64)) =>
+            {
+                u64::MAX
+            }
+            (None, None) => page,
+        };
         Ok(LookupPage {
             page: p.meta.current_page.unwrap_or(page),
-            last_page: p.meta.last_page.unwrap_or(1).max(1),
-            per_page: p.meta.per_page.filter(|&n| n > 0).unwrap_or(requested),
+            last_page,
+            per_page: page_size.unwrap_or(requested),
             total: p.meta.total.unwrap_or(count),
             contacts: p.data.into_iter().map(LiveContact::from).collect(),
         })

@@ -82,15 +82,23 @@ pub struct Links {
     pub next: Option<String>,
 }
 
-/// Laravel-style pagination metadata of the look-up by custom field.
+/// Laravel-style pagination metadata of the look-up by custom field. Numbers may come as JSON
+/// numbers or as numeric strings (PHP serialises either); anything else reads as absent.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Meta {
+    #[serde(default, deserialize_with = "lenient_count")]
     pub current_page: Option<u64>,
+    #[serde(default, deserialize_with = "lenient_count")]
     pub from: Option<u64>,
+    #[serde(default, deserialize_with = "lenient_count")]
     pub last_page: Option<u64>,
+    #[serde(default, deserialize_with = "lenient_text")]
     pub path: Option<String>,
+    #[serde(default, deserialize_with = "lenient_count")]
     pub per_page: Option<u64>,
+    #[serde(default, deserialize_with = "lenient_count")]
     pub to: Option<u64>,
+    #[serde(default, deserialize_with = "lenient_count")]
     pub total: Option<u64>,
 }
 
@@ -212,6 +220,25 @@ fn lenient_fields<'de, D: Deserializer<'de>>(d: D) -> Result<Fields, D::Error> {
             "custom_fields: expected an object, found {other}"
         ))),
     }
+}
+
+/// A count in `meta`: a number, a numeric string, or absent (`null` and anything else).
+fn lenient_count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Number(n) => n
+            .as_u64()
+            .or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    })
+}
+
+/// A text in `meta`: a string, or absent (anything else).
+fn lenient_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => Some(s),
+        _ => None,
+    })
 }
 
 fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>

@@ -16,13 +16,11 @@ use crate::plan::Plan;
 use crate::render;
 
 pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
-    // Know before reading anything (reads cost calls) that the answer can be asked for.
-    if !args.auto_approve && !std::io::stdin().is_terminal() {
-        bail!(
-            "refusing to apply without confirmation: standard input is not a terminal. Pass --auto-approve to apply non-interactively (review the changes first with `contactctl plan`)."
-        );
-    }
+    // As Terraform: the plan comes first, and only changes need a yes. An up-to-date repo applies
+    // (doing nothing) without a terminal; a plan saved with `plan --out` was the reviewed one,
+    // so applying it asks nothing either.
     let saved = args.plan.as_deref().map(load_saved).transpose()?;
+    let reviewed = saved.is_some();
     let mut target = args.target.clone();
     if let Some(saved) = &saved {
         if !target.channels.is_empty() || !target.contacts.is_empty() {
@@ -88,7 +86,7 @@ pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
             "refusing to apply: more contacts would change than the safety limit allows (see the warning above); no call was made. Review the plan, then pass --force to apply it."
         );
     }
-    if !args.auto_approve {
+    if !args.auto_approve && !reviewed {
         confirm(&plan, out)?;
     }
 
@@ -178,7 +176,7 @@ fn stale_contacts(saved: &Plan, fresh: &Plan) -> Vec<String> {
 fn confirm(plan: &Plan, out: &Output) -> anyhow::Result<()> {
     if !std::io::stdin().is_terminal() {
         bail!(
-            "refusing to apply without confirmation: standard input is not a terminal. Pass --auto-approve to apply non-interactively."
+            "refusing to apply without confirmation: standard input is not a terminal, and the plan above has changes; nothing was written. Pass --auto-approve to apply non-interactively, or save the reviewed plan with `contactctl plan --out FILE` and apply it with --plan FILE."
         );
     }
     let mut err = std::io::stderr();

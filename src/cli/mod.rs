@@ -195,11 +195,12 @@ pub struct PlanArgs {
 pub struct ApplyArgs {
     #[command(flatten)]
     pub target: Target,
-    /// Apply without asking for confirmation.
+    /// Apply without asking for confirmation (without it and without a terminal, a plan with
+    /// changes is refused; one without changes exits 0).
     #[arg(long)]
     pub auto_approve: bool,
     /// Apply this saved plan exactly, if neither the config nor the planned contacts changed
-    /// since it was made.
+    /// since it was made. It was the reviewed plan, so it is applied without asking.
     #[arg(long, value_name = "FILE")]
     pub plan: Option<PathBuf>,
     /// Apply even when more contacts would change than the safety limit allows.

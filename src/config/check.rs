@@ -259,7 +259,9 @@ impl Checker<'_> {
         out
     }
 
-    /// Declared tags, each with where it is declared first; duplicates reported.
+    /// Declared tags, each with where it is declared first. A tag listed twice in one file is
+    /// reported (a slip); the same tag in two files of a directory is not: the `tags` lists are
+    /// concatenated, and two teams' files may well both declare a tag they share.
     fn tags(&mut self) -> BTreeMap<String, Pos> {
         let mut out: BTreeMap<String, Pos> = BTreeMap::new();
         if let Some(Node {
@@ -270,6 +272,9 @@ impl Checker<'_> {
             for item in items {
                 if let Kind::Str(tag) = &item.kind {
                     if let Some(first) = out.get(tag.as_str()) {
+                        if first.file != item.pos.file {
+                            continue;
+                        }
                         let first = self.diags.loc(*first);
                         self.diags.push(
                             item.pos,

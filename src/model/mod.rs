@@ -378,8 +378,21 @@ pub fn check_value(ty: FieldType, v: &str) -> Result<(), String> {
                 && b.iter()
                     .enumerate()
                     .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
-                && (1..=12).contains(&v[5..7].parse::<u8>().unwrap_or(0))
-                && (1..=31).contains(&v[8..10].parse::<u8>().unwrap_or(0));
+                && {
+                    let year: u32 = v[..4].parse().unwrap_or(0);
+                    let month: u8 = v[5..7].parse().unwrap_or(0);
+                    let day: u8 = v[8..10].parse().unwrap_or(0);
+                    let leap = year.is_multiple_of(4)
+                        && (!year.is_multiple_of(100) || year.is_multiple_of(400));
+                    let days = match month {
+                        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+                        4 | 6 | 9 | 11 => 30,
+                        2 if leap => 29,
+                        2 => 28,
+                        _ => 0,
+                    };
+                    (1..=days).contains(&day)
+                };
             if ok {
                 Ok(())
             } else {
@@ -479,6 +492,15 @@ mod tests {
         assert!(check_value(FieldType::Url, "x.example").is_err());
         assert!(check_value(FieldType::Date, "2024-05-01").is_ok());
         assert!(check_value(FieldType::Date, "2024-13-01").is_err());
+        assert!(
+            check_value(FieldType::Date, "2024-02-29").is_ok(),
+            "leap year"
+        );
+        assert!(check_value(FieldType::Date, "2023-02-29").is_err());
+        assert!(check_value(FieldType::Date, "2024-02-30").is_err());
+        assert!(check_value(FieldType::Date, "2024-04-31").is_err());
+        assert!(check_value(FieldType::Date, "1900-02-29").is_err());
+        assert!(check_value(FieldType::Date, "2000-02-29").is_ok());
         assert!(check_value(FieldType::Date, "01/05/2024").is_err());
     }
 
