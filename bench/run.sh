@@ -106,6 +106,8 @@ scale() {
   tail -n 2 "$WORK/stdout" | sed 's/^/    /' >&2
   measure "plan --sandbox --format json, JSON state" "$BIN" plan "$WORK/repo" --sandbox --sandbox-state "$WORK/state.json" --format json
   measure "plan --sandbox (text), YAML state" "$BIN" plan "$WORK/repo" --sandbox --sandbox-state "$WORK/state.yaml"
+  measure "plan --sandbox --out plan.json" "$BIN" plan "$WORK/repo" --sandbox --sandbox-state "$WORK/state.json" --out "$WORK/plan.json"
+  measure "apply --sandbox --plan plan.json" "$BIN" apply "$WORK/repo" --sandbox --sandbox-state "$WORK/state.json" --plan "$WORK/plan.json"
   external
 }
 
