@@ -29,6 +29,11 @@ pub(crate) fn fold(value: &str) -> String {
     value.trim().to_lowercase()
 }
 
+/// The index key of a stored value: folded; none for an empty value (it matches nothing).
+fn index_key(value: Option<&str>) -> Option<String> {
+    value.map(fold).filter(|v| !v.is_empty())
+}
+
 impl Store {
     /// A store holding `contacts` in this order. IDs must be unique (the state is checked first).
     pub(crate) fn new(contacts: Vec<WireContact>) -> Store {
@@ -83,10 +88,7 @@ impl Store {
     /// Writes fields in order (a later write of the same field wins); `""` removes the field.
     /// Returns `false` when there is no such contact.
     pub(crate) fn write_fields(&mut self, id: &str, writes: &[FieldWrite]) -> bool {
-        let Some(&seq) = self.ids.get(id) else {
-            return false;
-        };
-        let Some(contact) = self.slots.get_mut(seq).and_then(Option::as_mut) else {
+        let Some((seq, contact)) = self.contact_mut(id) else {
             return false;
         };
         let mut changes = Vec::with_capacity(writes.len());
@@ -107,14 +109,16 @@ impl Store {
         true
     }
 
-    fn contact_mut(&mut self, id: &str) -> Option<&mut WireContact> {
+    /// The contact with this ID, and its creation sequence.
+    fn contact_mut(&mut self, id: &str) -> Option<(usize, &mut WireContact)> {
         let seq = *self.ids.get(id)?;
-        self.slots.get_mut(seq).and_then(Option::as_mut)
+        let contact = self.slots.get_mut(seq).and_then(Option::as_mut)?;
+        Some((seq, contact))
     }
 
     /// Adds tags the contact lacks, at the end, in the order given. `false` if no such contact.
     pub(crate) fn add_tags(&mut self, id: &str, tags: &[String]) -> bool {
-        let Some(c) = self.contact_mut(id) else {
+        let Some((_, c)) = self.contact_mut(id) else {
             return false;
         };
         for t in tags {
@@ -127,7 +131,7 @@ impl Store {
 
     /// Removes these tags (absent ones are ignored). `false` if no such contact.
     pub(crate) fn remove_tags(&mut self, id: &str, tags: &[String]) -> bool {
-        let Some(c) = self.contact_mut(id) else {
+        let Some((_, c)) = self.contact_mut(id) else {
             return false;
         };
         c.tags.retain(|t| !tags.contains(t));
@@ -148,9 +152,7 @@ impl Store {
             let mut by_value: HashMap<String, Vec<usize>> = HashMap::new();
             for (seq, c) in self.slots.iter().enumerate() {
                 let value = c.as_ref().and_then(|c| c.custom_fields.get(field));
-                if let Some(v) = value.and_then(Option::as_deref).map(fold)
-                    && !v.is_empty()
-                {
+                if let Some(v) = index_key(value.and_then(Option::as_deref)) {
                     // sequences ascend as the slots are walked: each list comes out sorted
                     by_value.entry(v).or_default().push(seq);
                 }
@@ -183,7 +185,7 @@ impl Store {
         let Some(by_value) = self.index.get_mut(field) else {
             return;
         };
-        let Some(v) = value.map(fold).filter(|v| !v.is_empty()) else {
+        let Some(v) = index_key(value) else {
             return;
         };
         let seqs = by_value.entry(v).or_default();
@@ -203,7 +205,7 @@ impl Store {
         let Some(by_value) = self.index.get_mut(field) else {
             return;
         };
-        let Some(v) = value.map(fold).filter(|v| !v.is_empty()) else {
+        let Some(v) = index_key(value) else {
             return;
         };
         if let Some(seqs) = by_value.get_mut(&v) {
