@@ -6,10 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use contactctl::api::{
-    ApiError, Cancel, ClientOptions, ContactsApi, FieldWrite, HttpClient, RateLimiter, Secret,
-    http_client,
+    ApiError, Cancel, ClientOptions, ContactsApi, HttpClient, RateLimiter, Secret, http_client,
 };
-use contactctl::model::{BooleanFormat, Channel};
+use contactctl::model::{BooleanFormat, Channel, FieldWrite};
 use httpmock::prelude::*;
 use serde_json::json;
 

@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use contactctl::api::{
-    ApiError, ClientOptions, ContactsApi, FieldWrite, HttpClient, RateLimiter, Secret, http_client,
+    ApiError, ClientOptions, ContactsApi, HttpClient, RateLimiter, Secret, http_client,
 };
-use contactctl::model::{BooleanFormat, Channel};
+use contactctl::model::{BooleanFormat, Channel, FieldWrite};
 use proptest::prelude::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;

@@ -21,8 +21,8 @@ use super::encode;
 use super::limiter::{Permit, RateLimiter};
 use super::secret::Secret;
 use super::wire::{Data, FieldsBody, IdOnly, Page, StatusBody, TagsBody, WireContact};
-use super::{ApiError, ContactsApi, FieldWrite, LookupPage};
-use crate::model::{self, LiveContact};
+use super::{ApiError, ContactsApi, LookupPage};
+use crate::model::{self, FieldWrite, LiveContact};
 
 /// A line of `-v` output: one per request, never the token.
 pub type LogFn = Arc<dyn Fn(&str) + Send + Sync>;

@@ -12,13 +12,12 @@ pub mod wire;
 
 use std::future::Future;
 
-use crate::model::LiveContact;
+use crate::model::{FieldWrite, LiveContact};
 pub use cancel::{Cancel, CancelHandle};
 pub use client::{CallCounts, ClientOptions, ClientStats, HttpClient, LogFn, http_client};
 pub use limiter::RateLimiter;
 pub use read::{ReadOptions, read_live, read_one};
 pub use secret::{Secret, SecretError};
-pub use wire::FieldWrite;
 
 /// What went wrong with one API call, after the retry policy gave up. Never holds the token.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -9,8 +9,9 @@ use std::sync::Mutex;
 use futures::stream::{self, StreamExt};
 
 use super::{ApiError, ContactsApi};
-use crate::model::{self, Config, DesiredContact, FieldType, Identity, LiveContact, Marker};
-use crate::plan::{Found, LiveState};
+use crate::model::{
+    self, Config, DesiredContact, FieldType, Found, Identity, LiveContact, LiveState, Marker,
+};
 
 /// Pages a key look-up reads, at most, to tell exact matches from a loosely matching server's
 /// near misses (only ever needed when the server matches loosely and page 1 is full of misses).
@@ -438,7 +439,8 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
-    use crate::api::{FieldWrite, LookupPage};
+    use crate::api::LookupPage;
+    use crate::model::FieldWrite;
     use crate::model::{BooleanFormat, Channel, Safety, SourceLoc};
 
     /// An in-memory channel: exact-match look-ups (or case-insensitive ones, like a loose

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+pub use crate::model::FieldWrite;
 use crate::model::{Fields, LiveContact};
 
 /// A contact as the API sends it.
@@ -49,20 +50,12 @@ pub struct IdOnly {
     pub id: String,
 }
 
-/// One `{"name": N, "value": V}` of a create or update body.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct FieldWrite {
-    /// Field name.
-    pub name: String,
-    /// Value as a string; `""` clears the field.
-    #[serde(deserialize_with = "string_or_scalar_or_null")]
-    pub value: String,
-}
-
 /// Body of create (call 6) and update (call 3).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FieldsBody {
-    /// The fields to write.
+    /// The fields to write; a value may come as a number, a boolean or `null` (kept as its
+    /// text; `null` as `""`).
+    #[serde(deserialize_with = "lenient_writes")]
     pub custom_fields: Vec<FieldWrite>,
 }
 
@@ -194,6 +187,25 @@ fn string_or_scalar_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<String, D
     scalar_text(v)
         .map(Option::unwrap_or_default)
         .map_err(serde::de::Error::custom)
+}
+
+/// A create or update body's `custom_fields`, each value read leniently (see
+/// [`string_or_scalar_or_null`]).
+fn lenient_writes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<FieldWrite>, D::Error> {
+    #[derive(Deserialize)]
+    struct Lenient {
+        name: String,
+        #[serde(deserialize_with = "string_or_scalar_or_null")]
+        value: String,
+    }
+    let writes = Vec::<Lenient>::deserialize(d)?;
+    Ok(writes
+        .into_iter()
+        .map(|w| FieldWrite {
+            name: w.name,
+            value: w.value,
+        })
+        .collect())
 }
 
 fn lenient_fields<'de, D: Deserializer<'de>>(d: D) -> Result<Fields, D::Error> {

@@ -12,8 +12,8 @@ use futures::StreamExt;
 
 use super::{ApplyReport, ContactOutcome, Outcome};
 use crate::api::{ApiError, ContactsApi, read_one};
-use crate::model::{Config, Identity};
-use crate::plan::{Action, Call, ContactPlan, Found, Plan};
+use crate::model::{Config, FieldWrite, Found, Identity};
+use crate::plan::{Action, Call, ContactPlan, Plan};
 
 /// How many times a create whose outcome stayed unknown is attempted in all (each retry only
 /// after a look-up found no contact).
@@ -262,7 +262,7 @@ async fn create<C: ContactsApi>(
     config: &Config,
     client: &C,
     options: ApplyOptions,
-    fields: &[crate::api::FieldWrite],
+    fields: &[FieldWrite],
 ) -> Result<String, ApiError> {
     if !matches!(cp.identity, Identity::Key { .. }) {
         return Err(ApiError::Protocol {

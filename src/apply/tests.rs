@@ -5,8 +5,8 @@ use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
 
 use super::*;
-use crate::api::{ApiError, ContactsApi, FieldWrite, LookupPage};
-use crate::model::{Config, Identity, LiveContact, Safety, SourceLoc};
+use crate::api::{ApiError, ContactsApi, LookupPage};
+use crate::model::{Config, FieldWrite, Identity, LiveContact, Safety, SourceLoc};
 use crate::plan::{Action, Call, ContactPlan, Plan, Summary};
 
 /// What the fake does on the next call of a kind instead of succeeding.

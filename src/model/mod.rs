@@ -3,6 +3,7 @@
 //! two values are the same. Pure data and pure functions: no IO, no async, no clock.
 
 mod fields;
+mod live;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -11,6 +12,7 @@ pub use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 pub use self::fields::Fields;
+pub use self::live::{FieldWrite, Found, LiveState};
 
 /// Calls per minute a channel accepts when the config does not say (the vendor documents' figure).
 pub const DEFAULT_RATE_LIMIT: u32 = 100;

@@ -7,38 +7,8 @@ mod planner;
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::FieldWrite;
-use crate::model::{Identity, LiveContact, SourceLoc};
+use crate::model::{FieldWrite, Identity, LiveContact, SourceLoc};
 pub use planner::{managed_part, plan};
-
-/// What the platform held for one desired contact when it was read.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Found {
-    /// Exactly one contact matched.
-    Present(LiveContact),
-    /// No contact matched.
-    Absent,
-    /// A key look-up matched several contacts: their IDs (possibly only the first page) and the
-    /// total the API reported.
-    Ambiguous {
-        /// IDs seen.
-        ids: Vec<String>,
-        /// Total matches.
-        total: u64,
-    },
-    /// Reading it failed; the message says why.
-    Failed(String),
-}
-
-/// The live state of the contacts being planned.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct LiveState {
-    /// For each planned desired contact: its index in `Config::contacts` and what was found.
-    /// Contacts of the config not listed here are not planned (narrowed by `--channel`/`--contact`).
-    pub contacts: Vec<(usize, Found)>,
-    /// Contacts carrying the marker that no desired contact matched, per channel name.
-    pub orphans: Vec<(String, LiveContact)>,
-}
 
 /// Choices that change the plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

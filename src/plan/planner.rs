@@ -14,14 +14,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{
-    Action, Call, ChannelSummary, ContactPlan, FieldChange, Found, LiveState, Plan, PlanOptions,
-    Summary,
-};
-use crate::api::FieldWrite;
+use super::{Action, Call, ChannelSummary, ContactPlan, FieldChange, Plan, PlanOptions, Summary};
 use crate::model::{
-    CompactString, Config, DEFAULT_RATE_LIMIT, DesiredContact, FieldType, Identity, LiveContact,
-    MAX_FIELDS_PER_CALL, MAX_TAGS_PER_CALL, same_value,
+    CompactString, Config, DEFAULT_RATE_LIMIT, DesiredContact, FieldType, FieldWrite, Found,
+    Identity, LiveContact, LiveState, MAX_FIELDS_PER_CALL, MAX_TAGS_PER_CALL, same_value,
 };
 
 /// Decide what apply must do so the platform matches `config` for the contacts in `live`.

@@ -7,7 +7,8 @@ use crate::model::{
     BooleanFormat, Channel, Config, DesiredContact, FieldType, Fields, Identity, LiveContact,
     Marker, Safety, SourceLoc,
 };
-use crate::plan::{self, Action, Found, LiveState, Plan, PlanOptions};
+use crate::model::{Found, LiveState};
+use crate::plan::{self, Action, Plan, PlanOptions};
 
 fn channel(name: &str, viber: bool) -> (String, Channel) {
     (

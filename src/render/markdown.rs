@@ -375,7 +375,8 @@ mod tests {
     use super::super::fixtures;
     use super::*;
     use crate::model::{DesiredContact, Identity, LiveContact, SourceLoc};
-    use crate::plan::{Found, LiveState, PlanOptions};
+    use crate::model::{Found, LiveState};
+    use crate::plan::PlanOptions;
 
     fn render_plan(p: &Plan) -> String {
         let mut out = Vec::new();

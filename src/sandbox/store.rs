@@ -5,7 +5,8 @@
 
 use std::collections::HashMap;
 
-use crate::api::wire::{FieldWrite, WireContact};
+use crate::api::wire::WireContact;
+use crate::model::FieldWrite;
 
 /// A channel's contacts. Creation order is insertion order (a state file's order first).
 #[derive(Debug, Default)]

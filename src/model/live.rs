@@ -1,0 +1,47 @@
+//! What reading the platform finds, and what writing to it sends: the live state of the
+//! contacts being planned (found, absent, ambiguous, failed; orphans) and a field write. Shared by
+//! the reader (which fills the live state), the planner (which reads it and plans field writes)
+//! and the HTTP client (which sends the writes), so none of those depends on another for them.
+//! Pure data: no IO.
+
+use serde::{Deserialize, Serialize};
+
+use super::LiveContact;
+
+/// What the platform held for one desired contact when it was read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Found {
+    /// Exactly one contact matched.
+    Present(LiveContact),
+    /// No contact matched.
+    Absent,
+    /// A key look-up matched several contacts: their IDs (possibly only the first page) and the
+    /// total the API reported.
+    Ambiguous {
+        /// IDs seen.
+        ids: Vec<String>,
+        /// Total matches.
+        total: u64,
+    },
+    /// Reading it failed; the message says why.
+    Failed(String),
+}
+
+/// The live state of the contacts being planned.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LiveState {
+    /// For each planned desired contact: its index in `Config::contacts` and what was found.
+    /// Contacts of the config not listed here are not planned (narrowed by `--channel`/`--contact`).
+    pub contacts: Vec<(usize, Found)>,
+    /// Contacts carrying the marker that no desired contact matched, per channel name.
+    pub orphans: Vec<(String, LiveContact)>,
+}
+
+/// One `{"name": N, "value": V}` of a create or update body.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct FieldWrite {
+    /// Field name.
+    pub name: String,
+    /// Value as a string; `""` clears the field.
+    pub value: String,
+}
