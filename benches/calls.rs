@@ -15,12 +15,11 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use contactctl::api::wire::WireContact;
-use contactctl::api::{
-    ClientOptions, HttpClient, RateLimiter, ReadOptions, Secret, http_client, read_live,
-};
+use contactctl::api::{ClientOptions, HttpClient, RateLimiter, Secret, http_client};
 use contactctl::apply::{ApplyOptions, apply};
 use contactctl::model::Config;
 use contactctl::plan::{PlanOptions, plan};
+use contactctl::read::{ReadOptions, read_live};
 use contactctl::sandbox::{self, CallCounts, ChannelState, SandboxState};
 
 /// The platform's page size (the vendor documents').

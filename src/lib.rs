@@ -11,5 +11,6 @@ pub mod config;
 pub mod import;
 pub mod model;
 pub mod plan;
+pub mod read;
 pub mod render;
 pub mod sandbox;

@@ -1,12 +1,11 @@
 //! The HTTP side of the tool: the Contacts API client (wire types, per-channel rate limiter,
-//! retries, Viber ID encoding) and the reader that turns a config into live state. It reports what
-//! the platform holds and carries out calls it is given; it never decides what to change.
+//! retries, Viber ID encoding). It reports what the platform holds and carries out calls it is
+//! given; it never decides what to read or what to change.
 
 pub mod cancel;
 pub mod client;
 pub mod encode;
 pub mod limiter;
-pub mod read;
 pub mod secret;
 pub mod wire;
 
@@ -16,7 +15,6 @@ use crate::model::{FieldWrite, LiveContact};
 pub use cancel::{Cancel, CancelHandle};
 pub use client::{CallCounts, ClientOptions, ClientStats, HttpClient, LogFn, http_client};
 pub use limiter::RateLimiter;
-pub use read::{ReadOptions, read_live, read_one};
 pub use secret::{Secret, SecretError};
 
 /// What went wrong with one API call, after the retry policy gave up. Never holds the token.

@@ -11,9 +11,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use futures::StreamExt;
 
 use super::{ApplyReport, ContactOutcome, Outcome};
-use crate::api::{ApiError, ContactsApi, read_one};
+use crate::api::{ApiError, ContactsApi};
 use crate::model::{Config, FieldWrite, Found, Identity};
 use crate::plan::{Action, Call, ContactPlan, Plan};
+use crate::read::read_one;
 
 /// How many times a create whose outcome stayed unknown is attempted in all (each retry only
 /// after a look-up found no contact).

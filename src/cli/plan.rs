@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::common::{Exit, Output, Session, prepare};
 use super::{Format, PlanArgs, Target};
-use crate::api::read::{ReadOptions, read_live};
 use crate::plan::{Plan, PlanOptions, plan};
+use crate::read::{ReadOptions, read_live};
 use crate::render;
 
 /// Version of the saved-plan file format.

@@ -14,12 +14,11 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use contactctl::api::wire::WireContact;
-use contactctl::api::{
-    ClientOptions, HttpClient, RateLimiter, ReadOptions, Secret, http_client, read_live,
-};
+use contactctl::api::{ClientOptions, HttpClient, RateLimiter, Secret, http_client};
 use contactctl::apply::{ApplyOptions, ApplyReport, Interrupt, Outcome, apply};
 use contactctl::model::{Config, DesiredContact, Identity, LiveContact, normalize};
 use contactctl::plan::{Action, Plan, PlanOptions, plan};
+use contactctl::read::{ReadOptions, read_live};
 use contactctl::sandbox::{self, ChannelState, Faults, SandboxHandle, SandboxState, Stats};
 
 /// Tokens of the sandbox channels: distinctive, so a leak is found by a plain search.

@@ -3,19 +3,20 @@
 //! page through the marked contacts and read one by one only those paging did not find; without
 //! one, one read per contact. It reports what it found; it never decides what to change.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+mod marker;
+mod one;
+
+pub use one::read_one;
+
+use marker::{MarkedIndex, page_marked};
+
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
 
 use futures::stream::{self, StreamExt};
 
-use super::{ApiError, ContactsApi};
-use crate::model::{
-    self, Config, DesiredContact, FieldType, Found, Identity, LiveContact, LiveState, Marker,
-};
-
-/// Pages a key look-up reads, at most, to tell exact matches from a loosely matching server's
-/// near misses (only ever needed when the server matches loosely and page 1 is full of misses).
-const MAX_KEY_PAGES: u64 = 10;
+use crate::api::ContactsApi;
+use crate::model::{Config, DesiredContact, Found, LiveContact, LiveState};
 
 /// How the reader reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,96 +89,6 @@ pub async fn read_live<C: ContactsApi>(
             .collect(),
         orphans,
     }
-}
-
-/// Read one contact by its identity, one by one (no marker): by ID with `get`; by key with a
-/// look-up, keeping only contacts whose key equals the value after normalisation, and looking up
-/// the normalised form too when the written one finds nothing. Apply uses this to find a
-/// contact whose create had an unknown outcome.
-pub async fn read_one<C: ContactsApi>(
-    client: &C,
-    config: &Config,
-    identity: &Identity,
-) -> Result<Found, ApiError> {
-    match identity {
-        Identity::Id(id) => Ok(match client.get(id).await? {
-            Some(c) => Found::Present(c),
-            None => Found::Absent,
-        }),
-        Identity::Key { field, value } => {
-            let ty = config.field_type(field);
-            let Some(wanted) = model::normalize(ty, Some(value)) else {
-                return Ok(Found::Failed(format!(
-                    "the key field {field} has no value to look up"
-                )));
-            };
-            let found = lookup_key(client, field, ty, value, &wanted).await?;
-            if found == Found::Absent && wanted != *value {
-                // someone may have stored the value in its plain form: finding it here is
-                // what keeps apply from creating a duplicate
-                return lookup_key(client, field, ty, &wanted, &wanted).await;
-            }
-            Ok(found)
-        }
-    }
-}
-
-/// Look `query` up in `field` and keep the contacts whose value normalises to `wanted`.
-async fn lookup_key<C: ContactsApi>(
-    client: &C,
-    field: &str,
-    ty: FieldType,
-    query: &str,
-    wanted: &str,
-) -> Result<Found, ApiError> {
-    let is_match =
-        |c: &LiveContact| model::normalize(ty, c.value(field)).as_deref() == Some(wanted);
-    let first = client.lookup_page(field, query, 1, 0).await?;
-    let server_total = first.total;
-    let last_page = first.last_page;
-    let mut exact: Vec<LiveContact> = Vec::new();
-    let mut loose = 0u64;
-    let mut take = |page: Vec<LiveContact>, exact: &mut Vec<LiveContact>| {
-        for c in page {
-            if is_match(&c) {
-                if !exact.iter().any(|e| e.id == c.id) {
-                    exact.push(c);
-                }
-            } else {
-                loose += 1;
-            }
-        }
-    };
-    take(first.contacts, &mut exact);
-    let mut page = 1;
-    let mut complete = last_page <= 1;
-    // Further pages only matter while they could change the answer (fewer than two exact
-    // matches so far); a server that matches exactly never gets here with more than one page
-    // and fewer than two matches.
-    while !complete && exact.len() < 2 && page < MAX_KEY_PAGES {
-        page += 1;
-        let p = client.lookup_page(field, query, page, 0).await?;
-        let empty = p.contacts.is_empty();
-        take(p.contacts, &mut exact);
-        complete = empty || page >= last_page;
-    }
-    let n = exact.len() as u64;
-    Ok(match exact.len() {
-        0 | 1 if !complete => Found::Failed(format!(
-            "the look-up of {field}={query} returned {server_total} contacts, too many to check \
-             which hold exactly that value"
-        )),
-        0 => Found::Absent,
-        1 => Found::Present(exact.remove(0)),
-        _ => Found::Ambiguous {
-            ids: exact.into_iter().map(|c| c.id).collect(),
-            total: if complete {
-                n
-            } else {
-                server_total.saturating_sub(loose).max(n)
-            },
-        },
-    })
 }
 
 /// Read the selected contacts of one channel. Returns (position in `selected`, found) and the
@@ -316,132 +227,16 @@ async fn read_channel<C: ContactsApi>(
     (found, orphans)
 }
 
-/// Every contact carrying the marker: page 1, then the remaining pages in waves of
-/// `concurrency` pages read at once. Contacts the server returned without the marker's exact
-/// value (a loose match) are dropped. A failed later page only makes the list shorter (those
-/// contacts are then read one by one); a 401 or a failed first page is an error.
-///
-/// Paging stops after a wave that brought no contact not seen before (empty pages, or a server
-/// that ignores `page`), whatever `last_page` claims: a server answering `last_page: 1000000000`
-/// must not be read for ever.
-async fn page_marked<C: ContactsApi>(
-    config: &Config,
-    client: &C,
-    marker: &Marker,
-    per_page: u64,
-    concurrency: usize,
-) -> Result<Vec<LiveContact>, ApiError> {
-    let ty = config.field_type(&marker.field);
-    let wanted = model::normalize(ty, Some(&marker.value));
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut marked = Vec::new();
-    // Takes a page's contacts; how many it had that no earlier page had.
-    let mut take = |contacts: Vec<LiveContact>| {
-        let mut fresh = 0usize;
-        for c in contacts {
-            if !seen.insert(c.id.clone()) {
-                continue;
-            }
-            fresh += 1;
-            if model::normalize(ty, c.value(&marker.field)) == wanted {
-                marked.push(c);
-            }
-        }
-        fresh
-    };
-    let first = client
-        .lookup_page(&marker.field, &marker.value, 1, per_page)
-        .await?;
-    let last = first.last_page;
-    take(first.contacts);
-    let wave_size = u64::try_from(concurrency.max(1)).unwrap_or(u64::MAX);
-    let mut next = 2u64;
-    while next <= last {
-        let end = last.min(next.saturating_add(wave_size - 1));
-        let wave: Vec<Result<_, ApiError>> = stream::iter(next..=end)
-            .map(|p| client.lookup_page(&marker.field, &marker.value, p, per_page))
-            .buffer_unordered(concurrency.max(1))
-            .collect()
-            .await;
-        let mut fresh = 0;
-        for page in wave {
-            match page {
-                Ok(p) => fresh += take(p.contacts),
-                Err(e) if e.stops_channel() => return Err(e),
-                Err(_) => {}
-            }
-        }
-        if fresh == 0 || end == u64::MAX {
-            break;
-        }
-        next = end + 1;
-    }
-    Ok(marked)
-}
-
-/// Positions in the marked contacts, by ID and by normalised value of each key field the
-/// selected contacts use.
-struct MarkedIndex<'a> {
-    by_id: HashMap<&'a str, [usize; 1]>,
-    by_key: HashMap<&'a str, HashMap<String, Vec<usize>>>,
-}
-
-impl<'a> MarkedIndex<'a> {
-    fn new(
-        config: &Config,
-        marked: &'a [LiveContact],
-        items: &[(usize, &'a DesiredContact)],
-    ) -> MarkedIndex<'a> {
-        let key_fields: BTreeSet<&'a str> = items
-            .iter()
-            .filter_map(|(_, c)| match &c.identity {
-                Identity::Key { field, .. } => Some(field.as_str()),
-                Identity::Id(_) => None,
-            })
-            .collect();
-        let mut by_key: HashMap<&str, HashMap<String, Vec<usize>>> = HashMap::new();
-        for &field in &key_fields {
-            let ty = config.field_type(field);
-            let values = by_key.entry(field).or_default();
-            for (i, c) in marked.iter().enumerate() {
-                if let Some(v) = model::normalize(ty, c.value(field)) {
-                    values.entry(v).or_default().push(i);
-                }
-            }
-        }
-        MarkedIndex {
-            by_id: marked
-                .iter()
-                .enumerate()
-                .map(|(i, c)| (c.id.as_str(), [i]))
-                .collect(),
-            by_key,
-        }
-    }
-
-    /// The positions of the marked contacts a desired identity matches (`None`: none).
-    fn find(&self, config: &Config, identity: &Identity) -> Option<&[usize]> {
-        match identity {
-            Identity::Id(id) => self.by_id.get(id.as_str()).map(|i| i.as_slice()),
-            Identity::Key { field, value } => {
-                let wanted = model::normalize(config.field_type(field), Some(value))?;
-                self.by_key
-                    .get(field.as_str())?
-                    .get(&wanted)
-                    .map(Vec::as_slice)
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
-    use crate::api::LookupPage;
+    use crate::api::{ApiError, LookupPage};
     use crate::model::FieldWrite;
-    use crate::model::{BooleanFormat, Channel, Safety, SourceLoc};
+    use std::collections::BTreeSet;
+
+    use crate::model::{BooleanFormat, Channel, FieldType, Identity, Marker, Safety, SourceLoc};
 
     /// An in-memory channel: exact-match look-ups (or case-insensitive ones, like a loose
     /// server), honest paging, call counting, and injected failures.
