@@ -1,0 +1,338 @@
+//! The Contacts API over HTTP: [`HttpClient`] implements [`ContactsApi`] for one channel —
+//! URLs and encoding, headers, the six calls and the meaning of their answers. It carries out
+//! calls; it never decides which calls to make.
+//!
+//! The token goes into the `Authorization` header and nowhere else: not into errors, not into
+//! logs. Text that comes back from the server is scrubbed of it before it is shown.
+//!
+//! Its parts: [`retry`] sends one call under the rate limiter and the retry policy, [`message`]
+//! turns what the server said into a short, safe message, [`stats`] counts what was sent.
+
+mod message;
+mod retry;
+mod stats;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use reqwest::Method;
+
+use self::message::says_not_found;
+use self::retry::Reply;
+pub use self::stats::{CallCounts, ClientStats};
+use self::stats::{Counters, Kind};
+use super::cancel::Cancel;
+use super::encode;
+use super::limiter::RateLimiter;
+use super::secret::Secret;
+use super::wire::{Data, FieldsBody, IdOnly, Page, TagsBody, WireContact};
+use super::{ApiError, ContactsApi, LookupPage};
+use crate::model::{self, FieldWrite, LiveContact};
+
+/// A line of `-v` output: one per request, never the token.
+pub type LogFn = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// How persistent a client is, and how it can be stopped.
+#[derive(Clone)]
+pub struct ClientOptions {
+    /// Retries after a 5xx, timeout, reset or unreadable body (idempotent calls only). Default 5.
+    pub max_retries: u32,
+    /// First backoff delay (doubled each retry, with jitter). Default 500 ms.
+    pub backoff_base: Duration,
+    /// Longest backoff delay. Default 30 s.
+    pub backoff_max: Duration,
+    /// Most time one call may spend waiting out 429s before it gives up. Default 10 minutes.
+    pub max_429_wait: Duration,
+    /// Once raised, no new request is started (waits in the limiter or a backoff end at once).
+    pub cancel: Cancel,
+    /// Receives one line per request: `METHOD path -> status (ms)`.
+    pub log: Option<LogFn>,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            max_retries: 5,
+            backoff_base: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(30),
+            max_429_wait: Duration::from_secs(600),
+            cancel: Cancel::never(),
+            log: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("max_retries", &self.max_retries)
+            .field("backoff_base", &self.backoff_base)
+            .field("backoff_max", &self.backoff_max)
+            .field("max_429_wait", &self.max_429_wait)
+            .field("cancel", &self.cancel)
+            .field("log", &self.log.is_some())
+            .finish()
+    }
+}
+
+/// The one shared `reqwest` client: connection pooling, `timeout` per request (body included),
+/// a shorter connect timeout, no redirects (a redirected PUT must not silently become a GET),
+/// user agent `contactctl/<version>`.
+pub fn http_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .user_agent(concat!("contactctl/", env!("CARGO_PKG_VERSION")))
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .pool_idle_timeout(Duration::from_secs(60))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+}
+
+/// The Contacts API of one channel over HTTP.
+pub struct HttpClient {
+    channel: String,
+    token_env: String,
+    base_url: String,
+    viber: bool,
+    viber_encode_get: bool,
+    token: Secret,
+    http: reqwest::Client,
+    limiter: Arc<RateLimiter>,
+    options: ClientOptions,
+    /// Set by a 401: the channel's token is refused, every later call fails without sending.
+    stopped: AtomicBool,
+    counters: Counters,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("channel", &self.channel)
+            .field("base_url", &self.base_url)
+            .field("token", &self.token)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpClient {
+    /// A client for `channel`, sending through `http` (share one across channels) and waiting on
+    /// `limiter` (one per channel: share it between every client of the same channel).
+    pub fn new(
+        channel: &model::Channel,
+        token: Secret,
+        http: reqwest::Client,
+        limiter: Arc<RateLimiter>,
+        options: ClientOptions,
+    ) -> HttpClient {
+        HttpClient {
+            channel: channel.name.clone(),
+            token_env: channel.token_env.clone(),
+            base_url: channel.base_url.trim_end_matches('/').to_string(),
+            viber: channel.viber,
+            viber_encode_get: channel.viber_encode_get,
+            token,
+            http,
+            limiter,
+            options,
+            stopped: AtomicBool::new(false),
+            counters: Counters::default(),
+        }
+    }
+
+    /// Counters of what this client has sent and met so far.
+    pub fn stats(&self) -> ClientStats {
+        self.counters.snapshot()
+    }
+
+    /// Whether a 401 has stopped this channel.
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::SeqCst)
+    }
+
+    fn unauthorized(&self) -> ApiError {
+        ApiError::Unauthorized {
+            channel: self.channel.clone(),
+            token_env: self.token_env.clone(),
+        }
+    }
+
+    /// Calls 4 and 5: `POST` (add) or `DELETE` (remove) `{"tags": [...]}` on the contact's
+    /// tags; the same path and body, only the method differs.
+    async fn tags_call(
+        &self,
+        kind: Kind,
+        method: Method,
+        id: &str,
+        tags: &[String],
+    ) -> Result<(), ApiError> {
+        let path = format!(
+            "/v1/contact/{}/tags",
+            encode::contact_segment(id, self.viber)
+        );
+        let body = Self::json_body(&TagsBody {
+            tags: tags.to_vec(),
+        })?;
+        let reply = self.send(kind, method, &path, Some(body)).await?;
+        self.write_done(&reply)
+    }
+
+    fn log(&self, line: impl FnOnce() -> String) {
+        if let Some(log) = &self.options.log {
+            log(&line());
+        }
+    }
+
+    /// Check the 2xx answer of a write whose body carries nothing we need.
+    fn write_done(&self, reply: &Reply) -> Result<(), ApiError> {
+        if !(200..300).contains(&reply.status) {
+            return Err(self.rejected(reply));
+        }
+        if let Some(message) = self.error_in_success(reply) {
+            return Err(ApiError::Rejected {
+                status: reply.status,
+                message,
+            });
+        }
+        if reply.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
+        }
+        self.parse::<serde_json::Value>("JSON", reply).map(|_| ())
+    }
+
+    fn json_body<T: serde::Serialize>(body: &T) -> Result<Vec<u8>, ApiError> {
+        serde_json::to_vec(body).map_err(|e| ApiError::Protocol {
+            reason: format!("could not encode the request body: {e}"),
+        })
+    }
+}
+
+impl ContactsApi for HttpClient {
+    fn channel(&self) -> &str {
+        &self.channel
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<LiveContact>, ApiError> {
+        let path = format!(
+            "/v1/contact/{}",
+            encode::contact_segment(id, self.viber_encode_get)
+        );
+        let reply = self.send(Kind::Get, Method::GET, &path, None).await?;
+        match reply.status {
+            200..=299 => {
+                if let Some(message) = self.error_in_success(&reply) {
+                    return if says_not_found(&message) {
+                        Ok(None)
+                    } else {
+                        Err(ApiError::Rejected {
+                            status: reply.status,
+                            message,
+                        })
+                    };
+                }
+                let data: Data<WireContact> = self.parse("a contact", &reply)?;
+                Ok(Some(data.data.into()))
+            }
+            404 => Ok(None),
+            403 if says_not_found(&self.error_message(403, &reply.body)) => Ok(None),
+            _ => Err(self.rejected(&reply)),
+        }
+    }
+
+    async fn lookup_page(
+        &self,
+        field: &str,
+        value: &str,
+        page: u64,
+        per_page: u64,
+    ) -> Result<LookupPage, ApiError> {
+        let path = encode::lookup_path(field, value, page, per_page);
+        let reply = self.send(Kind::Lookup, Method::GET, &path, None).await?;
+        if !(200..300).contains(&reply.status) {
+            return Err(self.rejected(&reply));
+        }
+        if let Some(message) = self.error_in_success(&reply) {
+            return Err(ApiError::Rejected {
+                status: reply.status,
+                message,
+            });
+        }
+        let p: Page = self.parse("a page of contacts", &reply)?;
+        let count = u64::try_from(p.data.len()).unwrap_or(u64::MAX);
+        let requested = if per_page > 0 {
+            per_page
+        } else {
+            model::DEFAULT_PAGE_SIZE as u64
+        };
+        let page_size = p.meta.per_page.filter(|&n| n > 0);
+        let last_page = match (p.meta.last_page, p.meta.total) {
+            (Some(last), _) => last.max(1),
+            // no `last_page`: from the total and the page size...
+            (None, Some(total)) => total
+                .div_ceil(page_size.unwrap_or(requested.min(count.max(1))))
+                .max(1),
+            // ...else a page that may be full (or a `next` link) says there may be more: the
+            // readers go on until a page brings nothing new
+            (None, None)
+                if p.links.next.is_some()
+                    || count
+                        >= page_size.unwrap_or(requested.min(model::DEFAULT_PAGE_SIZE as u64)) =>
+            {
+                u64::MAX
+            }
+            (None, None) => page,
+        };
+        Ok(LookupPage {
+            page: p.meta.current_page.unwrap_or(page),
+            last_page,
+            per_page: page_size.unwrap_or(requested),
+            total: p.meta.total.unwrap_or(count),
+            contacts: p.data.into_iter().map(LiveContact::from).collect(),
+        })
+    }
+
+    async fn update(&self, id: &str, fields: &[FieldWrite]) -> Result<(), ApiError> {
+        let path = format!("/v1/contact/{}", encode::contact_segment(id, self.viber));
+        let body = Self::json_body(&FieldsBody {
+            custom_fields: fields.to_vec(),
+        })?;
+        let reply = self
+            .send(Kind::Update, Method::PUT, &path, Some(body))
+            .await?;
+        self.write_done(&reply)
+    }
+
+    async fn add_tags(&self, id: &str, tags: &[String]) -> Result<(), ApiError> {
+        self.tags_call(Kind::AddTags, Method::POST, id, tags).await
+    }
+
+    async fn remove_tags(&self, id: &str, tags: &[String]) -> Result<(), ApiError> {
+        self.tags_call(Kind::RemoveTags, Method::DELETE, id, tags)
+            .await
+    }
+
+    async fn create(&self, fields: &[FieldWrite]) -> Result<String, ApiError> {
+        let body = Self::json_body(&FieldsBody {
+            custom_fields: fields.to_vec(),
+        })?;
+        let reply = self
+            .send(Kind::Create, Method::POST, "/v1/contact", Some(body))
+            .await?;
+        if !(200..300).contains(&reply.status) {
+            return Err(self.rejected(&reply));
+        }
+        if let Some(message) = self.error_in_success(&reply) {
+            return Err(ApiError::Rejected {
+                status: reply.status,
+                message,
+            });
+        }
+        let data: Data<IdOnly> = self.parse("the new contact's ID", &reply)?;
+        if data.data.id.is_empty() {
+            return Err(ApiError::Protocol {
+                reason: "the new contact's ID is empty".into(),
+            });
+        }
+        Ok(data.data.id)
+    }
+}

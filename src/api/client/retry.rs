@@ -1,0 +1,265 @@
+//! Sending one call: wait for the channel's rate limiter before every attempt, then the retry
+//! policy — a 429 is waited out (`Retry-After` as a floor under the backoff); 5xx, timeouts and
+//! resets are retried with backoff for idempotent calls only; a create is repeated only when the
+//! server cannot have acted on it. Statuses the caller must not interpret (401, 405, 429, 5xx,
+//! redirects) become an [`ApiError`] here.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, SystemTime};
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use reqwest::Method;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, LOCATION, RETRY_AFTER};
+use tokio::time::Instant;
+
+use super::HttpClient;
+use super::message::{attempts_note, describe_transport, excerpt};
+use super::stats::Kind;
+use crate::api::ApiError;
+use crate::api::limiter::Permit;
+
+/// A response the retry policy let through: a 2xx, or a 4xx for the call to interpret.
+pub(super) struct Reply {
+    pub(super) status: u16,
+    pub(super) body: Vec<u8>,
+}
+
+impl HttpClient {
+    /// Cleared to start one request: the channel is not stopped, the run not cancelled, and the
+    /// limiter has given a slot, held until the returned permit is dropped when the call ends.
+    async fn ready(&self) -> Result<Permit<'_>, ApiError> {
+        if self.is_stopped() {
+            return Err(self.unauthorized());
+        }
+        let cancel = &self.options.cancel;
+        if cancel.is_cancelled() {
+            return Err(ApiError::Cancelled);
+        }
+        let permit = tokio::select! {
+            biased;
+            () = cancel.cancelled() => return Err(ApiError::Cancelled),
+            permit = self.limiter.acquire() => permit,
+        };
+        // a 401 or a cancel may have come in while this call waited for its slot
+        if self.is_stopped() {
+            return Err(self.unauthorized());
+        }
+        if cancel.is_cancelled() {
+            return Err(ApiError::Cancelled);
+        }
+        Ok(permit)
+    }
+
+    /// Sleep `d` before the next attempt, unless the run is cancelled first.
+    async fn pause(&self, d: Duration) -> Result<(), ApiError> {
+        let cancel = &self.options.cancel;
+        tokio::select! {
+            biased;
+            () = cancel.cancelled() => Err(ApiError::Cancelled),
+            () = tokio::time::sleep(d) => Ok(()),
+        }
+    }
+
+    fn backoff(&self) -> impl Iterator<Item = Duration> + use<> {
+        let max = self.options.backoff_max;
+        ExponentialBuilder::new()
+            .with_min_delay(self.options.backoff_base)
+            .with_max_delay(max)
+            .with_jitter()
+            .without_max_times()
+            .build()
+            .map(move |d| d.min(max))
+    }
+
+    /// Send one call under the retry policy. Returns 2xx and the 4xx the caller interprets
+    /// (not 401, 405 or 429); everything else becomes an error here.
+    pub(super) async fn send(
+        &self,
+        kind: Kind,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<Reply, ApiError> {
+        let url = format!("{}{}", self.base_url, path);
+        // A create is only repeated when the server cannot have acted on it: a 429 refused it,
+        // or the connection was never made. Anything else is the caller's to look up first.
+        let idempotent = kind != Kind::Create;
+        let mut error_delays = self.backoff();
+        let mut throttle_delays = self.backoff();
+        let mut errors_retried = 0u32;
+        let mut waited_429 = Duration::ZERO;
+        let mut first = true;
+        loop {
+            let permit = self.ready().await?;
+            let c = &self.counters;
+            c.requests.fetch_add(1, Ordering::Relaxed);
+            c.by_kind[kind as usize].fetch_add(1, Ordering::Relaxed);
+            if !first {
+                c.retries.fetch_add(1, Ordering::Relaxed);
+            }
+            first = false;
+
+            let started = Instant::now();
+            let mut req = self
+                .http
+                .request(method.clone(), &url)
+                .bearer_auth(self.token.expose())
+                .header(CONTENT_TYPE, "application/json")
+                .header(ACCEPT, "application/json");
+            if let Some(b) = &body {
+                req = req.body(b.clone());
+            }
+            let result = match req.send().await {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let headers = resp.headers().clone();
+                    match resp.bytes().await {
+                        Ok(b) => Ok((status, headers, b.to_vec())),
+                        // the status alone says what happened, unless it claims success
+                        Err(_) if !(200..300).contains(&status) => {
+                            Ok((status, headers, Vec::new()))
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+                Err(e) => Err(e),
+            };
+            // The call has ended (the server counted it, if at all, by now): its rate-limit
+            // slot comes free a window from here, not from the send.
+            drop(permit);
+            let ms = started.elapsed().as_millis();
+
+            let (status, headers, bytes) = match result {
+                Ok(r) => r,
+                Err(e) => {
+                    let what = describe_transport(&e);
+                    self.log(|| format!("{method} {path} -> {what} ({ms} ms)"));
+                    if (idempotent || e.is_connect()) && errors_retried < self.options.max_retries {
+                        errors_retried += 1;
+                        let d = error_delays.next().unwrap_or(self.options.backoff_max);
+                        self.pause(d).await?;
+                        continue;
+                    }
+                    let reason = self.scrub(&attempts_note(what, errors_retried));
+                    if e.is_connect() {
+                        return Err(ApiError::Unreachable {
+                            channel: self.channel.clone(),
+                            reason,
+                        });
+                    }
+                    return Err(ApiError::Unknown { reason });
+                }
+            };
+            self.log(|| format!("{method} {path} -> {status} ({ms} ms)"));
+
+            match status {
+                200..=299 => {
+                    return Ok(Reply {
+                        status,
+                        body: bytes,
+                    });
+                }
+                401 => {
+                    self.stopped.store(true, Ordering::SeqCst);
+                    return Err(self.unauthorized());
+                }
+                405 => {
+                    return Err(ApiError::MethodNotAllowed {
+                        method: method.to_string(),
+                        path: path.to_string(),
+                    });
+                }
+                429 => {
+                    c.throttled_429.fetch_add(1, Ordering::Relaxed);
+                    // Retry-After is honoured, but as a floor under the growing backoff: a
+                    // server that keeps answering `Retry-After: 0` must not be hammered.
+                    let backoff = throttle_delays.next().unwrap_or(self.options.backoff_max);
+                    let wait = retry_after(&headers).map_or(backoff, |r| r.max(backoff));
+                    if waited_429 + wait > self.options.max_429_wait {
+                        let msg = self.error_message(429, &bytes);
+                        return Err(ApiError::Rejected {
+                            status: 429,
+                            message: format!(
+                                "{msg} (still refused after waiting {} s)",
+                                waited_429.as_secs()
+                            ),
+                        });
+                    }
+                    waited_429 += wait;
+                    self.pause(wait).await?;
+                }
+                500..=599 => {
+                    if idempotent && errors_retried < self.options.max_retries {
+                        errors_retried += 1;
+                        let backoff = error_delays.next().unwrap_or(self.options.backoff_max);
+                        let d = retry_after(&headers)
+                            .map_or(backoff, |r| r.min(self.options.backoff_max));
+                        self.pause(d).await?;
+                        continue;
+                    }
+                    let msg = self.error_message(status, &bytes);
+                    return Err(ApiError::Unknown {
+                        reason: attempts_note(format!("{status}: {msg}"), errors_retried),
+                    });
+                }
+                300..=399 => {
+                    let to = headers
+                        .get(LOCATION)
+                        .and_then(|v| v.to_str().ok())
+                        .map(|l| format!(" to {}", self.scrub(&excerpt(l))))
+                        .unwrap_or_default();
+                    return Err(ApiError::Rejected {
+                        status,
+                        message: format!("unexpected redirect{to} (check the channel's base_url)"),
+                    });
+                }
+                _ => {
+                    return Ok(Reply {
+                        status,
+                        body: bytes,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// `Retry-After` as a delay: whole (or fractional) seconds, or an HTTP date.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let v = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = v.parse::<f64>() {
+        return Duration::try_from_secs_f64(secs).ok();
+    }
+    let at = httpdate::parse_http_date(v).ok()?;
+    Some(at.duration_since(SystemTime::now()).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_takes_seconds_or_a_date() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, "7".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        h.insert(RETRY_AFTER, "0.5".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_millis(500)));
+        let soon = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(120));
+        h.insert(RETRY_AFTER, soon.parse().unwrap());
+        let d = retry_after(&h).unwrap();
+        assert!(
+            d > Duration::from_secs(100) && d <= Duration::from_secs(120),
+            "{d:?}"
+        );
+        h.insert(
+            RETRY_AFTER,
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after(&h), Some(Duration::ZERO));
+        h.insert(RETRY_AFTER, "soon".parse().unwrap());
+        assert_eq!(retry_after(&h), None);
+        h.insert(RETRY_AFTER, "-1".parse().unwrap());
+        assert_eq!(retry_after(&h), None);
+    }
+}
