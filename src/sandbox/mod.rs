@@ -7,9 +7,14 @@
 //! Shares only the wire types (`crate::api::wire`) with the client, never its logic, so a bug in
 //! one is not mirrored in the other. Does not parse command lines or print anything.
 
+mod admin;
 mod faults;
+mod gate;
+mod handlers;
 mod limiter;
-mod server;
+mod reply;
+mod router;
+mod shared;
 mod state;
 mod stats;
 mod store;
@@ -57,7 +62,7 @@ pub enum SandboxError {
 /// waits for open connections to finish.
 pub struct SandboxHandle {
     addr: SocketAddr,
-    shared: Arc<server::Shared>,
+    shared: Arc<shared::Shared>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -69,10 +74,10 @@ pub async fn start(state: SandboxState, addr: SocketAddr) -> std::io::Result<San
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     let shared = Arc::new(
-        server::Shared::new(state, local)
+        shared::Shared::new(state, local)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
     );
-    let app = server::router(shared.clone());
+    let app = router::router(shared.clone());
     let listener = listener.tap_io(|tcp| {
         // Small JSON answers: do not let Nagle hold them back.
         let _ = tcp.set_nodelay(true);
