@@ -214,48 +214,6 @@ pub fn render(
     })
 }
 
-/// The wire value to look `field` up with, from what the user typed: a declared boolean field's
-/// `true`/`false` in the channel's spelling, anything else as typed.
-pub fn query_value(
-    config: &Config,
-    channel: &str,
-    field: &str,
-    value: &str,
-) -> Result<String, ImportError> {
-    if value.is_empty() {
-        return Err(ImportError::BadQuery(format!(
-            "--field {field}=: the look-up needs a value"
-        )));
-    }
-    if config.field_type(field) == FieldType::Boolean && config.fields.contains_key(field) {
-        let format = config
-            .channels
-            .get(channel)
-            .map(|c| c.boolean_format)
-            .unwrap_or_default();
-        return match value.to_ascii_lowercase().as_str() {
-            "true" => Ok(format.write(true).to_string()),
-            "false" => Ok(format.write(false).to_string()),
-            _ => Err(ImportError::BadQuery(format!(
-                "--field {field}={value}: {field} is a boolean field; give true or false"
-            ))),
-        };
-    }
-    Ok(value.to_string())
-}
-
-/// `NAME=VALUE` split at the first `=`.
-pub fn parse_query(arg: &str) -> Result<(String, String), ImportError> {
-    match arg.split_once('=') {
-        Some((name, value)) if !name.trim().is_empty() => {
-            Ok((name.trim().to_string(), value.to_string()))
-        }
-        _ => Err(ImportError::BadQuery(format!(
-            "--field {arg}: write it as NAME=VALUE, e.g. --field customer_type=premium"
-        ))),
-    }
-}
-
 /// One contact, sorted out.
 struct Entry<'a> {
     live: &'a LiveContact,
@@ -420,6 +378,8 @@ mod tests {
     use std::collections::BTreeMap;
 
     use proptest::prelude::*;
+
+    use crate::ops::import::{parse_query, query_value};
 
     use super::*;
     use crate::model::{BooleanFormat, Channel, Marker, Safety, SourceLoc};

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod import;
 pub mod model;
+pub mod ops;
 pub mod plan;
 pub mod read;
 pub mod render;

@@ -8,10 +8,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::bail;
 
-use super::common::{Exit, Output, prepare};
-use super::plan::{load_saved, make_plan, print_plan};
+use super::common::{Exit, Output};
+use super::plan::print_plan;
 use super::{ApplyArgs, Format};
 use crate::apply::{ApplyEvent, ApplyOptions, ApplyReport, apply};
+use crate::ops::plan::make_plan;
+use crate::ops::saved::{load_saved, stale_contacts};
+use crate::ops::session::prepare;
 use crate::plan::Plan;
 use crate::render;
 
@@ -149,28 +152,6 @@ async fn interrupt_signal() -> std::io::Result<()> {
         };
     }
     tokio::signal::ctrl_c().await
-}
-
-/// The contacts whose fresh plan differs from the saved one (by identity), in words.
-fn stale_contacts(saved: &Plan, fresh: &Plan) -> Vec<String> {
-    let key = |c: &crate::plan::ContactPlan| (c.channel.clone(), c.identity.clone(), c.id.clone());
-    let fresh_by_key: std::collections::HashMap<_, _> =
-        fresh.contacts.iter().map(|c| (key(c), c)).collect();
-    let saved_keys: std::collections::HashSet<_> = saved.contacts.iter().map(key).collect();
-    let mut stale: Vec<String> = saved
-        .contacts
-        .iter()
-        .filter(|c| fresh_by_key.get(&key(c)).is_none_or(|f| *f != *c))
-        .map(|c| format!("{} on {}", c.identity, c.channel))
-        .collect();
-    stale.extend(
-        fresh
-            .contacts
-            .iter()
-            .filter(|c| !saved_keys.contains(&key(c)))
-            .map(|c| format!("{} on {} (new)", c.identity, c.channel)),
-    );
-    stale
 }
 
 fn confirm(plan: &Plan, out: &Output) -> anyhow::Result<()> {

@@ -3,22 +3,13 @@
 //! (`crate::import` builds the text). Reads only; never writes to the platform, never edits the
 //! config.
 
-use std::collections::HashSet;
-
 use anyhow::{Context, bail};
-use futures::stream::{self, StreamExt};
 
 use super::ImportArgs;
-use super::common::{Exit, Output, connect, load_config};
-use crate::api::{ApiError, ContactsApi, HttpClient};
+use super::common::{Exit, Output, load_config};
 use crate::import;
-use crate::model::LiveContact;
-
-/// Page size asked of the look-up; the server may serve fewer (the platform's is 10), and what
-/// it says in `meta` is followed.
-const PER_PAGE: u64 = 1000;
-/// Reads in flight at once (the channel's rate limiter still paces them).
-const CONCURRENCY: usize = 8;
+use crate::ops::import::{get_all, lookup_all, parse_query, query_value};
+use crate::ops::session::connect;
 
 pub async fn run(args: ImportArgs, out: &Output) -> anyhow::Result<Exit> {
     let config = load_config(&args.path, out)?;
@@ -36,8 +27,8 @@ pub async fn run(args: ImportArgs, out: &Output) -> anyhow::Result<Exit> {
     }
     let query = match &args.field {
         Some(q) => {
-            let (field, value) = import::parse_query(q)?;
-            let value = import::query_value(&config, &args.channel, &field, &value)?;
+            let (field, value) = parse_query(q)?;
+            let value = query_value(&config, &args.channel, &field, &value)?;
             Some((field, value))
         }
         None => None,
@@ -112,72 +103,4 @@ pub async fn run(args: ImportArgs, out: &Output) -> anyhow::Result<Exit> {
         );
     }
     Ok(Exit::Ok)
-}
-
-/// Get each ID (in the order given, each once). Returns the contacts found, and for each ID
-/// that was not, `ID: why`. A refused token stops everything.
-async fn get_all(
-    client: &HttpClient,
-    ids: &[String],
-) -> anyhow::Result<(Vec<LiveContact>, Vec<String>)> {
-    let mut seen = HashSet::new();
-    let ids: Vec<&String> = ids.iter().filter(|id| seen.insert(id.as_str())).collect();
-    let results: Vec<(&String, Result<Option<LiveContact>, ApiError>)> = stream::iter(ids)
-        .map(|id| async move { (id, client.get(id).await) })
-        .buffered(CONCURRENCY)
-        .collect()
-        .await;
-    let mut found = Vec::new();
-    let mut missing = Vec::new();
-    for (id, result) in results {
-        match result {
-            Ok(Some(c)) => found.push(c),
-            Ok(None) => missing.push(format!("{id}: no such contact")),
-            Err(e @ ApiError::Unauthorized { .. }) => return Err(e.into()),
-            Err(e) => missing.push(format!("{id}: {e}")),
-        }
-    }
-    Ok((found, missing))
-}
-
-/// Every contact the look-up of `field`=`value` returns: page 1, then the pages `meta` announces,
-/// in order, at the page size the server actually used. Any failed page fails the import (a
-/// partial bootstrap would look complete).
-async fn lookup_all(
-    client: &HttpClient,
-    field: &str,
-    value: &str,
-    rate_limit: u32,
-    out: &Output,
-) -> anyhow::Result<Vec<LiveContact>> {
-    let what = |e: ApiError| anyhow::Error::new(e).context(format!("looking up {field}={value}"));
-    let first = client
-        .lookup_page(field, value, 1, PER_PAGE)
-        .await
-        .map_err(what)?;
-    let last = first.last_page;
-    if last > 1 {
-        let limit = u64::from(rate_limit);
-        let seconds = ((last - 2) / limit.max(1)) * 60;
-        out.note(&format!(
-            "import: {} contacts in {last} pages of {}{}",
-            first.total,
-            first.per_page,
-            if seconds > 0 {
-                format!(", about {seconds} s at the channel's rate limit")
-            } else {
-                String::new()
-            }
-        ));
-    }
-    let rest: Vec<Result<_, ApiError>> = stream::iter(2..=last)
-        .map(|p| client.lookup_page(field, value, p, PER_PAGE))
-        .buffered(CONCURRENCY)
-        .collect()
-        .await;
-    let mut contacts = first.contacts;
-    for page in rest {
-        contacts.extend(page.map_err(what)?.contacts);
-    }
-    Ok(contacts)
 }

@@ -3,10 +3,9 @@
 //! here, once.
 
 mod apply;
-mod common;
+pub(crate) mod common;
 mod completions;
 mod import;
-mod init;
 mod plan;
 mod sandbox;
 mod validate;
@@ -277,7 +276,7 @@ pub async fn run(cli: Cli) -> Exit {
         Command::Plan(args) => plan::run(args, &out).await,
         Command::Apply(args) => apply::run(args, &out).await,
         Command::Sandbox(args) => sandbox::run(args, &out).await,
-        Command::Init(args) => init::run(&args.path, &out),
+        Command::Init(args) => crate::ops::init::run(&args.path, &out),
         Command::Completions(args) => completions::completions(args.shell, &out),
         Command::Man(args) => completions::man(args.out.as_deref(), &out),
         Command::Import(args) => import::run(args, &out).await,

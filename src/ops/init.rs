@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
-use super::common::{Exit, Output};
+use crate::cli::common::{Exit, Output};
 use crate::config;
 
 /// The file written when the target is a directory.
