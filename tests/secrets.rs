@@ -367,7 +367,10 @@ fn plain_http_to_another_machine_is_refused_however_the_url_is_spelled() {
                 .assert()
                 .code(1)
                 .stderr(predicate::str::contains(
-                    "is plain http, which would send the token in clear; use https, or pass --allow-insecure",
+                    "is plain http, which would send the token in clear",
+                ))
+                .stderr(predicate::str::contains(
+                    "hint: use https, or pass --allow-insecure",
                 ));
         }
     }

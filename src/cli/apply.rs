@@ -1,60 +1,59 @@
-//! `contactctl apply`: plan (or load a saved plan and prove it still holds), check safety, ask,
-//! execute with progress and Ctrl-C handling, report.
+//! `contactctl apply`: the plan (fresh, or a saved plan proven to still hold), the safety gate,
+//! confirmation, then the calls with progress and Ctrl-C handling, and the report.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::AtomicBool;
 
-use anyhow::bail;
+use super::ApplyArgs;
+use super::confirm::confirm;
+use super::error::CommandError;
+use super::output::{Exit, Output};
+use super::plan::{note_sandbox, print_plan};
+use super::progress::Progress;
+use super::signals::on_interrupt;
+use crate::apply::{ApplyEvent, ApplyReport};
+use crate::ops;
+use crate::plan::PlanOptions;
+use crate::render::{self, Format};
 
-use super::common::{Exit, Output};
-use super::plan::print_plan;
-use super::{ApplyArgs, Format};
-use crate::apply::{ApplyEvent, ApplyOptions, ApplyReport, apply};
-use crate::ops::plan::make_plan;
-use crate::ops::saved::{load_saved, stale_contacts};
-use crate::ops::session::prepare;
-use crate::plan::Plan;
-use crate::render;
-
-pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
+pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
     // As Terraform: the plan comes first, and only changes need a yes. An up-to-date repo applies
     // (doing nothing) without a terminal; a plan saved with `plan --out` was the reviewed one,
     // so applying it asks nothing either.
-    let saved = args.plan.as_deref().map(load_saved).transpose()?;
-    let reviewed = saved.is_some();
-    let mut target = args.target.clone();
-    if let Some(saved) = &saved {
-        if !target.channels.is_empty() || !target.contacts.is_empty() {
-            bail!(
-                "--channel and --contact cannot be combined with --plan: the saved plan already says what it covers"
-            );
+    let target = &args.target;
+    let endpoint = target.endpoint.to_ops();
+    let reviewed = args.plan.is_some();
+    let (session, plan) = match &args.plan {
+        Some(file) => {
+            let saved = ops::saved::load(file).map_err(ops::Error::from)?;
+            let (session, targets) = ops::apply::open_saved(
+                &target.path,
+                &saved,
+                &target.channels,
+                &target.contacts,
+                &endpoint,
+                out.log(),
+            )
+            .await?;
+            note_sandbox(&session, out);
+            let plan = session.recheck(&targets, &target.path, saved).await?;
+            (session, plan)
         }
-        target.channels = saved.channels.clone();
-        target.contacts = saved.contacts.clone();
-    }
-    let session = prepare(&target, out).await?;
-
-    let plan = match saved {
-        Some(saved) => {
-            if saved.config_hash != session.config.hash {
-                bail!(
-                    "the config at {} changed since the plan was saved; nothing was written. Run `contactctl plan --out` again.",
-                    target.path.display()
-                );
-            }
-            let fresh = make_plan(&session, saved.plan.prune).await;
-            let stale = stale_contacts(&saved.plan, &fresh);
-            if !stale.is_empty() {
-                bail!(
-                    "the platform changed since the plan was saved, so it no longer holds; nothing was written (--force does not override this). Changed: {}. Run `contactctl plan --out` again.",
-                    stale.join(", ")
-                );
-            }
-            saved.plan
+        None => {
+            let (session, targets) = ops::plan::open(
+                &target.path,
+                &target.channels,
+                &target.contacts,
+                &endpoint,
+                out.log(),
+            )
+            .await?;
+            note_sandbox(&session, out);
+            let plan = session
+                .plan(&targets, PlanOptions { prune: args.prune })
+                .await;
+            (session, plan)
         }
-        None => make_plan(&session, args.prune).await,
     };
 
     if out.format != Format::Json {
@@ -62,15 +61,9 @@ pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
     }
     if !plan.has_changes() {
         if out.format == Format::Json {
-            let report = apply(
-                plan.clone(),
-                &session.config,
-                &session.clients,
-                ApplyOptions::default(),
-                &AtomicBool::new(false),
-                &|_| {},
-            )
-            .await;
+            let report = session
+                .apply(plan.clone(), &AtomicBool::new(false), &|_| {})
+                .await;
             print_report(&report, out)?;
         }
         return Ok(if plan.summary.errors > 0 {
@@ -79,60 +72,30 @@ pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
             Exit::Ok
         });
     }
-    if plan.is_unsafe() && !args.force {
+    if let Err(e) = ops::apply::check_safety(&plan, args.force) {
         if out.format == Format::Json {
+            // The JSON plan was not printed: the warnings say what the refusal is about.
             for w in &plan.warnings {
                 out.note(w);
             }
         }
-        bail!(
-            "refusing to apply: more contacts would change than the safety limit allows (see the warning above); no call was made. Review the plan, then pass --force to apply it."
-        );
+        return Err(e.into());
     }
     if !args.auto_approve && !reviewed {
         confirm(&plan, out)?;
     }
 
     let interrupted = Arc::new(AtomicBool::new(false));
-    {
-        let interrupted = interrupted.clone();
-        let cancel = session.cancel.clone();
-        tokio::spawn(async move {
-            if interrupt_signal().await.is_err() {
-                return;
-            }
-            interrupted.store(true, Ordering::SeqCst);
-            cancel.cancel();
-            eprintln!(
-                "\nInterrupted: no new calls are started; finishing the calls in flight and reporting. Interrupt again to stop at once."
-            );
-            // The handler stays installed, so without this a second Ctrl-C would do nothing
-            // while calls in flight wait out their timeout.
-            if interrupt_signal().await.is_ok() {
-                eprintln!(
-                    "Interrupted again: stopping now, without a report. Calls in flight may or may not have taken effect; run contactctl apply again (it looks contacts up before creating them)."
-                );
-                std::process::exit(Exit::Error as i32);
-            }
-        });
-    }
-    let before = session.requests_sent();
+    on_interrupt(interrupted.clone(), session.cancel_handle());
     let progress = Progress::new(plan.summary.api_calls as u64);
-    let mut report = apply(
-        plan,
-        &session.config,
-        &session.clients,
-        ApplyOptions::default(),
-        interrupted.as_ref(),
-        &|e| {
+    let report = session
+        .apply(plan, interrupted.as_ref(), &|e| {
             if let ApplyEvent::CallDone { .. } = e {
                 progress.inc();
             }
-        },
-    )
-    .await;
+        })
+        .await;
     progress.finish();
-    report.requests_sent = (session.requests_sent() - before) as usize;
     print_report(&report, out)?;
     Ok(if report.succeeded() {
         Exit::Ok
@@ -141,113 +104,7 @@ pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
     })
 }
 
-/// Ctrl-C (SIGINT) or, on Unix, SIGTERM: what CI runners send when a job is cancelled.
-async fn interrupt_signal() -> std::io::Result<()> {
-    #[cfg(unix)]
-    if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-    {
-        return tokio::select! {
-            r = tokio::signal::ctrl_c() => r,
-            _ = term.recv() => Ok(()),
-        };
-    }
-    tokio::signal::ctrl_c().await
-}
-
-fn confirm(plan: &Plan, out: &Output) -> anyhow::Result<()> {
-    if !std::io::stdin().is_terminal() {
-        bail!(
-            "refusing to apply without confirmation: standard input is not a terminal, and the plan above has changes; nothing was written. Pass --auto-approve to apply non-interactively, or save the reviewed plan with `contactctl plan --out FILE` and apply it with --plan FILE."
-        );
-    }
-    let mut err = std::io::stderr();
-    let _ = write!(
-        err,
-        "\nDo you want to make these {} API call{}? Only 'yes' will be accepted: ",
-        plan.summary.api_calls,
-        if plan.summary.api_calls == 1 { "" } else { "s" }
-    );
-    let _ = err.flush();
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    if answer.trim() != "yes" {
-        out.note("Apply cancelled; nothing was written.");
-        bail!("apply cancelled");
-    }
+fn print_report(report: &ApplyReport, out: &Output) -> Result<(), CommandError> {
+    out.stdout(|w| render::report(out.format, report, w, out.color))?;
     Ok(())
-}
-
-fn print_report(report: &ApplyReport, out: &Output) -> anyhow::Result<()> {
-    out.stdout(|w| match out.format {
-        Format::Text => render::text::report(report, w, out.color),
-        Format::Markdown => render::markdown::report(report, w),
-        Format::Json => render::json::report(report, w),
-    })
-}
-
-/// Runs with fewer calls finish too fast for plain progress lines to help.
-const PLAIN_PROGRESS_MIN_CALLS: u64 = 50;
-
-/// Progress on stderr: a bar with time left on a terminal, a plain line every ~10% otherwise.
-struct Progress {
-    bar: Option<indicatif::ProgressBar>,
-    total: u64,
-    done: std::sync::atomic::AtomicU64,
-    started: Instant,
-    last_line: std::sync::Mutex<Instant>,
-}
-
-impl Progress {
-    fn new(total: u64) -> Self {
-        let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = indicatif::ProgressBar::new(total);
-            if let Ok(style) = indicatif::ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} calls, ~{eta} left",
-            ) {
-                bar.set_style(style);
-            }
-            bar
-        });
-        let now = Instant::now();
-        Progress {
-            bar,
-            total,
-            done: 0.into(),
-            started: now,
-            last_line: std::sync::Mutex::new(now),
-        }
-    }
-
-    fn inc(&self) {
-        let done = self.done.fetch_add(1, Ordering::SeqCst) + 1;
-        if let Some(bar) = &self.bar {
-            bar.inc(1);
-            return;
-        }
-        // Plain lines only for runs long enough to wonder about: each tenth, or every 10 s.
-        if self.total < PLAIN_PROGRESS_MIN_CALLS || done == self.total {
-            return;
-        }
-        let step = (self.total / 10).max(1);
-        let Ok(mut last) = self.last_line.lock() else {
-            return;
-        };
-        if done.is_multiple_of(step) || last.elapsed() >= Duration::from_secs(10) {
-            *last = Instant::now();
-            let elapsed = self.started.elapsed().as_secs_f64();
-            let left = elapsed / done as f64 * (self.total.saturating_sub(done)) as f64;
-            eprintln!(
-                "apply: {done}/{} calls ({}%), about {}s left",
-                self.total,
-                done * 100 / self.total.max(1),
-                left.round() as u64
-            );
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
 }

@@ -4,12 +4,12 @@
 
 use std::path::Path;
 
-use anyhow::Context;
 use clap::CommandFactory;
 use clap_complete::Shell;
 
 use super::Cli;
-use super::common::{Exit, Output};
+use super::error::{CommandError, Kind};
+use super::output::{Exit, Output};
 
 /// The command tree as the binary is invoked.
 fn command() -> clap::Command {
@@ -17,7 +17,7 @@ fn command() -> clap::Command {
 }
 
 /// Print the completion script for `shell`.
-pub fn completions(shell: Shell, out: &Output) -> anyhow::Result<Exit> {
+pub fn completions(shell: Shell, out: &Output) -> Result<Exit, CommandError> {
     // Generated into memory first: clap_complete panics when its writer fails, and a closed
     // pipe (`| head`) must end the process quietly instead.
     let mut script = Vec::new();
@@ -28,7 +28,7 @@ pub fn completions(shell: Shell, out: &Output) -> anyhow::Result<Exit> {
 
 /// Print the main man page, or write `contactctl.1` and a `contactctl-<command>.1` per command
 /// into `dir`.
-pub fn man(dir: Option<&Path>, out: &Output) -> anyhow::Result<Exit> {
+pub fn man(dir: Option<&Path>, out: &Output) -> Result<Exit, CommandError> {
     match dir {
         None => {
             let mut page = Vec::new();
@@ -36,13 +36,20 @@ pub fn man(dir: Option<&Path>, out: &Output) -> anyhow::Result<Exit> {
             // so the main page must not point at one.
             clap_mangen::Man::new(command().disable_help_subcommand(true))
                 .render(&mut page)
-                .context("rendering the man page")?;
+                .map_err(|e| {
+                    CommandError::new(Kind::Runtime, format!("rendering the man page: {e}"))
+                })?;
             out.stdout(|w| w.write_all(&page))?;
         }
         Some(dir) => {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-            clap_mangen::generate_to(command(), dir)
-                .with_context(|| format!("writing man pages into {}", dir.display()))?;
+            let failed = |e: std::io::Error| {
+                CommandError::new(
+                    Kind::Runtime,
+                    format!("writing man pages into {}: {e}", dir.display()),
+                )
+            };
+            std::fs::create_dir_all(dir).map_err(failed)?;
+            clap_mangen::generate_to(command(), dir).map_err(failed)?;
             out.note(&format!(
                 "Wrote contactctl.1 and a page per command into {}.",
                 dir.display()

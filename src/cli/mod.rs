@@ -1,20 +1,28 @@
 //! The command line: clap types (their doc comments are the `--help` text) and one small function
-//! per command, each a thin wrapper around the library. Errors become a message and exit code 1
-//! here, once.
+//! per command, each a thin wrapper around an operation of `crate::ops`: parse the arguments,
+//! call the operation, render, pick the exit code. Confirmation, progress and signals live here
+//! too. Library errors become a [`CommandError`] (message, hints, exit code) here, once.
 
 mod apply;
-pub(crate) mod common;
 mod completions;
+mod confirm;
+mod error;
 mod import;
+mod init;
+mod output;
 mod plan;
+mod progress;
 mod sandbox;
+mod signals;
 mod validate;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-pub use common::Exit;
+pub use error::{CommandError, Kind};
+pub use output::{Exit, Output};
 
 /// Keep a chat platform's contacts — field values and tags — in YAML under git, see how the
 /// platform differs (`plan`), and make it match (`apply`), within the API's limits.
@@ -34,8 +42,8 @@ pub struct Cli {
 #[derive(Debug, Args, Clone)]
 pub struct Global {
     /// Output format of plans and reports.
-    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    #[arg(long, global = true, value_enum, default_value_t = FormatArg::Text)]
+    pub format: FormatArg,
     /// No colour in the output (the NO_COLOR environment variable does the same).
     #[arg(long, global = true)]
     pub no_color: bool,
@@ -46,13 +54,23 @@ pub struct Global {
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub enum FormatArg {
     /// For people, on a terminal.
     Text,
     /// For a pull-request comment.
     Markdown,
     /// One JSON object, for scripts.
     Json,
+}
+
+impl From<FormatArg> for crate::render::Format {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Text => crate::render::Format::Text,
+            FormatArg::Markdown => crate::render::Format::Markdown,
+            FormatArg::Json => crate::render::Format::Json,
+        }
+    }
 }
 
 /// Which contacts to work on, and against what.
@@ -93,6 +111,18 @@ pub struct Endpoint {
         env = "CONTACTCTL_TIMEOUT"
     )]
     pub timeout: u64,
+}
+
+impl Endpoint {
+    /// The library's endpoint.
+    pub fn to_ops(&self) -> crate::ops::Endpoint {
+        crate::ops::Endpoint {
+            sandbox: self.sandbox,
+            sandbox_state: self.sandbox_state.clone(),
+            allow_insecure: self.allow_insecure,
+            timeout: Duration::from_secs(self.timeout.max(1)),
+        }
+    }
 }
 
 /// The commands.
@@ -269,20 +299,17 @@ pub struct SandboxArgs {
 
 /// Run the parsed command; returns the exit code.
 pub async fn run(cli: Cli) -> Exit {
-    let out = common::Output::new(&cli.global);
+    let out = Output::new(&cli.global);
     let result = match cli.command {
         Command::Validate { path } => validate::run(&path, &out),
         Command::Schema => validate::schema(&out),
         Command::Plan(args) => plan::run(args, &out).await,
         Command::Apply(args) => apply::run(args, &out).await,
         Command::Sandbox(args) => sandbox::run(args, &out).await,
-        Command::Init(args) => crate::ops::init::run(&args.path, &out),
+        Command::Init(args) => init::run(&args.path, &out),
         Command::Completions(args) => completions::completions(args.shell, &out),
         Command::Man(args) => completions::man(args.out.as_deref(), &out),
         Command::Import(args) => import::run(args, &out).await,
     };
-    match result {
-        Ok(code) => code,
-        Err(e) => out.fail(&e),
-    }
+    result.unwrap_or_else(|e| e.print(&out))
 }

@@ -1,32 +1,57 @@
-//! `contactctl plan`: read, diff, render; optionally save the plan for `apply --plan`.
+//! `contactctl plan`: open a session, read and plan, render; optionally save the plan for
+//! `apply --plan`.
 
-use super::common::{Exit, Output};
-use super::{Format, PlanArgs};
-use crate::ops::plan::make_plan;
-use crate::ops::saved::save;
-use crate::ops::session::prepare;
-use crate::plan::Plan;
+use super::PlanArgs;
+use super::error::CommandError;
+use super::output::{Exit, Output};
+use crate::ops;
+use crate::plan::{Plan, PlanOptions};
 use crate::render;
 
 /// Render a plan in the chosen format to stdout.
-pub fn print_plan(plan: &Plan, out: &Output) -> anyhow::Result<()> {
-    out.stdout(|w| match out.format {
-        Format::Text => render::text::plan(plan, w, out.color),
-        Format::Markdown => render::markdown::plan(plan, w),
-        Format::Json => render::json::plan(plan, w),
-    })
+pub fn print_plan(plan: &Plan, out: &Output) -> Result<(), CommandError> {
+    out.stdout(|w| render::plan(out.format, plan, w, out.color))?;
+    Ok(())
 }
 
-pub async fn run(args: PlanArgs, out: &Output) -> anyhow::Result<Exit> {
-    let session = prepare(&args.target, out).await?;
-    let plan = make_plan(&session, args.prune).await;
+/// Say, with `-v`, where the in-process sandbox serves.
+pub fn note_sandbox(session: &ops::Session, out: &Output) {
+    if let (true, Some(url)) = (out.verbose, session.sandbox_url()) {
+        let channels: Vec<&str> = session.clients.keys().map(String::as_str).collect();
+        out.note(&format!(
+            "sandbox: serving {} on {url}",
+            channels.join(", ")
+        ));
+    }
+}
+
+pub async fn run(args: PlanArgs, out: &Output) -> Result<Exit, CommandError> {
+    let target = &args.target;
+    let (session, targets) = ops::plan::open(
+        &target.path,
+        &target.channels,
+        &target.contacts,
+        &target.endpoint.to_ops(),
+        out.log(),
+    )
+    .await?;
+    note_sandbox(&session, out);
+    let plan = session
+        .plan(&targets, PlanOptions { prune: args.prune })
+        .await;
     print_plan(&plan, out)?;
     if let Some(path) = &args.out {
-        save(path, &session, &args.target, &plan)?;
+        ops::saved::save(
+            path,
+            &session.config.hash,
+            &target.channels,
+            &target.contacts,
+            &plan,
+        )?;
         out.note(&format!(
             "Saved the plan to {}. Apply exactly it with: contactctl apply {} --plan {}",
             path.display(),
-            args.target.path.display(),
+            target.path.display(),
             path.display()
         ));
     }

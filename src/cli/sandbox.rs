@@ -2,19 +2,19 @@
 
 use std::net::SocketAddr;
 
-use anyhow::{Context, anyhow};
-
 use super::SandboxArgs;
-use super::common::{Exit, Output};
+use super::error::{CommandError, Kind};
+use super::output::{Exit, Output};
+use crate::ops;
 use crate::sandbox::{self, Faults, SandboxState};
 
-/// Serve until interrupted; prints the base URL and each channel's token.
-pub async fn run(args: SandboxArgs, out: &Output) -> anyhow::Result<Exit> {
+/// Serve until interrupted; prints the base URL and where each channel's token comes from.
+pub async fn run(args: SandboxArgs, out: &Output) -> Result<Exit, CommandError> {
     let mut state = match &args.state {
-        Some(p) => SandboxState::from_file(p).map_err(|e| anyhow!("{e}"))?,
+        Some(p) => SandboxState::from_file(p).map_err(ops::Error::from)?,
         None => SandboxState::demo(),
     };
-    let faults = Faults {
+    state.faults = Faults {
         fail_every: args.fail_every.or(state.faults.fail_every),
         drop_create_response_every: args
             .drop_create_every
@@ -24,7 +24,6 @@ pub async fn run(args: SandboxArgs, out: &Output) -> anyhow::Result<Exit> {
         latency_ms: args.latency_ms.unwrap_or(state.faults.latency_ms),
         ..state.faults.clone()
     };
-    state.faults = faults;
     let channels: Vec<(String, bool)> = state
         .channels
         .iter()
@@ -34,9 +33,13 @@ pub async fn run(args: SandboxArgs, out: &Output) -> anyhow::Result<Exit> {
         Some(p) => format!("as set in {}", p.display()),
         None => "sandbox-<channel>-token".to_string(),
     };
-    let handle = sandbox::start(state, SocketAddr::new(args.listen, args.port))
+    let addr = SocketAddr::new(args.listen, args.port);
+    let handle = sandbox::start(state, addr)
         .await
-        .with_context(|| format!("listening on {}:{}", args.listen, args.port))?;
+        .map_err(|source| ops::Error::SandboxStart {
+            addr: addr.to_string(),
+            source,
+        })?;
     out.stdout(|w| {
         writeln!(
             w,
@@ -57,7 +60,7 @@ pub async fn run(args: SandboxArgs, out: &Output) -> anyhow::Result<Exit> {
     })?;
     tokio::signal::ctrl_c()
         .await
-        .context("waiting for Ctrl-C")?;
+        .map_err(|e| CommandError::new(Kind::Runtime, format!("waiting for Ctrl-C: {e}")))?;
     handle.shutdown().await;
     Ok(Exit::Ok)
 }

@@ -1,14 +1,21 @@
 //! The import operation: read existing contacts of one channel — by ID, or every contact a
-//! custom-field look-up returns, page by page — for `crate::import` to write as a config fragment.
+//! custom-field look-up returns, through the one pager — and have `crate::import` write them as a
+//! config fragment, to a file or for the caller to print. Reads only; never writes to the
+//! platform, never edits the config.
 
 use std::collections::HashSet;
+use std::path::Path;
 
 use futures::stream::{self, StreamExt};
 
-use crate::api::{ApiError, ContactsApi, HttpClient};
-use crate::cli::common::Output;
-use crate::import::ImportError;
+use super::Error;
+use super::session::{Endpoint, connect, load};
+use super::targets::check_channel;
+use crate::api::{ApiError, ContactsApi, LogFn};
+use crate::import::{self, Imported};
 use crate::model::{Config, FieldType, LiveContact};
+use crate::plan::estimated_seconds;
+use crate::read::pager::{FailedPage, PageOptions, page_all};
 
 /// Page size asked of the look-up; the server may serve fewer (the platform's is 10), and what
 /// it says in `meta` is followed.
@@ -16,12 +23,132 @@ const PER_PAGE: u64 = 1000;
 /// Reads in flight at once (the channel's rate limiter still paces them).
 const CONCURRENCY: usize = 8;
 
+/// What to import.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportRequest<'a> {
+    /// The config (a file or directory).
+    pub path: &'a Path,
+    /// The channel to read from.
+    pub channel: &'a str,
+    /// Contact IDs to import (used when `field` is `None`).
+    pub ids: &'a [String],
+    /// `NAME=VALUE`: import every contact this look-up returns.
+    pub field: Option<&'a str>,
+    /// Write the fragment here (else the caller prints it).
+    pub out: Option<&'a Path>,
+    /// Where the API is.
+    pub endpoint: &'a Endpoint,
+}
+
+/// What import tells while it works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportEvent {
+    /// The look-up has more than one page: how many contacts and pages, and how long reading
+    /// them takes at the channel's rate limit.
+    Paging {
+        /// Contacts the look-up matches (`meta.total`).
+        total: u64,
+        /// Pages (`meta.last_page`).
+        pages: u64,
+        /// Contacts per page the server uses.
+        per_page: u64,
+        /// Seconds reading every page takes at the channel's rate limit.
+        estimated_seconds: u64,
+    },
+}
+
+/// What an import wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportOutcome {
+    /// The fragment and its counts.
+    pub imported: Imported,
+    /// For each `--id` not imported: `ID: why`.
+    pub missing: Vec<String>,
+}
+
+/// Read the contacts `request` asks for and build their fragment; write it to `request.out`
+/// when given. An ID that is not found does not stop the others (see `missing`).
+pub async fn import(
+    request: ImportRequest<'_>,
+    log: Option<LogFn>,
+    events: &(dyn Fn(ImportEvent) + Send + Sync),
+) -> Result<ImportOutcome, Error> {
+    let config = load(request.path)?;
+    check_channel(&config, request.channel)?;
+    let query = match request.field {
+        Some(q) => {
+            let (field, value) = parse_query(q)?;
+            let value = query_value(&config, request.channel, &field, &value)?;
+            Some((field, value))
+        }
+        None => None,
+    };
+    let rate_limit = config
+        .channels
+        .get(request.channel)
+        .map_or(crate::model::DEFAULT_RATE_LIMIT, |c| c.rate_limit);
+    let channels = [request.channel.to_string()];
+    let mut session = connect(config, &channels, request.endpoint, log).await?;
+    let Some(client) = session.clients.get(request.channel) else {
+        return Err(Error::UnknownChannel {
+            name: request.channel.to_string(),
+            known: session.config.channels.keys().cloned().collect(),
+        });
+    };
+
+    let (contacts, missing) = match &query {
+        Some((field, value)) => {
+            let paging = |first: &crate::api::LookupPage| {
+                if first.last_page > 1 && first.last_page != u64::MAX {
+                    events(ImportEvent::Paging {
+                        total: first.total,
+                        pages: first.last_page,
+                        per_page: first.per_page,
+                        estimated_seconds: estimated_seconds(
+                            usize::try_from(first.last_page).unwrap_or(usize::MAX),
+                            rate_limit,
+                        ),
+                    });
+                }
+            };
+            let options = PageOptions {
+                per_page: PER_PAGE,
+                concurrency: CONCURRENCY,
+                // a partial bootstrap would look complete
+                failed_page: FailedPage::Fail,
+            };
+            let contacts = page_all(client, field, value, options, paging, |_| true)
+                .await
+                .map_err(|source| Error::Lookup {
+                    query: format!("{field}={value}"),
+                    source,
+                })?;
+            (contacts, Vec::new())
+        }
+        None => get_all(client, request.ids).await?,
+    };
+
+    // Re-running an import into the same file (inside the config directory) rewrites it: the
+    // contacts it already holds are not "already in the config", or the rewrite would drop them.
+    let config = &mut session.config;
+    if let Some(out_file) = request.out.and_then(|p| std::fs::canonicalize(p).ok()) {
+        config
+            .contacts
+            .retain(|c| std::fs::canonicalize(&c.source.file).map_or(true, |f| f != out_file));
+    }
+    let imported = import::render(config, request.channel, &contacts);
+    if let Some(path) = request.out {
+        std::fs::write(path, &imported.yaml).map_err(|e| Error::io("writing", path, e))?;
+    }
+    Ok(ImportOutcome { imported, missing })
+}
+
 /// Get each ID (in the order given, each once). Returns the contacts found, and for each ID
-/// that was not, `ID: why`. A refused token stops everything.
-pub async fn get_all(
-    client: &HttpClient,
+/// that was not, `ID: why`. A refused token or an unreachable host stops everything.
+async fn get_all<C: ContactsApi>(
+    client: &C,
     ids: &[String],
-) -> anyhow::Result<(Vec<LiveContact>, Vec<String>)> {
+) -> Result<(Vec<LiveContact>, Vec<String>), ApiError> {
     let mut seen = HashSet::new();
     let ids: Vec<&String> = ids.iter().filter(|id| seen.insert(id.as_str())).collect();
     let results: Vec<(&String, Result<Option<LiveContact>, ApiError>)> = stream::iter(ids)
@@ -35,53 +162,11 @@ pub async fn get_all(
         match result {
             Ok(Some(c)) => found.push(c),
             Ok(None) => missing.push(format!("{id}: no such contact")),
-            Err(e @ ApiError::Unauthorized { .. }) => return Err(e.into()),
+            Err(e) if e.stops_channel() => return Err(e),
             Err(e) => missing.push(format!("{id}: {e}")),
         }
     }
     Ok((found, missing))
-}
-
-/// Every contact the look-up of `field`=`value` returns: page 1, then the pages `meta` announces,
-/// in order, at the page size the server actually used. Any failed page fails the import (a
-/// partial bootstrap would look complete).
-pub async fn lookup_all(
-    client: &HttpClient,
-    field: &str,
-    value: &str,
-    rate_limit: u32,
-    out: &Output,
-) -> anyhow::Result<Vec<LiveContact>> {
-    let what = |e: ApiError| anyhow::Error::new(e).context(format!("looking up {field}={value}"));
-    let first = client
-        .lookup_page(field, value, 1, PER_PAGE)
-        .await
-        .map_err(what)?;
-    let last = first.last_page;
-    if last > 1 {
-        let limit = u64::from(rate_limit);
-        let seconds = ((last - 2) / limit.max(1)) * 60;
-        out.note(&format!(
-            "import: {} contacts in {last} pages of {}{}",
-            first.total,
-            first.per_page,
-            if seconds > 0 {
-                format!(", about {seconds} s at the channel's rate limit")
-            } else {
-                String::new()
-            }
-        ));
-    }
-    let rest: Vec<Result<_, ApiError>> = stream::iter(2..=last)
-        .map(|p| client.lookup_page(field, value, p, PER_PAGE))
-        .buffered(CONCURRENCY)
-        .collect()
-        .await;
-    let mut contacts = first.contacts;
-    for page in rest {
-        contacts.extend(page.map_err(what)?.contacts);
-    }
-    Ok(contacts)
 }
 
 /// The wire value to look `field` up with, from what the user typed: a declared boolean field's
@@ -91,9 +176,9 @@ pub fn query_value(
     channel: &str,
     field: &str,
     value: &str,
-) -> Result<String, ImportError> {
+) -> Result<String, Error> {
     if value.is_empty() {
-        return Err(ImportError::BadQuery(format!(
+        return Err(Error::BadQuery(format!(
             "--field {field}=: the look-up needs a value"
         )));
     }
@@ -106,7 +191,7 @@ pub fn query_value(
         return match value.to_ascii_lowercase().as_str() {
             "true" => Ok(format.write(true).to_string()),
             "false" => Ok(format.write(false).to_string()),
-            _ => Err(ImportError::BadQuery(format!(
+            _ => Err(Error::BadQuery(format!(
                 "--field {field}={value}: {field} is a boolean field; give true or false"
             ))),
         };
@@ -115,12 +200,12 @@ pub fn query_value(
 }
 
 /// `NAME=VALUE` split at the first `=`.
-pub fn parse_query(arg: &str) -> Result<(String, String), ImportError> {
+pub fn parse_query(arg: &str) -> Result<(String, String), Error> {
     match arg.split_once('=') {
         Some((name, value)) if !name.trim().is_empty() => {
             Ok((name.trim().to_string(), value.to_string()))
         }
-        _ => Err(ImportError::BadQuery(format!(
+        _ => Err(Error::BadQuery(format!(
             "--field {arg}: write it as NAME=VALUE, e.g. --field customer_type=premium"
         ))),
     }

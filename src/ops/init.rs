@@ -1,4 +1,4 @@
-//! `contactctl init`: write a starter config for a newcomer — commented, valid, and working as
+//! The init operation: write a starter config for a newcomer — commented, valid, and working as
 //! written against `contactctl sandbox --port 8080` — plus the JSON Schema its first line points
 //! editors at. Never overwrites a config and never writes next to another one; knows nothing of
 //! the config format beyond the text it writes (tests prove that text loads).
@@ -7,9 +7,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
-
-use crate::cli::common::{Exit, Output};
+use super::Error;
 use crate::config;
 
 /// The file written when the target is a directory.
@@ -115,27 +113,33 @@ fn existing_config_in(dir: &Path) -> Option<String> {
     names.into_iter().next()
 }
 
+/// What `init` wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// The config file.
+    pub config: PathBuf,
+    /// The JSON Schema beside it.
+    pub schema: PathBuf,
+}
+
 /// Write the starter config (and its schema) at `path`; refuses when a config is there.
-pub fn run(path: &Path, out: &Output) -> anyhow::Result<Exit> {
+pub fn init(path: &Path) -> Result<Written, Error> {
     let target = config_path(path);
     // `None` for a bare file name: the current directory.
     let parent = target.parent().filter(|p| !p.as_os_str().is_empty());
     let dir = parent.unwrap_or(Path::new("."));
     if target.exists() {
-        bail!(
-            "{} already exists; init never overwrites a config. Edit it, or give init another path (e.g. `contactctl init new-contacts/`).",
-            target.display()
-        );
+        return Err(Error::ConfigExists { path: target });
     }
     if path.is_dir()
         && let Some(other) = existing_config_in(dir)
     {
-        bail!(
-            "{} already holds a config ({other}); a new file there would be merged with it. Give init an empty or new directory.",
-            dir.display()
-        );
+        return Err(Error::DirectoryHasConfig {
+            dir: dir.to_path_buf(),
+            other,
+        });
     }
-    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))?;
 
     // create_new: a file that appeared since the check above is not overwritten either.
     let mut file = match fs::OpenOptions::new()
@@ -144,52 +148,33 @@ pub fn run(path: &Path, out: &Output) -> anyhow::Result<Exit> {
         .open(&target)
     {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => bail!(
-            "{} already exists; init never overwrites a config.",
-            target.display()
-        ),
-        Err(e) => return Err(e).with_context(|| format!("creating {}", target.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(Error::ConfigExists { path: target });
+        }
+        Err(e) => return Err(Error::io("creating", target, e)),
     };
     file.write_all(STARTER.as_bytes())
         .and_then(|()| file.flush())
-        .with_context(|| format!("writing {}", target.display()))?;
+        .map_err(|e| Error::io("writing", &target, e))?;
 
     // The schema is generated, so refreshing it is safe; it matches this binary's config format.
     let schema = parent.map_or(PathBuf::from(SCHEMA_NAME), |p| p.join(SCHEMA_NAME));
-    fs::write(&schema, config::schema_json())
-        .with_context(|| format!("writing {}", schema.display()))?;
+    fs::write(&schema, config::schema_json()).map_err(|e| Error::io("writing", &schema, e))?;
+    Ok(Written {
+        config: target,
+        schema,
+    })
+}
 
-    // The plan command to suggest: the same path the user gave, unless it is the default.
-    let shown = if target == Path::new(CONFIG_NAME) {
-        String::new()
-    } else {
-        format!(" {}", path.display())
-    };
-    out.note(&format!(
-        "Wrote {} (and {}, for editors that read the schema line).\n\
-         It points at the local sandbox. To try it:\n  \
-         contactctl sandbox --port 8080            # in another terminal\n  \
-         export CONTACTS_WEB_TOKEN=sandbox-web-token CONTACTS_VIBER_TOKEN=sandbox-viber-token\n  \
-         contactctl plan{shown}\n\
-         For the real platform, edit base_url and put each channel's token in its token_env variable.",
-        target.display(),
-        schema.display(),
-    ));
-    Ok(Exit::Ok)
+/// Whether `config` is where a bare `contactctl plan` looks (so the suggested command needs no
+/// path).
+pub fn is_default_path(config: &Path) -> bool {
+    config == Path::new(CONFIG_NAME)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn out() -> Output {
-        Output {
-            format: crate::cli::Format::Text,
-            color: false,
-            color_err: false,
-            verbose: false,
-        }
-    }
 
     #[test]
     fn the_starter_config_loads_and_points_at_the_sandbox() {
@@ -209,7 +194,9 @@ mod tests {
     fn init_writes_the_config_and_its_schema() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("contactctl.yaml");
-        assert_eq!(run(&path, &out()).unwrap(), Exit::Ok);
+        let written = init(&path).unwrap();
+        assert_eq!(written.config, path);
+        assert_eq!(written.schema, dir.path().join(SCHEMA_NAME));
         assert_eq!(fs::read_to_string(&path).unwrap(), STARTER);
         assert_eq!(
             fs::read_to_string(dir.path().join(SCHEMA_NAME)).unwrap(),
@@ -222,7 +209,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("contactctl.yaml");
         fs::write(&path, "mine").unwrap();
-        let err = run(&path, &out()).unwrap_err().to_string();
+        let err = init(&path).unwrap_err().to_string();
         assert!(err.contains("already exists"), "{err}");
         assert_eq!(fs::read_to_string(&path).unwrap(), "mine");
         assert!(!dir.path().join(SCHEMA_NAME).exists(), "nothing written");
@@ -232,13 +219,11 @@ mod tests {
     fn init_into_a_directory_writes_contactctl_yaml_there() {
         let dir = tempfile::tempdir().unwrap();
         let new = dir.path().join("contacts/");
-        run(&new, &out()).unwrap();
+        init(&new).unwrap();
         assert!(dir.path().join("contacts/contactctl.yaml").is_file());
         assert!(config::load(&dir.path().join("contacts")).is_ok());
         // existing directory, without the slash: the same file, which now exists
-        let err = run(&dir.path().join("contacts"), &out())
-            .unwrap_err()
-            .to_string();
+        let err = init(&dir.path().join("contacts")).unwrap_err().to_string();
         assert!(err.contains("already exists"), "{err}");
     }
 
@@ -246,7 +231,7 @@ mod tests {
     fn init_refuses_a_directory_that_already_holds_a_config() {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("10-fields.yaml"), "fields: {}\n").unwrap();
-        let err = run(dir.path(), &out()).unwrap_err().to_string();
+        let err = init(dir.path()).unwrap_err().to_string();
         assert!(err.contains("10-fields.yaml"), "{err}");
         assert!(!dir.path().join(CONFIG_NAME).exists());
     }

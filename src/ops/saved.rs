@@ -1,24 +1,56 @@
-//! A plan saved by `plan --out` for `apply --plan`: the file, and whether it still holds.
+//! A plan saved by `plan --out` for `apply --plan`: the file (its format, writing and reading
+//! it, refusing a file of another kind or version), and whether the plan still holds — the config
+//! unchanged, and every planned contact as it was on the platform.
 
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
-use super::session::Session;
-use crate::cli::Target;
-use crate::plan::Plan;
+use super::Error;
+use crate::plan::{ContactPlan, Plan};
 
-/// Version of the saved-plan file format.
-const SAVED_PLAN_VERSION: u32 = 1;
+/// Version of the saved-plan file format this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+/// The `kind` of a saved-plan file, so that another JSON file is recognised as not a plan.
+pub const KIND: &str = "contactctl-plan";
+
+/// Why a saved plan cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SavedPlanError {
+    /// The file could not be read.
+    #[error("reading {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The OS's reason.
+        source: std::io::Error,
+    },
+    /// The file is not a plan saved by `contactctl plan --out`.
+    #[error("{} is not a plan saved by `contactctl plan --out` ({reason})", path.display())]
+    NotAPlan {
+        /// The file.
+        path: PathBuf,
+        /// What it is instead.
+        reason: String,
+    },
+    /// The file is a saved plan of another format version.
+    #[error("{} is a plan of format version {found}; this contactctl reads version {FORMAT_VERSION}", path.display())]
+    Version {
+        /// The file.
+        path: PathBuf,
+        /// Its `format_version`.
+        found: u64,
+    },
+}
 
 /// A plan saved by `plan --out`, with what is needed to tell whether it went stale.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct SavedPlan {
     /// File format version.
     pub format_version: u32,
-    /// Always `contactctl-plan`, so a wrong file is recognised.
+    /// Always [`KIND`].
     pub kind: String,
     /// Hash of the config files the plan was made from.
     pub config_hash: String,
@@ -30,7 +62,15 @@ pub struct SavedPlan {
     pub plan: Plan,
 }
 
-pub fn save(path: &Path, session: &Session, target: &Target, plan: &Plan) -> anyhow::Result<()> {
+/// Write `plan` (made from a config whose hash is `config_hash`, narrowed by `channels` and
+/// `contacts`) to `path`.
+pub fn save(
+    path: &Path,
+    config_hash: &str,
+    channels: &[String],
+    contacts: &[String],
+    plan: &Plan,
+) -> Result<(), Error> {
     /// [`SavedPlan`] by reference: a plan of 100,000 contacts is not copied to be written, and
     /// is streamed to the file rather than built as one string first.
     #[derive(Serialize)]
@@ -43,50 +83,67 @@ pub fn save(path: &Path, session: &Session, target: &Target, plan: &Plan) -> any
         plan: &'a Plan,
     }
     let saved = SavedPlanRef {
-        format_version: SAVED_PLAN_VERSION,
-        kind: "contactctl-plan",
-        config_hash: &session.config.hash,
-        channels: &target.channels,
-        contacts: &target.contacts,
+        format_version: FORMAT_VERSION,
+        kind: KIND,
+        config_hash,
+        channels,
+        contacts,
         plan,
     };
-    let write = || -> anyhow::Result<()> {
+    let write = || -> std::io::Result<()> {
         let file = std::fs::File::create(path)?;
         let mut w = std::io::BufWriter::new(file);
-        serde_json::to_writer_pretty(&mut w, &saved).context("serialising the plan")?;
+        serde_json::to_writer_pretty(&mut w, &saved)?;
         w.write_all(b"\n")?;
-        w.flush()?;
-        Ok(())
+        w.flush()
     };
-    write().with_context(|| format!("writing {}", path.display()))
+    write().map_err(|e| Error::io("writing", path, e))
 }
 
-/// Read a plan saved by `plan --out`.
-pub fn load_saved(path: &Path) -> anyhow::Result<SavedPlan> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let saved: SavedPlan = serde_json::from_str(&text).with_context(|| {
-        format!(
-            "{} is not a plan saved by `contactctl plan --out`",
-            path.display()
-        )
-    })?;
-    if saved.kind != "contactctl-plan" || saved.format_version != SAVED_PLAN_VERSION {
-        anyhow::bail!(
-            "{} is not a plan saved by this version of contactctl (format {})",
-            path.display(),
-            saved.format_version
-        );
+/// Read a plan saved by `plan --out`: refuses a file that is not one, or is of another format
+/// version, saying which.
+pub fn load(path: &Path) -> Result<SavedPlan, SavedPlanError> {
+    /// What identifies a saved plan, read before the rest so that the refusal says why.
+    #[derive(Deserialize)]
+    struct Header {
+        kind: Option<String>,
+        format_version: Option<u64>,
     }
-    Ok(saved)
+    let text = std::fs::read_to_string(path).map_err(|source| SavedPlanError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let not_a_plan = |reason: String| SavedPlanError::NotAPlan {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let header: Header =
+        serde_json::from_str(&text).map_err(|e| not_a_plan(format!("not a JSON object: {e}")))?;
+    if header.kind.as_deref() != Some(KIND) {
+        return Err(not_a_plan(match header.kind {
+            Some(kind) => format!("its kind is {kind:?}"),
+            None => "it has no \"kind\"".to_string(),
+        }));
+    }
+    match header.format_version {
+        Some(v) if v == u64::from(FORMAT_VERSION) => {}
+        Some(found) => {
+            return Err(SavedPlanError::Version {
+                path: path.to_path_buf(),
+                found,
+            });
+        }
+        None => return Err(not_a_plan("it has no \"format_version\"".to_string())),
+    }
+    serde_json::from_str(&text).map_err(|e| not_a_plan(format!("it is damaged: {e}")))
 }
 
-/// The contacts whose fresh plan differs from the saved one (by identity), in words.
+/// The contacts whose fresh plan differs from the saved one (by identity), in words: each
+/// `identity on channel`, and `(new)` for one the saved plan did not have.
 pub fn stale_contacts(saved: &Plan, fresh: &Plan) -> Vec<String> {
-    let key = |c: &crate::plan::ContactPlan| (c.channel.clone(), c.identity.clone(), c.id.clone());
-    let fresh_by_key: std::collections::HashMap<_, _> =
-        fresh.contacts.iter().map(|c| (key(c), c)).collect();
-    let saved_keys: std::collections::HashSet<_> = saved.contacts.iter().map(key).collect();
+    let key = |c: &ContactPlan| (c.channel.clone(), c.identity.clone(), c.id.clone());
+    let fresh_by_key: HashMap<_, _> = fresh.contacts.iter().map(|c| (key(c), c)).collect();
+    let saved_keys: HashSet<_> = saved.contacts.iter().map(key).collect();
     let mut stale: Vec<String> = saved
         .contacts
         .iter()

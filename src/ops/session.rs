@@ -1,35 +1,63 @@
-//! A session: the config loaded and narrowed, each channel pointed at its host or at the
-//! in-process sandbox, one rate-limited client per channel (one limiter per token).
+//! A session: the loaded config, each channel of a run pointed at its host or at the sandbox
+//! started in this process, and one rate-limited client per channel (one limiter per token:
+//! channels that share a host and token share it). Refuses to send a token in clear to another
+//! machine, and names every missing token variable at once, before any call.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, anyhow, bail};
-
-use super::targets::select;
+use super::Error;
 use crate::api::{
     Cancel, CancelHandle, ClientOptions, HttpClient, LogFn, RateLimiter, Secret, http_client,
 };
-use crate::cli::common::{Output, load_config};
-use crate::cli::{Endpoint, Target};
-use crate::model::Config;
+use crate::config;
+use crate::model::{Channel, Config};
 use crate::sandbox::{self, SandboxHandle, SandboxState};
 
-/// A prepared run: the config, what to work on, and a client per channel involved.
+/// Where the API is and how to reach it: the configured hosts, or the in-process sandbox.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// Run against a sandbox started in this process on 127.0.0.1, serving the config's channels.
+    pub sandbox: bool,
+    /// Seed that sandbox with this state file.
+    pub sandbox_state: Option<PathBuf>,
+    /// Allow plain `http://` base URLs for hosts other than this machine.
+    pub allow_insecure: bool,
+    /// How long to wait for one HTTP response before treating it as lost.
+    pub timeout: Duration,
+}
+
+impl Default for Endpoint {
+    fn default() -> Self {
+        Endpoint {
+            sandbox: false,
+            sandbox_state: None,
+            allow_insecure: false,
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Load and check the config at `path`.
+pub fn load(path: &Path) -> Result<Config, Error> {
+    config::load(path).map_err(|diagnostics| Error::Config {
+        path: path.to_path_buf(),
+        diagnostics,
+    })
+}
+
+/// The config, and a client for each channel a run calls.
 pub struct Session {
+    /// The config.
     pub config: Config,
-    /// Indices into `config.contacts` to plan.
-    pub selected: Vec<usize>,
-    /// Look for orphans (only when whole channels are planned).
-    pub orphans: bool,
-    /// One client per channel with selected contacts (or, for orphans, every narrowed channel).
+    /// One client per channel asked for, by name.
     pub clients: BTreeMap<String, HttpClient>,
-    /// Stops new requests (Ctrl-C).
-    pub cancel: Arc<CancelHandle>,
-    /// Keeps the in-process sandbox alive for the session.
-    pub _sandbox: Option<SandboxHandle>,
+    cancel: Arc<CancelHandle>,
+    /// Keeps the in-process sandbox alive while the session calls it.
+    sandbox: Option<SandboxHandle>,
 }
 
 impl Session {
@@ -37,133 +65,47 @@ impl Session {
     pub fn requests_sent(&self) -> u64 {
         self.clients.values().map(|c| c.stats().requests).sum()
     }
-}
 
-/// Load and narrow the config, and build clients (and the sandbox when asked).
-pub async fn prepare(target: &Target, out: &Output) -> anyhow::Result<Session> {
-    let config = load_config(&target.path, out)?;
-    for ch in &target.channels {
-        if !config.channels.contains_key(ch) {
-            bail!(
-                "--channel {ch}: no such channel in the config (channels: {})",
-                config
-                    .channels
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        }
+    /// What stops new requests (Ctrl-C): once cancelled, no client starts another request.
+    pub fn cancel_handle(&self) -> Arc<CancelHandle> {
+        self.cancel.clone()
     }
-    let selected = select(&config, &target.channels, &target.contacts)?;
-    let orphans = target.contacts.is_empty();
-    let channels: Vec<String> = config
-        .channels
-        .keys()
-        .filter(|c| target.channels.is_empty() || target.channels.contains(c))
-        .filter(|c| {
-            (orphans && config.marker.is_some())
-                || selected.iter().any(|&i| &config.contacts[i].channel == *c)
-        })
-        .cloned()
-        .collect();
-    let conn = connect(&config, &channels, &target.endpoint, out).await?;
-    Ok(Session {
-        config,
-        selected,
-        orphans,
-        clients: conn.clients,
-        cancel: conn.cancel,
-        _sandbox: conn.sandbox,
-    })
+
+    /// The API root of the in-process sandbox, when the session runs against one.
+    pub fn sandbox_url(&self) -> Option<String> {
+        self.sandbox.as_ref().map(SandboxHandle::base_url)
+    }
 }
 
-/// Clients for some channels of a config, and what keeps them running.
-pub struct Connection {
-    /// One client per channel asked for.
-    pub clients: BTreeMap<String, HttpClient>,
-    /// Stops new requests (Ctrl-C).
-    pub cancel: Arc<CancelHandle>,
-    /// The in-process sandbox, when `--sandbox` asked for one; keep it alive while calling.
-    pub sandbox: Option<SandboxHandle>,
-}
-
-/// Point each of `channels` (names of `config`) at its host, or at the in-process sandbox with
-/// `--sandbox`, and build one rate-limited client per channel.
+/// Point each of `channels` (names of `config`) at its host, or at a sandbox started in this
+/// process with `endpoint.sandbox`, and build one rate-limited client per channel. `log`
+/// receives a line per request (`-v`).
 pub async fn connect(
-    config: &Config,
+    config: Config,
     channels: &[String],
     endpoint: &Endpoint,
-    out: &Output,
-) -> anyhow::Result<Connection> {
-    // Endpoints and tokens: the configured hosts, or the in-process sandbox.
+    log: Option<LogFn>,
+) -> Result<Session, Error> {
     let (sandbox, endpoints) = if endpoint.sandbox {
-        // Read after the config, not beside it: at 100,000 contacts the two parses' peaks add up.
-        let seed = match &endpoint.sandbox_state {
-            Some(p) => Some(SandboxState::from_file(p).map_err(|e| anyhow!("{e}"))?),
-            None => None,
-        };
-        let state = SandboxState::for_config(config, seed);
-        let handle = sandbox::start(state, SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0))
-            .await
-            .context("starting the sandbox")?;
-        let mut endpoints = BTreeMap::new();
-        for name in channels {
-            let token = handle
-                .token(name)
-                .ok_or_else(|| anyhow!("the sandbox serves no channel {name}"))?;
-            endpoints.insert(name.clone(), (handle.base_url(), Secret::new(token)));
-        }
-        if out.verbose {
-            out.note(&format!(
-                "sandbox: serving {} on {}",
-                channels.join(", "),
-                handle.base_url()
-            ));
-        }
+        let (handle, endpoints) = start_sandbox(&config, channels, endpoint).await?;
         (Some(handle), endpoints)
     } else {
-        let mut endpoints = BTreeMap::new();
-        let mut missing = vec![];
-        for name in channels {
-            let ch = config
-                .channels
-                .get(name)
-                .ok_or_else(|| anyhow!("no channel {name} in the config"))?;
-            check_transport(name, &ch.base_url, endpoint.allow_insecure)?;
-            match Secret::from_env(&ch.token_env) {
-                Ok(token) => {
-                    endpoints.insert(name.clone(), (ch.base_url.clone(), token));
-                }
-                Err(_) => missing.push(format!("{} (channel {name})", ch.token_env)),
-            }
-        }
-        if !missing.is_empty() {
-            bail!(
-                "no token: set the environment variable{} {} (or try --sandbox)",
-                if missing.len() == 1 { "" } else { "s" },
-                missing.join(", ")
-            );
-        }
-        (None, endpoints)
+        (None, configured_endpoints(&config, channels, endpoint)?)
     };
 
-    let http = http_client(Duration::from_secs(endpoint.timeout.max(1)))
-        .context("setting up the HTTP client")?;
+    let http =
+        http_client(endpoint.timeout.max(Duration::from_secs(1))).map_err(Error::HttpSetup)?;
     let (cancel_handle, cancel) = Cancel::new();
-    let log: Option<LogFn> = out
-        .verbose
-        .then(|| Arc::new(|line: &str| eprintln!("contactctl: {line}")) as LogFn);
     // Channels that share a host and token share one rate limit: the limit is per token.
-    let mut limiters: BTreeMap<(String, String), Arc<RateLimiter>> = BTreeMap::new();
-    let mut clients = BTreeMap::new();
-    let limiter_key = |c: &crate::model::Channel| {
+    let limiter_key = |c: &Channel| {
         if endpoint.sandbox {
             (c.name.clone(), String::new())
         } else {
             (c.base_url.clone(), c.token_env.clone())
         }
     };
+    let mut limiters: BTreeMap<(String, String), Arc<RateLimiter>> = BTreeMap::new();
+    let mut clients = BTreeMap::new();
     for (name, (base_url, token)) in endpoints {
         let Some(mut ch) = config.channels.get(&name).cloned() else {
             continue;
@@ -191,20 +133,84 @@ pub async fn connect(
             HttpClient::new(&ch, token, http.clone(), limiter, options),
         );
     }
-    Ok(Connection {
+    Ok(Session {
+        config,
         clients,
         cancel: Arc::new(cancel_handle),
         sandbox,
     })
 }
 
+/// API root and token of each channel.
+type Endpoints = BTreeMap<String, (String, Secret)>;
+
+/// The sandbox for `config`, started on a free loopback port, and its endpoints.
+async fn start_sandbox(
+    config: &Config,
+    channels: &[String],
+    endpoint: &Endpoint,
+) -> Result<(SandboxHandle, Endpoints), Error> {
+    // Read after the config, not beside it: at 100,000 contacts the two parses' peaks add up.
+    let seed = match &endpoint.sandbox_state {
+        Some(p) => Some(SandboxState::from_file(p)?),
+        None => None,
+    };
+    let state = SandboxState::for_config(config, seed);
+    let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
+    let handle = sandbox::start(state, addr)
+        .await
+        .map_err(|source| Error::SandboxStart {
+            addr: addr.to_string(),
+            source,
+        })?;
+    let mut endpoints = BTreeMap::new();
+    for name in channels {
+        // The sandbox serves every channel of the config it was started for.
+        if let Some(token) = handle.token(name) {
+            endpoints.insert(name.clone(), (handle.base_url(), Secret::new(token)));
+        }
+    }
+    Ok((handle, endpoints))
+}
+
+/// The configured host and the token (from its variable) of each channel; every missing token
+/// variable is named at once.
+fn configured_endpoints(
+    config: &Config,
+    channels: &[String],
+    endpoint: &Endpoint,
+) -> Result<Endpoints, Error> {
+    let mut endpoints = BTreeMap::new();
+    let mut missing = vec![];
+    for name in channels {
+        let Some(ch) = config.channels.get(name) else {
+            continue;
+        };
+        check_transport(name, &ch.base_url, endpoint.allow_insecure)?;
+        match Secret::from_env(&ch.token_env) {
+            Ok(token) => {
+                endpoints.insert(name.clone(), (ch.base_url.clone(), token));
+            }
+            Err(_) => missing.push((ch.token_env.clone(), name.clone())),
+        }
+    }
+    if missing.is_empty() {
+        Ok(endpoints)
+    } else {
+        Err(Error::NoToken { missing })
+    }
+}
+
 /// Refuse to send a token in clear over the network: plain http is only for this machine.
 /// The URL is read by the same parser the HTTP client uses, so what is checked is the host the
 /// token would go to (`HTTP://`, `http://host\\@127.0.0.1` and `http://host#@127.0.0.1` all go to
 /// `host`).
-fn check_transport(channel: &str, base_url: &str, allow_insecure: bool) -> anyhow::Result<()> {
-    let url = reqwest::Url::parse(base_url)
-        .map_err(|e| anyhow!("channel {channel}: base_url {base_url} is not a valid URL ({e})"))?;
+fn check_transport(channel: &str, base_url: &str, allow_insecure: bool) -> Result<(), Error> {
+    let url = reqwest::Url::parse(base_url).map_err(|e| Error::BadUrl {
+        channel: channel.to_string(),
+        url: base_url.to_string(),
+        reason: e.to_string(),
+    })?;
     if url.scheme() != "http" {
         return Ok(());
     }
@@ -218,9 +224,10 @@ fn check_transport(channel: &str, base_url: &str, allow_insecure: bool) -> anyho
     if loopback || allow_insecure {
         Ok(())
     } else {
-        bail!(
-            "channel {channel}: base_url {base_url} is plain http, which would send the token in clear; use https, or pass --allow-insecure"
-        )
+        Err(Error::PlainHttp {
+            channel: channel.to_string(),
+            url: base_url.to_string(),
+        })
     }
 }
 

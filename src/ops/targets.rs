@@ -1,16 +1,52 @@
 //! Which contacts a run works on: all of the config, or those of some channels and matching some
-//! identities (`--channel`, `--contact`).
+//! identities (`--channel`, `--contact`); and which channels it must call for them. The one place
+//! that checks a `--channel` name.
 
-use anyhow::bail;
-
+use super::Error;
 use crate::model::{Config, Identity, normalize};
 
-/// The contacts to plan: all, or those of `channels` and matching one of `contacts`.
-pub fn select(
-    config: &Config,
-    channels: &[String],
-    contacts: &[String],
-) -> anyhow::Result<Vec<usize>> {
+/// What a run works on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Targets {
+    /// Indices into `config.contacts` to read and plan, in config order.
+    pub selected: Vec<usize>,
+    /// Look for orphans (marked contacts the config no longer names): only when whole channels
+    /// are planned, not single contacts.
+    pub orphans: bool,
+    /// The channels to call: those with selected contacts, and with orphans looked for (and a
+    /// marker), every channel the run covers. Name order.
+    pub channels: Vec<String>,
+}
+
+impl Targets {
+    /// Every contact of the config, orphans included.
+    pub fn all(config: &Config) -> Targets {
+        select(config, &[], &[]).unwrap_or_else(|_| Targets {
+            selected: Vec::new(),
+            orphans: false,
+            channels: Vec::new(),
+        })
+    }
+}
+
+/// Fail unless `name` is a channel of `config`.
+pub fn check_channel(config: &Config, name: &str) -> Result<(), Error> {
+    if config.channels.contains_key(name) {
+        Ok(())
+    } else {
+        Err(Error::UnknownChannel {
+            name: name.to_string(),
+            known: config.channels.keys().cloned().collect(),
+        })
+    }
+}
+
+/// The contacts to plan: all, or those of `channels` and matching one of `contacts` (each
+/// `field=value`, `id=ID`, or a bare key value or ID). Every name given must match something.
+pub fn select(config: &Config, channels: &[String], contacts: &[String]) -> Result<Targets, Error> {
+    for ch in channels {
+        check_channel(config, ch)?;
+    }
     let mut used = vec![false; contacts.len()];
     let selected: Vec<usize> = config
         .contacts
@@ -33,12 +69,24 @@ pub fn select(
         .map(|(i, _)| i)
         .collect();
     if let Some(i) = used.iter().position(|u| !u) {
-        bail!(
-            "--contact {}: no contact in the config has that identity",
-            contacts[i]
-        );
+        return Err(Error::UnknownContact(contacts[i].clone()));
     }
-    Ok(selected)
+    let orphans = contacts.is_empty();
+    let channels = config
+        .channels
+        .keys()
+        .filter(|c| channels.is_empty() || channels.contains(c))
+        .filter(|c| {
+            (orphans && config.marker.is_some())
+                || selected.iter().any(|&i| &config.contacts[i].channel == *c)
+        })
+        .cloned()
+        .collect();
+    Ok(Targets {
+        selected,
+        orphans,
+        channels,
+    })
 }
 
 /// Whether `want` (`field=value`, `id=ID`, or a bare value) names `identity`.

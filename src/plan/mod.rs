@@ -8,7 +8,7 @@ mod planner;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{FieldWrite, Identity, LiveContact, SourceLoc};
-pub use planner::{managed_part, plan};
+pub use planner::{estimated_seconds, managed_part, plan};
 
 /// Choices that change the plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

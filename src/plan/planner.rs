@@ -366,7 +366,7 @@ fn summarize(contacts: &[ContactPlan]) -> Summary {
 
 /// Seconds `calls` calls take under a sliding window of `rate_limit` calls per 60 s: the first
 /// `rate_limit` go at once, each further batch a minute after the one before.
-pub(crate) fn estimated_seconds(calls: usize, rate_limit: u32) -> u64 {
+pub fn estimated_seconds(calls: usize, rate_limit: u32) -> u64 {
     if calls == 0 {
         return 0;
     }

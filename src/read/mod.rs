@@ -5,6 +5,7 @@
 
 mod marker;
 mod one;
+pub mod pager;
 
 pub use one::read_one;
 

@@ -1,11 +1,15 @@
 //! Renderers: one plan (or apply report) to text ([`text`]), Markdown ([`markdown`]) or JSON
-//! ([`json`]), written to a writer. They decide nothing: every figure comes from the plan or the
+//! ([`json`]), and the verdict of `validate` ([`validate()`]), written to a writer. The one format
+//! dispatch is here ([`plan()`], [`report()`], [`validate()`]). They decide nothing: every figure comes from the plan or the
 //! report. This file holds what the formats share (wording of the summary, durations, the diff of
 //! a contact's managed state); it must not print, read the environment or decide colour.
 
 pub mod json;
 pub mod markdown;
 pub mod text;
+mod validate;
+
+pub use validate::validate;
 
 #[cfg(test)]
 mod fixtures;
@@ -20,7 +24,7 @@ use crate::model::Identity;
 use crate::plan::{Action, ContactPlan, Plan};
 
 /// An output format of `plan` and `apply`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
     /// Terraform-like text for a terminal or a log.
     #[default]
@@ -91,7 +95,7 @@ pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
 }
 
 /// A duration as people say it: `~0s`, `~45s`, `~2m`, `~1h 5m`.
-pub(crate) fn human_duration(seconds: u64) -> String {
+pub fn human_duration(seconds: u64) -> String {
     let (h, m, s) = (seconds / 3600, seconds % 3600 / 60, seconds % 60);
     match (h, m, s) {
         (0, 0, s) => format!("~{s}s"),

@@ -1,15 +1,11 @@
-//! What the commands share: output (colour, broken pipes, error messages), exit codes, and
-//! preparing a run (load the config, narrow it, point each channel at its host or the in-process
-//! sandbox, build one rate-limited client per channel).
+//! Where and how the commands write: the output format, colour on stdout and stderr, stdout that
+//! ends the process quietly on a closed pipe, notes and `-v` lines on stderr. The only place
+//! (with `error` and `progress`) that writes to the terminal.
 
 use std::io::{IsTerminal, Write};
-use std::path::Path;
 
-use anyhow::{Context, bail};
-
-use super::{Format, Global};
-use crate::config;
-use crate::model::Config;
+use super::Global;
+use crate::render::Format;
 
 /// The process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,10 +31,11 @@ pub struct Output {
 }
 
 impl Output {
+    /// Output as the global flags and the terminal say.
     pub fn new(g: &Global) -> Self {
         let no_color = g.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         Output {
-            format: g.format,
+            format: g.format.into(),
             color: !no_color && std::io::stdout().is_terminal(),
             color_err: !no_color && std::io::stderr().is_terminal(),
             verbose: g.verbose,
@@ -49,48 +46,30 @@ impl Output {
     pub fn stdout(
         &self,
         f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-    ) -> anyhow::Result<()> {
+    ) -> std::io::Result<()> {
         let stdout = std::io::stdout();
         let mut lock = std::io::BufWriter::new(stdout.lock());
         let result = f(&mut lock).and_then(|()| lock.flush());
         match result {
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
-            other => other.context("writing to stdout"),
+            other => other,
         }
-    }
-
-    /// Print an error and its causes on stderr; returns exit code 1.
-    pub fn fail(&self, e: &anyhow::Error) -> Exit {
-        if self.color_err {
-            let style = anstyle::AnsiColor::Red.on_default().bold();
-            eprintln!("{style}error:{style:#} {e:#}");
-        } else {
-            eprintln!("error: {e:#}");
-        }
-        Exit::Error
     }
 
     /// A line of information on stderr.
     pub fn note(&self, msg: &str) {
         eprintln!("{msg}");
     }
-}
 
-/// Load the config at `path`, or print every problem as `file:line:col: message` and fail.
-pub fn load_config(path: &Path, out: &Output) -> anyhow::Result<Config> {
-    match config::load(path) {
-        Ok(c) => Ok(c),
-        Err(diags) => {
-            // Source excerpts help a person at a terminal; scripts and CI logs get the plain
-            // `file:line:col: message` lines alone.
-            let snippets = out.color_err;
-            eprint!("{}", config::render_diagnostics(&diags, snippets));
-            bail!(
-                "{} problem{} in {}",
-                diags.len(),
-                if diags.len() == 1 { "" } else { "s" },
-                path.display()
-            )
-        }
+    /// Text written to stderr as is (diagnostics already rendered).
+    pub fn err_text(&self, text: &str) {
+        eprint!("{text}");
+    }
+
+    /// The `-v` log: a line per request on stderr, when asked for.
+    pub fn log(&self) -> Option<crate::api::LogFn> {
+        self.verbose.then(|| {
+            std::sync::Arc::new(|line: &str| eprintln!("contactctl: {line}")) as crate::api::LogFn
+        })
     }
 }

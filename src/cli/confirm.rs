@@ -1,0 +1,37 @@
+//! Asking before apply: `yes` on a terminal, and a refusal (with what to do instead) when there
+//! is no terminal to ask on.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use super::error::{CommandError, Kind};
+use super::output::Output;
+use crate::plan::Plan;
+
+/// Ask whether to make the plan's calls; only `yes` goes on.
+pub fn confirm(plan: &Plan, out: &Output) -> Result<(), CommandError> {
+    if !std::io::stdin().is_terminal() {
+        return Err(CommandError::new(
+            Kind::Refused,
+            "refusing to apply without confirmation: standard input is not a terminal, and the plan above has changes; nothing was written",
+        )
+        .hint("pass --auto-approve to apply non-interactively, or save the reviewed plan with `contactctl plan --out FILE` and apply it with --plan FILE"));
+    }
+    let mut err = std::io::stderr();
+    let _ = write!(
+        err,
+        "\nDo you want to make these {} API call{}? Only 'yes' will be accepted: ",
+        plan.summary.api_calls,
+        if plan.summary.api_calls == 1 { "" } else { "s" }
+    );
+    let _ = err.flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| CommandError::new(Kind::Runtime, format!("reading the answer: {e}")))?;
+    if answer.trim() != "yes" {
+        out.note("Apply cancelled; nothing was written.");
+        return Err(CommandError::new(Kind::Refused, "apply cancelled"));
+    }
+    Ok(())
+}

@@ -1,0 +1,137 @@
+//! The command error: every failure of a command, converted once from the library's typed errors
+//! into a message, hints for the user and a kind that picks the exit code (as jj's
+//! `CommandError`). Printed on stderr as `error: ...` followed by `hint: ...` lines; a config's
+//! problems come first, as `file:line:col: message` (with source excerpts on a terminal).
+
+use super::output::{Exit, Output};
+use crate::config::{self, Diagnostic};
+use crate::ops;
+use crate::ops::saved::SavedPlanError;
+
+/// What sort of failure: all exit 1 (SPEC's exit codes), but they read differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// The input is wrong: the config, a flag, a file given.
+    User,
+    /// The tool refused, to keep the platform safe (stale plan, safety limit, no confirmation).
+    Refused,
+    /// The platform, the network or the machine failed.
+    Runtime,
+}
+
+/// A failed command.
+#[derive(Debug)]
+pub struct CommandError {
+    /// What sort of failure.
+    pub kind: Kind,
+    /// One sentence: what went wrong.
+    pub message: String,
+    /// What the user can do about it.
+    pub hints: Vec<String>,
+    /// Config problems to print before the message.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl CommandError {
+    /// A failure of `kind` saying `message`.
+    pub fn new(kind: Kind, message: impl Into<String>) -> Self {
+        CommandError {
+            kind,
+            message: message.into(),
+            hints: Vec::new(),
+            diagnostics: Vec::new(),
+        }
+    }
+
+    /// The same, with a hint.
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hints.push(hint.into());
+        self
+    }
+
+    /// The exit code.
+    pub fn exit(&self) -> Exit {
+        match self.kind {
+            Kind::User | Kind::Refused | Kind::Runtime => Exit::Error,
+        }
+    }
+
+    /// Print it on stderr; returns the exit code.
+    pub fn print(&self, out: &Output) -> Exit {
+        if !self.diagnostics.is_empty() {
+            // Source excerpts help a person at a terminal; scripts and CI logs get the plain
+            // `file:line:col: message` lines alone.
+            out.err_text(&config::render_diagnostics(
+                &self.diagnostics,
+                out.color_err,
+            ));
+        }
+        let (error, hint) = if out.color_err {
+            let red = anstyle::AnsiColor::Red.on_default().bold();
+            let cyan = anstyle::AnsiColor::Cyan.on_default().bold();
+            (
+                format!("{red}error:{red:#}"),
+                format!("{cyan}hint:{cyan:#}"),
+            )
+        } else {
+            ("error:".to_string(), "hint:".to_string())
+        };
+        out.note(&format!("{error} {}", self.message));
+        for h in &self.hints {
+            out.note(&format!("{hint} {h}"));
+        }
+        self.exit()
+    }
+}
+
+impl From<std::io::Error> for CommandError {
+    fn from(e: std::io::Error) -> Self {
+        CommandError::new(Kind::Runtime, format!("writing the output: {e}"))
+    }
+}
+
+const PLAN_AGAIN: &str = "make and review a new plan: contactctl plan --out FILE";
+
+impl From<ops::Error> for CommandError {
+    fn from(e: ops::Error) -> Self {
+        use ops::Error as E;
+        let message = e.to_string();
+        let err = |kind| CommandError::new(kind, message.clone());
+        match e {
+            E::Config { diagnostics, .. } => CommandError {
+                diagnostics,
+                ..err(Kind::User)
+            },
+            E::UnknownChannel { .. } | E::BadUrl { .. } | E::BadQuery(_) => err(Kind::User),
+            E::UnknownContact(_) => err(Kind::User).hint(
+                "name a contact as plans show it: email=juan@example.com, id=123, or a bare key value or ID",
+            ),
+            E::NoToken { .. } => err(Kind::User)
+                .hint("or try --sandbox: the built-in simulator of the API needs no token"),
+            E::PlainHttp { .. } => {
+                err(Kind::User).hint("use https, or pass --allow-insecure to send it anyway")
+            }
+            E::SandboxState(_) | E::NarrowedSavedPlan => err(Kind::User),
+            E::SavedPlan(SavedPlanError::Read { .. }) => err(Kind::User),
+            E::SavedPlan(_) => err(Kind::User).hint(PLAN_AGAIN),
+            E::ConfigChanged { .. } | E::PlatformChanged { .. } => {
+                err(Kind::Refused).hint(PLAN_AGAIN)
+            }
+            E::Unsafe { .. } => err(Kind::Refused).hint(
+                "review the plan (see the warning above), then pass --force to apply it",
+            ),
+            E::ConfigExists { .. } => err(Kind::User).hint(
+                "edit it, or give init another path (e.g. `contactctl init new-contacts/`)",
+            ),
+            E::DirectoryHasConfig { .. } => {
+                err(Kind::User).hint("give init an empty or new directory")
+            }
+            E::SandboxStart { .. }
+            | E::HttpSetup(_)
+            | E::Io { .. }
+            | E::Lookup { .. }
+            | E::ImportMissing { .. }
+            | E::Api(_) => err(Kind::Runtime),
+        }
+    }
+}

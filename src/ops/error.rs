@@ -1,0 +1,160 @@
+//! What an operation can fail with, typed: the command line turns each variant into a message,
+//! hints and an exit code once, at its edge (`cli::error`). Variants carry the facts (paths,
+//! channels, contacts, the underlying error), never a token, never a pre-rendered hint.
+
+use std::path::PathBuf;
+
+use crate::api::ApiError;
+use crate::config::Diagnostic;
+use crate::sandbox::SandboxError;
+
+use super::saved::SavedPlanError;
+
+/// Why an operation could not run, or refused to.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The config has problems, each with its `file:line:col`.
+    #[error("{} problem{} in {}", diagnostics.len(), if diagnostics.len() == 1 { "" } else { "s" }, path.display())]
+    Config {
+        /// The config as the user named it.
+        path: PathBuf,
+        /// Every problem found, sorted by file and position.
+        diagnostics: Vec<Diagnostic>,
+    },
+    /// `--channel` names a channel the config does not have.
+    #[error("--channel {name}: no such channel in the config (channels: {})", known.join(", "))]
+    UnknownChannel {
+        /// The channel asked for.
+        name: String,
+        /// The config's channels.
+        known: Vec<String>,
+    },
+    /// `--contact` names no contact of the config.
+    #[error("--contact {0}: no contact in the config has that identity")]
+    UnknownContact(String),
+    /// Token variables of the channels to call are not set.
+    #[error("no token: set the environment variable{} {}", if missing.len() == 1 { "" } else { "s" }, missing.iter().map(|(var, ch)| format!("{var} (channel {ch})")).collect::<Vec<_>>().join(", "))]
+    NoToken {
+        /// (environment variable, channel) of each missing token.
+        missing: Vec<(String, String)>,
+    },
+    /// A channel's `base_url` is not a URL the client can use.
+    #[error("channel {channel}: base_url {url} is not a valid URL ({reason})")]
+    BadUrl {
+        /// Channel name.
+        channel: String,
+        /// The configured `base_url`.
+        url: String,
+        /// The parser's reason.
+        reason: String,
+    },
+    /// A channel's `base_url` is plain http to a host other than this machine.
+    #[error("channel {channel}: base_url {url} is plain http, which would send the token in clear")]
+    PlainHttp {
+        /// Channel name.
+        channel: String,
+        /// The configured `base_url`.
+        url: String,
+    },
+    /// The `--sandbox-state` file cannot be used.
+    #[error(transparent)]
+    SandboxState(#[from] SandboxError),
+    /// The sandbox could not start (the port is taken, ...).
+    #[error("starting the sandbox on {addr}: {source}")]
+    SandboxStart {
+        /// Where it was to listen.
+        addr: String,
+        /// The OS's reason.
+        source: std::io::Error,
+    },
+    /// The HTTP client could not be set up (TLS roots, ...).
+    #[error("setting up the HTTP client: {0}")]
+    HttpSetup(#[source] reqwest::Error),
+    /// A file could not be read or written.
+    #[error("{action} {}: {source}", path.display())]
+    Io {
+        /// What was being done: `reading`, `writing`, `creating`.
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The OS's reason.
+        source: std::io::Error,
+    },
+    /// A saved plan cannot be used.
+    #[error(transparent)]
+    SavedPlan(#[from] SavedPlanError),
+    /// `--channel`/`--contact` given with `--plan`.
+    #[error(
+        "--channel and --contact cannot be combined with --plan: the saved plan already says what it covers"
+    )]
+    NarrowedSavedPlan,
+    /// The config changed since the saved plan was made.
+    #[error("the config at {} changed since the plan was saved; nothing was written", path.display())]
+    ConfigChanged {
+        /// The config.
+        path: PathBuf,
+    },
+    /// Planned contacts changed on the platform since the saved plan was made.
+    #[error("the platform changed since the plan was saved, so it no longer holds; nothing was written (--force does not override this). Changed: {}", contacts.join(", "))]
+    PlatformChanged {
+        /// The contacts that changed, in words (`email=a@b.c on web`).
+        contacts: Vec<String>,
+    },
+    /// The plan changes more existing contacts than the safety limit allows.
+    #[error(
+        "refusing to apply: more contacts would change than the safety limit allows; no call was made"
+    )]
+    Unsafe {
+        /// The safety warnings, one per channel over the limit.
+        warnings: Vec<String>,
+    },
+    /// `import --field` is not a look-up the API can make.
+    #[error("{0}")]
+    BadQuery(String),
+    /// A look-up that an import depends on failed.
+    #[error("looking up {query}: {source}")]
+    Lookup {
+        /// `field=value`.
+        query: String,
+        /// The API's error.
+        source: ApiError,
+    },
+    /// Some `--id`s of an import were not found (the others were written).
+    #[error("{} of the IDs asked for could not be imported (the others were written): {}", missing.len(), missing.join("; "))]
+    ImportMissing {
+        /// `ID: why`, per ID.
+        missing: Vec<String>,
+    },
+    /// A call whose failure stops the whole operation (a refused token).
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// `init` found a config where it would write one.
+    #[error("{} already exists; init never overwrites a config", path.display())]
+    ConfigExists {
+        /// The config file.
+        path: PathBuf,
+    },
+    /// `init` was pointed at a directory that already holds a config.
+    #[error("{} already holds a config ({other}); a new file there would be merged with it", dir.display())]
+    DirectoryHasConfig {
+        /// The directory.
+        dir: PathBuf,
+        /// The config file found in it.
+        other: String,
+    },
+}
+
+impl Error {
+    /// An IO error on `path`, saying what was being done.
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+}
