@@ -4,8 +4,9 @@
 #   bench/run.sh            all three
 #   bench/run.sh calls      (1) API calls of plan and apply, 1k and 10k contacts, marker or not,
 #                               against the minimum            (cargo bench --bench calls)
-#   bench/run.sh scale      (2) validate and plan of 100,000 contacts against the in-process
-#                               sandbox: wall time and peak memory (/usr/bin/time -v), release build
+#   bench/run.sh scale      (2) validate and plan of 100,000 contacts (in YAML, and in a CSV sheet)
+#                               against the in-process sandbox: wall time and peak memory
+#                               (/usr/bin/time -v), release build
 #   bench/run.sh limiter    (3) rate limiter throughput against its limit (cargo bench --bench limiter;
 #                               LIMITER_BENCH_FULL=1 adds the real 60 s run, ~2 min)
 #
@@ -26,7 +27,8 @@ need_time() {
   fi
 }
 
-# Generate the repo (a config directory: 00-base.yaml + 10-contacts.yaml) and a sandbox state
+# Generate the repo (a config directory: 00-base.yaml + 10-contacts.yaml), the same contacts as a
+# CSV sheet (repo-csv: 00-base.yaml + 10-sources.yaml + contacts.csv), and a sandbox state
 # in which every contact exists, carries the marker and matches the repo (plus an undeclared
 # field and an unmanaged tag, as real contacts have).
 generate() {
@@ -58,6 +60,16 @@ EOF
       printf "    tags: [%s]\n", (i % 3 ? "VIP" : "Blog Updates, VIP")
     }
   }' >"$WORK/repo/10-contacts.yaml"
+  # The same contacts as a CSV sheet read by `sources:` (repo-csv: the same base, no YAML contacts).
+  mkdir -p "$WORK/repo-csv"
+  cp "$WORK/repo/00-base.yaml" "$WORK/repo-csv/00-base.yaml"
+  printf 'sources:\n  - csv: contacts.csv\n    tags_column: Tags\n' >"$WORK/repo-csv/10-sources.yaml"
+  awk -v n="$N" 'BEGIN {
+    print "email,firstName,lastName,phone,vip,customerid,Tags"
+    for (i = 0; i < n; i++) {
+      printf "user%d@example.com,User%d,Bench,+34 600 %06d,%s,%d,%s\n", i, i, i, (i % 2 ? "true" : "false"), i, (i % 3 ? "VIP" : "Blog Updates; VIP")
+    }
+  }' >"$WORK/repo-csv/contacts.csv"
   # The same state as JSON (what a program writes; the sandbox reads it with a JSON parser) and
   # as YAML (what a person writes; ~10 times slower to parse).
   awk -v n="$N" -v pp="$PER_PAGE" 'BEGIN {
@@ -102,9 +114,12 @@ scale() {
   echo "| command | wall (m:ss) | peak RSS | exit |"
   echo "|---|---:|---:|---:|"
   measure "validate" "$BIN" validate "$WORK/repo"
+  measure "validate, the contacts in a CSV sheet" "$BIN" validate "$WORK/repo-csv"
   measure "plan --sandbox (text), JSON state" "$BIN" plan "$WORK/repo" --sandbox --sandbox-state "$WORK/state.json" --detailed-exitcode
   tail -n 2 "$WORK/stdout" | sed 's/^/    /' >&2
   measure "plan --sandbox --format json, JSON state" "$BIN" plan "$WORK/repo" --sandbox --sandbox-state "$WORK/state.json" --format json
+  measure "plan --sandbox (text), JSON state, contacts in a CSV sheet" "$BIN" plan "$WORK/repo-csv" --sandbox --sandbox-state "$WORK/state.json" --detailed-exitcode
+  tail -n 2 "$WORK/stdout" | sed 's/^/    /' >&2
   measure "plan --sandbox (text), YAML state" "$BIN" plan "$WORK/repo" --sandbox --sandbox-state "$WORK/state.yaml"
   measure "plan --sandbox --out plan.json" "$BIN" plan "$WORK/repo" --sandbox --sandbox-state "$WORK/state.json" --out "$WORK/plan.json"
   measure "apply --sandbox --plan plan.json" "$BIN" apply "$WORK/repo" --sandbox --sandbox-state "$WORK/state.json" --plan "$WORK/plan.json"

@@ -4,10 +4,13 @@
 //! `model::Config` is built, with values turned into the strings the API holds.
 //!
 //! Reads the raw types (serde) for meaning and the positioned tree for positions and for the
-//! exact text of numbers. Never reports what the schema already reported.
+//! exact text of numbers. Never reports what the schema already reported. The rules a contact is
+//! checked against (`Rules`, `Identities`, `wire_value`) are shared with `sheet`, which turns the
+//! rows of CSV sources into contacts the same way.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use compact_str::CompactString;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -16,19 +19,23 @@ use crate::model::{
     check_value, normalize,
 };
 
+use super::ConfigHash;
 use super::diag::{Diags, Pos};
-use super::raw::{FieldValue, RawChannel, RawContact, RawDefaults, RawField, RawSafety};
+use super::raw::{FieldValue, RawChannel, RawContact, RawDefaults, RawField, RawSafety, RawSource};
 use super::schema::SchemaReport;
+use super::sheet;
 use super::yaml::{Kind, Node};
 
-/// Check `root` (whose JSON form is `value`) and build the config. `None` when a problem was
-/// found here; the caller also returns no config when earlier stages found one. The contacts
-/// of `value` are consumed one by one (freed as the model grows, to keep the peak down).
+/// Check `root` (whose JSON form is `value`) and build the config, reading the CSV files its
+/// sources name (into `hash` too). `None` when a problem was found here; the caller also returns
+/// no config when earlier stages found one. The contacts of `value` are consumed one by one
+/// (freed as the model grows, to keep the peak down).
 pub(crate) fn check(
     root: &Node,
     value: &mut Value,
     report: &SchemaReport,
     diags: &mut Diags,
+    hash: &mut ConfigHash,
 ) -> Option<Config> {
     let before = diags.len();
     let mut cx = Checker {
@@ -100,7 +107,9 @@ pub(crate) fn check(
         marker_field,
         channel_names: &names,
     };
-    let contacts = cx.contacts(value, &rules);
+    let mut identities = Identities::default();
+    let mut contacts = cx.contacts(value, &rules, &mut identities);
+    cx.sources(value, &rules, &mut identities, hash, &mut contacts);
 
     if cx.diags.len() > before {
         return None;
@@ -145,23 +154,158 @@ pub(crate) fn check(
     })
 }
 
-/// What a contact is checked against.
-struct Rules<'a> {
+/// What a contact (from YAML or from a CSV row) is checked against.
+pub(super) struct Rules<'a> {
     channels: &'a BTreeMap<String, Option<RawChannel>>,
-    fields: &'a BTreeMap<String, Option<FieldType>>,
-    tags: &'a BTreeMap<String, Pos>,
+    /// Declared fields; `None` for one whose type is invalid (already reported).
+    pub fields: &'a BTreeMap<String, Option<FieldType>>,
+    /// Declared tags.
+    pub tags: &'a BTreeMap<String, Pos>,
     default_channel: Option<&'a str>,
     /// `defaults.channel` is absent or names a channel (so a missing channel is the contact's
     /// fault, not a consequence of a problem already reported).
     default_channel_ok: bool,
     default_key: Option<&'a str>,
     default_key_ok: bool,
-    marker_field: Option<&'a str>,
+    /// `defaults.marker.field`: contactctl writes it, no contact may.
+    pub marker_field: Option<&'a str>,
     channel_names: &'a str,
 }
 
+impl Rules<'_> {
+    /// The channel of a contact or source (`what`) at `item`: the one it names (`given`, written
+    /// at `given_pos`), else the default. A problem is reported, and `None` returned, when there
+    /// is none; `None` without a report when the default is invalid (already reported).
+    pub fn channel(
+        &self,
+        given: Option<&str>,
+        given_pos: Pos,
+        item: Pos,
+        what: &str,
+        diags: &mut Diags,
+    ) -> Option<String> {
+        match (given, self.default_channel) {
+            (Some(ch), _) => {
+                if self.channels.contains_key(ch) {
+                    Some(ch.to_string())
+                } else {
+                    diags.push(
+                        given_pos,
+                        format!("unknown channel {ch:?} (channels: {})", self.channel_names),
+                    );
+                    None
+                }
+            }
+            (None, Some(ch)) => self.default_channel_ok.then(|| ch.to_string()),
+            (None, None) => {
+                if self.default_channel_ok {
+                    let message = if self.channels.is_empty() {
+                        format!("{what} has no channel: no channels are defined")
+                    } else {
+                        format!(
+                            "{what} has no channel: set channel: or defaults.channel (channels: {})",
+                            self.channel_names
+                        )
+                    };
+                    diags.push(item, message);
+                }
+                None
+            }
+        }
+    }
+
+    /// How `channel` writes booleans (`upper` when unknown: its problem is reported already).
+    pub fn boolean_format(&self, channel: Option<&str>) -> BooleanFormat {
+        channel
+            .and_then(|c| self.channels.get(c))
+            .and_then(Option::as_ref)
+            .map_or(BooleanFormat::Upper, |c| c.boolean_format)
+    }
+
+    /// The key field of a contact or source that names `given` (at `given_pos`), else
+    /// `defaults.key`. An undeclared one is reported.
+    pub fn key_field<'k>(
+        &'k self,
+        given: Option<&'k str>,
+        given_pos: Pos,
+        diags: &mut Diags,
+    ) -> KeyField<'k> {
+        match given {
+            Some(k) if !self.fields.contains_key(k) => {
+                diags.push(
+                    given_pos,
+                    format!("key field {k:?} is not declared in fields"),
+                );
+                KeyField::Reported
+            }
+            Some(k) => KeyField::Field(k),
+            None if !self.default_key_ok => KeyField::Reported,
+            None => self.default_key.map_or(KeyField::Missing, KeyField::Field),
+        }
+    }
+
+    /// Check a written list of tags (`list`; its items' positions are those of `node`'s items,
+    /// else `fallback`): each one declared, none twice. The set of them.
+    pub fn tag_list(
+        &self,
+        list: &[String],
+        node: Option<&Node>,
+        fallback: Pos,
+        diags: &mut Diags,
+    ) -> BTreeSet<String> {
+        let mut set = BTreeSet::new();
+        let mut first_at: HashMap<&str, Pos> = HashMap::new();
+        for (j, tag) in list.iter().enumerate() {
+            let pos = node.and_then(|t| t.item(j)).map_or(fallback, |n| n.pos);
+            if let Some(first) = first_at.get(tag.as_str()) {
+                let first = diags.loc(*first);
+                diags.push(
+                    pos,
+                    format!("duplicate tag {tag:?} (also listed at {first})"),
+                );
+                continue;
+            }
+            first_at.insert(tag, pos);
+            if !self.tags.contains_key(tag) {
+                diags.push(pos, format!("tag {tag:?} is not declared in tags"));
+            }
+            set.insert(tag.clone());
+        }
+        set
+    }
+}
+
+/// The message for a field value that does not fit the field's type.
+pub(super) fn type_mismatch(name: &str, ty: FieldType, why: &str) -> String {
+    format!("field {name:?} is {}: {why}", ty.as_str())
+}
+
+/// The message for a contact or a sheet that writes the marker field.
+pub(super) fn marker_written(name: &str) -> String {
+    format!(
+        "field {name:?} is the marker (defaults.marker): contactctl writes it, a contact must not \
+         set it"
+    )
+}
+
+/// `text`, written for a field of type `ty`, as the string the API holds: checked (`Err` says
+/// why it does not fit), and a boolean in the spelling of the contact's channel (`format`).
+pub(super) fn wire_value(
+    ty: FieldType,
+    text: &str,
+    format: BooleanFormat,
+) -> Result<CompactString, String> {
+    check_value(ty, text)?;
+    Ok(if ty == FieldType::Boolean {
+        // "true", "TRUE", "True": the channel's spelling.
+        format.write(text.eq_ignore_ascii_case("true")).into()
+    } else {
+        text.into()
+    })
+}
+
 /// The key field a contact is looked up by.
-enum KeyField<'a> {
+pub(super) enum KeyField<'a> {
     /// This declared field.
     Field(&'a str),
     /// None: neither `key:` nor `defaults.key`.
@@ -175,6 +319,60 @@ enum KeyField<'a> {
 enum IdentityKey {
     Id(String),
     Key(String, Option<String>),
+}
+
+/// The identities of the contacts checked so far, YAML and CSV alike (one identity space), with
+/// where each was first defined.
+#[derive(Default)]
+pub(super) struct Identities {
+    seen: HashMap<(String, IdentityKey), Pos>,
+}
+
+impl Identities {
+    /// Room for `n` more contacts.
+    pub fn reserve(&mut self, n: usize) {
+        self.seen.reserve(n);
+    }
+
+    /// Record the contact at `pos`. A contact whose identity was already seen on `channel` is
+    /// reported at `pos`, naming the first place; `false` then.
+    pub fn claim(
+        &mut self,
+        channel: &str,
+        identity: &Identity,
+        pos: Pos,
+        rules: &Rules<'_>,
+        diags: &mut Diags,
+    ) -> bool {
+        let key = match identity {
+            Identity::Id(id) => IdentityKey::Id(id.clone()),
+            Identity::Key { field, value } => {
+                let ty = rules
+                    .fields
+                    .get(field)
+                    .copied()
+                    .flatten()
+                    .unwrap_or(FieldType::Text);
+                IdentityKey::Key(field.clone(), normalize(ty, Some(value)))
+            }
+        };
+        match self.seen.entry((channel.to_string(), key)) {
+            std::collections::hash_map::Entry::Occupied(first) => {
+                let first = diags.loc(*first.get());
+                diags.push(
+                    pos,
+                    format!(
+                        "duplicate contact {identity} on channel {channel} (first defined at {first})"
+                    ),
+                );
+                false
+            }
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(pos);
+                true
+            }
+        }
+    }
 }
 
 struct Checker<'a> {
@@ -289,7 +487,12 @@ impl Checker<'_> {
         out
     }
 
-    fn contacts(&mut self, value: &mut Value, rules: &Rules<'_>) -> Vec<DesiredContact> {
+    fn contacts(
+        &mut self,
+        value: &mut Value,
+        rules: &Rules<'_>,
+        identities: &mut Identities,
+    ) -> Vec<DesiredContact> {
         let (
             Some(Value::Array(values)),
             Some(Node {
@@ -302,7 +505,7 @@ impl Checker<'_> {
         };
         let values = std::mem::take(values);
         let mut out = Vec::with_capacity(values.len());
-        let mut seen: HashMap<(String, IdentityKey), Pos> = HashMap::with_capacity(values.len());
+        identities.reserve(values.len());
         for (i, (v, node)) in values.into_iter().zip(nodes).enumerate() {
             if self.report.contacts.contains(&i) {
                 continue;
@@ -311,11 +514,42 @@ impl Checker<'_> {
             else {
                 continue;
             };
-            if let Some(c) = self.contact(raw, node, rules, &mut seen) {
+            if let Some(c) = self.contact(raw, node, rules, identities) {
                 out.push(c);
             }
         }
         out
+    }
+
+    /// Read the CSV sources, each row checked like a contact; their contacts go to `out`.
+    fn sources(
+        &mut self,
+        value: &Value,
+        rules: &Rules<'_>,
+        identities: &mut Identities,
+        hash: &mut ConfigHash,
+        out: &mut Vec<DesiredContact>,
+    ) {
+        let (
+            Some(Value::Array(values)),
+            Some(Node {
+                kind: Kind::Seq(nodes),
+                ..
+            }),
+        ) = (value.get("sources"), self.root.get("sources"))
+        else {
+            return;
+        };
+        for (i, (v, node)) in values.iter().zip(nodes).enumerate() {
+            let pointer = format!("/sources/{i}");
+            if self.report.flagged(&pointer) {
+                continue;
+            }
+            let Some(raw) = self.deser::<RawSource>(v, || pointer, node.pos) else {
+                continue;
+            };
+            sheet::read(&raw, node, rules, identities, self.diags, hash, out);
+        }
     }
 
     /// Check one contact; the desired contact when it is fine so far.
@@ -324,45 +558,19 @@ impl Checker<'_> {
         raw: RawContact,
         node: &Node,
         rules: &Rules<'_>,
-        seen: &mut HashMap<(String, IdentityKey), Pos>,
+        identities: &mut Identities,
     ) -> Option<DesiredContact> {
         let before = self.diags.len();
         let at = |key: &str| node.get(key).map_or(node.pos, |n| n.pos);
 
-        // channel
-        let channel = match (&raw.channel, rules.default_channel) {
-            (Some(ch), _) => {
-                if !rules.channels.contains_key(ch) {
-                    self.diags.push(
-                        at("channel"),
-                        format!("unknown channel {ch:?} (channels: {})", rules.channel_names),
-                    );
-                    None
-                } else {
-                    Some(ch.clone())
-                }
-            }
-            (None, Some(ch)) => rules.default_channel_ok.then(|| ch.to_string()),
-            (None, None) => {
-                if rules.default_channel_ok {
-                    let message = if rules.channels.is_empty() {
-                        "contact has no channel: no channels are defined".to_string()
-                    } else {
-                        format!(
-                            "contact has no channel: set channel: or defaults.channel (channels: {})",
-                            rules.channel_names
-                        )
-                    };
-                    self.diags.push(node.pos, message);
-                }
-                None
-            }
-        };
-        let format = channel
-            .as_deref()
-            .and_then(|c| rules.channels.get(c))
-            .and_then(Option::as_ref)
-            .map_or(BooleanFormat::Upper, |c| c.boolean_format);
+        let channel = rules.channel(
+            raw.channel.as_deref(),
+            at("channel"),
+            node.pos,
+            "contact",
+            self.diags,
+        );
+        let format = rules.boolean_format(channel.as_deref());
 
         // fields
         let fields_node = node.get("fields");
@@ -374,13 +582,7 @@ impl Checker<'_> {
             let key_pos = entry.map_or(node.pos, |e| e.key_pos);
             let value_pos = entry.map_or(node.pos, |e| e.value.pos);
             if Some(name.as_str()) == rules.marker_field {
-                self.diags.push(
-                    key_pos,
-                    format!(
-                        "field {name:?} is the marker (defaults.marker): contactctl writes it, \
-                         a contact must not set it"
-                    ),
-                );
+                self.diags.push(key_pos, marker_written(&name));
                 continue;
             }
             let Some(ty) = rules.fields.get(&name) else {
@@ -403,7 +605,7 @@ impl Checker<'_> {
                 }),
             };
             let text = match (text, ty) {
-                (Some(t), Some(ty)) => match check_value(*ty, &t) {
+                (Some(t), Some(ty)) => match wire_value(*ty, &t, format) {
                     Err(why) => {
                         let yaml_1_1 = matches!(
                             t.to_ascii_lowercase().as_str(),
@@ -417,64 +619,23 @@ impl Checker<'_> {
                         } else {
                             why
                         };
-                        self.diags.push(
-                            value_pos,
-                            format!("field {name:?} is {}: {why}", ty.as_str()),
-                        );
+                        self.diags.push(value_pos, type_mismatch(&name, *ty, &why));
                         bad_fields.push(name.clone());
                         None
                     }
-                    // "true", "TRUE", "True": the channel's spelling.
-                    Ok(()) if *ty == FieldType::Boolean => {
-                        Some(format.write(t.eq_ignore_ascii_case("true")).to_string())
-                    }
-                    Ok(()) => Some(t),
+                    Ok(v) => Some(v),
                 },
-                (t, _) => t,
+                (t, _) => t.map(Into::into),
             };
-            fields.insert(name, text.map(Into::into));
+            fields.insert(name, text);
         }
 
-        // tags
-        let tags_node = node.get("tags");
-        let tags = raw.tags.map(|list| {
-            let mut set = BTreeSet::new();
-            let mut first_at: HashMap<&str, Pos> = HashMap::new();
-            for (j, tag) in list.iter().enumerate() {
-                let pos = tags_node
-                    .and_then(|t| t.item(j))
-                    .map_or(node.pos, |n| n.pos);
-                if let Some(first) = first_at.get(tag.as_str()) {
-                    let first = self.diags.loc(*first);
-                    self.diags.push(
-                        pos,
-                        format!("duplicate tag {tag:?} (also listed at {first})"),
-                    );
-                    continue;
-                }
-                first_at.insert(tag, pos);
-                if !rules.tags.contains_key(tag) {
-                    self.diags
-                        .push(pos, format!("tag {tag:?} is not declared in tags"));
-                }
-                set.insert(tag.clone());
-            }
-            set
-        });
+        let tags = raw
+            .tags
+            .map(|list| rules.tag_list(&list, node.get("tags"), node.pos, self.diags));
 
         // identity
-        let key_field = match &raw.key {
-            Some(k) if !rules.fields.contains_key(k) => {
-                self.diags.push(
-                    at("key"),
-                    format!("key field {k:?} is not declared in fields"),
-                );
-                KeyField::Reported
-            }
-            Some(k) => KeyField::Field(k),
-            None if !rules.default_key_ok => KeyField::Reported,
-            None => rules.default_key.map_or(KeyField::Missing, KeyField::Field),
-        };
+        let key_field = rules.key_field(raw.key.as_deref(), at("key"), self.diags);
         let identity = if let Some(id) = &raw.id {
             let id = match node.get("id").map(|n| &n.kind) {
                 Some(Kind::Number { text, .. }) => text.to_string(),
@@ -515,32 +676,7 @@ impl Checker<'_> {
         let (Some(channel), Some(identity)) = (channel, identity) else {
             return None;
         };
-        let key = match &identity {
-            Identity::Id(id) => IdentityKey::Id(id.clone()),
-            Identity::Key { field, value } => {
-                let ty = rules
-                    .fields
-                    .get(field)
-                    .copied()
-                    .flatten()
-                    .unwrap_or(FieldType::Text);
-                IdentityKey::Key(field.clone(), normalize(ty, Some(value)))
-            }
-        };
-        match seen.entry((channel.clone(), key)) {
-            std::collections::hash_map::Entry::Occupied(first) => {
-                let first = self.diags.loc(*first.get());
-                self.diags.push(
-                    node.pos,
-                    format!(
-                        "duplicate contact {identity} on channel {channel} (first defined at {first})"
-                    ),
-                );
-            }
-            std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert(node.pos);
-            }
-        }
+        identities.claim(&channel, &identity, node.pos, rules, self.diags);
         if self.diags.len() > before {
             return None;
         }

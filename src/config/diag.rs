@@ -1,11 +1,12 @@
 //! Positions and the list of problems found while loading: a compact `Pos` (file index, line,
-//! column) inside the loader, turned into `file:line:col` diagnostics once at the end.
+//! column) inside the loader, turned into `file:line:col` diagnostics once at the end. YAML files
+//! and the CSV files they name share one file list, so their problems sort and print together.
 //!
 //! Holds no rules about the config; rendering with source excerpts is in `render.rs`.
 
 use crate::model::SourceLoc;
 
-use super::Diagnostic;
+use super::{Diagnostic, FileKind};
 
 /// A 1-based position in one of the loaded files (by index into the file list).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -32,27 +33,36 @@ impl Pos {
 /// The problems found so far, and the names of the files positions refer to.
 #[derive(Debug, Default)]
 pub(crate) struct Diags {
-    names: Vec<String>,
+    names: Vec<(String, FileKind)>,
     items: Vec<(Pos, String)>,
 }
 
 impl Diags {
-    /// An empty list for the files `names` (in load order).
+    /// An empty list for the YAML files `names` (in load order).
     pub fn new(names: Vec<String>) -> Diags {
         Diags {
-            names,
+            names: names.into_iter().map(|n| (n, FileKind::Yaml)).collect(),
             items: Vec::new(),
         }
+    }
+
+    /// Add a file read later (a CSV file named by the config); its index for positions.
+    pub fn add_file(&mut self, name: String, kind: FileKind) -> u32 {
+        self.names.push((name, kind));
+        u32::try_from(self.names.len() - 1).unwrap_or(u32::MAX)
+    }
+
+    /// The name of `file` as shown in messages.
+    pub fn name(&self, file: u32) -> &str {
+        self.names
+            .get(file as usize)
+            .map_or("", |(n, _)| n.as_str())
     }
 
     /// Where `pos` is, for a message that names another place.
     pub fn loc(&self, pos: Pos) -> SourceLoc {
         SourceLoc {
-            file: self
-                .names
-                .get(pos.file as usize)
-                .cloned()
-                .unwrap_or_default(),
+            file: self.name(pos.file).to_string(),
             line: pos.line as usize,
             col: pos.col as usize,
         }
@@ -81,6 +91,10 @@ impl Diags {
             .map(|(pos, message)| Diagnostic {
                 loc: self.loc(*pos),
                 message: message.clone(),
+                kind: self
+                    .names
+                    .get(pos.file as usize)
+                    .map_or(FileKind::Yaml, |(_, k)| *k),
             })
             .collect();
         out.sort();

@@ -1,6 +1,6 @@
 //! Merge the files of a config directory into one tree, as SPEC.md says: the mappings
-//! `channels`, `fields`, `defaults` and `safety` merge by key, the `contacts` and `tags` lists are
-//! concatenated, `version` may repeat but must agree, and any other key written in two files (or
+//! `channels`, `fields`, `defaults` and `safety` merge by key, the `contacts`, `sources` and `tags`
+//! lists are concatenated, `version` may repeat but must agree, and any other key written in two files (or
 //! one mapping key written in two files) is an error naming both places.
 //!
 //! Works on the positioned tree, so every merged value still points at its own file. Knows the
@@ -15,7 +15,7 @@ use super::yaml::{Entry, Kind, Node};
 /// Sections whose keys are merged across files.
 const MERGED_MAPS: [&str; 4] = ["channels", "fields", "defaults", "safety"];
 /// Sections whose items are concatenated across files.
-const CONCATENATED_LISTS: [&str; 2] = ["contacts", "tags"];
+const CONCATENATED_LISTS: [&str; 3] = ["contacts", "sources", "tags"];
 
 /// Merge the documents (one per file, in load order; all mappings) into one.
 pub(crate) fn merge(docs: Vec<Node>, diags: &mut Diags) -> Option<Node> {
@@ -140,8 +140,8 @@ mod tests {
     #[test]
     fn mappings_merge_by_key_and_lists_concatenate() {
         let (root, problems) = merged(&[
-            "version: 1\nfields: {a: {type: text}}\ntags: [x]\ncontacts: [{id: '1'}]\n",
-            "version: 1\nfields: {b: {type: text}}\ntags: [y]\ncontacts: [{id: '2'}]\n",
+            "version: 1\nfields: {a: {type: text}}\ntags: [x]\ncontacts: [{id: '1'}]\nsources: [{csv: a.csv}]\n",
+            "version: 1\nfields: {b: {type: text}}\ntags: [y]\ncontacts: [{id: '2'}]\nsources: [{csv: b.csv}]\n",
         ]);
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(
@@ -151,6 +151,7 @@ mod tests {
                 "fields": {"a": {"type": "text"}, "b": {"type": "text"}},
                 "tags": ["x", "y"],
                 "contacts": [{"id": "1"}, {"id": "2"}],
+                "sources": [{"csv": "a.csv"}, {"csv": "b.csv"}],
             })
         );
     }

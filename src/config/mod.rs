@@ -1,10 +1,12 @@
-//! Config loading: YAML files → positioned tree → merge → JSON Schema → semantic checks →
-//! `model::Config`. Every problem is reported (not just the first) as `file:line:col: message`.
-//! No network, no environment: token variables are named here, read elsewhere.
+//! Config loading: YAML files → positioned tree → merge → JSON Schema → semantic checks (and the
+//! CSV files that `sources:` name) → `model::Config`. Every problem is reported (not just the
+//! first) as `file:line:col: message`. No network, no environment: token variables are named
+//! here, read elsewhere.
 //!
 //! Stages, one module each: `yaml` (parse, positions, duplicate keys), `merge` (directory
 //! configs), `schema` (the generated JSON Schema and its errors), `check` (rules the schema cannot
-//! express, and building the model), `render` (diagnostics with source excerpts).
+//! express, and building the model), `sheet` (CSV sources, rows checked by `check`'s rules),
+//! `render` (diagnostics with source excerpts).
 
 mod check;
 mod diag;
@@ -12,6 +14,7 @@ mod merge;
 mod raw;
 mod render;
 mod schema;
+mod sheet;
 mod yaml;
 
 use std::fs;
@@ -38,6 +41,18 @@ pub struct Diagnostic {
     pub loc: SourceLoc,
     /// What is wrong, as one sentence.
     pub message: String,
+    /// The kind of file `loc` is in, which says what its column counts.
+    pub kind: FileKind,
+}
+
+/// The kinds of file a config is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FileKind {
+    /// A YAML config file: a column counts characters.
+    Yaml,
+    /// A CSV file named by `sources:`: a line is where a row's record starts, a column is the
+    /// 1-based index of a cell in its row.
+    Csv,
 }
 
 /// Load and check the config at `path` (a file, or a directory whose `*.yaml`/`*.yml` files are
@@ -65,7 +80,10 @@ pub fn load(path: &Path) -> Result<Config, Vec<Diagnostic>> {
     }
     // The parsed trees own their text: the bytes are needed only for the hash. Freeing them
     // now lowers the peak, when the tree, its JSON form and the model coexist.
-    let config_hash = hash(&sources);
+    let mut config_hash = ConfigHash::default();
+    for s in &sources {
+        config_hash.add(&s.file_name, &s.bytes);
+    }
     drop(sources);
 
     let Some(root) = merge::merge(docs, &mut diags) else {
@@ -73,10 +91,10 @@ pub fn load(path: &Path) -> Result<Config, Vec<Diagnostic>> {
     };
     let mut value = root.to_json();
     let report = schema::check(&value, &root, &mut diags);
-    let config = check::check(&root, &mut value, &report, &mut diags);
+    let config = check::check(&root, &mut value, &report, &mut diags, &mut config_hash);
     match config {
         Some(mut config) if diags.is_empty() => {
-            config.hash = config_hash;
+            config.hash = config_hash.finish();
             Ok(config)
         }
         _ => Err(diags.into_diagnostics()),
@@ -105,6 +123,7 @@ fn problem(name: &Path, message: String) -> Vec<Diagnostic> {
             col: 1,
         },
         message,
+        kind: FileKind::Yaml,
     }]
 }
 
@@ -192,7 +211,7 @@ fn parse_file(file: u32, bytes: &[u8], diags: &mut Diags) -> Option<Node> {
             diags.push(
                 Pos::start(file),
                 "the file is empty: expected a mapping of sections (version, channels, fields, \
-                 tags, defaults, safety, contacts)"
+                 tags, defaults, safety, contacts, sources)"
                     .to_string(),
             );
             None
@@ -202,7 +221,7 @@ fn parse_file(file: u32, bytes: &[u8], diags: &mut Diags) -> Option<Node> {
                 doc.pos,
                 format!(
                     "expected a mapping of sections (version, channels, fields, tags, defaults, \
-                     safety, contacts), found {}",
+                     safety, contacts, sources), found {}",
                     doc.kind_name()
                 ),
             );
@@ -230,16 +249,30 @@ fn byte_pos(file: u32, bytes: &[u8], at: usize) -> Pos {
     }
 }
 
-/// Hex SHA-256 over each file's name and bytes, in load order.
-fn hash(sources: &[Source]) -> String {
-    let mut h = Sha256::new();
-    for s in sources {
-        h.update((s.file_name.len() as u64).to_le_bytes());
-        h.update(s.file_name.as_bytes());
-        h.update((s.bytes.len() as u64).to_le_bytes());
-        h.update(&s.bytes);
+/// The config's hash (`Config::hash`, which tells a saved plan is stale): SHA-256 over the name
+/// and bytes of every file read, YAML files in load order, then the CSV files of `sources:` in
+/// their order, so editing a sheet changes it too.
+#[derive(Default)]
+pub(crate) struct ConfigHash(Sha256);
+
+impl ConfigHash {
+    /// Add a file: its name as written (not where the repo is) and its bytes.
+    pub fn add(&mut self, name: &str, bytes: &[u8]) {
+        let h = &mut self.0;
+        h.update((name.len() as u64).to_le_bytes());
+        h.update(name.as_bytes());
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+
+    /// The hash, in hex.
+    fn finish(self) -> String {
+        self.0
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
 }
 
 #[cfg(test)]

@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 use crate::model::{BooleanFormat, DEFAULT_RATE_LIMIT, FieldType};
 
 /// Settings and desired contacts of a contactctl repository. Write it as one file, or split it
-/// into several `*.yaml` files of one directory: mappings merge by key, `contacts` and `tags`
-/// lists are concatenated. `version` and `channels` must appear in one of the files.
+/// into several `*.yaml` files of one directory: mappings merge by key, `contacts`, `sources` and
+/// `tags` lists are concatenated. `version` and `channels` must appear in one of the files.
 ///
 /// The schema describes one file, so that an editor checks each file of a directory on its own;
 /// the loader requires `version` and `channels` of the merged config.
@@ -54,6 +54,10 @@ pub(crate) struct RawConfig {
     /// value of its key field.
     #[serde(default)]
     pub contacts: Vec<RawContact>,
+    /// More contacts, read from CSV files (spreadsheets) kept beside the YAML: each row is a
+    /// contact, as if written under `contacts`. Lists of several files are concatenated.
+    #[serde(default)]
+    pub sources: Vec<RawSource>,
 }
 
 /// One platform channel: where its API is and which environment variable holds its token.
@@ -202,6 +206,62 @@ pub(crate) struct RawContact {
     pub tags: Option<Vec<String>>,
 }
 
+/// A CSV file of contacts: a header row, then one contact per row.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Source")]
+pub(crate) struct RawSource {
+    /// Path of the CSV file, relative to the YAML file that names it, inside its directory
+    /// (e.g. `lists/event-2026.csv`). UTF-8 (a BOM is allowed), comma-separated, with a header
+    /// row naming the columns.
+    #[schemars(length(min = 1))]
+    pub csv: String,
+    /// Channel of every row. Defaults to `defaults.channel` (or the only channel).
+    #[schemars(length(min = 1))]
+    #[schemars(transform = not_null)]
+    pub channel: Option<String>,
+    /// Field that identifies each row (looked up by its value); its column must have a value on
+    /// every row. Defaults to `defaults.key`.
+    #[schemars(length(min = 1))]
+    #[schemars(transform = not_null)]
+    pub key: Option<String>,
+    /// Columns whose header is not the field's name: field name → column header, e.g.
+    /// `firstName: First Name`. A declared field not listed here reads the column of its own
+    /// name, if the file has one.
+    #[serde(default)]
+    pub columns: BTreeMap<String, String>,
+    /// Header of a column holding each row's tags, separated by `;` (e.g. `VIP; Blog Updates`).
+    /// Each must be declared in `tags`.
+    #[schemars(length(min = 1))]
+    #[schemars(transform = not_null)]
+    pub tags_column: Option<String>,
+    /// Tags every row carries, added to those of `tags_column`. With `tags_column` or `tags`, a
+    /// row's other managed tags are removed; with neither, rows leave their tags alone.
+    #[schemars(inner(length(min = 1)))]
+    #[schemars(extend("uniqueItems" = true))]
+    #[schemars(transform = not_null)]
+    pub tags: Option<Vec<String>>,
+    /// What an empty cell means: `keep` (the default) leaves the field alone, `clear` clears it.
+    #[serde(default)]
+    #[schemars(schema_with = "empty_cells_schema")]
+    pub empty: EmptyCells,
+    /// Columns to skip. Any other column must be a declared field, a column named in `columns`,
+    /// or `tags_column`.
+    #[serde(default)]
+    pub ignore_columns: Vec<String>,
+}
+
+/// What an empty CSV cell means for its field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum EmptyCells {
+    /// Leave the field alone, like a field not written on a YAML contact.
+    #[default]
+    Keep,
+    /// Clear the field, like `null` on a YAML contact.
+    Clear,
+}
+
 /// A contact ID: text, or a whole number.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct IdValue(pub String);
@@ -342,6 +402,14 @@ fn field_type_schema(_: &mut SchemaGenerator) -> Schema {
     json_schema!({
         "type": "string",
         "enum": ["text", "number", "boolean", "email", "phone", "url", "date"]
+    })
+}
+
+fn empty_cells_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "string",
+        "enum": ["keep", "clear"],
+        "default": "keep"
     })
 }
 

@@ -87,6 +87,15 @@ contacts:
   # A contact can also be found by its platform ID (never created by ID):
   # - id: "1776025372480910"
   #   fields: { firstName: Mahin }
+
+# Contacts can also come from spreadsheets kept beside this file: each row of a CSV file (UTF-8,
+# a header row) is a contact, as if written under contacts:. See the README.
+# sources:
+#   - csv: lists/event-2026.csv              # relative to this file
+#     columns: { firstName: First Name }     # field: column header, where they differ
+#     tags_column: Tags                      # each row's tags, separated by ";"
+#     tags: [Blog Updates]                   # added to every row's tags
+#     ignore_columns: [Notes]                # any other column must be a field, or it is an error
 "#;
 
 /// Where the config goes: `path` itself, or `contactctl.yaml` inside it when it names a
@@ -188,6 +197,35 @@ mod tests {
         assert_eq!(config.channels["viber"].token_env, "CONTACTS_VIBER_TOKEN");
         assert!(config.channels["viber"].viber);
         assert!(STARTER.starts_with("# yaml-language-server: $schema=contactctl.schema.json\n"));
+    }
+
+    #[test]
+    fn the_commented_sources_option_reads_a_sheet_once_uncommented() {
+        let dir = tempfile::tempdir().unwrap();
+        let (before, block) = STARTER.split_once("# sources:").unwrap();
+        let block = format!("# sources:{block}").replace("\n# ", "\n");
+        let text = format!("{before}{}", block.strip_prefix("# ").unwrap());
+        assert!(
+            text.contains("\nsources:\n  - csv: lists/event-2026.csv"),
+            "{text}"
+        );
+        fs::create_dir_all(dir.path().join("lists")).unwrap();
+        fs::write(
+            dir.path().join("lists/event-2026.csv"),
+            "email,First Name,Tags,Notes\nrow@example.com,Row,VIP,hello\n",
+        )
+        .unwrap();
+        let path = dir.path().join("contactctl.yaml");
+        fs::write(&path, text).unwrap();
+        let config = config::load(&path).unwrap_or_else(|d| panic!("{d:?}"));
+        assert_eq!(config.contacts.len(), 4);
+        let row = &config.contacts[3];
+        assert_eq!(row.fields.get("firstName"), Some(&Some("Row".into())));
+        assert_eq!(
+            row.tags.as_ref().map(|t| t.len()),
+            Some(2),
+            "VIP and Blog Updates"
+        );
     }
 
     #[test]

@@ -135,6 +135,7 @@ mod tests {
                 col: 5,
             },
             message: "unknown field \"x\"".into(),
+            kind: crate::config::FileKind::Yaml,
         }];
         assert_eq!(
             render(Format::Text, Err(&d)),

@@ -1,0 +1,746 @@
+//! CSV sources: a `sources:` entry → its CSV file, read with the `csv` crate → one desired
+//! contact per row, checked by the very rules a YAML contact is (`check::Rules`, `wire_value`,
+//! one identity space with the YAML contacts). Settings of the source that are wrong are reported
+//! where they are written in the YAML; problems of the file, where they are in the file.
+//!
+//! A position in a CSV file is LINE:COL where LINE is the line on which the row's record starts
+//! (the header is line 1; a quoted cell holding a line break makes a record span lines, and all
+//! its cells are reported at its first line, so every problem of one row shares its line), and
+//! COL is the 1-based index of the cell in its row, not a character column. LINE comes from the
+//! csv crate's `Position` of the record, moved past the line breaks in front of it (see
+//! `line_of`). `cell_offset` maps such a position back to the text, for excerpts.
+//!
+//! Rows are streamed through one reused `StringRecord` into the model: no tree per row.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fs;
+use std::ops::ControlFlow;
+use std::path::{Component, Path, PathBuf};
+
+use compact_str::CompactString;
+
+use crate::model::{DesiredContact, FieldType, Fields, Identity, SourceLoc};
+
+use super::check::{Identities, KeyField, Rules, marker_written, type_mismatch, wire_value};
+use super::diag::{Diags, Pos};
+use super::raw::{EmptyCells, RawSource};
+use super::yaml::Node;
+use super::{ConfigHash, FileKind, MAX_FILE_BYTES};
+
+/// What a column of the sheet is for.
+#[derive(Debug, Clone, PartialEq)]
+enum Role<'a> {
+    /// Values of these fields (usually one; several when `columns:` maps them all to it), each
+    /// with its declared type (`None`: invalid, already reported).
+    Fields(Vec<(&'a str, Option<FieldType>)>),
+    /// Tags, separated by `;`.
+    Tags,
+    /// Skipped: listed in `ignore_columns`, or reported as a problem.
+    Skip,
+}
+
+/// Read the source `raw` (written at `node`) and append a contact per row of its file to `out`.
+pub(super) fn read(
+    raw: &RawSource,
+    node: &Node,
+    rules: &Rules<'_>,
+    identities: &mut Identities,
+    diags: &mut Diags,
+    hash: &mut ConfigHash,
+    out: &mut Vec<DesiredContact>,
+) {
+    let at = |key: &str| node.get(key).map_or(node.pos, |n| n.pos);
+
+    // The source's settings, checked in the YAML whatever the file holds.
+    let channel = rules.channel(
+        raw.channel.as_deref(),
+        at("channel"),
+        node.pos,
+        "source",
+        diags,
+    );
+    let format = rules.boolean_format(channel.as_deref());
+    let key = match rules.key_field(raw.key.as_deref(), at("key"), diags) {
+        KeyField::Field(k) => Some(k),
+        KeyField::Reported => None,
+        KeyField::Missing => {
+            diags.push(
+                node.pos,
+                "source has no key field: set key: or defaults.key (each row is looked up by its \
+                 value)"
+                    .to_string(),
+            );
+            None
+        }
+    };
+    let columns_node = node.get("columns");
+    let mut mapped: BTreeMap<&str, &str> = BTreeMap::new();
+    for (field, header) in &raw.columns {
+        let key_pos = columns_node
+            .and_then(|c| c.entry(field))
+            .map_or(node.pos, |e| e.key_pos);
+        if Some(field.as_str()) == rules.marker_field {
+            diags.push(key_pos, marker_written(field));
+        } else if !rules.fields.contains_key(field) {
+            diags.push(
+                key_pos,
+                format!("field {field:?} is not declared in fields"),
+            );
+        } else {
+            mapped.insert(field, header);
+        }
+    }
+    let source_tags = raw
+        .tags
+        .as_ref()
+        .map(|list| rules.tag_list(list, node.get("tags"), node.pos, diags));
+
+    let csv_pos = at("csv");
+    let (name, bytes) = match open(&raw.csv, diags.name(csv_pos.file)) {
+        Ok(file) => file,
+        Err(message) => {
+            diags.push(csv_pos, message);
+            return;
+        }
+    };
+    hash.add(&raw.csv, &bytes);
+    let file = diags.add_file(name.clone(), FileKind::Csv);
+    if let Err(e) = std::str::from_utf8(&bytes) {
+        let offset = e.valid_up_to();
+        let (line, cell) = cell_at(&bytes, offset);
+        diags.push(
+            Pos {
+                file,
+                line,
+                col: cell,
+            },
+            format!(
+                "the file is not UTF-8 text (byte 0x{:02X} at offset {offset}): save it as \
+                 \"CSV UTF-8\"",
+                bytes.get(offset).copied().unwrap_or(0)
+            ),
+        );
+        return;
+    }
+
+    // Header and rows are read alike (no `has_headers`), so the header's position is known too.
+    // `flexible`: a ragged row is reported here, at the cell where it goes wrong.
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes.as_slice());
+    let mut record = csv::StringRecord::new();
+    match reader.read_record(&mut record) {
+        Ok(true) => {}
+        Ok(false) => {
+            diags.push(
+                Pos::start(file),
+                "the file is empty: expected a header row naming the columns".to_string(),
+            );
+            return;
+        }
+        Err(e) => {
+            diags.push(Pos::start(file), format!("invalid CSV: {e}"));
+            return;
+        }
+    }
+    let header_line = line_of(&record, &bytes);
+    let header: Vec<String> = record.iter().map(str::to_string).collect();
+    let sheet = Sheet {
+        raw,
+        rules,
+        mapped: &mapped,
+        file,
+        name: &name,
+    };
+    let roles = sheet.roles(&header, header_line, diags);
+    sheet.missing_columns(&header, node, diags);
+    let key_col = key.and_then(|k| {
+        let col = roles
+            .iter()
+            .position(|r| matches!(r, Role::Fields(f) if f.iter().any(|(n, _)| *n == k)));
+        // A mapped column that is missing is reported already.
+        if col.is_none() && !mapped.contains_key(k) {
+            diags.push(
+                raw.key.as_ref().map_or(csv_pos, |_| at("key")),
+                format!(
+                    "key field {k:?} has no column in {name}: add a column {k:?}, or map one \
+                     under columns:"
+                ),
+            );
+        }
+        Some((k, col?))
+    });
+
+    let row = Row {
+        channel: channel.as_deref(),
+        format,
+        key_col,
+        source_tags: source_tags.as_ref(),
+        tags_wanted: raw.tags_column.is_some() || raw.tags.is_some(),
+        clear_empty: raw.empty == EmptyCells::Clear,
+        header: &header,
+        roles: &roles,
+        file,
+    };
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(true) => {
+                let line = line_of(&record, &bytes);
+                if let Some(c) = row.contact(&record, line, &sheet, identities, diags) {
+                    out.push(c);
+                }
+            }
+            Ok(false) => break,
+            Err(e) => {
+                // The text is UTF-8 and rows may be ragged: nothing the reader can refuse is
+                // left, but if it does, it is reported, not dropped.
+                let line = e.position().map_or(1, |p| clamp(p.line()));
+                diags.push(Pos { file, line, col: 1 }, format!("invalid CSV: {e}"));
+                break;
+            }
+        }
+    }
+}
+
+/// A source being read: what the header and every row are checked against.
+struct Sheet<'a> {
+    raw: &'a RawSource,
+    rules: &'a Rules<'a>,
+    /// `columns:`, the fields that are declared: field → header.
+    mapped: &'a BTreeMap<&'a str, &'a str>,
+    file: u32,
+    /// The file as shown in messages.
+    name: &'a str,
+}
+
+impl<'a> Sheet<'a> {
+    /// What each column is for; a column that is none of a field's, the tags' or ignored is
+    /// reported at its header cell.
+    fn roles(&self, header: &'a [String], line: u32, diags: &mut Diags) -> Vec<Role<'a>> {
+        let mut first_at: HashMap<&str, usize> = HashMap::new();
+        let mut roles = Vec::with_capacity(header.len());
+        for (j, h) in header.iter().enumerate() {
+            let pos = Pos {
+                file: self.file,
+                line,
+                col: clamp(j as u64 + 1),
+            };
+            let h = h.as_str();
+            if self.raw.ignore_columns.iter().any(|i| i == h) {
+                roles.push(Role::Skip);
+                continue;
+            }
+            if let Some(first) = first_at.insert(h, j) {
+                diags.push(
+                    pos,
+                    format!(
+                        "column {h:?} appears twice in the header (also column {})",
+                        first + 1
+                    ),
+                );
+                roles.push(Role::Skip);
+                continue;
+            }
+            if self.raw.tags_column.as_deref() == Some(h) {
+                roles.push(Role::Tags);
+                continue;
+            }
+            // the fields mapped to this column, and the field of its name unless that one is
+            // mapped elsewhere
+            let mut fields: Vec<(&str, Option<FieldType>)> = self
+                .mapped
+                .iter()
+                .filter(|(_, header)| **header == h)
+                .map(|(field, _)| (*field, self.rules.fields.get(*field).copied().flatten()))
+                .collect();
+            let remapped = self.mapped.get(h).filter(|m| **m != h);
+            if let (Some((name, ty)), None) = (self.rules.fields.get_key_value(h), remapped)
+                && Some(h) != self.rules.marker_field
+                && !fields.iter().any(|(f, _)| *f == h)
+            {
+                fields.push((name.as_str(), *ty));
+            }
+            if !fields.is_empty() {
+                roles.push(Role::Fields(fields));
+                continue;
+            }
+            let message = if let Some(m) = remapped {
+                format!(
+                    "column {h:?} is not read: field {h:?} reads column {m:?} (columns:); list it \
+                     under ignore_columns to skip it"
+                )
+            } else if Some(h) == self.rules.marker_field {
+                marker_written(h)
+            } else if h.is_empty() {
+                format!(
+                    "column {} has no name in the header: name it after a field, or remove it",
+                    j + 1
+                )
+            } else {
+                format!(
+                    "unknown column {h:?}: not a declared field, a column named in columns:, or \
+                     the tags_column (list it under ignore_columns to skip it)"
+                )
+            };
+            diags.push(pos, message);
+            roles.push(Role::Skip);
+        }
+        roles
+    }
+
+    /// Columns the source names that the header lacks, reported where the source names them.
+    fn missing_columns(&self, header: &[String], node: &Node, diags: &mut Diags) {
+        let has = |h: &str| header.iter().any(|c| c == h);
+        let columns = node.get("columns");
+        for (field, h) in self.mapped {
+            if !has(h) {
+                let pos = columns
+                    .and_then(|c| c.get(field))
+                    .map_or(node.pos, |n| n.pos);
+                diags.push(
+                    pos,
+                    format!(
+                        "column {h:?} (columns.{field}) is not in the header of {}",
+                        self.name
+                    ),
+                );
+            }
+        }
+        if let Some(t) = &self.raw.tags_column
+            && !has(t)
+        {
+            let pos = node.get("tags_column").map_or(node.pos, |n| n.pos);
+            diags.push(
+                pos,
+                format!("tags_column {t:?} is not in the header of {}", self.name),
+            );
+        }
+    }
+}
+
+/// What every row of one sheet is turned into a contact with.
+struct Row<'a> {
+    channel: Option<&'a str>,
+    format: crate::model::BooleanFormat,
+    /// The key field and the index of its column.
+    key_col: Option<(&'a str, usize)>,
+    source_tags: Option<&'a BTreeSet<String>>,
+    /// The source has `tags_column` or `tags`: rows hold exactly their tags.
+    tags_wanted: bool,
+    clear_empty: bool,
+    header: &'a [String],
+    roles: &'a [Role<'a>],
+    file: u32,
+}
+
+impl Row<'_> {
+    /// The contact of `record`, or `None` when it has a problem (reported) or is blank.
+    fn contact(
+        &self,
+        record: &csv::StringRecord,
+        line: u32,
+        sheet: &Sheet<'_>,
+        identities: &mut Identities,
+        diags: &mut Diags,
+    ) -> Option<DesiredContact> {
+        // A row of empty cells (what spreadsheets export for blank rows) is nothing, like an
+        // empty line.
+        if record.iter().all(str::is_empty) {
+            return None;
+        }
+        let at = |j: usize| Pos {
+            file: self.file,
+            line,
+            col: clamp(j as u64 + 1),
+        };
+        let before = diags.len();
+        if record.len() != self.header.len() {
+            let (n, h) = (record.len(), self.header.len());
+            let cells = if n == 1 { "cell" } else { "cells" };
+            let columns = if h == 1 { "column" } else { "columns" };
+            let mut message =
+                format!("the row has {n} {cells}, but the header names {h} {columns}");
+            if n < h {
+                let missing: Vec<String> =
+                    self.header[n..].iter().map(|c| format!("{c:?}")).collect();
+                message.push_str(&format!(": no cell for {}", missing.join(", ")));
+            }
+            diags.push(at(n.min(h)), message);
+            return None;
+        }
+
+        let mut fields = Fields::new();
+        let mut tags: Option<BTreeSet<String>> = self
+            .tags_wanted
+            .then(|| self.source_tags.cloned().unwrap_or_default());
+        let mut key_bad = false;
+        for (j, (cell, role)) in record.iter().zip(self.roles).enumerate() {
+            match role {
+                Role::Skip => {}
+                Role::Fields(list) => {
+                    for (name, ty) in list {
+                        if cell.is_empty() {
+                            if self.clear_empty {
+                                fields.insert(*name, None);
+                            }
+                            continue;
+                        }
+                        let value = match ty {
+                            Some(ty) => match wire_value(*ty, cell, self.format) {
+                                Ok(v) => v,
+                                Err(why) => {
+                                    diags.push(at(j), type_mismatch(name, *ty, &why));
+                                    key_bad |= self.key_col.is_some_and(|(k, _)| k == *name);
+                                    continue;
+                                }
+                            },
+                            None => CompactString::from(cell),
+                        };
+                        fields.insert(*name, Some(value));
+                    }
+                }
+                Role::Tags => {
+                    for tag in cell.split(';').map(str::trim).filter(|t| !t.is_empty()) {
+                        if !sheet.rules.tags.contains_key(tag) {
+                            diags.push(at(j), format!("tag {tag:?} is not declared in tags"));
+                        }
+                        if let Some(tags) = &mut tags {
+                            tags.insert(tag.to_string());
+                        }
+                    }
+                }
+            }
+        }
+
+        let (key, key_col) = self.key_col?;
+        let identity = match fields.get(key) {
+            Some(Some(value)) => Identity::Key {
+                field: key.to_string(),
+                value: value.to_string(),
+            },
+            _ => {
+                if !key_bad {
+                    diags.push(
+                        at(key_col),
+                        format!(
+                            "row has no identity: its key field {key:?} (column {:?}) is empty",
+                            self.header[key_col]
+                        ),
+                    );
+                }
+                return None;
+            }
+        };
+        let channel = self.channel?;
+        identities.claim(channel, &identity, at(0), sheet.rules, diags);
+        if diags.len() > before {
+            return None;
+        }
+        Some(DesiredContact {
+            channel: channel.to_string(),
+            identity,
+            fields,
+            tags,
+            source: SourceLoc {
+                file: sheet.name.to_string(),
+                line: line as usize,
+                col: 1,
+            },
+        })
+    }
+}
+
+/// The line `record` (read from `bytes`) starts on. The csv crate's `Position` of a record is
+/// where the reader stood when the previous record ended: before the `\n` of a `\r\n` and
+/// before blank lines, so for a CRLF file it is a line short on every row. It is moved past
+/// those line breaks here, to the record's first byte.
+fn line_of(record: &csv::StringRecord, bytes: &[u8]) -> u32 {
+    let Some(pos) = record.position() else {
+        return 1;
+    };
+    let from = usize::try_from(pos.byte()).unwrap_or(usize::MAX);
+    let breaks = bytes
+        .get(from..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(|b| matches!(b, b'\r' | b'\n'))
+        .filter(|b| **b == b'\n')
+        .count();
+    clamp(pos.line().saturating_add(breaks as u64))
+}
+
+fn clamp(n: u64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX).max(1)
+}
+
+/// The CSV file `csv` names, relative to the YAML file `yaml` (as shown in messages): its name
+/// as shown in messages, and its bytes. `Err` says why it cannot be read.
+///
+/// The file must be in the YAML file's directory or below it, symbolic links resolved: a plan of
+/// a pull request runs in CI with tokens in its environment, and a config must not make it read
+/// `/proc/self/environ` or a key file and print them in its messages.
+fn open(csv: &str, yaml: &str) -> Result<(String, Vec<u8>), String> {
+    let relative = Path::new(csv);
+    if relative
+        .components()
+        .any(|c| matches!(c, Component::RootDir | Component::Prefix(_)))
+    {
+        return Err(format!(
+            "{csv:?} is an absolute path: write the CSV file's path relative to this YAML file"
+        ));
+    }
+    let dir = Path::new(yaml).parent().unwrap_or(Path::new(""));
+    let path = dir.join(relative);
+    let name = path.display().to_string();
+    let meta = fs::metadata(&path).map_err(|e| format!("cannot read the CSV file {name}: {e}"))?;
+    let inside = |dir: &Path| -> Option<bool> {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        let dir: PathBuf = fs::canonicalize(dir).ok()?;
+        Some(fs::canonicalize(&path).ok()?.starts_with(dir))
+    };
+    if inside(dir) != Some(true) {
+        return Err(format!(
+            "{name} is outside the directory of this YAML file: a CSV file must be in that \
+             directory or below it"
+        ));
+    }
+    if !meta.is_file() {
+        return Err(format!("{name} is not a file"));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(format!(
+            "{name} is too large (more than {} MiB)",
+            MAX_FILE_BYTES / (1024 * 1024)
+        ));
+    }
+    let bytes = fs::read(&path).map_err(|e| format!("cannot read the CSV file {name}: {e}"))?;
+    Ok((name, bytes))
+}
+
+/// Walk CSV text as the csv crate reads it (a quote opens a quoted cell only at the cell's
+/// start, `""` inside quotes is a quote, rows end at `\n`, `\r\n` or `\r` outside quotes, lines
+/// with nothing on them hold no record), calling `f(offset, record_line, cell)` at the start of
+/// every cell (`cell` is 1-based) and `f(offset, record_line, None)` where each record ends.
+/// Line numbers count `\n`, as the csv crate's do.
+fn walk(text: &[u8], mut f: impl FnMut(usize, u32, Option<u32>) -> ControlFlow<()>) {
+    let mut i = if text.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    let mut line: u32 = 1;
+    let mut in_record = false;
+    let mut record_line = 1;
+    let mut cell = 0;
+    let mut quoted = false;
+    let mut cell_start = false;
+    macro_rules! emit {
+        ($offset:expr, $cell:expr) => {
+            if f($offset, record_line, $cell).is_break() {
+                return;
+            }
+        };
+    }
+    while let Some(&b) = text.get(i) {
+        if !in_record {
+            if b == b'\n' {
+                line = line.saturating_add(1);
+                i += 1;
+                continue;
+            }
+            if b == b'\r' {
+                i += 1;
+                continue;
+            }
+            in_record = true;
+            record_line = line;
+            cell = 1;
+            quoted = false;
+            cell_start = true;
+            emit!(i, Some(1));
+        }
+        if quoted {
+            if b == b'"' {
+                if text.get(i + 1) == Some(&b'"') {
+                    i += 2;
+                    continue;
+                }
+                quoted = false;
+            } else if b == b'\n' {
+                line = line.saturating_add(1);
+            }
+            i += 1;
+            continue;
+        }
+        match b {
+            b'"' if cell_start => {
+                quoted = true;
+                cell_start = false;
+            }
+            b',' => {
+                cell += 1;
+                cell_start = true;
+                emit!(i + 1, Some(cell));
+            }
+            b'\n' | b'\r' => {
+                emit!(i, None);
+                in_record = false;
+                continue;
+            }
+            _ => cell_start = false,
+        }
+        i += 1;
+    }
+    if in_record {
+        emit!(text.len(), None);
+    }
+}
+
+/// The record line and cell of byte `offset` of `text`.
+fn cell_at(text: &[u8], offset: usize) -> (u32, u32) {
+    let mut found = (1, 1);
+    walk(text, |at, line, cell| {
+        if at > offset {
+            return ControlFlow::Break(());
+        }
+        if let Some(cell) = cell {
+            found = (line, cell);
+        }
+        ControlFlow::Continue(())
+    });
+    found
+}
+
+/// The byte offset in `text` of cell `cell` of the record that starts on line `line`; where
+/// that record ends when it has fewer cells. `None` when no record starts on that line.
+pub(super) fn cell_offset(text: &[u8], line: usize, cell: usize) -> Option<usize> {
+    let mut found = None;
+    walk(text, |at, record_line, c| {
+        if (record_line as usize) < line {
+            return ControlFlow::Continue(());
+        }
+        if record_line as usize == line && c.is_none_or(|c| c as usize == cell) {
+            found = Some(at);
+        }
+        if record_line as usize > line || found.is_some() {
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    });
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_are_found_by_record_line_and_index() {
+        let text = b"a,b,c\n\"x,1\",\"multi\nline\",z\r\n\nlast,,\n";
+        assert_eq!(cell_offset(text, 1, 1), Some(0));
+        assert_eq!(cell_offset(text, 1, 3), Some(4));
+        assert_eq!(cell_offset(text, 2, 2), Some(12), "past the quoted comma");
+        assert_eq!(
+            cell_offset(text, 2, 3),
+            Some(25),
+            "past the quoted line break"
+        );
+        assert_eq!(cell_offset(text, 3, 1), None, "line 3 is inside a record");
+        assert_eq!(cell_offset(text, 5, 3), Some(35), "an empty last cell");
+        assert_eq!(
+            cell_offset(text, 5, 9),
+            Some(35),
+            "a missing cell: the record's end"
+        );
+        assert_eq!(cell_offset(text, 9, 1), None);
+    }
+
+    #[test]
+    fn quotes_inside_an_unquoted_cell_are_text() {
+        let text = b"a\"b,c\n\"q\"\"x,y\",z\n";
+        assert_eq!(cell_offset(text, 1, 2), Some(4));
+        assert_eq!(cell_offset(text, 2, 2), Some(15));
+    }
+
+    #[test]
+    fn a_byte_is_placed_in_its_record_and_cell() {
+        let text = b"\xEF\xBB\xBFh1,h2\nok,\"two\nlines\xFF\"\n";
+        let bad = text.iter().position(|b| *b == 0xFF).unwrap();
+        assert_eq!(cell_at(text, bad), (2, 2));
+        assert_eq!(cell_at(text, 3), (1, 1), "after the BOM");
+        assert_eq!(cell_at(b"a\n\xFF", 2), (2, 1), "the first byte of a record");
+    }
+
+    /// The line of every record, as read with the csv crate.
+    fn record_lines(text: &str) -> Vec<u32> {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(text.as_bytes());
+        let mut record = csv::StringRecord::new();
+        let mut lines = Vec::new();
+        while reader.read_record(&mut record).unwrap() {
+            lines.push(line_of(&record, text.as_bytes()));
+        }
+        lines
+    }
+
+    #[test]
+    fn records_are_at_the_line_they_start_on_whatever_the_line_breaks() {
+        assert_eq!(record_lines("h\na\nb\n"), [1, 2, 3]);
+        assert_eq!(record_lines("h\r\na\r\nb\r\n"), [1, 2, 3], "CRLF");
+        assert_eq!(record_lines("\n\nh\n\na\n\n\nb"), [3, 5, 8], "blank lines");
+        assert_eq!(
+            record_lines("h\n\"a\r\nb\"\r\nc\n"),
+            [1, 2, 4],
+            "a quoted break"
+        );
+        assert_eq!(record_lines("\u{feff}h\r\na"), [1, 2], "BOM");
+    }
+
+    #[test]
+    fn the_walk_agrees_with_the_csv_crate_on_record_lines() {
+        let text = "h,i\n\n\"a\nb\",1\r\nc,\"2\"\"\"\n\n\nd,3";
+        let mut walk_lines = Vec::new();
+        walk(text.as_bytes(), |_, line, cell| {
+            if cell == Some(1) {
+                walk_lines.push(line);
+            }
+            ControlFlow::Continue(())
+        });
+        assert_eq!(record_lines(text), [1, 3, 5, 8]);
+        assert_eq!(walk_lines, record_lines(text));
+    }
+
+    #[test]
+    fn paths_must_stay_in_the_yaml_files_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("conf");
+        fs::create_dir_all(conf.join("lists")).unwrap();
+        fs::write(conf.join("lists/a.csv"), "email\n").unwrap();
+        fs::write(dir.path().join("outside.csv"), "email\n").unwrap();
+        let yaml = conf.join("c.yaml").display().to_string();
+        let (name, bytes) = open("lists/a.csv", &yaml).unwrap();
+        assert!(name.ends_with("conf/lists/a.csv"), "{name}");
+        assert_eq!(bytes, b"email\n");
+        let err = open("../outside.csv", &yaml).unwrap_err();
+        assert!(err.contains("is outside the directory"), "{err}");
+        let err = open("/etc/hostname", &yaml).unwrap_err();
+        assert!(err.contains("absolute path"), "{err}");
+        let err = open("lists/none.csv", &yaml).unwrap_err();
+        assert!(err.starts_with("cannot read the CSV file"), "{err}");
+        let err = open("lists", &yaml).unwrap_err();
+        assert!(err.ends_with("is not a file"), "{err}");
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(dir.path().join("outside.csv"), conf.join("link.csv"))
+                .unwrap();
+            let err = open("link.csv", &yaml).unwrap_err();
+            assert!(err.contains("is outside the directory"), "{err}");
+        }
+    }
+}
