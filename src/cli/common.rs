@@ -3,12 +3,13 @@
 //! sandbox, build one rate-limited client per channel).
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anstream::{AutoStream, ColorChoice};
 use anyhow::{Context, anyhow, bail};
 
 use super::{Endpoint, Format, Global, Target};
@@ -44,11 +45,14 @@ pub struct Output {
 
 impl Output {
     pub fn new(g: &Global) -> Self {
-        let no_color = g.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        // anstream decides each stream as the ecosystem expects (NO_COLOR, then CLICOLOR_FORCE,
+        // CLICOLOR=0, a terminal whose TERM is not dumb); --no-color turns colour off whatever
+        // the environment says.
+        let color = |choice: ColorChoice| !g.no_color && choice != ColorChoice::Never;
         Output {
             format: g.format,
-            color: !no_color && std::io::stdout().is_terminal(),
-            color_err: !no_color && std::io::stderr().is_terminal(),
+            color: color(AutoStream::choice(&std::io::stdout())),
+            color_err: color(AutoStream::choice(&std::io::stderr())),
             verbose: g.verbose,
         }
     }
