@@ -13,8 +13,6 @@ mod fixtures;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 
-use similar::{ChangeTag, TextDiff};
-
 use crate::apply::{ApplyReport, ContactOutcome, Outcome};
 use crate::model::Identity;
 use crate::plan::{Action, ContactPlan, Plan};
@@ -263,7 +261,7 @@ impl Sign {
 
 /// The diff of a contact's managed state, before and after apply: one line per field
 /// (`firstName: "Ana"`, name order) then one per tag (`tag: VIP`, sorted). Unchanged lines are
-/// left out, and a field's old line comes right before its new one, whatever the diff pairs.
+/// left out, and a field's old line comes right before its new one.
 pub(crate) fn diff_lines(c: &ContactPlan) -> Vec<(Sign, String)> {
     let mut fields: BTreeMap<&str, &str> = BTreeMap::new();
     let mut tags: BTreeSet<&str> = BTreeSet::new();
@@ -295,27 +293,22 @@ pub(crate) fn diff_lines(c: &ContactPlan) -> Vec<(Sign, String)> {
     tags.extend(c.tags_added.iter().map(String::as_str));
     let new = state_lines(&fields, &tags);
 
-    let old_refs: Vec<&str> = old.iter().map(|(_, line)| line.as_str()).collect();
-    let new_refs: Vec<&str> = new.iter().map(|(_, line)| line.as_str()).collect();
-    let mut changes: Vec<(&LineKey<'_>, Sign, String)> =
-        TextDiff::from_slices(&old_refs, &new_refs)
-            .iter_all_changes()
-            .filter_map(|change| match change.tag() {
-                ChangeTag::Delete => change
-                    .old_index()
-                    .map(|i| (&old[i].0, Sign::Remove, change.value().to_string())),
-                ChangeTag::Insert => change
-                    .new_index()
-                    .map(|i| (&new[i].0, Sign::Add, change.value().to_string())),
-                ChangeTag::Equal => None,
-            })
-            .collect();
-    // A line diff puts a run of removals before a run of additions; pair them by field instead.
-    changes.sort_by(|a, b| (a.0, a.1 == Sign::Add).cmp(&(b.0, b.1 == Sign::Add)));
-    changes
-        .into_iter()
-        .map(|(_, sign, line)| (sign, line))
-        .collect()
+    // Both states are keyed and sorted, so a comparison key by key is the whole diff.
+    let keys: BTreeSet<&LineKey<'_>> = old.keys().chain(new.keys()).collect();
+    let mut lines = Vec::new();
+    for key in keys {
+        let (was, will) = (old.get(key), new.get(key));
+        if was == will {
+            continue;
+        }
+        if let Some(line) = was {
+            lines.push((Sign::Remove, line.clone()));
+        }
+        if let Some(line) = will {
+            lines.push((Sign::Add, line.clone()));
+        }
+    }
+    lines
 }
 
 /// What a state line is about, in display order: fields by name, then tags.
@@ -328,7 +321,7 @@ enum LineKey<'a> {
 fn state_lines<'a>(
     fields: &BTreeMap<&'a str, &str>,
     tags: &BTreeSet<&'a str>,
-) -> Vec<(LineKey<'a>, String)> {
+) -> BTreeMap<LineKey<'a>, String> {
     fields
         .iter()
         .map(|(name, value)| (LineKey::Field(name), format!("{name}: {value:?}")))
