@@ -1,9 +1,12 @@
-//! The CI recipes in examples/ci/: each file parses as YAML with the triggers, permissions and
-//! contactctl command lines it promises, and the shell it runs — the very text of its steps — is
-//! run with bash against a sandbox serving a `contacts/` config, checking the exit codes and
-//! output each recipe relies on (drift passes the PR plan, fails the nightly check; errors fail
-//! both). The GitHub comment script runs under node with a fake GitHub client, and the GitLab
-//! note script against a fake GitLab API. Install steps are not run (they fetch from the network).
+//! The CI recipes in examples/ci/ and the GitHub Action (action.yml): each file parses as YAML
+//! with the triggers, permissions, inputs and contactctl command lines it promises, and the shell
+//! it runs — the very text of its steps — is run with bash against a sandbox serving a
+//! `contacts/` config, checking the exit codes and output each one relies on (drift passes the PR
+//! plan, fails the nightly check; errors fail both). The GitHub recipes are workflows that use the
+//! action, so the scripts tested for GitHub are the action's, run with its steps' `env:` as the
+//! runner expands it. The PR comment script runs under node with a fake GitHub client, the
+//! GitLab note script against a fake GitLab API, and the action's install step with a fake
+//! `cargo`. The recipes' install steps are not run (they fetch from the network).
 
 mod support;
 
@@ -143,7 +146,8 @@ fn read(env: &Env, name: &str) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
-// GitHub Actions
+// GitHub Actions: the composite action at the repository root holds the scripts; the recipes
+// are workflows that use it.
 
 fn gh(name: &str) -> Value {
     recipe(&format!("examples/ci/github/{name}"))
@@ -156,19 +160,20 @@ fn gh_job(wf: &Value) -> &Value {
     jobs.values().next().unwrap()
 }
 
-fn gh_step<'a>(job: &'a Value, name: &str) -> &'a Value {
-    job["steps"]
+/// The action's step named `name`.
+fn action_step(name: &str) -> Value {
+    recipe("action.yml")["runs"]["steps"]
         .as_array()
         .unwrap()
         .iter()
         .find(|s| s["name"] == name)
-        .unwrap_or_else(|| panic!("no step {name:?}"))
+        .unwrap_or_else(|| panic!("action.yml has no step {name:?}"))
+        .clone()
 }
 
-/// The workflow's structure every recipe shares: tokens from secrets named as the token
-/// variables, contactctl installed pinned, and `run:` scripts free of `${{ }}` (which would be
-/// pasted into the shell unescaped); returns the `run:` of `step`.
-fn gh_checked_run<'a>(wf: &'a Value, step: &str) -> &'a str {
+/// The recipe's structure: tokens from secrets named as the token variables, the repo checked
+/// out, then the action, pinned, with `command` and the config; returns the action's `with:`.
+fn gh_uses_the_action(wf: &Value, command: &str) -> Value {
     let job = gh_job(wf);
     let env = job["env"].as_object().unwrap();
     assert!(!env.is_empty());
@@ -176,42 +181,260 @@ fn gh_checked_run<'a>(wf: &'a Value, step: &str) -> &'a str {
         assert_eq!(text(v), format!("${{{{ secrets.{k} }}}}"), "{k}");
         token_for(k);
     }
-    let install = text(&gh_step(job, "Install contactctl")["run"]);
-    assert!(
-        install.contains("cargo install --locked --git"),
-        "{install}"
-    );
-    assert!(
-        install.contains("--tag \"$CONTACTCTL_VERSION\""),
-        "{install}"
-    );
-    for s in job["steps"].as_array().unwrap() {
-        if let Some(run) = s["run"].as_str() {
-            assert!(!run.contains("${{"), "expression in a run script: {run}");
-            assert_eq!(s["shell"], "bash", "bash, so -e and pipefail hold: {run}");
+    let steps = job["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 2, "{steps:?}");
+    assert!(text(&steps[0]["uses"]).starts_with("actions/checkout@"));
+    assert_eq!(steps[1]["uses"], "your-org/contactctl@v0.1.0", "pinned");
+    let with = steps[1]["with"].clone();
+    assert_eq!(with["command"], command);
+    assert_eq!(with["config"], "contacts/");
+    with
+}
+
+/// Where `${{ runner.temp }}` is when the action's steps run here.
+fn runner_temp(env: &Env) -> PathBuf {
+    env.dir.path().join("runner-temp")
+}
+
+/// The value of an action expression as the runner computes it, for the few forms the action
+/// uses: `${{ inputs.NAME }}` (the input given, else its default), `${{ runner.temp }}`, and
+/// alternatives `${{ inputs.NAME || 'literal' }}`; text around the braces is kept.
+fn expand(expr: &str, inputs: &[(&str, &str)], temp: &Path) -> String {
+    let Some((before, rest)) = expr.split_once("${{") else {
+        return expr.to_string();
+    };
+    let (inner, after) = rest.split_once("}}").unwrap();
+    let declared = recipe("action.yml")["inputs"].clone();
+    let value = inner
+        .split("||")
+        .map(str::trim)
+        .map(|alt| {
+            if let Some(name) = alt.strip_prefix("inputs.") {
+                assert!(declared[name].is_object(), "undeclared input {name}");
+                inputs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+                    .unwrap_or_else(|| declared[name]["default"].as_str().unwrap_or("").into())
+            } else if alt == "runner.temp" {
+                temp.display().to_string()
+            } else if let Some(literal) = alt.strip_prefix('\'') {
+                literal.trim_end_matches('\'').to_string()
+            } else {
+                panic!("an expression the test does not know: {alt}")
+            }
+        })
+        .find(|v| !v.is_empty())
+        .unwrap_or_default();
+    format!("{before}{value}{}", expand(after, inputs, temp))
+}
+
+/// Run the action's step `name` as the runner would, with `inputs`: its `run:` script in bash,
+/// its `env:` expanded, the runner's variables (the action's path is this repository), and
+/// `vars` (which win).
+fn action_shell(env: &Env, name: &str, inputs: &[(&str, &str)], vars: &[(&str, &str)]) -> Output {
+    let step = action_step(name);
+    let temp = runner_temp(env);
+    std::fs::create_dir_all(&temp).unwrap();
+    let mut all: Vec<(String, String)> = vec![
+        ("RUNNER_OS".into(), "Linux".into()),
+        ("RUNNER_ARCH".into(), "X64".into()),
+        ("GITHUB_ACTION_PATH".into(), root().display().to_string()),
+        (
+            "GITHUB_STEP_SUMMARY".into(),
+            temp.join("summary.md").display().to_string(),
+        ),
+        (
+            "GITHUB_OUTPUT".into(),
+            temp.join("output").display().to_string(),
+        ),
+        (
+            "GITHUB_PATH".into(),
+            temp.join("path").display().to_string(),
+        ),
+    ];
+    if let Some(step_env) = step["env"].as_object() {
+        for (k, v) in step_env {
+            all.push((k.clone(), expand(text(v), inputs, &temp)));
         }
     }
-    text(&gh_step(job, step)["run"])
+    all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let all: Vec<(&str, &str)> = all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    shell(env, text(&step["run"]), &all)
+}
+
+fn read_temp(env: &Env, name: &str) -> String {
+    std::fs::read_to_string(runner_temp(env).join(name)).unwrap_or_default()
 }
 
 #[test]
-fn github_plan_runs_on_pull_requests_and_may_comment() {
+fn the_action_runs_its_scripts_in_bash_with_inputs_only_through_env() {
+    let action = recipe("action.yml");
+    assert_eq!(action["runs"]["using"], "composite");
+    let inputs = action["inputs"].as_object().unwrap();
+    for name in ["command", "config", "args", "artifact", "github-token"] {
+        assert!(
+            inputs[name]["description"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty()),
+            "{name}"
+        );
+    }
+    assert_eq!(inputs["command"]["required"], true);
+    assert_eq!(inputs["config"]["default"], "contacts/");
+    let mut scripts = 0;
+    for step in action["runs"]["steps"].as_array().unwrap() {
+        let Some(run) = step["run"].as_str() else {
+            continue;
+        };
+        scripts += 1;
+        // An expression in a script is pasted into the shell unescaped: inputs come as variables.
+        assert!(!run.contains("${{"), "expression in a run script: {run}");
+        assert_eq!(
+            step["shell"], "bash",
+            "bash, so -e and pipefail hold: {run}"
+        );
+        if let Some(env) = step["env"].as_object() {
+            for v in env.values() {
+                expand(text(v), &[], Path::new("/tmp")); // known forms only
+            }
+        }
+    }
+    assert_eq!(scripts, 6);
+    // Each command runs its own steps, and only its own.
+    for (name, command) in [
+        ("Plan", "plan"),
+        ("Post the plan on the pull request", "plan"),
+        ("Keep the full plan", "plan"),
+        ("Apply", "apply"),
+        ("Check for drift", "drift"),
+        ("Keep the drift report", "drift"),
+    ] {
+        let cond = text(&action_step(name)["if"]).to_string();
+        assert!(
+            cond.contains(&format!("inputs.command == '{command}'")),
+            "{name}: {cond}"
+        );
+    }
+}
+
+#[test]
+fn the_action_refuses_an_unknown_command() {
+    let env = setup();
+    let out = action_shell(&env, "Check the inputs", &[("command", "deploy")], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        stdout(&out).contains("command must be plan, apply or drift, not 'deploy'"),
+        "{}",
+        show(&out)
+    );
+    for command in ["plan", "apply", "drift"] {
+        let out = action_shell(&env, "Check the inputs", &[("command", command)], &[]);
+        assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    }
+}
+
+#[test]
+fn the_action_builds_contactctl_from_its_own_files_once_then_takes_the_cache() {
+    let env = setup();
+    let temp = runner_temp(&env);
+    let output = temp.join("output");
+
+    // The cache key: the platform and a hash of the files the binary is built from.
+    let key = |env: &Env, vars: &[(&str, &str)]| {
+        let _ = std::fs::remove_file(&output);
+        let out = action_shell(env, "Cache key", &[], vars);
+        assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+        let written = std::fs::read_to_string(&output).unwrap();
+        written.trim().strip_prefix("key=").unwrap().to_string()
+    };
+    let ours = key(&env, &[]);
+    assert!(ours.starts_with("contactctl-Linux-X64-"), "{ours}");
+    assert_eq!(ours.len(), "contactctl-Linux-X64-".len() + 20, "{ours}");
+    assert_eq!(key(&env, &[]), ours, "the same files, the same key");
+    // A copy of the sources with one file changed (a moved tag such as v1) gets another key.
+    let copy = env.dir.path().join("action-copy");
+    std::fs::create_dir_all(copy.join("src")).unwrap();
+    for f in ["Cargo.toml", "Cargo.lock", "src/main.rs", "src/lib.rs"] {
+        std::fs::copy(root().join(f), copy.join(f)).unwrap();
+    }
+    let copy_path = copy.display().to_string();
+    let vars = [("GITHUB_ACTION_PATH", copy_path.as_str())];
+    let before = key(&env, &vars);
+    std::fs::write(copy.join("src/lib.rs"), "// changed\n").unwrap();
+    assert_ne!(key(&env, &vars), before, "a changed source, a new key");
+
+    // The cache path is where the install puts the binary.
+    let cache = action_step("Cache contactctl");
+    assert!(text(&cache["uses"]).starts_with("actions/cache@"));
+    assert_eq!(cache["with"]["key"], "${{ steps.key.outputs.key }}");
+    let install = action_step("Install contactctl");
+    assert_eq!(
+        format!("{}/bin", text(&install["env"]["CONTACTCTL_ROOT"])),
+        text(&cache["with"]["path"])
+    );
+
+    // A fake cargo records its arguments and installs a stand-in binary where --root says.
+    let fake = env.dir.path().join("fake-bin");
+    std::fs::create_dir_all(&fake).unwrap();
+    let cargo = fake.join("cargo");
+    std::fs::write(
+        &cargo,
+        "#!/bin/bash\necho \"$@\" >> \"$CARGO_CALLS\"\nroot=\"${@: -1}\"\nmkdir -p \"$root/bin\"\nprintf '#!/bin/sh\\necho contactctl 9.9.9\\n' > \"$root/bin/contactctl\"\nchmod +x \"$root/bin/contactctl\"\n",
+    )
+    .unwrap();
+    std::process::Command::new("chmod")
+        .args(["+x", cargo.to_str().unwrap()])
+        .status()
+        .unwrap();
+    let calls = env.dir.path().join("cargo-calls");
+    let path = format!("{}:{}", fake.display(), std::env::var("PATH").unwrap());
+    let vars = [
+        ("PATH", path.as_str()),
+        ("CARGO_CALLS", calls.to_str().unwrap()),
+    ];
+    let install_root = temp.join("contactctl-install");
+    for _ in 0..2 {
+        let out = action_shell(&env, "Install contactctl", &[], &vars);
+        assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+        assert!(stdout(&out).contains("contactctl 9.9.9"), "{}", show(&out));
+    }
+    assert_eq!(
+        std::fs::read_to_string(&calls).unwrap(),
+        format!(
+            "install --path {} --locked --root {}\n",
+            root().display(),
+            install_root.display()
+        ),
+        "built once, from the action's own checkout; the second run found the binary"
+    );
+    assert_eq!(
+        read_temp(&env, "path"),
+        format!("{}/bin\n", install_root.display()).repeat(2),
+        "on PATH for the next steps"
+    );
+}
+
+#[test]
+fn github_plan_runs_on_pull_requests_and_comments() {
     let wf = gh("contactctl-plan.yml");
     assert!(wf["on"]["pull_request"].is_object(), "{}", wf["on"]);
     assert_eq!(wf["permissions"]["pull-requests"], "write");
-    let run = gh_checked_run(&wf, "Plan");
+    gh_uses_the_action(&wf, "plan");
+
     assert_eq!(
-        contactctl_lines(run),
-        ["contactctl plan contacts/ --format markdown --out plan.json"]
+        contactctl_lines(text(&action_step("Plan")["run"])),
+        [
+            r#"contactctl plan "$CONTACTCTL_CONFIG" --format markdown --out "$CONTACTCTL_OUT/plan.json" "${extra[@]}""#
+        ]
     );
-    let job = gh_job(&wf);
-    let post = gh_step(job, "Post the plan on the pull request");
+    let post = action_step("Post the plan on the pull request");
     assert!(text(&post["uses"]).starts_with("actions/github-script@"));
+    assert_eq!(post["with"]["github-token"], "${{ inputs.github-token }}");
     let cond = text(&post["if"]);
-    assert!(
-        cond.contains("!cancelled()") && cond.contains("failure"),
-        "posts after a failed plan too: {cond}"
-    );
+    for needle in ["!cancelled()", "failure", "github.event.pull_request"] {
+        assert!(cond.contains(needle), "{needle}: {cond}");
+    }
     let script = text(&post["with"]["script"]);
     for needle in [
         MARKER,
@@ -222,30 +445,40 @@ fn github_plan_runs_on_pull_requests_and_may_comment() {
     ] {
         assert!(script.contains(needle), "{needle}");
     }
+    let keep = action_step("Keep the full plan");
+    assert!(text(&keep["uses"]).starts_with("actions/upload-artifact@"));
+    assert_eq!(
+        keep["with"]["path"],
+        "${{ runner.temp }}/contactctl/plan.json"
+    );
 }
 
 #[test]
 fn github_plan_step_passes_with_changes_and_fails_on_errors() {
     let env = setup();
-    let run = gh_checked_run(&gh("contactctl-plan.yml"), "Plan").to_string();
+    let plan = |inputs: &[(&str, &str)]| {
+        let mut all = vec![("command", "plan")];
+        all.extend_from_slice(inputs);
+        action_shell(&env, "Plan", &all, &[])
+    };
 
-    let out = shell(&env, &run, &[]);
+    let out = plan(&[]);
     assert_eq!(
         out.status.code(),
         Some(0),
         "changes do not fail: {}",
         show(&out)
     );
-    let plan = read(&env, "plan.md");
+    let md = read_temp(&env, "contactctl/plan.md");
     assert!(
-        plan.starts_with("**contactctl plan:** 1 to create, 1 to update"),
-        "{plan}"
+        md.starts_with("**contactctl plan:** 1 to create, 1 to update"),
+        "{md}"
     );
     assert!(
         stdout(&out).contains("| create |"),
         "the plan is in the log too"
     );
-    let saved: Value = serde_json::from_str(&read(&env, "plan.json")).unwrap();
+    let saved: Value = serde_json::from_str(&read_temp(&env, "contactctl/plan.json")).unwrap();
     assert_eq!(
         saved["kind"], "contactctl-plan",
         "the full plan, for the artifact"
@@ -255,6 +488,20 @@ fn github_plan_step_passes_with_changes_and_fails_on_errors() {
         0,
         "a plan writes nothing"
     );
+    assert_eq!(
+        read(&env, "plan.md"),
+        "",
+        "nothing written into the workspace"
+    );
+
+    // Extra flags reach contactctl, one word each.
+    let out = plan(&[("args", "--channel  web")]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let md = read_temp(&env, "contactctl/plan.md");
+    assert!(
+        md.starts_with("**contactctl plan:** 0 to create, 1 to update"),
+        "{md}"
+    );
 
     // An invalid config: the step fails, with nothing to post but the failure.
     std::fs::write(
@@ -262,9 +509,9 @@ fn github_plan_step_passes_with_changes_and_fails_on_errors() {
         "version: 1\nbogus: 1\n",
     )
     .unwrap();
-    let out = shell(&env, &run, &[]);
+    let out = plan(&[]);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
-    assert_eq!(read(&env, "plan.md"), "");
+    assert_eq!(read_temp(&env, "contactctl/plan.md"), "");
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("bogus"),
         "{}",
@@ -272,23 +519,14 @@ fn github_plan_step_passes_with_changes_and_fails_on_errors() {
     );
 }
 
-/// The fake GitLab's answer to "who am I": the bot user 42.
-fn mock_user(server: &httpmock::MockServer) {
-    server.mock(|when, then| {
-        when.method(httpmock::Method::GET)
-            .path("/api/v4/user")
-            .header("PRIVATE-TOKEN", "glpat-test");
-        then.status(200).json_body(json!({ "id": 42 }));
-    });
-}
-
-/// Run the comment script under node with a fake `github` whose issue holds `comments`;
-/// returns the calls it made.
+/// Run the action's comment script under node with a fake `github` whose issue holds
+/// `comments`, the step's environment as the runner sets it; returns the calls it made.
 fn run_comment_script(env: &Env, comments: Value) -> Vec<Value> {
-    let wf = gh("contactctl-plan.yml");
-    let script = text(&gh_step(gh_job(&wf), "Post the plan on the pull request")["with"]["script"]);
+    let step = action_step("Post the plan on the pull request");
+    let temp = runner_temp(env);
+    let inputs = [("command", "plan")];
     let dir = env.dir.path();
-    std::fs::write(dir.join("comment-script.js"), script).unwrap();
+    std::fs::write(dir.join("comment-script.js"), text(&step["with"]["script"])).unwrap();
     std::fs::write(dir.join("comments.json"), comments.to_string()).unwrap();
     std::fs::write(
         dir.join("harness.js"),
@@ -316,11 +554,12 @@ new AsyncFunction('github', 'context', 'core', 'require', fs.readFileSync('comme
 "#,
     )
     .unwrap();
-    let out = Command::new("node")
-        .arg("harness.js")
-        .current_dir(dir)
-        .output()
-        .unwrap();
+    let mut node = Command::new("node");
+    node.arg("harness.js").current_dir(dir);
+    for (k, v) in step["env"].as_object().unwrap() {
+        node.env(k, expand(text(v), &inputs, &temp));
+    }
+    let out = node.output().unwrap();
     assert!(out.status.success(), "{}", show(&out));
     serde_json::from_str(&read(env, "calls.json")).unwrap()
 }
@@ -331,9 +570,9 @@ fn github_comment_is_created_once_then_updated_in_place() {
         return skip("the PR comment script", "node");
     }
     let env = setup();
-    let run = gh_checked_run(&gh("contactctl-plan.yml"), "Plan").to_string();
-    assert_eq!(shell(&env, &run, &[]).status.code(), Some(0));
-    let plan = read(&env, "plan.md");
+    let out = action_shell(&env, "Plan", &[("command", "plan")], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let plan = read_temp(&env, "contactctl/plan.md");
 
     // First push: no comment yet, so one is created, led by the marker.
     let calls = run_comment_script(&env, json!([]));
@@ -346,7 +585,9 @@ fn github_comment_is_created_once_then_updated_in_place() {
         "{body}"
     );
     assert!(body.contains("Planned at 0123456"));
-    assert!(body.contains("https://github.com/acme/contacts/actions/runs/4242"));
+    assert!(body.contains(
+        "(artifact contactctl-plan)](https://github.com/acme/contacts/actions/runs/4242)"
+    ));
     let wrapper = body.len() - plan.trim().len();
     assert!(
         wrapper <= contactctl::render::markdown::CALLER_ROOM / 2,
@@ -366,7 +607,7 @@ fn github_comment_is_created_once_then_updated_in_place() {
     assert_eq!(calls[1]["comment_id"], 6);
 
     // A plan that failed before planning still says so on the pull request.
-    std::fs::write(env.dir.path().join("plan.md"), "").unwrap();
+    std::fs::write(runner_temp(&env).join("contactctl/plan.md"), "").unwrap();
     let calls = run_comment_script(&env, json!([]));
     assert!(text(&calls[1]["body"]).contains("**contactctl plan failed**"));
 }
@@ -376,18 +617,17 @@ fn github_apply_runs_on_main_and_applies_with_auto_approve() {
     let wf = gh("contactctl-apply.yml");
     assert_eq!(wf["on"]["push"]["branches"], json!(["main"]));
     assert_eq!(wf["concurrency"]["cancel-in-progress"], false);
-    let run = gh_checked_run(&wf, "Apply").to_string();
+    gh_uses_the_action(&wf, "apply");
     assert_eq!(
-        contactctl_lines(&run),
-        ["contactctl apply contacts/ --auto-approve --format markdown"]
+        contactctl_lines(text(&action_step("Apply")["run"])),
+        [r#"contactctl apply "$CONTACTCTL_CONFIG" --auto-approve --format markdown "${extra[@]}""#]
     );
 
     let env = setup();
-    let summary = env.dir.path().join("summary.md");
-    let summary_var = summary.to_str().unwrap();
-    let out = shell(&env, &run, &[("GITHUB_STEP_SUMMARY", summary_var)]);
+    let inputs = [("command", "apply")];
+    let out = action_shell(&env, "Apply", &inputs, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    let page = std::fs::read_to_string(&summary).unwrap();
+    let page = read_temp(&env, "summary.md");
     assert!(page.contains("**contactctl apply:** "), "{page}");
     assert_eq!(
         env.contacts("web")["100"].custom_fields["firstName"].as_deref(),
@@ -395,15 +635,8 @@ fn github_apply_runs_on_main_and_applies_with_auto_approve() {
     );
     assert_eq!(env.find("viber", "email", "ana@example.com").len(), 1);
 
-    // A refused token fails the job through the pipe into the summary.
-    let out = shell(
-        &env,
-        &run,
-        &[
-            ("GITHUB_STEP_SUMMARY", summary_var),
-            ("CONTACTS_WEB_TOKEN", "revoked"),
-        ],
-    );
+    // A refused token fails the step through the pipe into the summary.
+    let out = action_shell(&env, "Apply", &inputs, &[("CONTACTS_WEB_TOKEN", "revoked")]);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
 }
 
@@ -412,21 +645,25 @@ fn github_drift_check_passes_when_in_sync_and_fails_on_drift_or_error() {
     let wf = gh("contactctl-drift.yml");
     let cron = text(&wf["on"]["schedule"][0]["cron"]);
     assert_eq!(cron.split_whitespace().count(), 5, "{cron}");
-    let run = gh_checked_run(&wf, "Check for drift").to_string();
+    gh_uses_the_action(&wf, "drift");
     assert_eq!(
-        contactctl_lines(&run),
-        ["contactctl plan contacts/ --detailed-exitcode --format json"]
+        contactctl_lines(text(&action_step("Check for drift")["run"])),
+        [r#"contactctl plan "$CONTACTCTL_CONFIG" --detailed-exitcode --format json "${extra[@]}""#]
     );
     drift_check(
-        &run,
+        &|env, vars| action_shell(env, "Check for drift", &[("command", "drift")], vars),
+        "runner-temp/contactctl/drift.json",
         "::error title=Contacts drifted::",
         "::error title=Drift check failed::",
     );
 }
 
+/// Runs a drift check in the sandbox's repo with extra variables.
+type RunCheck<'a> = &'a dyn Fn(&Env, &[(&str, &str)]) -> Output;
+
 /// Shared by GitHub and GitLab: in sync → 0; a hand edit → 2 naming the contact; a refused
-/// token → 1.
-fn drift_check(run: &str, drift_says: &str, error_says: &str) {
+/// token → 1. The plan lands in `drift_json` (relative to the repo).
+fn drift_check(run: RunCheck<'_>, drift_json: &str, drift_says: &str, error_says: &str) {
     let env = setup();
     let summary = env.dir.path().join("summary.md");
     let summary_var = summary.to_str().unwrap();
@@ -437,7 +674,7 @@ fn drift_check(run: &str, drift_says: &str, error_says: &str) {
             .code(),
         Some(0)
     );
-    let out = shell(&env, run, &vars);
+    let out = run(&env, &vars);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     assert!(stdout(&out).contains("No drift"), "{}", show(&out));
 
@@ -445,7 +682,7 @@ fn drift_check(run: &str, drift_says: &str, error_says: &str) {
         return skip("the drift report", "jq");
     }
     env.put_fields("100", &[("firstName", "Hand-edited")]);
-    let out = shell(&env, run, &vars);
+    let out = run(&env, &vars);
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
     let log = stdout(&out);
     assert!(log.contains(drift_says), "{log}");
@@ -458,15 +695,14 @@ fn drift_check(run: &str, drift_says: &str, error_says: &str) {
         "{log}"
     );
     assert!(log.contains("(update: firstName)"), "{log}");
-    let drift: Value = serde_json::from_str(&read(&env, "drift.json")).unwrap();
+    let drift: Value = serde_json::from_str(&read(&env, drift_json)).unwrap();
     assert_eq!(
         drift["summary"]["update"], 1,
-        "drift.json kept for the artifact"
+        "the plan kept for the artifact"
     );
 
-    let out = shell(
+    let out = run(
         &env,
-        run,
         &[
             ("GITHUB_STEP_SUMMARY", summary_var),
             ("CONTACTS_WEB_TOKEN", "revoked"),
@@ -478,6 +714,16 @@ fn drift_check(run: &str, drift_says: &str, error_says: &str) {
 
 // ---------------------------------------------------------------------------------------------
 // GitLab CI
+
+/// The fake GitLab's answer to "who am I": the bot user 42.
+fn mock_user(server: &httpmock::MockServer) {
+    server.mock(|when, then| {
+        when.method(httpmock::Method::GET)
+            .path("/api/v4/user")
+            .header("PRIVATE-TOKEN", "glpat-test");
+        then.status(200).json_body(json!({ "id": 42 }));
+    });
+}
 
 fn gitlab() -> Value {
     recipe("examples/ci/gitlab/.gitlab-ci.yml")
@@ -653,7 +899,8 @@ fn gitlab_apply_applies_and_fails_on_a_refused_token() {
 fn gitlab_drift_check_passes_when_in_sync_and_fails_on_drift_or_error() {
     let script = gl_script(&gitlab(), "contactctl-drift");
     drift_check(
-        &script,
+        &|env, vars| shell(env, &script, vars),
+        "drift.json",
         "ERROR: contacts drifted",
         "ERROR: the drift check failed",
     );
@@ -671,6 +918,7 @@ fn every_recipe_file_is_covered_here() {
         }
     }
     files.sort();
+    files.push("action.yml".into());
     assert_eq!(
         files,
         [
@@ -678,6 +926,7 @@ fn every_recipe_file_is_covered_here() {
             "examples/ci/github/contactctl-drift.yml",
             "examples/ci/github/contactctl-plan.yml",
             "examples/ci/gitlab/.gitlab-ci.yml",
+            "action.yml",
         ],
         "a new recipe needs its test here"
     );

@@ -30,6 +30,31 @@ fn the_new_commands_are_there() {
 }
 
 #[test]
+fn the_readme_commands_table_lists_every_command() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let table = readme
+        .split("\n## Commands\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .unwrap();
+    let mut listed: Vec<String> = table
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `contactctl "))
+        .filter_map(|l| l.split([' ', '`']).next())
+        .map(str::to_string)
+        .collect();
+    listed.sort();
+    listed.dedup();
+    let mut commands = subcommands();
+    commands.sort();
+    assert_eq!(
+        listed, commands,
+        "the README's Commands table and the CLI disagree"
+    );
+}
+
+#[test]
 fn every_command_help_shows_an_example() {
     fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
         for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {

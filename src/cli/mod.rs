@@ -44,7 +44,9 @@ pub struct Global {
     /// Output format of plans and reports.
     #[arg(long, global = true, value_enum, default_value_t = FormatArg::Text)]
     pub format: FormatArg,
-    /// No colour in the output (the NO_COLOR environment variable does the same).
+    /// No colour in the output, whatever the environment says. Without it, colour is on for a
+    /// terminal unless NO_COLOR is set, CLICOLOR=0 or TERM=dumb; CLICOLOR_FORCE=1 turns it on
+    /// anywhere (NO_COLOR wins).
     #[arg(long, global = true)]
     pub no_color: bool,
     /// Log every API call (method, path, status, time) on stderr. Tokens are never logged.

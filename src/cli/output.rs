@@ -2,7 +2,9 @@
 //! ends the process quietly on a closed pipe, notes and `-v` lines on stderr. The only place
 //! (with `error` and `progress`) that writes to the terminal.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
+
+use anstream::{AutoStream, ColorChoice};
 
 use super::Global;
 use crate::render::Format;
@@ -33,11 +35,14 @@ pub struct Output {
 impl Output {
     /// Output as the global flags and the terminal say.
     pub fn new(g: &Global) -> Self {
-        let no_color = g.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        // anstream decides each stream as the ecosystem expects (NO_COLOR, then CLICOLOR_FORCE,
+        // CLICOLOR=0, a terminal whose TERM is not dumb); --no-color turns colour off whatever
+        // the environment says.
+        let color = |choice: ColorChoice| !g.no_color && choice != ColorChoice::Never;
         Output {
             format: g.format.into(),
-            color: !no_color && std::io::stdout().is_terminal(),
-            color_err: !no_color && std::io::stderr().is_terminal(),
+            color: color(AutoStream::choice(&std::io::stdout())),
+            color_err: color(AutoStream::choice(&std::io::stderr())),
             verbose: g.verbose,
         }
     }

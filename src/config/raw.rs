@@ -177,10 +177,25 @@ fn default_min_existing() -> u32 {
     10
 }
 
-/// A contact as it should be on the platform.
+/// A contact as it should be on the platform. It needs `id`, or `fields` holding the value of
+/// its key field.
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Contact")]
+// Which field is the key (`key:` or `defaults.key`) and whether it has a value is for `validate`;
+// that a contact without `id` names at least one field is the part a schema can say.
+#[schemars(extend("anyOf" = [
+    { "required": ["id"] },
+    {
+        "required": ["fields"],
+        "properties": {
+            "fields": {
+                "description": "Without `id`, the contact is looked up by its key field: `fields` must hold its value.",
+                "minProperties": 1
+            }
+        }
+    }
+]))]
 pub(crate) struct RawContact {
     /// Channel the contact lives on. Defaults to `defaults.channel` (or the only channel).
     #[schemars(length(min = 1))]

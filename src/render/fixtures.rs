@@ -269,3 +269,90 @@ pub(crate) fn failed_report() -> ApplyReport {
     report.requests_sent = report.outcomes.iter().map(|o| o.calls_done).sum::<usize>() + 1;
     report
 }
+
+/// A note of about 200 characters, as a contact carries it before `notes_plan`'s change.
+pub(crate) const NOTE_BEFORE: &str = "Customer since 2019. Prefers e-mail over phone calls. \
+    Asked about the premium plan at the March webinar; follow up after the summer. Do not call \
+    before 10am. Speaks Spanish and English.";
+
+/// [`NOTE_BEFORE`] with two words changed.
+pub(crate) const NOTE_AFTER: &str = "Customer since 2019. Prefers e-mail over phone calls. \
+    Asked about the enterprise plan at the March webinar; follow up after the summer. Do not \
+    call before 9am. Speaks Spanish and English.";
+
+/// Long text values changing: a note with two words changed beside a short field (a word diff
+/// under the note's lines, none under the name's), a note rewritten from end to end (its lines
+/// alone), and a note written on a new contact.
+pub(crate) fn notes_plan() -> Plan {
+    let mut config = config();
+    config.fields.insert("note".into(), FieldType::Text);
+    let rewritten_before = "Met at the Lisbon fair in 2023; interested in bulk pricing for \
+                            the retail chain.";
+    let rewritten_after = "Moved to the partner team: all questions go through their account \
+                           manager now.";
+    config.contacts = vec![
+        desired(
+            "web",
+            email("ana@example.com"),
+            &[
+                ("email", Some("ana@example.com")),
+                ("firstName", Some("Anna")),
+                ("note", Some(NOTE_AFTER)),
+            ],
+            None,
+            3,
+        ),
+        desired(
+            "web",
+            email("carl@example.com"),
+            &[
+                ("email", Some("carl@example.com")),
+                ("note", Some(rewritten_after)),
+            ],
+            None,
+            8,
+        ),
+        desired(
+            "web",
+            email("juan@example.com"),
+            &[
+                ("email", Some("juan@example.com")),
+                ("note", Some(NOTE_AFTER)),
+            ],
+            None,
+            12,
+        ),
+    ];
+    let live = LiveState {
+        contacts: vec![
+            (
+                0,
+                Found::Present(live(
+                    "1001",
+                    &[
+                        ("email", Some("ana@example.com")),
+                        ("firstName", Some("Ana")),
+                        ("note", Some(NOTE_BEFORE)),
+                        ("managed_by", Some("git")),
+                    ],
+                    &[],
+                )),
+            ),
+            (
+                1,
+                Found::Present(live(
+                    "1002",
+                    &[
+                        ("email", Some("carl@example.com")),
+                        ("note", Some(rewritten_before)),
+                        ("managed_by", Some("git")),
+                    ],
+                    &[],
+                )),
+            ),
+            (2, Found::Absent),
+        ],
+        orphans: vec![],
+    };
+    plan::plan(&config, live, PlanOptions::default())
+}

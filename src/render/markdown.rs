@@ -281,11 +281,11 @@ pub fn plan(plan: &Plan, w: &mut dyn io::Write) -> io::Result<()> {
                 html(&c.channel),
                 action_cell(c)
             );
-            for (sign, line) in lines {
+            for line in lines {
                 // A line break in a name (values are quoted) could end the fence and let the
                 // rest be read as Markdown or HTML.
-                let line = line.replace(['\n', '\r'], " ");
-                block.push_str(&format!("{} {line}\n", sign.as_str()));
+                let text = line.text().replace(['\n', '\r'], " ");
+                block.push_str(&format!("{} {text}\n", line.sign.as_str()));
             }
             block.push_str("```\n\n</details>\n\n");
             details.push(block);
@@ -387,6 +387,11 @@ mod tests {
     #[test]
     fn plan_markdown_snapshot() {
         insta::assert_snapshot!(render_plan(&fixtures::plan()));
+    }
+
+    #[test]
+    fn long_notes_plan_markdown_snapshot() {
+        insta::assert_snapshot!(render_plan(&fixtures::notes_plan()));
     }
 
     #[test]

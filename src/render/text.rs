@@ -8,7 +8,7 @@ use std::io;
 use anstyle::{AnsiColor, Style};
 
 use super::{
-    Sign, Tally, by_channel, calls_per_channel, contact_name, diff_lines, is_listed,
+    Mark, Sign, Tally, by_channel, calls_per_channel, contact_name, diff_lines, is_listed,
     report_heading, report_hints, report_problem, summary_sentence,
 };
 use crate::apply::{ApplyReport, Outcome};
@@ -78,16 +78,25 @@ pub fn plan(plan: &Plan, w: &mut dyn io::Write, color: bool) -> io::Result<()> {
             if let Some(error) = &c.error {
                 writeln!(w, "      {}", p.paint(RED, error))?;
             }
-            for (sign, line) in diff_lines(c) {
-                let style = match sign {
-                    Sign::Add => GREEN,
-                    Sign::Remove => RED,
+            for line in diff_lines(c) {
+                let text = match line.sign {
+                    Sign::Add => p.paint(GREEN, &format!("+ {}", line.text())),
+                    Sign::Remove => p.paint(RED, &format!("- {}", line.text())),
+                    // a word diff: its markers coloured, the words around them plain
+                    Sign::Change => {
+                        let mut text = p.paint(YELLOW, "~");
+                        text.push(' ');
+                        for (mark, part) in &line.parts {
+                            text.push_str(&match mark {
+                                Mark::Plain => part.clone(),
+                                Mark::Removed => p.paint(RED, part),
+                                Mark::Added => p.paint(GREEN, part),
+                            });
+                        }
+                        text
+                    }
                 };
-                writeln!(
-                    w,
-                    "      {}",
-                    p.paint(style, &format!("{} {line}", sign.as_str()))
-                )?;
+                writeln!(w, "      {text}")?;
             }
         }
         let unchanged = contacts
@@ -219,6 +228,16 @@ mod tests {
     }
 
     #[test]
+    fn long_notes_plan_text_snapshot() {
+        insta::assert_snapshot!(render_plan(&fixtures::notes_plan(), false));
+    }
+
+    #[test]
+    fn long_notes_plan_text_color_snapshot() {
+        insta::assert_snapshot!(render_plan(&fixtures::notes_plan(), true));
+    }
+
+    #[test]
     fn pruned_plan_text_snapshot() {
         insta::assert_snapshot!(render_plan(&fixtures::pruned_plan(), false));
     }
@@ -234,6 +253,27 @@ mod tests {
         assert!(render_plan(&fixtures::plan(), true).contains('\x1b'));
         assert!(!render_report(&fixtures::failed_report(), false).contains('\x1b'));
         assert!(render_report(&fixtures::failed_report(), true).contains('\x1b'));
+    }
+
+    /// `text` without its ANSI style sequences.
+    fn unstyled(text: &str) -> String {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(at) = rest.find("\x1b[") {
+            out.push_str(&rest[..at]);
+            let after = &rest[at + 2..];
+            let end = after.find('m').map_or(after.len(), |m| m + 1);
+            rest = &after[end..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    #[test]
+    fn colour_only_styles_the_text_it_would_print_without() {
+        for p in [fixtures::plan(), fixtures::notes_plan()] {
+            assert_eq!(unstyled(&render_plan(&p, true)), render_plan(&p, false));
+        }
     }
 
     #[test]
