@@ -3,12 +3,14 @@
 //! exhaustively without a server. The plan carries the exact API calls apply makes, batched to the
 //! API's limits, so its call count is exact.
 
+mod estimate;
 mod planner;
 
 use serde::{Deserialize, Serialize};
 
 use crate::model::{FieldWrite, Identity, LiveContact, SourceLoc};
-pub use planner::{estimated_seconds, managed_part, plan};
+pub use estimate::estimated_seconds;
+pub use planner::{managed_part, plan};
 
 /// Choices that change the plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

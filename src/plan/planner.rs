@@ -14,6 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::estimate::estimated_seconds;
 use super::{Action, Call, ChannelSummary, ContactPlan, FieldChange, Plan, PlanOptions, Summary};
 use crate::model::{
     CompactString, Config, DEFAULT_RATE_LIMIT, DesiredContact, FieldType, FieldWrite, Found,
@@ -362,17 +363,6 @@ fn summarize(contacts: &[ContactPlan]) -> Summary {
         s.api_calls += c.calls.len();
     }
     s
-}
-
-/// Seconds `calls` calls take under a sliding window of `rate_limit` calls per 60 s: the first
-/// `rate_limit` go at once, each further batch a minute after the one before.
-pub fn estimated_seconds(calls: usize, rate_limit: u32) -> u64 {
-    if calls == 0 {
-        return 0;
-    }
-    let per_window = u64::from(rate_limit.max(1));
-    let calls = u64::try_from(calls).unwrap_or(u64::MAX);
-    ((calls - 1) / per_window) * 60
 }
 
 fn channel_summaries(config: &Config, contacts: &[ContactPlan]) -> Vec<ChannelSummary> {
@@ -1277,22 +1267,6 @@ mod tests {
               safety.max_change_percent 30%; apply refuses without --force"
             ]
         );
-    }
-
-    #[test]
-    fn estimated_seconds_follow_a_sliding_minute() {
-        for (calls, rate, secs) in [
-            (0, 100, 0),
-            (1, 100, 0),
-            (100, 100, 0),
-            (101, 100, 60),
-            (200, 100, 60),
-            (201, 100, 120),
-            (201, 200, 60),
-            (5, 0, 240), // a zero limit is read as one a minute, not a division by zero
-        ] {
-            assert_eq!(estimated_seconds(calls, rate), secs, "{calls} at {rate}");
-        }
     }
 
     #[test]
