@@ -17,6 +17,7 @@ pub(super) async fn page_marked<C: ContactsApi>(
     marker: &Marker,
     per_page: u64,
     concurrency: usize,
+    first: impl FnOnce(&crate::api::LookupPage),
 ) -> Result<Vec<LiveContact>, ApiError> {
     let ty = config.field_type(&marker.field);
     let wanted = model::normalize(ty, Some(&marker.value));
@@ -25,14 +26,9 @@ pub(super) async fn page_marked<C: ContactsApi>(
         concurrency,
         failed_page: FailedPage::Skip,
     };
-    page_all(
-        client,
-        &marker.field,
-        &marker.value,
-        options,
-        |_| {},
-        |c| model::normalize(ty, c.value(&marker.field)) == wanted,
-    )
+    page_all(client, &marker.field, &marker.value, options, first, |c| {
+        model::normalize(ty, c.value(&marker.field)) == wanted
+    })
     .await
 }
 

@@ -1,14 +1,19 @@
 //! The reader: turns the desired contacts of a config into the live state `plan` needs, through
 //! any [`ContactsApi`], spending as few calls as it can (SPEC "Reading in bulk"): with a marker,
 //! page through the marked contacts and read one by one only those paging did not find; without
-//! one, one read per contact. It reports what it found; it never decides what to change.
+//! one, one read per contact. It reports what it found; it never decides what to change. It
+//! knows its strategy, so it says up front how many reads each channel will take
+//! ([`planned_reads`]), revises that as paging tells more, and reports each read as it ends
+//! ([`ReadEvent`]), for progress displays.
 
+mod counted;
 mod marker;
 mod one;
 pub mod pager;
 
 pub use one::read_one;
 
+use counted::Counted;
 use marker::{MarkedIndex, page_marked};
 
 use std::collections::{BTreeMap, HashSet};
@@ -16,14 +21,70 @@ use std::sync::Mutex;
 
 use futures::stream::{self, StreamExt};
 
-use crate::api::ContactsApi;
-use crate::model::{Config, DesiredContact, Found, LiveContact, LiveState};
+use crate::api::{ContactsApi, in_flight_for};
+use crate::model::{self, Config, DesiredContact, Found, LiveContact, LiveState};
+
+/// What the reader reports while it reads, for progress displays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadEvent {
+    /// The reads a channel takes in all, as now known: sent when paging tells how many pages
+    /// there are, when paging is done (how many contacts are left to read one by one), and at
+    /// the end (exact).
+    Planned {
+        /// Channel name.
+        channel: String,
+        /// Reads in all, those done included.
+        reads: usize,
+    },
+    /// One read call ended (successfully or not).
+    CallDone {
+        /// Channel name.
+        channel: String,
+    },
+}
+
+/// How many reads a channel will take, before any is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PlannedReads {
+    /// The reads expected: without a marker one per contact; with one, the marker's pages at
+    /// the platform's documented page of 10 (contacts paging does not find are read one by
+    /// one after, which only paging tells).
+    pub expected: usize,
+    /// The fewest reads it can take: one per contact without a marker, one page with it.
+    pub at_least: usize,
+}
+
+/// The reads [`read_live`] will make for `selected` (indices into `config.contacts`), per channel.
+pub fn planned_reads(config: &Config, selected: &[usize]) -> BTreeMap<String, PlannedReads> {
+    let mut contacts: BTreeMap<String, usize> = BTreeMap::new();
+    for c in selected.iter().filter_map(|&i| config.contacts.get(i)) {
+        *contacts.entry(c.channel.clone()).or_default() += 1;
+    }
+    contacts
+        .into_iter()
+        .map(|(channel, n)| {
+            let reads = if config.marker.is_some() {
+                PlannedReads {
+                    expected: n.div_ceil(model::DEFAULT_PAGE_SIZE).max(1),
+                    at_least: 1,
+                }
+            } else {
+                PlannedReads {
+                    expected: n,
+                    at_least: n,
+                }
+            };
+            (channel, reads)
+        })
+        .collect()
+}
 
 /// How the reader reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReadOptions {
-    /// Reads in flight at once per channel. Default 8.
-    pub concurrency: usize,
+    /// Reads in flight at once per channel; `None` (the default): as many as the channel's rate
+    /// limit keeps busy ([`in_flight_for`]).
+    pub concurrency: Option<usize>,
     /// Page size requested when paging through the marker (the server may use another; a
     /// bigger page costs nothing and saves calls where the server allows it). Default 1000.
     pub per_page: u64,
@@ -35,7 +96,7 @@ pub struct ReadOptions {
 impl Default for ReadOptions {
     fn default() -> Self {
         ReadOptions {
-            concurrency: 8,
+            concurrency: None,
             per_page: 1000,
             orphans: false,
         }
@@ -52,6 +113,17 @@ pub async fn read_live<C: ContactsApi>(
     selected: &[usize],
     options: ReadOptions,
 ) -> LiveState {
+    read_live_with(config, clients, selected, options, &|_| {}).await
+}
+
+/// [`read_live`], reporting to `events` as it reads.
+pub async fn read_live_with<C: ContactsApi>(
+    config: &Config,
+    clients: &BTreeMap<String, C>,
+    selected: &[usize],
+    options: ReadOptions,
+    events: &(dyn Fn(ReadEvent) + Send + Sync),
+) -> LiveState {
     let mut groups: BTreeMap<&str, Vec<(usize, &DesiredContact)>> = BTreeMap::new();
     for (pos, &idx) in selected.iter().enumerate() {
         if let Some(c) = config.contacts.get(idx) {
@@ -60,7 +132,12 @@ pub async fn read_live<C: ContactsApi>(
     }
     let channels = groups.into_iter().map(|(channel, items)| async move {
         match clients.get(channel) {
-            Some(client) => read_channel(config, client, &items, options).await,
+            Some(client) => {
+                let counted = Counted::new(client, events);
+                let read = read_channel(config, &counted, &items, options).await;
+                counted.planned(0);
+                read
+            }
             None => {
                 let msg = format!("no API client for channel {channel}");
                 let found = items
@@ -96,17 +173,41 @@ pub async fn read_live<C: ContactsApi>(
 /// channel's orphans.
 async fn read_channel<C: ContactsApi>(
     config: &Config,
-    client: &C,
+    client: &Counted<'_, C>,
     items: &[(usize, &DesiredContact)],
     options: ReadOptions,
 ) -> (Vec<(usize, Found)>, Vec<(String, LiveContact)>) {
-    let concurrency = options.concurrency.max(1);
+    let concurrency = options
+        .concurrency
+        .unwrap_or_else(|| {
+            let limit = config
+                .channels
+                .get(client.channel())
+                .map_or(100, |c| c.rate_limit);
+            in_flight_for(limit)
+        })
+        .max(1);
     let mut found: Vec<(usize, Found)> = Vec::new();
     let mut single: Vec<(usize, &DesiredContact)> = items.to_vec();
     let mut orphans: Vec<LiveContact> = Vec::new();
 
     if let Some(marker) = &config.marker {
-        match page_marked(config, client, marker, options.per_page, concurrency).await {
+        // Page 1 tells how many pages there are; the contacts paging will not find are guessed
+        // from the total until paging is done.
+        let first = |page: &crate::api::LookupPage| {
+            let pages = if page.last_page == u64::MAX {
+                page.total.div_ceil(page.per_page.max(1))
+            } else {
+                page.last_page
+            };
+            let pages = usize::try_from(pages).unwrap_or(usize::MAX);
+            let unmarked = items
+                .len()
+                .saturating_sub(usize::try_from(page.total).unwrap_or(usize::MAX));
+            client.planned(pages.saturating_add(unmarked).saturating_sub(client.done()));
+        };
+        let paged = page_marked(config, client, marker, options.per_page, concurrency, first);
+        match paged.await {
             Err(e) if e.stops_channel() => {
                 let msg = e.to_string();
                 let failed = items
@@ -188,6 +289,11 @@ async fn read_channel<C: ContactsApi>(
                 }
             }
         }
+    }
+
+    // Paging is done: what is left is one read per contact it did not find.
+    if config.marker.is_some() {
+        client.planned(single.len());
     }
 
     // The first 401 (or an unreachable host) stops the channel: reads not yet started report it without a call.
@@ -413,7 +519,7 @@ mod tests {
 
     fn opts(per_page: u64, orphans: bool) -> ReadOptions {
         ReadOptions {
-            concurrency: 4,
+            concurrency: Some(4),
             per_page,
             orphans,
         }
@@ -505,6 +611,69 @@ mod tests {
             );
         }
         assert!(state.orphans.is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_reader_says_how_many_reads_it_takes_and_reports_each() {
+        // 25 marked contacts (3 pages of 10), and 2 more desired that are not marked
+        let mut contacts: Vec<LiveContact> = (0..25)
+            .map(|i| marked(&format!("{i}"), &format!("u{i}@x.com")))
+            .collect();
+        contacts.push(live("p1", &[("email", "plain1@x.com")]));
+        let mut desired_contacts: Vec<DesiredContact> = (0..25)
+            .map(|i| desired("web", key("email", &format!("u{i}@x.com"))))
+            .collect();
+        desired_contacts.push(desired("web", key("email", "plain1@x.com")));
+        desired_contacts.push(desired("web", key("email", "new@x.com")));
+        let selected: Vec<usize> = (0..27).collect();
+        for marker in [true, false] {
+            let cfg = config(desired_contacts.clone(), marker);
+            let planned = planned_reads(&cfg, &selected)["web"];
+            let seen = Mutex::new(Vec::new());
+            let clients: BTreeMap<String, Fake> =
+                [("web".to_string(), Fake::new("web", contacts.clone()))].into();
+            read_live_with(&cfg, &clients, &selected, opts(10, marker), &|e| {
+                seen.lock().unwrap().push(e)
+            })
+            .await;
+            let seen = seen.into_inner().unwrap();
+            let done = seen
+                .iter()
+                .filter(|e| matches!(e, ReadEvent::CallDone { channel } if channel == "web"))
+                .count();
+            let totals: Vec<usize> = seen
+                .iter()
+                .filter_map(|e| match e {
+                    ReadEvent::Planned { reads, .. } => Some(*reads),
+                    ReadEvent::CallDone { .. } => None,
+                })
+                .collect();
+            assert_eq!(done, clients["web"].reads(), "marker: {marker}");
+            if marker {
+                // the platform's page of 10: 3 pages, then the 2 unmarked read one by one
+                assert_eq!(
+                    planned,
+                    PlannedReads {
+                        expected: 3,
+                        at_least: 1
+                    }
+                );
+                // page 1 says 3 pages and 25 marked (so 2 to read one by one), paging done
+                // says 2 are left, the end says 5
+                assert_eq!(totals, vec![5, 5, 5]);
+                assert_eq!(done, 5);
+            } else {
+                assert_eq!(
+                    planned,
+                    PlannedReads {
+                        expected: 27,
+                        at_least: 27
+                    }
+                );
+                assert_eq!(totals, vec![27]);
+                assert_eq!(done, 27);
+            }
+        }
     }
 
     #[tokio::test]
@@ -709,7 +878,7 @@ mod tests {
         web.fail_all = Some(unauthorized.clone());
         let wa = Fake::new("wa", vec![live("1", &[])]);
         let mut o = opts(100, false);
-        o.concurrency = 1;
+        o.concurrency = Some(1);
         let (state, fakes) = read(&cfg, vec![web, wa], &[0, 1, 2, 3], o).await;
         assert_eq!(fakes["web"].reads(), 1, "reads after the 401 are not sent");
         let msg = format!("failed: {unauthorized}");
