@@ -4,8 +4,9 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
 
+use super::NotRun;
 use super::*;
-use crate::api::{ApiError, ContactsApi, LookupPage};
+use crate::api::{ApiError, ContactsApi, Forecast, LookupPage, RateLimiter};
 use crate::model::{Config, FieldWrite, Identity, LiveContact, Safety, SourceLoc};
 use crate::plan::{Action, Call, ContactPlan, Plan, Summary};
 
@@ -24,6 +25,8 @@ struct Fake {
     next_id: Mutex<u64>,
     faults: Mutex<BTreeMap<&'static str, VecDeque<Fault>>>,
     calls: Mutex<Vec<String>>,
+    /// When set, every call waits for a slot of this limiter, and the fake foresees with it.
+    limiter: Option<RateLimiter>,
 }
 
 impl Fake {
@@ -54,6 +57,14 @@ impl Fake {
         }
     }
 
+    /// A slot of the limiter, if the fake has one, held until the call ends.
+    async fn slot(&self) -> Option<crate::api::limiter::Permit<'_>> {
+        match &self.limiter {
+            Some(l) => Some(l.acquire().await),
+            None => None,
+        }
+    }
+
     fn calls(&self) -> Vec<String> {
         self.calls.lock().unwrap().clone()
     }
@@ -70,6 +81,7 @@ impl ContactsApi for Fake {
 
     async fn get(&self, id: &str) -> Result<Option<LiveContact>, ApiError> {
         if let Some(Fault::Fail(e)) = self.take_fault("get") {
+            let _slot = self.slot().await;
             return Err(e);
         }
         Ok(self.contacts.lock().unwrap().get(id).cloned())
@@ -83,6 +95,7 @@ impl ContactsApi for Fake {
         _per_page: u64,
     ) -> Result<LookupPage, ApiError> {
         if let Some(Fault::Fail(e)) = self.take_fault("lookup") {
+            let _slot = self.slot().await;
             return Err(e);
         }
         let contacts: Vec<LiveContact> = self
@@ -104,6 +117,7 @@ impl ContactsApi for Fake {
     }
 
     async fn update(&self, id: &str, fields: &[FieldWrite]) -> Result<(), ApiError> {
+        let _slot = self.slot().await;
         let fault = self.take_fault("update");
         if let Some(Fault::Fail(e)) = fault {
             return Err(e);
@@ -113,6 +127,7 @@ impl ContactsApi for Fake {
     }
 
     async fn add_tags(&self, id: &str, tags: &[String]) -> Result<(), ApiError> {
+        let _slot = self.slot().await;
         if let Some(Fault::Fail(e)) = self.take_fault("add_tags") {
             return Err(e);
         }
@@ -130,6 +145,7 @@ impl ContactsApi for Fake {
     }
 
     async fn remove_tags(&self, id: &str, tags: &[String]) -> Result<(), ApiError> {
+        let _slot = self.slot().await;
         if let Some(Fault::Fail(e)) = self.take_fault("remove_tags") {
             return Err(e);
         }
@@ -143,6 +159,7 @@ impl ContactsApi for Fake {
     async fn create(&self, fields: &[FieldWrite]) -> Result<String, ApiError> {
         let fault = self.take_fault("create");
         if let Some(Fault::Fail(e)) = fault {
+            let _slot = self.slot().await;
             return Err(e);
         }
         let id = {
@@ -157,6 +174,10 @@ impl ContactsApi for Fake {
             }),
             _ => Ok(id),
         }
+    }
+
+    fn forecast(&self, calls: usize) -> Option<Forecast> {
+        self.limiter.as_ref().map(|l| l.forecast(calls))
     }
 }
 
@@ -234,13 +255,17 @@ fn plan_of(contacts: Vec<ContactPlan>) -> Plan {
 }
 
 async fn run(plan: Plan, fake: Fake) -> (ApplyReport, Fake) {
+    run_with(plan, fake, ApplyOptions::default()).await
+}
+
+async fn run_with(plan: Plan, fake: Fake, options: ApplyOptions) -> (ApplyReport, Fake) {
     let clients: BTreeMap<String, Fake> = [("web".to_string(), fake)].into();
     let config = config();
     let report = apply(
         plan,
         &config,
         &clients,
-        ApplyOptions::default(),
+        options,
         &AtomicBool::new(false),
         &|_| {},
     )
@@ -387,7 +412,7 @@ async fn refused_token_stops_the_channel() {
         &config(),
         &clients,
         ApplyOptions {
-            concurrency: 1,
+            concurrency: Some(1),
             ..ApplyOptions::default()
         },
         &AtomicBool::new(false),
@@ -450,4 +475,80 @@ async fn plan_errors_and_no_change_contacts_make_no_calls() {
     assert_eq!(report.outcomes[1].outcome, Outcome::NoChange);
     assert!(fake.calls().is_empty());
     assert!(!report.succeeded(), "a plan error makes the run fail");
+}
+
+/// `n` existing contacts, each planned as a field update and a tag (two calls).
+fn updates(n: usize) -> (Plan, Fake) {
+    let fake = Fake::default();
+    let contacts = (0..n)
+        .map(|i| {
+            let id = format!("{i}");
+            fake.write(&id, &[fw("email", &format!("{i}@x.com"))]);
+            contact(
+                &format!("{i}@x.com"),
+                Some(&id),
+                Action::Update,
+                vec![
+                    Call::Update {
+                        fields: vec![fw("firstName", "New")],
+                    },
+                    Call::AddTags {
+                        tags: vec!["VIP".into()],
+                    },
+                ],
+            )
+        })
+        .collect();
+    (plan_of(contacts), fake)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_time_budget_starts_only_contacts_whose_calls_the_limiter_foresees_ending_in_time() {
+    // 4 calls a minute, 6 contacts of 2 calls: 2 contacts now, 2 a window later, 2 two windows
+    // later (the third window starts at 120.2 s: the limiter's margin after each)
+    for (budget_secs, done) in [(30, 2), (100, 4), (119, 4), (121, 6)] {
+        let (plan, mut fake) = updates(6);
+        fake.limiter = Some(RateLimiter::new(4));
+        let start = tokio::time::Instant::now();
+        let options = ApplyOptions {
+            deadline: Some(start + std::time::Duration::from_secs(budget_secs)),
+            ..ApplyOptions::default()
+        };
+        let (report, fake) = run_with(plan, fake, options).await;
+        let outcomes: Vec<Outcome> = report.outcomes.iter().map(|o| o.outcome).collect();
+        let mut expected = vec![Outcome::Done; done];
+        expected.resize(6, Outcome::NotRun);
+        assert_eq!(outcomes, expected, "budget {budget_secs} s");
+        assert!(
+            report.outcomes[done..]
+                .iter()
+                .all(|o| o.not_run == Some(NotRun::TimeBudget) && o.calls_done == 0),
+            "{:?}",
+            report.outcomes
+        );
+        assert_eq!(report.left_for_next_run(), 6 - done);
+        assert_eq!(report.succeeded(), done == 6);
+        // the contacts left were not touched; those done got both their calls
+        assert_eq!(fake.calls().len(), 2 * done);
+        let contacts = fake.contacts.lock().unwrap().clone();
+        for (i, c) in contacts.values().enumerate() {
+            let touched = c.value("firstName") == Some("New");
+            assert_eq!(touched, c.tags == vec!["VIP"], "contact {i} half done");
+            assert_eq!(touched, i < done, "contact {i}");
+        }
+        // and the run ended by the deadline
+        assert!(start.elapsed() <= std::time::Duration::from_secs(budget_secs));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_a_forecast_the_budget_stops_only_at_the_deadline() {
+    let (plan, fake) = updates(2);
+    let options = ApplyOptions {
+        deadline: Some(tokio::time::Instant::now()),
+        ..ApplyOptions::default()
+    };
+    let (report, fake) = run_with(plan, fake, options).await;
+    assert_eq!(report.left_for_next_run(), 2);
+    assert!(fake.calls().is_empty());
 }

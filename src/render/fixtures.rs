@@ -2,7 +2,7 @@
 //! an update with field and tag changes, an unchanged contact, an ambiguous key, an orphan, a
 //! second channel) made by the real planner, and apply reports over it. Test-only.
 
-use crate::apply::{ApplyReport, ContactOutcome, Outcome};
+use crate::apply::{ApplyReport, ContactOutcome, NotRun, Outcome};
 use crate::model::{
     BooleanFormat, Channel, Config, DesiredContact, FieldType, Fields, Identity, LiveContact,
     Marker, Safety, SourceLoc,
@@ -240,6 +240,7 @@ pub(crate) fn successful_report(plan: Plan) -> ApplyReport {
                 calls_done: c.calls.len(),
                 calls_planned: c.calls.len(),
                 error: None,
+                not_run: None,
             })
             .collect();
     let requests_sent = outcomes.iter().map(|o| o.calls_done).sum();
@@ -264,6 +265,7 @@ pub(crate) fn failed_report() -> ApplyReport {
         if c.channel == "viber" {
             o.outcome = Outcome::NotRun;
             o.calls_done = 0;
+            o.not_run = Some(NotRun::ChannelStopped);
         }
     }
     report.requests_sent = report.outcomes.iter().map(|o| o.calls_done).sum::<usize>() + 1;
