@@ -17,6 +17,10 @@ use crate::plan::PlanOptions;
 use crate::render::{self, Format};
 
 pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
+    // The time budget counts from the start, as a CI job's limit does.
+    let deadline = args
+        .max_duration
+        .map(|budget| tokio::time::Instant::now() + budget);
     // As Terraform: the plan comes first, and only changes need a yes. An up-to-date repo applies
     // (doing nothing) without a terminal; a plan saved with `plan --out` was the reviewed one,
     // so applying it asks nothing either.
@@ -49,6 +53,9 @@ pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
             )
             .await?;
             note_sandbox(&session, out);
+            if let Some(budget) = args.max_duration {
+                ops::apply::check_read_budget(&session.config, &targets, budget)?;
+            }
             let plan = session
                 .plan(&targets, PlanOptions { prune: args.prune })
                 .await;
@@ -62,7 +69,7 @@ pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
     if !plan.has_changes() {
         if out.format == Format::Json {
             let report = session
-                .apply(plan.clone(), &AtomicBool::new(false), &|_| {})
+                .apply(plan.clone(), None, &AtomicBool::new(false), &|_| {})
                 .await;
             print_report(&report, out)?;
         }
@@ -89,7 +96,7 @@ pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
     on_interrupt(interrupted.clone(), session.cancel_handle());
     let progress = Progress::new(plan.summary.api_calls as u64);
     let report = session
-        .apply(plan, interrupted.as_ref(), &|e| {
+        .apply(plan, deadline, interrupted.as_ref(), &|e| {
             if let ApplyEvent::CallDone { .. } = e {
                 progress.inc();
             }
@@ -97,6 +104,14 @@ pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
         .await;
     progress.finish();
     print_report(&report, out)?;
+    let left = report.left_for_next_run();
+    if left > 0 && out.format == Format::Json {
+        // the JSON report names them; say what to do where a person reads
+        out.note(&format!(
+            "{left} contact{} left for the next run (time budget): run contactctl apply again to continue.",
+            if left == 1 { "" } else { "s" }
+        ));
+    }
     Ok(if report.succeeded() {
         Exit::Ok
     } else {
@@ -105,6 +120,6 @@ pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
 }
 
 fn print_report(report: &ApplyReport, out: &Output) -> Result<(), CommandError> {
-    out.stdout(|w| render::report(out.format, report, w, out.color))?;
+    out.stdout(|w| render::report(out.format, report, w, out.color, out.verbose))?;
     Ok(())
 }

@@ -6,6 +6,7 @@
 mod apply;
 mod completions;
 mod confirm;
+mod duration;
 mod error;
 mod import;
 mod init;
@@ -144,7 +145,7 @@ pub enum Command {
     Plan(PlanArgs),
     /// Plan, ask for confirmation (or --auto-approve), then make the calls.
     #[command(
-        after_help = "Examples:\n  contactctl apply contacts/ --auto-approve\n  contactctl plan contacts/ --out plan.json && contactctl apply contacts/ --plan plan.json"
+        after_help = "Examples:\n  contactctl apply contacts/ --auto-approve\n  contactctl apply contacts/ --auto-approve --max-duration 5h30m   # CI job limited to 6 h\n  contactctl plan contacts/ --out plan.json && contactctl apply contacts/ --plan plan.json"
     )]
     Apply(ApplyArgs),
     /// Write YAML for existing contacts of one channel (by IDs, or by a custom-field look-up) to
@@ -240,6 +241,12 @@ pub struct ApplyArgs {
     /// Remove orphans' managed tags and marker.
     #[arg(long)]
     pub prune: bool,
+    /// A time budget, from the start (e.g. 5h30m, 90m, 45s): start no contact whose calls could
+    /// not finish within it at the channels' rate limits. Contacts in flight finish, none is left
+    /// half done; the rest are left for the next apply, which continues where this one stopped
+    /// (exit 1). In CI, set it a margin below the job's time limit.
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
+    pub max_duration: Option<Duration>,
 }
 
 /// `import` flags.

@@ -4,6 +4,9 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use super::Error;
 use super::plan::read_and_plan;
@@ -13,7 +16,8 @@ use super::targets::{Targets, select};
 use crate::api::{ContactsApi, LogFn};
 use crate::apply::{ApplyEvent, ApplyOptions, ApplyReport, Interrupt, apply};
 use crate::model::Config;
-use crate::plan::{Plan, PlanOptions};
+use crate::plan::{Plan, PlanOptions, estimated_seconds};
+use crate::read::planned_reads;
 
 /// Open a session for applying `saved`: the config at `path`, narrowed as the saved plan was.
 /// `channels` and `contacts` (`--channel`, `--contact`) must be empty: the plan says what it
@@ -61,6 +65,39 @@ pub async fn recheck<C: ContactsApi>(
     }
 }
 
+/// Refuse a time budget that cannot hold even the reads of `targets` (the fewest the reader can
+/// make, at each channel's rate limit), before any call: a run that spends its budget reading
+/// writes nothing, and the next run would read it all again, so it would never finish. Said up
+/// front, with how long the reads take, it can be fixed (a marker, a narrower run, more time).
+pub fn check_read_budget(
+    config: &Config,
+    targets: &Targets,
+    budget: Duration,
+) -> Result<(), Error> {
+    let worst = planned_reads(config, &targets.selected)
+        .into_iter()
+        .map(|(channel, reads)| {
+            let rate_limit = config.channels.get(&channel).map_or(100, |c| c.rate_limit);
+            let needed = estimated_seconds(reads.at_least, rate_limit);
+            (needed, channel, reads.at_least, rate_limit)
+        })
+        .max();
+    match worst {
+        Some((needed_seconds, channel, reads, rate_limit))
+            if Duration::from_secs(needed_seconds) >= budget =>
+        {
+            Err(Error::BudgetBelowReads {
+                channel,
+                reads,
+                rate_limit,
+                needed_seconds,
+                budget,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The safety gate (SPEC "Safety"): a plan that changes more existing contacts of a channel
 /// than `safety.max_change_percent` allows is refused, unless `force`.
 pub fn check_safety(plan: &Plan, force: bool) -> Result<(), Error> {
@@ -85,20 +122,26 @@ impl Session {
     }
 
     /// Make the plan's calls; the report counts the requests sent (retries and recovery reads
-    /// included). `interrupt` stops new contacts from starting; `events` hear every call and
+    /// included). No contact starts whose calls could not have ended by `deadline` (the time
+    /// budget), and `interrupt` stops new contacts from starting; `events` hear every call and
     /// contact as it ends.
     pub async fn apply(
         &self,
         plan: Plan,
+        deadline: Option<Instant>,
         interrupt: &dyn Interrupt,
         events: &(dyn Fn(ApplyEvent) + Send + Sync),
     ) -> ApplyReport {
         let before = self.requests_sent();
+        let options = ApplyOptions {
+            deadline,
+            ..ApplyOptions::default()
+        };
         let mut report = apply(
             plan,
             &self.config,
             &self.clients,
-            ApplyOptions::default(),
+            options,
             interrupt,
             events,
         )

@@ -272,6 +272,32 @@ pub(crate) fn failed_report() -> ApplyReport {
     report
 }
 
+/// [`plan`] applied under a time budget that ran out after the first contact with calls: the
+/// others with calls were left for the next run, untouched.
+pub(crate) fn left_report() -> ApplyReport {
+    let mut report = successful_report(plan());
+    let mut first = true;
+    for (c, o) in report.plan.contacts.iter().zip(report.outcomes.iter_mut()) {
+        if o.outcome != Outcome::Done {
+            continue;
+        }
+        if std::mem::take(&mut first) {
+            continue;
+        }
+        o.outcome = Outcome::NotRun;
+        o.id = c.id.clone();
+        o.calls_done = 0;
+        o.not_run = Some(NotRun::TimeBudget);
+        o.error = Some(
+            "not started: its calls could not have finished within the time budget; the next \
+             apply continues with it"
+                .into(),
+        );
+    }
+    report.requests_sent = report.outcomes.iter().map(|o| o.calls_done).sum::<usize>();
+    report
+}
+
 /// A note of about 200 characters, as a contact carries it before `notes_plan`'s change.
 pub(crate) const NOTE_BEFORE: &str = "Customer since 2019. Prefers e-mail over phone calls. \
     Asked about the premium plan at the March webinar; follow up after the summer. Do not call \
