@@ -61,10 +61,12 @@ pub enum ApplyEvent {
         /// Whether it succeeded.
         ok: bool,
     },
-    /// A contact finished; `index` is its position in the plan.
+    /// A contact finished (or will not start); `index` is its position in the plan.
     ContactDone {
         /// Position in `Plan::contacts`.
         index: usize,
+        /// Its channel.
+        channel: String,
         /// What happened.
         outcome: ContactOutcome,
     },
@@ -149,6 +151,7 @@ pub async fn apply<C: ContactsApi>(
                         };
                         events(ApplyEvent::ContactDone {
                             index: i,
+                            channel: cp.channel.clone(),
                             outcome: outcome.clone(),
                         });
                         (i, outcome)

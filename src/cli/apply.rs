@@ -14,6 +14,7 @@ use super::signals::on_interrupt;
 use crate::apply::{ApplyEvent, ApplyReport};
 use crate::ops;
 use crate::plan::PlanOptions;
+use crate::read::ReadEvent;
 use crate::render::{self, Format};
 
 pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
@@ -21,13 +22,10 @@ pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
     let deadline = args
         .max_duration
         .map(|budget| tokio::time::Instant::now() + budget);
-    // As Terraform: the plan comes first, and only changes need a yes. An up-to-date repo applies
-    // (doing nothing) without a terminal; a plan saved with `plan --out` was the reviewed one,
-    // so applying it asks nothing either.
     let target = &args.target;
     let endpoint = target.endpoint.to_ops();
     let reviewed = args.plan.is_some();
-    let (session, plan) = match &args.plan {
+    let (session, targets, saved) = match &args.plan {
         Some(file) => {
             let saved = ops::saved::load(file).map_err(ops::Error::from)?;
             let (session, targets) = ops::apply::open_saved(
@@ -39,9 +37,7 @@ pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
                 out.log(),
             )
             .await?;
-            note_sandbox(&session, out);
-            let plan = session.recheck(&targets, &target.path, saved).await?;
-            (session, plan)
+            (session, targets, Some(saved))
         }
         None => {
             let (session, targets) = ops::plan::open(
@@ -52,17 +48,37 @@ pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
                 out.log(),
             )
             .await?;
-            note_sandbox(&session, out);
+            (session, targets, None)
+        }
+    };
+    note_sandbox(&session, out);
+    // One progress display for the whole run: the reads of its plan, then the writes.
+    let progress = Progress::new(&session.clients, &session.config, "apply", out.verbose);
+    let on_read = |e: ReadEvent| progress.tracker().on_read(&e);
+    let plan = match saved {
+        Some(saved) => {
+            let checked = progress
+                .drive(session.recheck(&targets, &target.path, saved, &on_read))
+                .await;
+            progress.finish();
+            checked?
+        }
+        None => {
             if let Some(budget) = args.max_duration {
                 ops::apply::check_read_budget(&session.config, &targets, budget)?;
             }
-            let plan = session
-                .plan(&targets, PlanOptions { prune: args.prune })
+            let options = PlanOptions { prune: args.prune };
+            let plan = progress
+                .drive(session.plan(&targets, options, &on_read))
                 .await;
-            (session, plan)
+            progress.finish();
+            plan
         }
     };
 
+    // As Terraform: the plan comes first, and only changes need a yes. An up-to-date repo applies
+    // (doing nothing) without a terminal; a plan saved with `plan --out` was the reviewed one,
+    // so applying it asks nothing either.
     if out.format != Format::Json {
         print_plan(&plan, out)?;
     }
@@ -94,13 +110,10 @@ pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
 
     let interrupted = Arc::new(AtomicBool::new(false));
     on_interrupt(interrupted.clone(), session.cancel_handle());
-    let progress = Progress::new(plan.summary.api_calls as u64);
-    let report = session
-        .apply(plan, deadline, interrupted.as_ref(), &|e| {
-            if let ApplyEvent::CallDone { .. } = e {
-                progress.inc();
-            }
-        })
+    progress.tracker().expect_writes(&plan);
+    let on_apply = |e: ApplyEvent| progress.tracker().on_apply(&e);
+    let report = progress
+        .drive(session.apply(plan, deadline, interrupted.as_ref(), &on_apply))
         .await;
     progress.finish();
     print_report(&report, out)?;

@@ -4,8 +4,10 @@
 use super::PlanArgs;
 use super::error::CommandError;
 use super::output::{Exit, Output};
+use super::progress::Progress;
 use crate::ops;
 use crate::plan::{Plan, PlanOptions};
+use crate::read::ReadEvent;
 use crate::render;
 
 /// Render a plan in the chosen format to stdout.
@@ -36,9 +38,13 @@ pub async fn run(args: PlanArgs, out: &Output) -> Result<Exit, CommandError> {
     )
     .await?;
     note_sandbox(&session, out);
-    let plan = session
-        .plan(&targets, PlanOptions { prune: args.prune })
+    let progress = Progress::new(&session.clients, &session.config, "plan", out.verbose);
+    let on_read = |e: ReadEvent| progress.tracker().on_read(&e);
+    let options = PlanOptions { prune: args.prune };
+    let plan = progress
+        .drive(session.plan(&targets, options, &on_read))
         .await;
+    progress.finish();
     print_plan(&plan, out)?;
     if let Some(path) = &args.out {
         ops::saved::save(

@@ -17,7 +17,7 @@ use crate::api::{ContactsApi, LogFn};
 use crate::apply::{ApplyEvent, ApplyOptions, ApplyReport, Interrupt, apply};
 use crate::model::Config;
 use crate::plan::{Plan, PlanOptions, estimated_seconds};
-use crate::read::planned_reads;
+use crate::read::{ReadEvent, planned_reads};
 
 /// Open a session for applying `saved`: the config at `path`, narrowed as the saved plan was.
 /// `channels` and `contacts` (`--channel`, `--contact`) must be empty: the plan says what it
@@ -40,13 +40,15 @@ pub async fn open_saved(
 }
 
 /// The saved plan, if it still holds: the config (at `path`) is the one it was made from, and a
-/// fresh read finds every planned contact as it was. Otherwise nothing is applied.
+/// fresh read finds every planned contact as it was. Otherwise nothing is applied. `events`
+/// hear the reads.
 pub async fn recheck<C: ContactsApi>(
     config: &Config,
     clients: &BTreeMap<String, C>,
     targets: &Targets,
     path: &Path,
     saved: SavedPlan,
+    events: &(dyn Fn(ReadEvent) + Send + Sync),
 ) -> Result<Plan, Error> {
     if saved.config_hash != config.hash {
         return Err(Error::ConfigChanged {
@@ -56,7 +58,7 @@ pub async fn recheck<C: ContactsApi>(
     let options = PlanOptions {
         prune: saved.plan.prune,
     };
-    let fresh = read_and_plan(config, clients, targets, options).await;
+    let fresh = read_and_plan(config, clients, targets, options, events).await;
     let stale = stale_contacts(&saved.plan, &fresh);
     if stale.is_empty() {
         Ok(saved.plan)
@@ -117,8 +119,9 @@ impl Session {
         targets: &Targets,
         path: &Path,
         saved: SavedPlan,
+        events: &(dyn Fn(ReadEvent) + Send + Sync),
     ) -> Result<Plan, Error> {
-        recheck(&self.config, &self.clients, targets, path, saved).await
+        recheck(&self.config, &self.clients, targets, path, saved, events).await
     }
 
     /// Make the plan's calls; the report counts the requests sent (retries and recovery reads

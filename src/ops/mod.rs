@@ -9,6 +9,7 @@ mod error;
 pub mod import;
 pub mod init;
 pub mod plan;
+pub mod progress;
 pub mod saved;
 pub mod session;
 pub mod targets;

@@ -9,7 +9,7 @@ use super::targets::{Targets, select};
 use crate::api::{ContactsApi, LogFn};
 use crate::model::Config;
 use crate::plan::{Plan, PlanOptions, plan};
-use crate::read::{ReadOptions, read_live};
+use crate::read::{ReadEvent, ReadOptions, read_live_with};
 
 /// Load the config at `path`, narrow it to `channels` and `contacts` (`--channel`,
 /// `--contact`), and connect to the channels that involves.
@@ -26,14 +26,16 @@ pub async fn open(
     Ok((session, targets))
 }
 
-/// Read the live state of `targets` through `clients` (one per channel) and plan them.
+/// Read the live state of `targets` through `clients` (one per channel) and plan them; `events`
+/// hear the reads.
 pub async fn read_and_plan<C: ContactsApi>(
     config: &Config,
     clients: &BTreeMap<String, C>,
     targets: &Targets,
     options: PlanOptions,
+    events: &(dyn Fn(ReadEvent) + Send + Sync),
 ) -> Plan {
-    let live = read_live(
+    let live = read_live_with(
         config,
         clients,
         &targets.selected,
@@ -41,14 +43,20 @@ pub async fn read_and_plan<C: ContactsApi>(
             orphans: targets.orphans,
             ..ReadOptions::default()
         },
+        events,
     )
     .await;
     plan(config, live, options)
 }
 
 impl Session {
-    /// Read the live state of `targets` and plan them.
-    pub async fn plan(&self, targets: &Targets, options: PlanOptions) -> Plan {
-        read_and_plan(&self.config, &self.clients, targets, options).await
+    /// Read the live state of `targets` and plan them; `events` hear the reads.
+    pub async fn plan(
+        &self,
+        targets: &Targets,
+        options: PlanOptions,
+        events: &(dyn Fn(ReadEvent) + Send + Sync),
+    ) -> Plan {
+        read_and_plan(&self.config, &self.clients, targets, options, events).await
     }
 }

@@ -27,9 +27,9 @@ use crate::model::{self, Config, DesiredContact, Found, LiveContact, LiveState};
 /// What the reader reports while it reads, for progress displays.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReadEvent {
-    /// The reads a channel takes in all, as now known: sent when paging tells how many pages
-    /// there are, when paging is done (how many contacts are left to read one by one), and at
-    /// the end (exact).
+    /// The reads a channel takes in all, as now known: sent before its first read (as
+    /// [`planned_reads`] says), when paging tells how many pages there are, when paging is done
+    /// (how many contacts are left to read one by one), and at the end (exact).
     Planned {
         /// Channel name.
         channel: String,
@@ -130,10 +130,14 @@ pub async fn read_live_with<C: ContactsApi>(
             groups.entry(c.channel.as_str()).or_default().push((pos, c));
         }
     }
+    let planned = &planned_reads(config, selected);
     let channels = groups.into_iter().map(|(channel, items)| async move {
         match clients.get(channel) {
             Some(client) => {
                 let counted = Counted::new(client, events);
+                if let Some(reads) = planned.get(channel) {
+                    counted.planned(reads.expected);
+                }
                 let read = read_channel(config, &counted, &items, options).await;
                 counted.planned(0);
                 read
@@ -658,9 +662,9 @@ mod tests {
                         at_least: 1
                     }
                 );
-                // page 1 says 3 pages and 25 marked (so 2 to read one by one), paging done
-                // says 2 are left, the end says 5
-                assert_eq!(totals, vec![5, 5, 5]);
+                // 3 pages up front; page 1 says 3 pages and 25 marked (so 2 to read one by
+                // one), paging done says 2 are left, the end says 5
+                assert_eq!(totals, vec![3, 5, 5, 5]);
                 assert_eq!(done, 5);
             } else {
                 assert_eq!(
@@ -670,7 +674,7 @@ mod tests {
                         at_least: 27
                     }
                 );
-                assert_eq!(totals, vec![27]);
+                assert_eq!(totals, vec![27, 27]);
                 assert_eq!(done, 27);
             }
         }
