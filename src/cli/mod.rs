@@ -14,6 +14,7 @@ mod output;
 mod plan;
 mod progress;
 mod sandbox;
+mod show;
 mod signals;
 mod validate;
 
@@ -148,6 +149,12 @@ pub enum Command {
         after_help = "Examples:\n  contactctl apply contacts/ --auto-approve\n  contactctl apply contacts/ --auto-approve --max-duration 5h30m   # CI job limited to 6 h\n  contactctl plan contacts/ --out plan.json && contactctl apply contacts/ --plan plan.json"
     )]
     Apply(ApplyArgs),
+    /// Print a plan saved with `plan --out`, exactly as plan printed it in the chosen --format,
+    /// without a config, a token or any API call.
+    #[command(
+        after_help = "Examples:\n  contactctl plan contacts/ --out plan.json && contactctl show plan.json --format markdown\n  contactctl show plan.json --format json | jq .summary"
+    )]
+    Show(ShowArgs),
     /// Write YAML for existing contacts of one channel (by IDs, or by a custom-field look-up) to
     /// bootstrap a repo: a `contacts:` fragment to drop into the config directory.
     #[command(
@@ -249,6 +256,14 @@ pub struct ApplyArgs {
     pub max_duration: Option<Duration>,
 }
 
+/// `show` arguments.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A plan saved with `contactctl plan --out FILE`.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
 /// `import` flags.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
@@ -314,6 +329,7 @@ pub async fn run(cli: Cli) -> Exit {
         Command::Schema => validate::schema(&out),
         Command::Plan(args) => plan::run(args, &out).await,
         Command::Apply(args) => apply::run(args, &out).await,
+        Command::Show(args) => show::run(&args.file, &out),
         Command::Sandbox(args) => sandbox::run(args, &out).await,
         Command::Init(args) => init::run(&args.path, &out),
         Command::Completions(args) => completions::completions(args.shell, &out),
