@@ -77,10 +77,8 @@ impl<'a> Progress<'a> {
         loop {
             tokio::select! {
                 biased;
-                out = &mut work => {
-                    self.refresh();
-                    return out;
-                }
+                // the end is shown by `finish`
+                out = &mut work => return out,
                 _ = tick.tick() => self.refresh(),
             }
         }
