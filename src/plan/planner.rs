@@ -77,6 +77,7 @@ pub fn managed_part(config: &Config, mut live: LiveContact) -> LiveContact {
     live.tags.retain(|t| config.tags.contains(t));
     live.tags.sort_unstable();
     live.tags.dedup();
+    live.tags.shrink_to_fit();
     live
 }
 
