@@ -5,6 +5,7 @@
 
 mod estimate;
 mod planner;
+pub mod scope;
 
 use serde::{Deserialize, Serialize};
 
