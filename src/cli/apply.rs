@@ -50,7 +50,13 @@ pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
             .await?;
             note_sandbox(&session, out);
             let plan = session
-                .plan(&targets, PlanOptions { prune: args.prune })
+                .plan(
+                    &targets,
+                    PlanOptions {
+                        prune: args.prune,
+                        ..PlanOptions::default()
+                    },
+                )
                 .await;
             (session, plan)
         }

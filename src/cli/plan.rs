@@ -37,7 +37,13 @@ pub async fn run(args: PlanArgs, out: &Output) -> Result<Exit, CommandError> {
     .await?;
     note_sandbox(&session, out);
     let plan = session
-        .plan(&targets, PlanOptions { prune: args.prune })
+        .plan(
+            &targets,
+            PlanOptions {
+                prune: args.prune,
+                ..PlanOptions::default()
+            },
+        )
         .await;
     print_plan(&plan, out)?;
     if let Some(path) = &args.out {

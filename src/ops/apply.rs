@@ -51,6 +51,7 @@ pub async fn recheck<C: ContactsApi>(
     }
     let options = PlanOptions {
         prune: saved.plan.prune,
+        ..PlanOptions::default()
     };
     let fresh = read_and_plan(config, clients, targets, options).await;
     let stale = stale_contacts(&saved.plan, &fresh);

@@ -3,12 +3,14 @@
 //! page through the marked contacts and read one by one only those paging did not find; without
 //! one, one read per contact. It reports what it found; it never decides what to change.
 
+mod count;
 mod marker;
 mod one;
 pub mod pager;
 
 pub use one::read_one;
 
+use count::Counted;
 use marker::{MarkedIndex, page_marked};
 
 use std::collections::{BTreeMap, HashSet};
@@ -60,26 +62,32 @@ pub async fn read_live<C: ContactsApi>(
     }
     let channels = groups.into_iter().map(|(channel, items)| async move {
         match clients.get(channel) {
-            Some(client) => read_channel(config, client, &items, options).await,
+            Some(client) => {
+                let counted = Counted::new(client);
+                let (found, orphans) = read_channel(config, &counted, &items, options).await;
+                (channel, found, orphans, counted.calls())
+            }
             None => {
                 let msg = format!("no API client for channel {channel}");
                 let found = items
                     .iter()
                     .map(|&(pos, _)| (pos, Found::Failed(msg.clone())))
                     .collect();
-                (found, Vec::new())
+                (channel, found, Vec::new(), 0)
             }
         }
     });
     let mut results: Vec<Option<Found>> = vec![None; selected.len()];
     let mut orphans = Vec::new();
-    for (found, channel_orphans) in futures::future::join_all(channels).await {
+    let mut reads = BTreeMap::new();
+    for (channel, found, channel_orphans, calls) in futures::future::join_all(channels).await {
         for (pos, f) in found {
             if let Some(slot) = results.get_mut(pos) {
                 *slot = Some(f);
             }
         }
         orphans.extend(channel_orphans);
+        reads.insert(channel.to_string(), calls);
     }
     orphans.sort_by(|a: &(String, LiveContact), b| (&a.0, &a.1.id).cmp(&(&b.0, &b.1.id)));
     LiveState {
@@ -89,6 +97,7 @@ pub async fn read_live<C: ContactsApi>(
             .filter_map(|(&idx, f)| f.map(|f| (idx, f)))
             .collect(),
         orphans,
+        reads,
     }
 }
 
@@ -470,6 +479,7 @@ mod tests {
             ]
         );
         assert_eq!(fakes["web"].reads(), 4);
+        assert_eq!(state.reads, BTreeMap::from([("web".to_string(), 4)]));
         assert!(state.orphans.is_empty());
     }
 
@@ -497,6 +507,7 @@ mod tests {
             "ceil(25/10) pages"
         );
         assert_eq!(fakes["web"].gets.load(Ordering::SeqCst), 0);
+        assert_eq!(state.reads["web"], 3, "the live state counts the calls");
         for (i, (idx, found)) in state.contacts.iter().enumerate() {
             assert_eq!(*idx, i);
             assert!(

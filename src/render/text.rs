@@ -8,8 +8,8 @@ use std::io;
 use anstyle::{AnsiColor, Style};
 
 use super::{
-    Mark, Sign, Tally, by_channel, calls_per_channel, contact_name, diff_lines, is_listed,
-    report_heading, report_hints, report_problem, summary_sentence,
+    Mark, Sign, Tally, by_channel, calls_per_channel, contact_name, cost, diff_lines, is_listed,
+    report_heading, report_hints, report_problem, skipped_sentence, summary_sentence,
 };
 use crate::apply::{ApplyReport, Outcome};
 use crate::plan::{Action, ContactPlan, Plan};
@@ -117,14 +117,17 @@ pub fn plan(plan: &Plan, w: &mut dyn io::Write, color: bool) -> io::Result<()> {
     }
 
     writeln!(w, "{} {}.", p.paint(BOLD, "Plan:"), summary_sentence(plan))?;
+    if let Some(skipped) = skipped_sentence(plan, str::to_string) {
+        writeln!(w, "{skipped}.")?;
+    }
     if !plan.has_changes() && plan.summary.errors == 0 {
         writeln!(w, "No changes. The platform matches the configuration.")?;
     } else {
         let per_channel = calls_per_channel(plan);
         if per_channel.is_empty() {
-            writeln!(w, "API calls: {}", plan.summary.api_calls)?;
+            writeln!(w, "API calls: {}", cost(plan))?;
         } else {
-            writeln!(w, "API calls: {} ({per_channel})", plan.summary.api_calls)?;
+            writeln!(w, "API calls: {} ({per_channel})", cost(plan))?;
         }
     }
     Ok(())
@@ -240,6 +243,16 @@ mod tests {
     #[test]
     fn pruned_plan_text_snapshot() {
         insta::assert_snapshot!(render_plan(&fixtures::pruned_plan(), false));
+    }
+
+    #[test]
+    fn scoped_plan_text_snapshot() {
+        insta::assert_snapshot!(render_plan(&fixtures::scoped_plan(), false));
+    }
+
+    #[test]
+    fn costly_plan_text_snapshot() {
+        insta::assert_snapshot!(render_plan(&fixtures::costly_plan(), false));
     }
 
     #[test]
