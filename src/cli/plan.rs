@@ -27,10 +27,11 @@ pub fn note_sandbox(session: &ops::Session, out: &Output) {
 
 pub async fn run(args: PlanArgs, out: &Output) -> Result<Exit, CommandError> {
     let target = &args.target;
-    let (session, targets) = ops::plan::open(
+    let (session, targets) = ops::plan::open_scoped(
         &target.path,
         &target.channels,
         &target.contacts,
+        target.base().as_ref(),
         &target.endpoint.to_ops(),
         out.log(),
     )

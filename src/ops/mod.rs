@@ -6,13 +6,16 @@
 
 pub mod apply;
 mod error;
+mod git;
 pub mod import;
 pub mod init;
 pub mod plan;
 pub mod saved;
+pub mod scope;
 pub mod session;
 pub mod targets;
 
 pub use error::Error;
+pub use scope::Base;
 pub use session::{Endpoint, Session, connect, load};
 pub use targets::{Targets, select};

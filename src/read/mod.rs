@@ -356,36 +356,20 @@ async fn read_channel<C: ContactsApi>(
         }
     }
 
-    // The first 401 (or an unreachable host) stops the channel: reads not yet started report it without a call.
-    let stopped: Mutex<Option<String>> = Mutex::new(None);
-    let stopped = &stopped;
-    let singles: Vec<(usize, Found)> = stream::iter(single)
-        .map(|(pos, c)| async move {
-            let stop = stopped.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            if let Some(msg) = stop {
-                return (pos, Found::Failed(msg));
-            }
-            match read_one(client, config, &c.identity).await {
-                Ok(f) => (pos, f),
-                Err(e) if e.stops_channel() => {
-                    let msg = e.to_string();
-                    *stopped.lock().unwrap_or_else(|e| e.into_inner()) = Some(msg.clone());
-                    (pos, Found::Failed(msg))
-                }
-                Err(e) => (pos, Found::Failed(format!("reading it failed: {e}"))),
-            }
-        })
-        .buffer_unordered(concurrency)
-        .collect()
-        .await;
+    let (singles, stopped) = read_each(
+        config,
+        client,
+        single.iter().map(|&(pos, c)| (pos, &c.identity)),
+        concurrency,
+    )
+    .await;
 
     // Dropped contacts paging did not cover are read one by one; those carrying the marker are
     // the orphans, as paging would have found them.
-    if let (Orphans::Dropped(gone), Some(marker), false) = (work.orphans, &config.marker, paged) {
-        let stop = stopped.lock().unwrap_or_else(|e| e.into_inner()).is_some();
-        if !stop {
-            orphans = read_dropped(config, client, marker, gone, concurrency).await;
-        }
+    if let (Orphans::Dropped(gone), Some(marker), false, false) =
+        (work.orphans, &config.marker, paged, stopped)
+    {
+        orphans = read_dropped(config, client, marker, gone, concurrency).await;
     }
 
     // a marked contact a one-by-one read found is not an orphan (paging can shift under writes)
@@ -401,6 +385,85 @@ async fn read_channel<C: ContactsApi>(
     let orphans = orphans.into_iter().map(|o| (channel.clone(), o)).collect();
     found.extend(singles);
     (found, orphans)
+}
+
+/// Read each identity one by one ([`read_one`]), `concurrency` at a time: (position, found) in
+/// no particular order, and whether the channel stopped. The first 401 (or an unreachable host)
+/// stops the channel: reads not yet started report it without a call.
+async fn read_each<'a, C: ContactsApi>(
+    config: &Config,
+    client: &C,
+    items: impl Iterator<Item = (usize, &'a Identity)>,
+    concurrency: usize,
+) -> (Vec<(usize, Found)>, bool) {
+    let stopped: Mutex<Option<String>> = Mutex::new(None);
+    let stopped = &stopped;
+    let found: Vec<(usize, Found)> = stream::iter(items)
+        .map(|(pos, identity)| async move {
+            let stop = stopped.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            if let Some(msg) = stop {
+                return (pos, Found::Failed(msg));
+            }
+            match read_one(client, config, identity).await {
+                Ok(f) => (pos, f),
+                Err(e) if e.stops_channel() => {
+                    let msg = e.to_string();
+                    *stopped.lock().unwrap_or_else(|e| e.into_inner()) = Some(msg.clone());
+                    (pos, Found::Failed(msg))
+                }
+                Err(e) => (pos, Found::Failed(format!("reading it failed: {e}"))),
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    let stopped = stopped.lock().unwrap_or_else(|e| e.into_inner()).is_some();
+    (found, stopped)
+}
+
+/// Read each of `contacts` (channel, identity) once, one by one, through its channel's client:
+/// what `apply --plan` reads to tell whether a saved plan still holds (an ID it knows is read
+/// with a get, a contact to create is looked up by its key). Channels are read concurrently.
+/// The result is aligned with `contacts`.
+pub async fn read_identities<C: ContactsApi>(
+    config: &Config,
+    clients: &BTreeMap<String, C>,
+    contacts: &[(String, Identity)],
+    options: ReadOptions,
+) -> Vec<Found> {
+    let mut groups: BTreeMap<&str, Vec<(usize, &Identity)>> = BTreeMap::new();
+    for (pos, (channel, identity)) in contacts.iter().enumerate() {
+        groups.entry(channel).or_default().push((pos, identity));
+    }
+    let channels = groups.into_iter().map(|(channel, items)| async move {
+        match clients.get(channel) {
+            Some(client) => {
+                read_each(config, client, items.into_iter(), options.concurrency)
+                    .await
+                    .0
+            }
+            None => items
+                .into_iter()
+                .map(|(pos, _)| {
+                    (
+                        pos,
+                        Found::Failed(format!("no API client for channel {channel}")),
+                    )
+                })
+                .collect(),
+        }
+    });
+    let mut results = vec![Found::Absent; contacts.len()];
+    for (pos, found) in futures::future::join_all(channels)
+        .await
+        .into_iter()
+        .flatten()
+    {
+        if let Some(slot) = results.get_mut(pos) {
+            *slot = found;
+        }
+    }
+    results
 }
 
 /// The marked contacts that `gone` (identities dropped from the config) name, each read one by
