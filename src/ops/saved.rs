@@ -166,3 +166,114 @@ pub fn stale_contacts(config: &Config, planned: &[&ContactPlan], fresh: Vec<Foun
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Identity, LiveContact};
+    use crate::plan::Call;
+
+    fn config() -> Config {
+        let mut c = crate::config::load_from(
+            &crate::config::Fs,
+            Path::new(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/examples/contactctl.yaml"
+            )),
+        )
+        .unwrap();
+        c.contacts.clear();
+        c
+    }
+
+    fn contact(action: Action, id: Option<&str>, live: Option<LiveContact>) -> ContactPlan {
+        ContactPlan {
+            channel: "web".into(),
+            identity: Identity::Key {
+                field: "email".into(),
+                value: "a@x.example".into(),
+            },
+            id: id.map(Into::into),
+            action,
+            fields: vec![],
+            tags_added: vec![],
+            tags_removed: vec![],
+            error: None,
+            calls: vec![Call::AddTags {
+                tags: vec!["VIP".into()],
+            }],
+            marker_only: false,
+            source: None,
+            live,
+        }
+    }
+
+    fn live(first: &str, tags: &[&str]) -> LiveContact {
+        LiveContact {
+            id: "1".into(),
+            fields: [("firstName", Some(first)), ("locale", Some("es"))]
+                .into_iter()
+                .collect(),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_planned_contact_holds_while_its_managed_part_is_as_it_was() {
+        let config = config();
+        let snapshot = managed_part(&config, live("Ana", &["VIP"]));
+        let update = contact(Action::Update, Some("1"), Some(snapshot));
+        let create = contact(Action::Create, None, None);
+        let cases: Vec<(&ContactPlan, Found, Option<&str>)> = vec![
+            (&create, Found::Absent, None),
+            (
+                &create,
+                Found::Present(live("Ana", &[])),
+                Some("it exists now"),
+            ),
+            (
+                &create,
+                Found::Ambiguous {
+                    ids: vec!["1".into(), "2".into()],
+                    total: 2,
+                },
+                Some("it exists now"),
+            ),
+            // unmanaged fields and tags may change
+            (
+                &update,
+                Found::Present({
+                    let mut l = live("Ana", &["VIP", "Newsletter"]);
+                    l.fields.insert("locale", Some("en".into()));
+                    l
+                }),
+                None,
+            ),
+            (
+                &update,
+                Found::Present(live("Anna", &["VIP"])),
+                Some("its fields or tags changed"),
+            ),
+            (
+                &update,
+                Found::Present(live("Ana", &[])),
+                Some("its fields or tags changed"),
+            ),
+            (&update, Found::Absent, Some("it no longer exists")),
+            (
+                &update,
+                Found::Failed("500: boom".into()),
+                Some("it could not be read: 500: boom"),
+            ),
+        ];
+        for (planned, found, why) in cases {
+            let what = format!("{:?} found {found:?}", planned.action);
+            let stale = stale_contacts(&config, &[planned], vec![found]);
+            let expected: Vec<String> = why
+                .map(|w| format!("email=a@x.example on web ({w})"))
+                .into_iter()
+                .collect();
+            assert_eq!(stale, expected, "{what}");
+        }
+    }
+}

@@ -140,14 +140,21 @@ pub fn narrow(config: &Config, targets: Targets, base: &Base, loaded: Loaded) ->
         .collect();
     channels.sort();
     channels.dedup();
+    // What paging can find: the contacts an apply of BASE marked — none when BASE had another
+    // marker, or none; then every contact is as unmarked as a new one.
+    let (unmarked, base_contacts) = if fingerprints.marker() == config.marker.as_ref() {
+        (changes.added, fingerprints.per_channel().clone())
+    } else {
+        (selected.clone(), BTreeMap::new())
+    };
     Targets {
         scope: Some(ScopedTargets {
             base: base.name(),
             read: Scoped {
                 selected: selected.clone(),
-                added: changes.added,
+                added: unmarked,
                 dropped,
-                base_contacts: fingerprints.per_channel().clone(),
+                base_contacts,
             },
             skipped,
         }),

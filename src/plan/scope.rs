@@ -29,7 +29,7 @@ use std::collections::{BTreeMap, HashMap};
 use compact_str::CompactString;
 use sha2::{Digest, Sha256};
 
-use crate::model::{Config, DesiredContact, Identity, normalize};
+use crate::model::{Config, DesiredContact, Identity, Marker, normalize};
 
 /// A digest of a contact's effective desired state, identity apart.
 type StateDigest = [u8; 16];
@@ -58,6 +58,7 @@ struct Entry {
 pub struct Fingerprints {
     by_key: HashMap<Key, Entry>,
     per_channel: BTreeMap<String, usize>,
+    marker: Option<Marker>,
     /// Contacts of BASE (as many as `by_key` holds in a valid config, where identities differ).
     total: usize,
 }
@@ -82,6 +83,7 @@ impl Fingerprints {
         Fingerprints {
             by_key,
             per_channel,
+            marker: config.marker.clone(),
             total: config.contacts.len(),
         }
     }
@@ -89,6 +91,11 @@ impl Fingerprints {
     /// Contacts per channel.
     pub fn per_channel(&self) -> &BTreeMap<String, usize> {
         &self.per_channel
+    }
+
+    /// The marker (an apply of this config wrote it to every contact).
+    pub fn marker(&self) -> Option<&Marker> {
+        self.marker.as_ref()
     }
 
     /// Number of contacts.
@@ -673,6 +680,7 @@ mod tests {
         let base = base();
         let fingerprints = Fingerprints::of(&base);
         assert_eq!(fingerprints.len(), 4);
+        assert_eq!(fingerprints.marker(), None);
         assert_eq!(
             fingerprints.per_channel(),
             &BTreeMap::from([("viber".to_string(), 1), ("web".to_string(), 3)])

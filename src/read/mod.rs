@@ -131,12 +131,13 @@ pub async fn read_scoped<C: ContactsApi>(
 pub struct Scoped {
     /// Indices into `config.contacts` changed since BASE, in the order to report them.
     pub selected: Vec<usize>,
-    /// Of those, the ones BASE did not have (ascending): not marked yet, so paging cannot find
-    /// them.
+    /// Of those, the ones an apply of BASE did not mark (ascending): those BASE did not have, or
+    /// all of them when BASE had another marker. Paging cannot find them.
     pub added: Vec<usize>,
     /// Contacts BASE had and the config dropped: (channel, identity as BASE wrote it).
     pub dropped: Vec<(String, Identity)>,
-    /// BASE's contacts per channel.
+    /// BASE's contacts per channel that an apply of BASE marked (none when BASE had another
+    /// marker).
     pub base_contacts: BTreeMap<String, usize>,
 }
 
