@@ -864,16 +864,7 @@ fn the_action_fetches_the_base_a_shallow_clone_lacks() {
     let env = setup();
     // The repository as GitHub holds it: the base, then zoe added.
     let origin = tempfile::tempdir().unwrap();
-    let git = |dir: &Path, args: &[&str]| {
-        let out = Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", show(&out));
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    };
+    let git = support::git_in;
     let o = origin.path();
     git(o, &["init", "-q", "-b", "main"]);
     std::fs::create_dir_all(o.join("contacts")).unwrap();

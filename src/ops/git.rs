@@ -344,3 +344,96 @@ fn unknown_ref(top: &Path, reference: &str) -> Error {
         shallow,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn git_in(dir: &Path, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    #[test]
+    fn the_tree_at_a_commit_is_served_as_the_loader_names_it() {
+        let repo = tempfile::tempdir().unwrap();
+        let r = repo.path();
+        git_in(r, &["init", "-q", "-b", "main"]);
+        std::fs::create_dir_all(r.join("contacts/lists")).unwrap();
+        std::fs::write(r.join("contacts/a.yaml"), "version: 1\n").unwrap();
+        std::fs::write(r.join("contacts/lists/s.csv"), "email\n").unwrap();
+        std::fs::write(r.join("secret.txt"), "outside").unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink("../secret.txt", r.join("contacts/link.yaml")).unwrap();
+        git_in(r, &["add", "-A"]);
+        git_in(
+            r,
+            &[
+                "-c",
+                "user.email=t@x",
+                "-c",
+                "user.name=t",
+                "commit",
+                "-q",
+                "-m",
+                "one",
+            ],
+        );
+        // the working tree moves on: the commit is what is read
+        std::fs::write(r.join("contacts/a.yaml"), "version: 2\n").unwrap();
+        std::fs::write(r.join("contacts/b.yaml"), "new\n").unwrap();
+
+        let config = r.join("contacts");
+        let tree = GitTree::open(&config, "HEAD").unwrap();
+        assert_eq!(tree.entry(&config).unwrap(), Entry::Dir);
+        let mut files = tree.files_in(&config).unwrap();
+        files.sort();
+        assert_eq!(
+            files,
+            [config.join("a.yaml")],
+            "b.yaml is not in the commit; a link is no file"
+        );
+        assert_eq!(tree.read(&config.join("a.yaml")).unwrap(), b"version: 1\n");
+        assert_eq!(
+            tree.read(&config.join("lists/s.csv")).unwrap(),
+            b"email\n",
+            "one cat-file process serves every read"
+        );
+        assert_eq!(tree.entry(&config.join("link.yaml")).unwrap(), Entry::Other);
+        assert_eq!(
+            tree.entry(&config.join("b.yaml")).unwrap_err().kind(),
+            io::ErrorKind::NotFound
+        );
+        // outside the config's directory, or the repository: not there
+        assert!(tree.entry(&config.join("../secret.txt")).is_err());
+        assert!(tree.resolve(&config.join("../../x")).is_err());
+        assert_eq!(
+            tree.resolve(&config.join("lists/../a.yaml")).unwrap(),
+            PathBuf::from("contacts/a.yaml")
+        );
+
+        // a config file's sheets are named from its directory
+        let file = r.join("contacts/a.yaml");
+        let tree = GitTree::open(&file, "HEAD").unwrap();
+        assert_eq!(tree.entry(&file).unwrap(), Entry::File { len: 11 });
+        assert_eq!(
+            tree.read(&r.join("contacts/lists/s.csv")).unwrap(),
+            b"email\n"
+        );
+
+        assert!(matches!(
+            GitTree::open(&config, "no-such-ref"),
+            Err(Error::UnknownRef { shallow: false, .. })
+        ));
+    }
+}

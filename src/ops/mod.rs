@@ -1,7 +1,8 @@
 //! The operations each command runs (as cargo's `ops`): a command in `cli/` parses its
 //! arguments, calls one of these, renders the result and picks the exit code. They own the
 //! pipeline — loading the config, selecting targets, connecting a session, reading, planning, the
-//! saved-plan file, the safety gate, applying, importing — and report through typed errors and
+//! saved-plan file, the safety gate, applying, importing, and for a change-scoped run BASE (a
+//! path, or a git commit read with the `git` command line) — and report through typed errors and
 //! events; they never print, prompt or look at the terminal.
 
 pub mod apply;

@@ -165,19 +165,7 @@ impl Env {
 impl Env {
     /// Run `git args` in the scratch directory; its stdout. Panics when git fails.
     pub fn git(&self, args: &[&str]) -> String {
-        let out = std::process::Command::new("git")
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+        git_in(self.dir.path(), args)
     }
 
     /// Make the scratch directory a git repository (no commit yet).
@@ -202,4 +190,21 @@ impl Env {
             .get(channel)
             .map_or(0, |c| c.calls.lookup + c.calls.get)
     }
+}
+
+/// Run `git args` in `dir`, with no global or system config; its stdout. Panics when git fails.
+pub fn git_in(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
