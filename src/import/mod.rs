@@ -271,69 +271,20 @@ fn typed(ty: FieldType, value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use proptest::prelude::*;
 
-    use crate::ops::import::{parse_query, query_value};
-
     use super::*;
-    use crate::model::{BooleanFormat, Channel, Marker, Safety, SourceLoc};
+    use crate::model::{Marker, SourceLoc};
+    use crate::testing::{self, live};
 
-    fn channel(name: &str, boolean_format: BooleanFormat) -> (String, Channel) {
-        (
-            name.to_string(),
-            Channel {
-                name: name.into(),
-                base_url: "http://127.0.0.1:1/api".into(),
-                token_env: "T".into(),
-                rate_limit: 100,
-                viber: false,
-                viber_encode_get: false,
-                boolean_format,
-            },
-        )
-    }
-
+    /// The shared test config, with a managed tag whose name needs quoting.
     fn config() -> Config {
-        Config {
-            channels: BTreeMap::from([
-                channel("web", BooleanFormat::Upper),
-                channel("viber", BooleanFormat::Lower),
-            ]),
-            fields: BTreeMap::from([
-                ("email".into(), FieldType::Email),
-                ("firstName".into(), FieldType::Text),
-                ("phone".into(), FieldType::Phone),
-                ("vip".into(), FieldType::Boolean),
-                ("customerid".into(), FieldType::Number),
-                ("note".into(), FieldType::Text),
-            ]),
-            tags: ["Blog Updates", "VIP", "a, b"]
-                .iter()
-                .map(|t| t.to_string())
-                .collect(),
-            default_channel: Some("web".into()),
-            default_key: Some("email".into()),
-            marker: None,
-            safety: Safety::default(),
-            contacts: vec![],
-            hash: String::new(),
-        }
+        let mut config = testing::config();
+        config.tags.insert("a, b".to_string());
+        config
     }
 
-    fn live(id: &str, fields: &[(&str, &str)], tags: &[&str]) -> LiveContact {
-        LiveContact {
-            id: id.into(),
-            fields: fields
-                .iter()
-                .map(|(k, v)| (k.to_string(), Some(v.to_string())))
-                .collect(),
-            tags: tags.iter().map(|t| t.to_string()).collect(),
-        }
-    }
-
-    /// The fragment, loaded as part of a config directory whose other file declares `header`.
     fn load_with(header: &str, fragment: &str) -> Result<Config, String> {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("00-base.yaml"), header).unwrap();
@@ -596,25 +547,6 @@ mod tests {
                 out.yaml
             );
         }
-    }
-
-    #[test]
-    fn query_values_follow_the_channel_s_boolean_spelling() {
-        let cfg = config();
-        assert_eq!(query_value(&cfg, "web", "vip", "true").unwrap(), "TRUE");
-        assert_eq!(query_value(&cfg, "viber", "vip", "TRUE").unwrap(), "true");
-        assert!(query_value(&cfg, "web", "vip", "yes").is_err());
-        assert_eq!(
-            query_value(&cfg, "web", "customer_type", "premium").unwrap(),
-            "premium"
-        );
-        assert!(query_value(&cfg, "web", "x", "").is_err());
-        assert_eq!(
-            parse_query("a=b=c").unwrap(),
-            ("a".to_string(), "b=c".to_string())
-        );
-        assert!(parse_query("novalue").is_err());
-        assert!(parse_query("=x").is_err());
     }
 
     proptest! {

@@ -210,3 +210,27 @@ pub fn parse_query(arg: &str) -> Result<(String, String), Error> {
         ))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_values_follow_the_channel_s_boolean_spelling() {
+        let cfg = crate::testing::config();
+        assert_eq!(query_value(&cfg, "web", "vip", "true").unwrap(), "TRUE");
+        assert_eq!(query_value(&cfg, "viber", "vip", "TRUE").unwrap(), "true");
+        assert!(query_value(&cfg, "web", "vip", "yes").is_err());
+        assert_eq!(
+            query_value(&cfg, "web", "customer_type", "premium").unwrap(),
+            "premium"
+        );
+        assert!(query_value(&cfg, "web", "x", "").is_err());
+        assert_eq!(
+            parse_query("a=b=c").unwrap(),
+            ("a".to_string(), "b=c".to_string())
+        );
+        assert!(parse_query("novalue").is_err());
+        assert!(parse_query("=x").is_err());
+    }
+}
