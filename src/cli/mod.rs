@@ -49,9 +49,10 @@ pub struct Global {
     /// anywhere (NO_COLOR wins).
     #[arg(long, global = true)]
     pub no_color: bool,
-    /// Log every API call (method, path, status, time) on stderr. Tokens are never logged.
-    #[arg(short, long, global = true)]
-    pub verbose: bool,
+    /// Log every API call (method, path, status, time) on stderr. Tokens are never logged, and
+    /// contacts' look-up values are masked (`j***@example.com`); -vv shows them in full.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
 /// Output formats.

@@ -7,6 +7,7 @@ use std::io::Write;
 use anstream::{AutoStream, ColorChoice};
 
 use super::Global;
+use crate::api::RequestLog;
 use crate::render::Format;
 
 /// The process exit code.
@@ -28,8 +29,8 @@ pub struct Output {
     pub color: bool,
     /// Colour on stderr.
     pub color_err: bool,
-    /// `-v`.
-    pub verbose: bool,
+    /// `-v` (1: requests, contacts' values masked), `-vv` (2: values shown).
+    pub verbose: u8,
 }
 
 impl Output {
@@ -71,10 +72,21 @@ impl Output {
         eprint!("{text}");
     }
 
-    /// The `-v` log: a line per request on stderr, when asked for.
-    pub fn log(&self) -> Option<crate::api::LogFn> {
-        self.verbose.then(|| {
-            std::sync::Arc::new(|line: &str| eprintln!("contactctl: {line}")) as crate::api::LogFn
+    /// The `-v` log: a line per request on stderr, when asked for; with `-vv` contacts' look-up
+    /// values in full, which it says once.
+    pub fn log(&self) -> Option<RequestLog> {
+        if self.verbose == 0 {
+            return None;
+        }
+        let values = self.verbose > 1;
+        if values {
+            self.note(
+                "contactctl: -vv: the request log shows contacts' key values (e-mails, phones) in full",
+            );
+        }
+        Some(RequestLog {
+            sink: std::sync::Arc::new(|line: &str| eprintln!("contactctl: {line}")),
+            values,
         })
     }
 }

@@ -10,7 +10,7 @@ use super::plan::read_and_plan;
 use super::saved::{SavedPlan, stale_contacts};
 use super::session::{Endpoint, Session, connect, load};
 use super::targets::{Targets, select};
-use crate::api::{ContactsApi, LogFn};
+use crate::api::{ContactsApi, RequestLog};
 use crate::apply::{ApplyEvent, ApplyOptions, ApplyReport, Interrupt, apply};
 use crate::model::Config;
 use crate::plan::{Plan, PlanOptions};
@@ -24,7 +24,7 @@ pub async fn open_saved(
     channels: &[String],
     contacts: &[String],
     endpoint: &Endpoint,
-    log: Option<LogFn>,
+    log: Option<RequestLog>,
 ) -> Result<(Session, Targets), Error> {
     if !channels.is_empty() || !contacts.is_empty() {
         return Err(Error::NarrowedSavedPlan);

@@ -11,7 +11,7 @@ use futures::stream::{self, StreamExt};
 use super::Error;
 use super::session::{Endpoint, connect, load};
 use super::targets::check_channel;
-use crate::api::{ApiError, ContactsApi, LogFn};
+use crate::api::{ApiError, ContactsApi, RequestLog};
 use crate::import::{self, Imported};
 use crate::model::{Config, FieldType, LiveContact};
 use crate::plan::estimated_seconds;
@@ -70,7 +70,7 @@ pub struct ImportOutcome {
 /// when given. An ID that is not found does not stop the others (see `missing`).
 pub async fn import(
     request: ImportRequest<'_>,
-    log: Option<LogFn>,
+    log: Option<RequestLog>,
     events: &(dyn Fn(ImportEvent) + Send + Sync),
 ) -> Result<ImportOutcome, Error> {
     let config = load(request.path)?;

@@ -6,7 +6,7 @@ use std::path::Path;
 use super::Error;
 use super::session::{Endpoint, Session, connect, load};
 use super::targets::{Targets, select};
-use crate::api::{ContactsApi, LogFn};
+use crate::api::{ContactsApi, RequestLog};
 use crate::model::Config;
 use crate::plan::{Plan, PlanOptions, plan};
 use crate::read::{ReadOptions, read_live};
@@ -18,7 +18,7 @@ pub async fn open(
     channels: &[String],
     contacts: &[String],
     endpoint: &Endpoint,
-    log: Option<LogFn>,
+    log: Option<RequestLog>,
 ) -> Result<(Session, Targets), Error> {
     let config = load(path)?;
     let targets = select(&config, channels, contacts)?;
