@@ -64,16 +64,8 @@ pub enum FormatArg {
     Markdown,
     /// One JSON object, for scripts.
     Json,
-}
-
-impl From<FormatArg> for crate::render::Format {
-    fn from(f: FormatArg) -> Self {
-        match f {
-            FormatArg::Text => crate::render::Format::Text,
-            FormatArg::Markdown => crate::render::Format::Markdown,
-            FormatArg::Json => crate::render::Format::Json,
-        }
-    }
+    /// `import` only: a CSV sheet for a `sources:` entry.
+    Csv,
 }
 
 /// Which contacts to work on, and against what.

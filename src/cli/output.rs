@@ -6,7 +6,8 @@ use std::io::Write;
 
 use anstream::{AutoStream, ColorChoice};
 
-use super::Global;
+use super::error::{CommandError, Kind};
+use super::{FormatArg, Global};
 use crate::api::RequestLog;
 use crate::render::Format;
 
@@ -23,8 +24,11 @@ pub enum Exit {
 
 /// Where and how output goes.
 pub struct Output {
-    /// Output format of plans and reports.
+    /// Output format of plans and reports (`--format csv` reads as text here: only `import`
+    /// takes it, see [`Output::format_arg`]).
     pub format: Format,
+    /// `--format` as given.
+    pub format_arg: FormatArg,
     /// Colour on stdout.
     pub color: bool,
     /// Colour on stderr.
@@ -41,7 +45,12 @@ impl Output {
         // the environment says.
         let color = |choice: ColorChoice| !g.no_color && choice != ColorChoice::Never;
         Output {
-            format: g.format.into(),
+            format: match g.format {
+                FormatArg::Text | FormatArg::Csv => Format::Text,
+                FormatArg::Markdown => Format::Markdown,
+                FormatArg::Json => Format::Json,
+            },
+            format_arg: g.format,
             color: color(AutoStream::choice(&std::io::stdout())),
             color_err: color(AutoStream::choice(&std::io::stderr())),
             verbose: g.verbose,
@@ -59,6 +68,18 @@ impl Output {
         match result {
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
             other => other,
+        }
+    }
+
+    /// Refuse `--format csv`, which only `import` writes.
+    pub fn no_csv(&self, command: &str) -> Result<(), CommandError> {
+        if self.format_arg == FormatArg::Csv {
+            Err(CommandError::new(
+                Kind::User,
+                format!("{command} prints text, markdown or json; --format csv is for import"),
+            ))
+        } else {
+            Ok(())
         }
     }
 

@@ -26,6 +26,7 @@ pub fn note_sandbox(session: &ops::Session, out: &Output) {
 }
 
 pub async fn run(args: PlanArgs, out: &Output) -> Result<Exit, CommandError> {
+    out.no_csv("plan")?;
     let target = &args.target;
     let (session, targets) = ops::plan::open(
         &target.path,

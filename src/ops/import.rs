@@ -23,6 +23,16 @@ const PER_PAGE: u64 = 1000;
 /// Reads in flight at once (the channel's rate limiter still paces them).
 const CONCURRENCY: usize = 8;
 
+/// What import writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ImportFormat {
+    /// A `contacts:` fragment for the config directory.
+    #[default]
+    Yaml,
+    /// A CSV sheet for a `sources:` entry (`tags_column: Tags`).
+    Csv,
+}
+
 /// What to import.
 #[derive(Debug, Clone, Copy)]
 pub struct ImportRequest<'a> {
@@ -36,6 +46,8 @@ pub struct ImportRequest<'a> {
     pub field: Option<&'a str>,
     /// Write the fragment here (else the caller prints it).
     pub out: Option<&'a Path>,
+    /// YAML or CSV.
+    pub format: ImportFormat,
     /// Where the API is.
     pub endpoint: &'a Endpoint,
 }
@@ -62,7 +74,7 @@ pub enum ImportEvent {
 pub struct ImportOutcome {
     /// The fragment and its counts.
     pub imported: Imported,
-    /// For each `--id` not imported: `ID: why`.
+    /// For each `--id` not found: `ID: why`.
     pub missing: Vec<String>,
 }
 
@@ -136,9 +148,12 @@ pub async fn import(
             .contacts
             .retain(|c| std::fs::canonicalize(&c.source.file).map_or(true, |f| f != out_file));
     }
-    let imported = import::render(config, request.channel, &contacts);
+    let imported = match request.format {
+        ImportFormat::Yaml => import::render(config, request.channel, &contacts),
+        ImportFormat::Csv => import::render_csv(config, request.channel, &contacts),
+    };
     if let Some(path) = request.out {
-        std::fs::write(path, &imported.yaml).map_err(|e| Error::io("writing", path, e))?;
+        std::fs::write(path, &imported.text).map_err(|e| Error::io("writing", path, e))?;
     }
     Ok(ImportOutcome { imported, missing })
 }
