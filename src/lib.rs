@@ -15,3 +15,5 @@ pub mod plan;
 pub mod read;
 pub mod render;
 pub mod sandbox;
+#[cfg(test)]
+mod testing;

@@ -17,6 +17,7 @@ use crate::plan::PlanOptions;
 use crate::render::{self, Format};
 
 pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
+    out.no_csv("apply")?;
     // As Terraform: the plan comes first, and only changes need a yes. An up-to-date repo applies
     // (doing nothing) without a terminal; a plan saved with `plan --out` was the reviewed one,
     // so applying it asks nothing either.

@@ -156,6 +156,9 @@ impl From<ops::Error> for CommandError {
             E::DirectoryHasConfig { .. } => {
                 err(Kind::User).hint("give init an empty or new directory")
             }
+            E::ImportIncomplete { .. } => err(Kind::User).hint(
+                "import those contacts as YAML (without --format csv): there a contact without a unique key value is written by id",
+            ),
             E::SandboxStart { .. }
             | E::HttpSetup(_)
             | E::Io { .. }

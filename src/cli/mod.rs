@@ -49,9 +49,10 @@ pub struct Global {
     /// anywhere (NO_COLOR wins).
     #[arg(long, global = true)]
     pub no_color: bool,
-    /// Log every API call (method, path, status, time) on stderr. Tokens are never logged.
-    #[arg(short, long, global = true)]
-    pub verbose: bool,
+    /// Log every API call (method, path, status, time) on stderr. Tokens are never logged, and
+    /// contacts' look-up values are masked (`j***@example.com`); -vv shows them in full.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
 /// Output formats.
@@ -63,16 +64,8 @@ pub enum FormatArg {
     Markdown,
     /// One JSON object, for scripts.
     Json,
-}
-
-impl From<FormatArg> for crate::render::Format {
-    fn from(f: FormatArg) -> Self {
-        match f {
-            FormatArg::Text => crate::render::Format::Text,
-            FormatArg::Markdown => crate::render::Format::Markdown,
-            FormatArg::Json => crate::render::Format::Json,
-        }
-    }
+    /// `import` only: a CSV sheet for a `sources:` entry.
+    Csv,
 }
 
 /// Which contacts to work on, and against what.
@@ -166,10 +159,11 @@ pub enum Command {
         after_help = "Examples:\n  contactctl apply contacts/ --auto-approve\n  contactctl apply contacts/ --auto-approve --changed-since HEAD~1   # on merge\n  contactctl plan contacts/ --out plan.json && contactctl apply contacts/ --plan plan.json"
     )]
     Apply(ApplyArgs),
-    /// Write YAML for existing contacts of one channel (by IDs, or by a custom-field look-up) to
-    /// bootstrap a repo: a `contacts:` fragment to drop into the config directory.
+    /// Write existing contacts of one channel (by IDs, or by a custom-field look-up) as config to
+    /// bootstrap a repo: a `contacts:` YAML fragment to drop into the config directory, or with
+    /// --format csv a sheet for a `sources:` entry.
     #[command(
-        after_help = "Examples:\n  contactctl import contacts/ --channel web --field customer_type=premium --out contacts/50-premium.yaml\n  contactctl import contacts/ --channel viber --id 'tMNGhftyUPrB3r1lD+bT4g==' --id 'a/B+c='\n\nExit 1 when an --id was not found; the contacts that were found are still written."
+        after_help = "Examples:\n  contactctl import contacts/ --channel web --field customer_type=premium --out contacts/50-premium.yaml\n  contactctl import contacts/ --channel viber --id 'tMNGhftyUPrB3r1lD+bT4g==' --id 'a/B+c='\n  contactctl import contacts/ --channel web --field segment=event --format csv --out contacts/lists/event.csv\n\nExit 1 when an --id was not found, or (csv) a contact has no unique key value to be a row; the others are still written."
     )]
     Import(ImportArgs),
     /// Print the JSON Schema of the config.

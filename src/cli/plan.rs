@@ -16,7 +16,7 @@ pub fn print_plan(plan: &Plan, out: &Output) -> Result<(), CommandError> {
 
 /// Say, with `-v`, where the in-process sandbox serves.
 pub fn note_sandbox(session: &ops::Session, out: &Output) {
-    if let (true, Some(url)) = (out.verbose, session.sandbox_url()) {
+    if let (true, Some(url)) = (out.verbose > 0, session.sandbox_url()) {
         let channels: Vec<&str> = session.clients.keys().map(String::as_str).collect();
         out.note(&format!(
             "sandbox: serving {} on {url}",
@@ -26,6 +26,7 @@ pub fn note_sandbox(session: &ops::Session, out: &Output) {
 }
 
 pub async fn run(args: PlanArgs, out: &Output) -> Result<Exit, CommandError> {
+    out.no_csv("plan")?;
     let target = &args.target;
     let (session, targets) = ops::plan::open_scoped(
         &target.path,

@@ -8,7 +8,7 @@ use std::path::Path;
 use super::Error;
 use super::saved::{SavedPlan, stale_contacts};
 use super::session::{Endpoint, Session, connect, load};
-use crate::api::{ContactsApi, LogFn};
+use crate::api::{ContactsApi, RequestLog};
 use crate::apply::{ApplyEvent, ApplyOptions, ApplyReport, Interrupt, apply};
 use crate::model::{Config, Identity};
 use crate::plan::{ContactPlan, Plan};
@@ -23,7 +23,7 @@ pub async fn open_saved(
     channels: &[String],
     contacts: &[String],
     endpoint: &Endpoint,
-    log: Option<LogFn>,
+    log: Option<RequestLog>,
 ) -> Result<Session, Error> {
     if !channels.is_empty() || !contacts.is_empty() {
         return Err(Error::NarrowedSavedPlan);

@@ -164,6 +164,12 @@ pub enum Error {
         /// `ID: why`, per ID.
         missing: Vec<String>,
     },
+    /// Some imported contacts could not be rows of a sheet (the others were written).
+    #[error("{} of the contacts could not be written as rows of the sheet (the others were written): {}", not_written.len(), not_written.join("; "))]
+    ImportIncomplete {
+        /// `ID: why`, per contact.
+        not_written: Vec<String>,
+    },
     /// A call whose failure stops the whole operation (a refused token).
     #[error(transparent)]
     Api(#[from] ApiError),

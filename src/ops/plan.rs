@@ -8,7 +8,7 @@ use super::Error;
 use super::scope::{Base, Loaded, load_base, narrow};
 use super::session::{Endpoint, Session, connect, load};
 use super::targets::{Targets, select};
-use crate::api::{ContactsApi, LogFn};
+use crate::api::{ContactsApi, RequestLog};
 use crate::model::Config;
 use crate::plan::{Plan, PlanOptions, RunScope, plan};
 use crate::read::{ReadOptions, read_live, read_scoped};
@@ -20,7 +20,7 @@ pub async fn open(
     channels: &[String],
     contacts: &[String],
     endpoint: &Endpoint,
-    log: Option<LogFn>,
+    log: Option<RequestLog>,
 ) -> Result<(Session, Targets), Error> {
     open_scoped(path, channels, contacts, None, endpoint, log).await
 }
@@ -33,7 +33,7 @@ pub async fn open_scoped(
     contacts: &[String],
     base: Option<&Base>,
     endpoint: &Endpoint,
-    log: Option<LogFn>,
+    log: Option<RequestLog>,
 ) -> Result<(Session, Targets), Error> {
     if base.is_some() && !path.exists() {
         // the config's own problem comes first, as in a full run

@@ -469,98 +469,23 @@ fn safety_warning(config: &Config, ch: &ChannelSummary) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{BooleanFormat, Channel, Fields, Marker, Safety, SourceLoc};
+    use crate::model::Safety;
     use crate::plan::RunScope;
+    use crate::testing::{self, config, live_opt, with_marker};
 
-    // ---- builders -------------------------------------------------------------------------
-
-    fn channel(name: &str, rate_limit: u32) -> (String, Channel) {
-        (
-            name.to_string(),
-            Channel {
-                name: name.to_string(),
-                base_url: "http://127.0.0.1:1/api".into(),
-                token_env: format!("TOKEN_{}", name.to_uppercase()),
-                rate_limit,
-                viber: false,
-                viber_encode_get: false,
-                boolean_format: BooleanFormat::Upper,
-            },
-        )
-    }
-
-    /// A config with the SPEC example's fields and tags, no marker, default safety.
-    fn config() -> Config {
-        Config {
-            channels: [channel("web", 100), channel("viber", 200)].into(),
-            fields: [
-                ("firstName", FieldType::Text),
-                ("lastName", FieldType::Text),
-                ("email", FieldType::Email),
-                ("phone", FieldType::Phone),
-                ("vip", FieldType::Boolean),
-                ("customerid", FieldType::Number),
-            ]
-            .into_iter()
-            .map(|(n, t)| (n.to_string(), t))
-            .collect(),
-            tags: ["Blog Updates", "Platform Updates", "VIP"]
-                .map(String::from)
-                .into(),
-            default_channel: Some("web".into()),
-            default_key: Some("email".into()),
-            marker: None,
-            safety: Safety::default(),
-            contacts: Vec::new(),
-            hash: "0".repeat(64),
-        }
-    }
-
-    fn with_marker(mut c: Config) -> Config {
-        c.marker = Some(Marker {
-            field: "managed_by".into(),
-            value: "git".into(),
-        });
-        c
-    }
+    // ---- builders (the shared ones are in crate::testing) ----------------------------------
 
     fn key(email: &str) -> Identity {
-        Identity::Key {
-            field: "email".into(),
-            value: email.into(),
-        }
+        testing::key("email", email)
     }
 
-    /// A desired contact keyed by email (the key field is among its fields, as config builds it).
+    /// A desired contact on `web` keyed by email.
     fn desired(
         email: &str,
         fields: &[(&str, Option<&str>)],
         tags: Option<&[&str]>,
     ) -> DesiredContact {
-        let mut map: Fields = fields.iter().copied().collect();
-        map.insert("email", Some(email.into()));
-        DesiredContact {
-            channel: "web".into(),
-            identity: key(email),
-            fields: map,
-            tags: tags.map(|t| t.iter().map(|s| s.to_string()).collect()),
-            source: SourceLoc {
-                file: "contacts.yaml".into(),
-                line: 3,
-                col: 5,
-            },
-        }
-    }
-
-    fn live(id: &str, fields: &[(&str, Option<&str>)], tags: &[&str]) -> LiveContact {
-        LiveContact {
-            id: id.into(),
-            fields: fields
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.map(str::to_string)))
-                .collect(),
-            tags: tags.iter().map(|s| s.to_string()).collect(),
-        }
+        testing::desired("web", key(email), fields, tags)
     }
 
     /// Plan one desired contact against what was found.
@@ -636,7 +561,7 @@ mod tests {
         for &(field, want, have, differs) in cases {
             let cfg = config();
             let d = desired("juan@example.com", &[(field, want)], None);
-            let mut l = live("1", &[("email", Some("juan@example.com"))], &[]);
+            let mut l = live_opt("1", &[("email", Some("juan@example.com"))], &[]);
             if field == "email" {
                 l.fields.insert("email", have.map(Into::into));
             } else if let Some(h) = have {
@@ -669,7 +594,7 @@ mod tests {
         ];
         for &(have, differs) in cases {
             let d = desired("a@x.com", &[("lastName", None)], None);
-            let mut l = live("1", &[("email", Some("a@x.com"))], &[]);
+            let mut l = live_opt("1", &[("email", Some("a@x.com"))], &[]);
             if let Some(v) = have {
                 l.fields.insert("lastName", v.map(Into::into));
             }
@@ -681,7 +606,7 @@ mod tests {
     #[test]
     fn a_null_field_is_cleared_with_an_empty_string() {
         let d = desired("a@x.com", &[("lastName", None)], None);
-        let l = live(
+        let l = live_opt(
             "1",
             &[("email", Some("a@x.com")), ("lastName", Some("Dar"))],
             &[],
@@ -699,7 +624,7 @@ mod tests {
     #[test]
     fn before_is_the_value_as_the_api_holds_it() {
         let d = desired("a@x.com", &[("customerid", Some("8"))], None);
-        let l = live(
+        let l = live_opt(
             "1",
             &[("email", Some("a@x.com")), ("customerid", Some("007"))],
             &[],
@@ -711,7 +636,7 @@ mod tests {
     #[test]
     fn fields_the_contact_does_not_write_are_left_alone() {
         let d = desired("a@x.com", &[("firstName", Some("Ana"))], None);
-        let l = live(
+        let l = live_opt(
             "1",
             &[
                 ("email", Some("a@x.com")),
@@ -761,7 +686,7 @@ mod tests {
         ];
         for &(want, have, added, removed) in cases {
             let d = desired("a@x.com", &[], want);
-            let l = live("1", &[("email", Some("a@x.com"))], have);
+            let l = live_opt("1", &[("email", Some("a@x.com"))], have);
             let p = plan_one(&config(), d, Found::Present(l));
             assert_eq!(p.tags_added, strings(added), "{want:?} vs {have:?}");
             assert_eq!(p.tags_removed, strings(removed), "{want:?} vs {have:?}");
@@ -799,7 +724,7 @@ mod tests {
         let add_refs: Vec<&str> = add.iter().map(String::as_str).collect();
         let remove_refs: Vec<&str> = remove.iter().map(String::as_str).collect();
         let d = desired("a@x.com", &[], Some(&add_refs));
-        let l = live("1", &[("email", Some("a@x.com"))], &remove_refs);
+        let l = live_opt("1", &[("email", Some("a@x.com"))], &remove_refs);
         let p = plan_one(&cfg, d, Found::Present(l));
         assert_eq!(
             p.calls,
@@ -844,7 +769,7 @@ mod tests {
         let p = plan_one(
             &cfg,
             d,
-            Found::Present(live("1", &[("email", Some("a@x.com"))], &[])),
+            Found::Present(live_opt("1", &[("email", Some("a@x.com"))], &[])),
         );
         assert_eq!(p.calls.len(), 2);
         let sizes: Vec<usize> = p
@@ -875,7 +800,7 @@ mod tests {
         let p = plan_one(
             &cfg,
             d,
-            Found::Present(live("1", &[("email", Some("a@x.com"))], &[])),
+            Found::Present(live_opt("1", &[("email", Some("a@x.com"))], &[])),
         );
         assert_eq!(p.calls.len(), 1);
     }
@@ -1000,7 +925,7 @@ mod tests {
         ];
         for &(marker, first, changed, marker_only) in cases {
             let d = desired("a@x.com", &[("firstName", Some(first))], None);
-            let mut l = live(
+            let mut l = live_opt(
                 "1",
                 &[("email", Some("a@x.com")), ("firstName", Some("Ana"))],
                 &[],
@@ -1034,7 +959,7 @@ mod tests {
     fn a_marker_write_with_a_tag_change_is_not_marker_only() {
         let cfg = with_marker(config());
         let d = desired("a@x.com", &[], Some(&["VIP"]));
-        let l = live("1", &[("email", Some("a@x.com"))], &[]);
+        let l = live_opt("1", &[("email", Some("a@x.com"))], &[]);
         let p = plan_one(&cfg, d, Found::Present(l));
         assert!(!p.marker_only);
         assert_eq!(p.action, Action::Update);
@@ -1045,7 +970,7 @@ mod tests {
         let mut cfg = with_marker(config());
         cfg.fields.insert("managed_by".into(), FieldType::Text);
         let d = desired("a@x.com", &[("managed_by", Some("someone"))], None);
-        let l = live(
+        let l = live_opt(
             "1",
             &[("email", Some("a@x.com")), ("managed_by", Some("git"))],
             &[],
@@ -1131,7 +1056,7 @@ mod tests {
             orphans: vec![
                 (
                     "web".into(),
-                    live(
+                    live_opt(
                         "9",
                         &[("managed_by", Some("git"))],
                         &["Other", "VIP", "Blog Updates"],
@@ -1139,7 +1064,7 @@ mod tests {
                 ),
                 (
                     "web".into(),
-                    live(
+                    live_opt(
                         "2",
                         &[("email", Some("old@x.com")), ("managed_by", Some("git"))],
                         &["Other"],
@@ -1220,7 +1145,7 @@ mod tests {
     fn the_plan_keeps_only_the_managed_part_of_the_live_contact() {
         let cfg = with_marker(config());
         let d = desired("a@x.com", &[], None);
-        let l = live(
+        let l = live_opt(
             "1",
             &[
                 ("email", Some("a@x.com")),
@@ -1234,7 +1159,7 @@ mod tests {
         let p = plan_one(&cfg, d, Found::Present(l));
         assert_eq!(
             p.live,
-            Some(live(
+            Some(live_opt(
                 "1",
                 &[("email", Some("a@x.com")), ("managed_by", Some("git"))],
                 &["Blog Updates", "VIP"],
@@ -1267,7 +1192,7 @@ mod tests {
             cfg.contacts
                 .push(desired(&email, &[("firstName", Some("New"))], None));
             let first = if i < changing { "Old" } else { "New" };
-            let mut l = live(
+            let mut l = live_opt(
                 &i.to_string(),
                 &[("email", Some(&email)), ("firstName", Some(first))],
                 &[],
@@ -1430,7 +1355,7 @@ mod tests {
                 (0, Found::Absent),
                 (
                     1,
-                    Found::Present(live(
+                    Found::Present(live_opt(
                         "1",
                         &[("email", Some("upd@x.com")), ("managed_by", Some("git"))],
                         &["VIP"],
@@ -1438,7 +1363,7 @@ mod tests {
                 ),
                 (
                     2,
-                    Found::Present(live(
+                    Found::Present(live_opt(
                         "2",
                         &[("email", Some("same@x.com")), ("managed_by", Some("git"))],
                         &[],
@@ -1455,7 +1380,7 @@ mod tests {
             ],
             orphans: vec![(
                 "web".into(),
-                live("99", &[("managed_by", Some("git"))], &["VIP"]),
+                live_opt("99", &[("managed_by", Some("git"))], &["VIP"]),
             )],
             reads: [("web".to_string(), 4), ("viber".to_string(), 1)].into(),
         };

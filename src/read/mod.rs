@@ -492,184 +492,27 @@ async fn read_dropped<C: ContactsApi>(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
     use super::*;
-    use crate::api::{ApiError, LookupPage};
-    use crate::model::FieldWrite;
-    use std::collections::BTreeSet;
-
-    use crate::model::{BooleanFormat, Channel, FieldType, Identity, Marker, Safety, SourceLoc};
-
-    /// An in-memory channel: exact-match look-ups (or case-insensitive ones, like a loose
-    /// server), honest paging, call counting, and injected failures.
-    struct Fake {
-        name: String,
-        contacts: Vec<LiveContact>,
-        loose: bool,
-        /// Claim this many pages, whatever there are (a broken server).
-        claimed_pages: Option<u64>,
-        /// Serve page 1 whatever page is asked (a broken server).
-        ignore_page: bool,
-        /// Every call fails with this.
-        fail_all: Option<ApiError>,
-        /// Calls about this ID or look-up value fail with this.
-        fail_on: Option<(String, ApiError)>,
-        gets: AtomicUsize,
-        lookups: AtomicUsize,
-        log: Mutex<Vec<String>>,
-    }
-
-    impl Fake {
-        fn new(name: &str, contacts: Vec<LiveContact>) -> Fake {
-            Fake {
-                name: name.into(),
-                contacts,
-                loose: false,
-                claimed_pages: None,
-                ignore_page: false,
-                fail_all: None,
-                fail_on: None,
-                gets: AtomicUsize::new(0),
-                lookups: AtomicUsize::new(0),
-                log: Mutex::new(Vec::new()),
-            }
-        }
-        fn reads(&self) -> usize {
-            self.gets.load(Ordering::SeqCst) + self.lookups.load(Ordering::SeqCst)
-        }
-        fn check(&self, about: &str) -> Result<(), ApiError> {
-            self.log.lock().unwrap().push(about.to_string());
-            if let Some(e) = &self.fail_all {
-                return Err(e.clone());
-            }
-            match &self.fail_on {
-                Some((v, e)) if v == about => Err(e.clone()),
-                _ => Ok(()),
-            }
-        }
-    }
-
-    impl ContactsApi for Fake {
-        fn channel(&self) -> &str {
-            &self.name
-        }
-        async fn get(&self, id: &str) -> Result<Option<LiveContact>, ApiError> {
-            self.gets.fetch_add(1, Ordering::SeqCst);
-            self.check(id)?;
-            Ok(self.contacts.iter().find(|c| c.id == id).cloned())
-        }
-        async fn lookup_page(
-            &self,
-            field: &str,
-            value: &str,
-            page: u64,
-            per_page: u64,
-        ) -> Result<LookupPage, ApiError> {
-            self.lookups.fetch_add(1, Ordering::SeqCst);
-            self.check(value)?;
-            let size = if per_page == 0 { 10 } else { per_page };
-            let page = if self.ignore_page { 1 } else { page };
-            let all: Vec<&LiveContact> = self
-                .contacts
-                .iter()
-                .filter(|c| match c.value(field) {
-                    Some(v) if self.loose => v.eq_ignore_ascii_case(value),
-                    Some(v) => v == value,
-                    None => false,
-                })
-                .collect();
-            let total = all.len() as u64;
-            let start = ((page - 1) * size) as usize;
-            Ok(LookupPage {
-                contacts: all
-                    .into_iter()
-                    .skip(start)
-                    .take(size as usize)
-                    .cloned()
-                    .collect(),
-                page,
-                last_page: self
-                    .claimed_pages
-                    .unwrap_or_else(|| total.div_ceil(size).max(1)),
-                per_page: size,
-                total,
-            })
-        }
-        async fn update(&self, _: &str, _: &[FieldWrite]) -> Result<(), ApiError> {
-            unreachable!("the reader never writes")
-        }
-        async fn add_tags(&self, _: &str, _: &[String]) -> Result<(), ApiError> {
-            unreachable!("the reader never writes")
-        }
-        async fn remove_tags(&self, _: &str, _: &[String]) -> Result<(), ApiError> {
-            unreachable!("the reader never writes")
-        }
-        async fn create(&self, _: &[FieldWrite]) -> Result<String, ApiError> {
-            unreachable!("the reader never writes")
-        }
-    }
-
-    fn live(id: &str, fields: &[(&str, &str)]) -> LiveContact {
-        LiveContact {
-            id: id.into(),
-            fields: fields
-                .iter()
-                .map(|(k, v)| (k.to_string(), Some(v.to_string())))
-                .collect(),
-            tags: vec![],
-        }
-    }
+    use crate::api::{ApiError, ContactsApi};
+    use crate::model::Identity;
+    use crate::testing::fake::FakeApi;
+    use crate::testing::{self, key, live};
 
     fn marked(id: &str, email: &str) -> LiveContact {
-        live(id, &[("email", email), ("managed_by", "git")])
+        live(id, &[("email", email), ("managed_by", "git")], &[])
     }
 
     fn desired(channel: &str, identity: Identity) -> DesiredContact {
-        DesiredContact {
-            channel: channel.into(),
-            identity,
-            fields: Default::default(),
-            tags: None,
-            source: SourceLoc::default(),
-        }
-    }
-
-    fn key(field: &str, value: &str) -> Identity {
-        Identity::Key {
-            field: field.into(),
-            value: value.into(),
-        }
+        testing::desired(channel, identity, &[], None)
     }
 
     fn config(contacts: Vec<DesiredContact>, marker: bool) -> Config {
-        let channel = |name: &str| Channel {
-            name: name.into(),
-            base_url: "http://x".into(),
-            token_env: format!("{}_TOKEN", name.to_uppercase()),
-            rate_limit: 100,
-            viber: false,
-            viber_encode_get: false,
-            boolean_format: BooleanFormat::Upper,
-        };
-        Config {
-            channels: [("web".into(), channel("web")), ("wa".into(), channel("wa"))].into(),
-            fields: [
-                ("email".to_string(), FieldType::Email),
-                ("phone".to_string(), FieldType::Phone),
-                ("name".to_string(), FieldType::Text),
-            ]
-            .into(),
-            tags: BTreeSet::new(),
-            default_channel: Some("web".into()),
-            default_key: Some("email".into()),
-            marker: marker.then(|| Marker {
-                field: "managed_by".into(),
-                value: "git".into(),
-            }),
-            safety: Safety::default(),
-            contacts,
-            hash: String::new(),
+        let mut config = testing::config();
+        config.contacts = contacts;
+        if marker {
+            testing::with_marker(config)
+        } else {
+            config
         }
     }
 
@@ -683,12 +526,14 @@ mod tests {
 
     async fn read(
         config: &Config,
-        fakes: Vec<Fake>,
+        fakes: Vec<FakeApi>,
         selected: &[usize],
         o: ReadOptions,
-    ) -> (LiveState, BTreeMap<String, Fake>) {
-        let clients: BTreeMap<String, Fake> =
-            fakes.into_iter().map(|f| (f.name.clone(), f)).collect();
+    ) -> (LiveState, BTreeMap<String, FakeApi>) {
+        let clients: BTreeMap<String, FakeApi> = fakes
+            .into_iter()
+            .map(|f| (f.channel().to_string(), f))
+            .collect();
         let state = read_live(config, &clients, selected, o).await;
         (state, clients)
     }
@@ -720,7 +565,7 @@ mod tests {
             ],
             false,
         );
-        let fake = Fake::new("web", vec![marked("1", "a@x.com"), live("2", &[])]);
+        let fake = FakeApi::new("web", vec![marked("1", "a@x.com"), live("2", &[], &[])]);
         let (state, fakes) = read(&cfg, vec![fake], &[3, 0, 2, 1], opts(100, false)).await;
         assert_eq!(
             ids(&state),
@@ -749,17 +594,13 @@ mod tests {
         let selected: Vec<usize> = (0..n).collect();
         let (state, fakes) = read(
             &cfg,
-            vec![Fake::new("web", contacts)],
+            vec![FakeApi::new("web", contacts)],
             &selected,
             opts(10, true),
         )
         .await;
-        assert_eq!(
-            fakes["web"].lookups.load(Ordering::SeqCst),
-            3,
-            "ceil(25/10) pages"
-        );
-        assert_eq!(fakes["web"].gets.load(Ordering::SeqCst), 0);
+        assert_eq!(fakes["web"].count("lookup"), 3, "ceil(25/10) pages");
+        assert_eq!(fakes["web"].count("get"), 0);
         assert_eq!(state.reads["web"], 3, "the live state counts the calls");
         for (i, (idx, found)) in state.contacts.iter().enumerate() {
             assert_eq!(*idx, i);
@@ -784,11 +625,14 @@ mod tests {
         );
         for ignore_page in [false, true] {
             // a billion pages claimed: empty after the first, or the first again and again
-            let mut fake = Fake::new("web", contacts.clone());
-            fake.claimed_pages = Some(1_000_000_000);
-            fake.ignore_page = ignore_page;
+            let fake = FakeApi::new("web", contacts.clone()).claiming_pages(1_000_000_000);
+            let fake = if ignore_page {
+                fake.ignoring_page()
+            } else {
+                fake
+            };
             let (state, fakes) = read(&cfg, vec![fake], &[0, 1, 2, 3, 4], opts(10, true)).await;
-            let lookups = fakes["web"].lookups.load(Ordering::SeqCst);
+            let lookups = fakes["web"].count("lookup");
             assert_eq!(
                 lookups,
                 1 + 4,
@@ -814,12 +658,12 @@ mod tests {
             ],
             true,
         );
-        let fake = Fake::new(
+        let fake = FakeApi::new(
             "web",
             vec![
                 marked("1", "a@x.com"),
-                live("2", &[("email", "plain@x.com")]),
-                live("idonly", &[("name", "Ana")]),
+                live("2", &[("email", "plain@x.com")], &[]),
+                live("idonly", &[("firstName", "Ana")], &[]),
                 marked("9", "gone@x.com"),
                 marked("5", "old@x.com"),
             ],
@@ -834,8 +678,8 @@ mod tests {
             ]
         );
         // one page, then one look-up and one get for the two unmarked contacts
-        assert_eq!(fakes["web"].lookups.load(Ordering::SeqCst), 2);
-        assert_eq!(fakes["web"].gets.load(Ordering::SeqCst), 1);
+        assert_eq!(fakes["web"].count("lookup"), 2);
+        assert_eq!(fakes["web"].count("get"), 1);
         let orphans: Vec<(&str, &str)> = state
             .orphans
             .iter()
@@ -857,7 +701,7 @@ mod tests {
             ],
             true,
         );
-        let fake = Fake::new(
+        let fake = FakeApi::new(
             "web",
             vec![marked("1", "dup@x.com"), marked("2", "DUP@x.com")],
         );
@@ -878,7 +722,7 @@ mod tests {
     #[tokio::test]
     async fn orphans_are_not_reported_unless_asked() {
         let cfg = config(vec![desired("web", key("email", "a@x.com"))], true);
-        let fake = Fake::new(
+        let fake = FakeApi::new(
             "web",
             vec![marked("1", "a@x.com"), marked("9", "gone@x.com")],
         );
@@ -890,7 +734,7 @@ mod tests {
     async fn a_key_matching_several_contacts_is_ambiguous_with_or_without_marker() {
         for with_marker in [false, true] {
             let cfg = config(vec![desired("web", key("email", "dup@x.com"))], with_marker);
-            let fake = Fake::new(
+            let fake = FakeApi::new(
                 "web",
                 vec![marked("1", "dup@x.com"), marked("2", "dup@x.com")],
             );
@@ -916,15 +760,15 @@ mod tests {
             ],
             false,
         );
-        let fake = Fake::new("web", vec![live("7", &[("phone", "+34600111222")])]);
+        let fake = FakeApi::new("web", vec![live("7", &[("phone", "+34600111222")], &[])]);
         let (state, fakes) = read(&cfg, vec![fake], &[0, 1], opts(100, false)).await;
         assert_eq!(
             ids(&state),
             vec![(0, "present 7".into()), (1, "absent".into())]
         );
         // two look-ups for the first (written form, then normalised), one for the second
-        assert_eq!(fakes["web"].lookups.load(Ordering::SeqCst), 3);
-        let log = fakes["web"].log.lock().unwrap().clone();
+        assert_eq!(fakes["web"].count("lookup"), 3);
+        let log = fakes["web"].looked_up();
         assert!(
             log.contains(&"+34 600 111 222".to_string())
                 && log.contains(&"+34600111222".to_string())
@@ -933,9 +777,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_loose_server_match_on_a_text_key_is_not_taken_for_the_contact() {
-        let cfg = config(vec![desired("web", key("name", "Ana"))], false);
-        let mut fake = Fake::new("web", vec![live("1", &[("name", "ana")])]);
-        fake.loose = true;
+        let cfg = config(vec![desired("web", key("firstName", "Ana"))], false);
+        let fake = FakeApi::new("web", vec![live("1", &[("firstName", "ana")], &[])]).loose();
         let (state, _) = read(&cfg, vec![fake], &[0], opts(100, false)).await;
         assert_eq!(ids(&state), vec![(0, "absent".into())]);
     }
@@ -943,15 +786,14 @@ mod tests {
     #[tokio::test]
     async fn a_loose_server_s_later_pages_are_read_to_find_the_exact_match() {
         let mut contacts: Vec<LiveContact> = (0..11)
-            .map(|i| live(&format!("{i}"), &[("name", "ana")]))
+            .map(|i| live(&format!("{i}"), &[("firstName", "ana")], &[]))
             .collect();
-        contacts.push(live("exact", &[("name", "Ana")]));
-        let cfg = config(vec![desired("web", key("name", "Ana"))], false);
-        let mut fake = Fake::new("web", contacts);
-        fake.loose = true;
+        contacts.push(live("exact", &[("firstName", "Ana")], &[]));
+        let cfg = config(vec![desired("web", key("firstName", "Ana"))], false);
+        let fake = FakeApi::new("web", contacts).loose();
         let (state, fakes) = read(&cfg, vec![fake], &[0], opts(100, false)).await;
         assert_eq!(ids(&state), vec![(0, "present exact".into())]);
-        assert_eq!(fakes["web"].lookups.load(Ordering::SeqCst), 2);
+        assert_eq!(fakes["web"].count("lookup"), 2);
     }
 
     #[tokio::test]
@@ -965,16 +807,15 @@ mod tests {
                 desired("web", Identity::Id("1".into())),
                 desired("web", Identity::Id("2".into())),
                 desired("web", Identity::Id("3".into())),
-                desired("wa", Identity::Id("1".into())),
+                desired("viber", Identity::Id("1".into())),
             ],
             false,
         );
-        let mut web = Fake::new("web", vec![live("1", &[])]);
-        web.fail_all = Some(unauthorized.clone());
-        let wa = Fake::new("wa", vec![live("1", &[])]);
+        let web = FakeApi::new("web", vec![live("1", &[], &[])]).failing_all(unauthorized.clone());
+        let viber = FakeApi::new("viber", vec![live("1", &[], &[])]);
         let mut o = opts(100, false);
         o.concurrency = 1;
-        let (state, fakes) = read(&cfg, vec![web, wa], &[0, 1, 2, 3], o).await;
+        let (state, fakes) = read(&cfg, vec![web, viber], &[0, 1, 2, 3], o).await;
         assert_eq!(fakes["web"].reads(), 1, "reads after the 401 are not sent");
         let msg = format!("failed: {unauthorized}");
         assert_eq!(
@@ -991,11 +832,11 @@ mod tests {
     #[tokio::test]
     async fn a_401_while_paging_fails_every_contact_of_the_channel() {
         let cfg = config(vec![desired("web", key("email", "a@x.com"))], true);
-        let mut web = Fake::new("web", vec![marked("1", "a@x.com")]);
-        web.fail_all = Some(ApiError::Unauthorized {
-            channel: "web".into(),
-            token_env: "WEB_TOKEN".into(),
-        });
+        let web =
+            FakeApi::new("web", vec![marked("1", "a@x.com")]).failing_all(ApiError::Unauthorized {
+                channel: "web".into(),
+                token_env: "WEB_TOKEN".into(),
+            });
         let (state, fakes) = read(&cfg, vec![web], &[0], opts(100, true)).await;
         assert_eq!(fakes["web"].reads(), 1);
         assert!(matches!(&state.contacts[0].1, Found::Failed(m) if m.contains("WEB_TOKEN")));
@@ -1010,14 +851,14 @@ mod tests {
             ],
             false,
         );
-        let mut web = Fake::new("web", vec![marked("1", "a@x.com"), marked("2", "b@x.com")]);
-        web.fail_on = Some((
-            "a@x.com".into(),
-            ApiError::Rejected {
-                status: 403,
-                message: "Forbidden contact".into(),
-            },
-        ));
+        let web = FakeApi::new("web", vec![marked("1", "a@x.com"), marked("2", "b@x.com")])
+            .failing_on(
+                "a@x.com",
+                ApiError::Rejected {
+                    status: 403,
+                    message: "Forbidden contact".into(),
+                },
+            );
         let (state, _) = read(&cfg, vec![web], &[0, 1], opts(100, false)).await;
         assert_eq!(
             ids(&state),
@@ -1034,13 +875,13 @@ mod tests {
     #[tokio::test]
     async fn a_failed_marker_page_falls_back_to_reading_one_by_one() {
         let cfg = config(vec![desired("web", key("email", "a@x.com"))], true);
-        let mut web = Fake::new("web", vec![marked("1", "a@x.com"), marked("9", "z@x.com")]);
-        web.fail_on = Some((
-            "git".into(),
-            ApiError::Unknown {
-                reason: "timed out".into(),
-            },
-        ));
+        let web = FakeApi::new("web", vec![marked("1", "a@x.com"), marked("9", "z@x.com")])
+            .failing_on(
+                "git",
+                ApiError::Unknown {
+                    reason: "timed out".into(),
+                },
+            );
         let (state, _) = read(&cfg, vec![web], &[0], opts(100, true)).await;
         assert_eq!(ids(&state), vec![(0, "present 1".into())]);
         assert!(
@@ -1051,17 +892,17 @@ mod tests {
 
     #[tokio::test]
     async fn a_contact_whose_channel_has_no_client_fails() {
-        let cfg = config(vec![desired("wa", Identity::Id("1".into()))], false);
+        let cfg = config(vec![desired("viber", Identity::Id("1".into()))], false);
         let (state, _) = read(
             &cfg,
-            vec![Fake::new("web", vec![])],
+            vec![FakeApi::new("web", vec![])],
             &[0, 7],
             opts(100, false),
         )
         .await;
         assert_eq!(
             ids(&state),
-            vec![(0, "failed: no API client for channel wa".into())]
+            vec![(0, "failed: no API client for channel viber".into())]
         );
     }
 
@@ -1099,7 +940,7 @@ mod tests {
         platform: Vec<LiveContact>,
         scoped: &Scoped,
     ) -> (LiveState, usize) {
-        let clients = BTreeMap::from([("web".to_string(), Fake::new("web", platform))]);
+        let clients = BTreeMap::from([("web".to_string(), FakeApi::new("web", platform))]);
         let state = read_scoped(cfg, &clients, scoped, opts(10, false)).await;
         let reads = clients["web"].reads();
         assert_eq!(
