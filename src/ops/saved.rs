@@ -170,29 +170,14 @@ pub fn stale_contacts(config: &Config, planned: &[&ContactPlan], fresh: Vec<Foun
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Identity, LiveContact};
+    use crate::model::LiveContact;
     use crate::plan::Call;
-
-    fn config() -> Config {
-        let mut c = crate::config::load_from(
-            &crate::config::Fs,
-            Path::new(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/examples/contactctl.yaml"
-            )),
-        )
-        .unwrap();
-        c.contacts.clear();
-        c
-    }
+    use crate::testing::{self, config, key};
 
     fn contact(action: Action, id: Option<&str>, live: Option<LiveContact>) -> ContactPlan {
         ContactPlan {
             channel: "web".into(),
-            identity: Identity::Key {
-                field: "email".into(),
-                value: "a@x.example".into(),
-            },
+            identity: key("email", "a@x.example"),
             id: id.map(Into::into),
             action,
             fields: vec![],
@@ -208,14 +193,9 @@ mod tests {
         }
     }
 
+    /// Contact 1 on the platform: this first name, an unmanaged field, these tags.
     fn live(first: &str, tags: &[&str]) -> LiveContact {
-        LiveContact {
-            id: "1".into(),
-            fields: [("firstName", Some(first)), ("locale", Some("es"))]
-                .into_iter()
-                .collect(),
-            tags: tags.iter().map(|t| t.to_string()).collect(),
-        }
+        testing::live("1", &[("firstName", first), ("locale", "es")], tags)
     }
 
     #[test]
@@ -242,11 +222,11 @@ mod tests {
             // unmanaged fields and tags may change
             (
                 &update,
-                Found::Present({
-                    let mut l = live("Ana", &["VIP", "Newsletter"]);
-                    l.fields.insert("locale", Some("en".into()));
-                    l
-                }),
+                Found::Present(testing::live(
+                    "1",
+                    &[("firstName", "Ana"), ("locale", "en")],
+                    &["VIP", "Newsletter"],
+                )),
                 None,
             ),
             (

@@ -286,28 +286,11 @@ fn push(buf: &mut Vec<u8>, part: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{BooleanFormat, Channel, FieldType, Fields, Marker, Safety, SourceLoc};
-
-    fn channel(name: &str, viber: bool) -> (String, Channel) {
-        (
-            name.to_string(),
-            Channel {
-                name: name.to_string(),
-                base_url: "https://app.example.chat/api".into(),
-                token_env: format!("TOKEN_{}", name.to_uppercase()),
-                rate_limit: 100,
-                viber,
-                viber_encode_get: viber,
-                boolean_format: BooleanFormat::Upper,
-            },
-        )
-    }
+    use crate::model::{BooleanFormat, FieldType, SourceLoc};
+    use crate::testing::{self, key};
 
     fn email(v: &str) -> Identity {
-        Identity::Key {
-            field: "email".into(),
-            value: v.into(),
-        }
+        key("email", v)
     }
 
     fn contact(
@@ -315,81 +298,40 @@ mod tests {
         identity: Identity,
         fields: &[(&str, Option<&str>)],
         tags: Option<&[&str]>,
-        line: usize,
     ) -> DesiredContact {
-        let mut f: Fields = fields.iter().copied().collect();
-        if let Identity::Key { field, value } = &identity {
-            f.insert(field.as_str(), Some(value.as_str().into()));
-        }
-        DesiredContact {
-            channel: channel.into(),
-            identity,
-            fields: f,
-            tags: tags.map(|t| t.iter().map(|s| s.to_string()).collect()),
-            source: SourceLoc {
-                file: "contacts.yaml".into(),
-                line,
-                col: 5,
-            },
-        }
+        testing::desired(channel, identity, fields, tags)
     }
 
-    /// BASE: ana (web, tags), bo (web, no tags), a Viber contact by ID (tags: []), cy (web).
+    /// BASE: ana (web, tags), bo (web, no tags), a Viber contact by ID (tags: []), cy (web);
+    /// `city` declared too.
     fn base() -> Config {
-        Config {
-            channels: [channel("web", false), channel("viber", true)].into(),
-            fields: [
-                ("email", FieldType::Email),
-                ("firstName", FieldType::Text),
-                ("customerid", FieldType::Number),
-                ("vip", FieldType::Boolean),
-                ("phone", FieldType::Phone),
-                ("city", FieldType::Text),
-                ("note", FieldType::Text),
-            ]
-            .into_iter()
-            .map(|(n, t)| (n.to_string(), t))
-            .collect(),
-            tags: ["A", "B", "C"].map(String::from).into(),
-            default_channel: Some("web".into()),
-            default_key: Some("email".into()),
-            marker: None,
-            safety: Safety::default(),
-            contacts: vec![
-                contact(
-                    "web",
-                    email("ana@x.example"),
-                    &[("firstName", Some("Ana")), ("customerid", Some("7"))],
-                    Some(&["A"]),
-                    3,
-                ),
-                contact(
-                    "web",
-                    email("bo@x.example"),
-                    &[
-                        ("firstName", Some("Bo")),
-                        ("phone", Some("+34 600 111 222")),
-                    ],
-                    None,
-                    6,
-                ),
-                contact(
-                    "viber",
-                    Identity::Id("v1+/=".into()),
-                    &[("firstName", Some("Vi")), ("city", None)],
-                    Some(&[]),
-                    9,
-                ),
-                contact(
-                    "web",
-                    email("cy@x.example"),
-                    &[("vip", Some("TRUE"))],
-                    None,
-                    12,
-                ),
-            ],
-            hash: "0".repeat(64),
-        }
+        let mut config = testing::config();
+        config.fields.insert("city".into(), FieldType::Text);
+        config.contacts = vec![
+            contact(
+                "web",
+                email("ana@x.example"),
+                &[("firstName", Some("Ana")), ("customerid", Some("7"))],
+                Some(&["VIP"]),
+            ),
+            contact(
+                "web",
+                email("bo@x.example"),
+                &[
+                    ("firstName", Some("Bo")),
+                    ("phone", Some("+34 600 111 222")),
+                ],
+                None,
+            ),
+            contact(
+                "viber",
+                Identity::Id("v1+/=".into()),
+                &[("firstName", Some("Vi")), ("city", None)],
+                Some(&[]),
+            ),
+            contact("web", email("cy@x.example"), &[("vip", Some("TRUE"))], None),
+        ];
+        config
     }
 
     /// What HEAD does to BASE, then the expected changed and added indices and dropped
@@ -547,7 +489,11 @@ mod tests {
             (
                 "a tag added to a contact",
                 |c| {
-                    c.contacts[0].tags.as_mut().unwrap().insert("B".into());
+                    c.contacts[0]
+                        .tags
+                        .as_mut()
+                        .unwrap()
+                        .insert("Blog Updates".into());
                 },
                 vec![0],
                 vec![],
@@ -563,7 +509,7 @@ mod tests {
             (
                 "a tag added to the managed list: contacts with tags: only",
                 |c| {
-                    c.tags.insert("D".into());
+                    c.tags.insert("Newsletter".into());
                 },
                 vec![0, 2],
                 vec![],
@@ -647,7 +593,7 @@ mod tests {
             (
                 "a contact added",
                 |c| {
-                    let new = contact("web", email("di@x.example"), &[], None, 20);
+                    let new = contact("web", email("di@x.example"), &[], None);
                     c.contacts.push(new);
                 },
                 vec![4],
