@@ -71,6 +71,7 @@ fn plan_of(contacts: Vec<ContactPlan>) -> Plan {
         channels: vec![],
         warnings: vec![],
         prune: false,
+        scope: None,
     }
 }
 

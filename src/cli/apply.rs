@@ -27,7 +27,7 @@ pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
     let (session, plan) = match &args.plan {
         Some(file) => {
             let saved = ops::saved::load(file).map_err(ops::Error::from)?;
-            let (session, targets) = ops::apply::open_saved(
+            let session = ops::apply::open_saved(
                 &target.path,
                 &saved,
                 &target.channels,
@@ -37,21 +37,28 @@ pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
             )
             .await?;
             note_sandbox(&session, out);
-            let plan = session.recheck(&targets, &target.path, saved).await?;
+            let plan = session.recheck(&target.path, saved).await?;
             (session, plan)
         }
         None => {
-            let (session, targets) = ops::plan::open(
+            let (session, targets) = ops::plan::open_scoped(
                 &target.path,
                 &target.channels,
                 &target.contacts,
+                target.base().as_ref(),
                 &endpoint,
                 out.log(),
             )
             .await?;
             note_sandbox(&session, out);
             let plan = session
-                .plan(&targets, PlanOptions { prune: args.prune })
+                .plan(
+                    &targets,
+                    PlanOptions {
+                        prune: args.prune,
+                        ..PlanOptions::default()
+                    },
+                )
                 .await;
             (session, plan)
         }

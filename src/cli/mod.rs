@@ -81,8 +81,27 @@ pub struct Target {
     /// value or ID (repeatable). Orphans are not looked for when this is given.
     #[arg(long = "contact", value_name = "IDENTITY")]
     pub contacts: Vec<String>,
+    /// Read and plan only the contacts whose desired state differs from the config BASE (a file
+    /// or directory: the same repo as it was); the others are trusted to be as BASE made them.
+    #[arg(long, value_name = "BASE", conflicts_with = "changed_since")]
+    pub base: Option<PathBuf>,
+    /// As --base, with BASE the config's own path as it was at GITREF in its git repository
+    /// (e.g. the pull request's base, or the commit before a push).
+    #[arg(long, value_name = "GITREF")]
+    pub changed_since: Option<String>,
     #[command(flatten)]
     pub endpoint: Endpoint,
+}
+
+impl Target {
+    /// BASE of a change-scoped run, if one was asked for.
+    pub fn base(&self) -> Option<crate::ops::Base> {
+        match (&self.base, &self.changed_since) {
+            (Some(path), _) => Some(crate::ops::Base::Path(path.clone())),
+            (None, Some(reference)) => Some(crate::ops::Base::GitRef(reference.clone())),
+            (None, None) => None,
+        }
+    }
 }
 
 /// Where the API is and how to reach it: the configured hosts, or the in-process sandbox.
@@ -132,12 +151,12 @@ pub enum Command {
     },
     /// Read the live state of every managed contact and print the changes apply would make.
     #[command(
-        after_help = "Examples:\n  contactctl plan contacts/ --format markdown\n  contactctl plan contacts/ --detailed-exitcode --format json   # nightly drift check\n  contactctl plan examples/contactctl.yaml --sandbox"
+        after_help = "Examples:\n  contactctl plan contacts/ --format markdown --changed-since origin/main   # pull request\n  contactctl plan contacts/ --detailed-exitcode --format json   # nightly drift check\n  contactctl plan examples/contactctl.yaml --sandbox"
     )]
     Plan(PlanArgs),
     /// Plan, ask for confirmation (or --auto-approve), then make the calls.
     #[command(
-        after_help = "Examples:\n  contactctl apply contacts/ --auto-approve\n  contactctl plan contacts/ --out plan.json && contactctl apply contacts/ --plan plan.json"
+        after_help = "Examples:\n  contactctl apply contacts/ --auto-approve\n  contactctl apply contacts/ --auto-approve --changed-since HEAD~1   # on merge\n  contactctl plan contacts/ --out plan.json && contactctl apply contacts/ --plan plan.json"
     )]
     Apply(ApplyArgs),
     /// Write existing contacts of one channel (by IDs, or by a custom-field look-up) as config to
@@ -226,7 +245,7 @@ pub struct ApplyArgs {
     pub auto_approve: bool,
     /// Apply this saved plan exactly, if neither the config nor the planned contacts changed
     /// since it was made. It was the reviewed plan, so it is applied without asking.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["base", "changed_since"])]
     pub plan: Option<PathBuf>,
     /// Apply even when more contacts would change than the safety limit allows.
     #[arg(long)]

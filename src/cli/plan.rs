@@ -28,17 +28,24 @@ pub fn note_sandbox(session: &ops::Session, out: &Output) {
 pub async fn run(args: PlanArgs, out: &Output) -> Result<Exit, CommandError> {
     out.no_csv("plan")?;
     let target = &args.target;
-    let (session, targets) = ops::plan::open(
+    let (session, targets) = ops::plan::open_scoped(
         &target.path,
         &target.channels,
         &target.contacts,
+        target.base().as_ref(),
         &target.endpoint.to_ops(),
         out.log(),
     )
     .await?;
     note_sandbox(&session, out);
     let plan = session
-        .plan(&targets, PlanOptions { prune: args.prune })
+        .plan(
+            &targets,
+            PlanOptions {
+                prune: args.prune,
+                ..PlanOptions::default()
+            },
+        )
         .await;
     print_plan(&plan, out)?;
     if let Some(path) = &args.out {

@@ -6,18 +6,17 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::Error;
-use super::plan::read_and_plan;
 use super::saved::{SavedPlan, stale_contacts};
 use super::session::{Endpoint, Session, connect, load};
-use super::targets::{Targets, select};
 use crate::api::{ContactsApi, RequestLog};
 use crate::apply::{ApplyEvent, ApplyOptions, ApplyReport, Interrupt, apply};
-use crate::model::Config;
-use crate::plan::{Plan, PlanOptions};
+use crate::model::{Config, Identity};
+use crate::plan::{ContactPlan, Plan};
+use crate::read::{ReadOptions, read_identities};
 
-/// Open a session for applying `saved`: the config at `path`, narrowed as the saved plan was.
-/// `channels` and `contacts` (`--channel`, `--contact`) must be empty: the plan says what it
-/// covers.
+/// Open a session for applying `saved`: the config at `path`, and a client for each channel the
+/// saved plan has calls on. `channels` and `contacts` (`--channel`, `--contact`) must be empty:
+/// the plan says what it covers.
 pub async fn open_saved(
     path: &Path,
     saved: &SavedPlan,
@@ -25,22 +24,31 @@ pub async fn open_saved(
     contacts: &[String],
     endpoint: &Endpoint,
     log: Option<RequestLog>,
-) -> Result<(Session, Targets), Error> {
+) -> Result<Session, Error> {
     if !channels.is_empty() || !contacts.is_empty() {
         return Err(Error::NarrowedSavedPlan);
     }
     let config = load(path)?;
-    let targets = select(&config, &saved.channels, &saved.contacts)?;
-    let session = connect(config, &targets.channels, endpoint, log).await?;
-    Ok((session, targets))
+    let mut channels: Vec<String> = saved
+        .plan
+        .contacts
+        .iter()
+        .filter(|c| !c.calls.is_empty())
+        .map(|c| c.channel.clone())
+        .collect();
+    channels.sort();
+    channels.dedup();
+    connect(config, &channels, endpoint, log).await
 }
 
-/// The saved plan, if it still holds: the config (at `path`) is the one it was made from, and a
-/// fresh read finds every planned contact as it was. Otherwise nothing is applied.
+/// The saved plan, if it still holds: the config (at `path`) is the one it was made from, and
+/// every contact it has calls for is as it was on the platform — each read once (by ID when the
+/// plan knows it; a contact to create is looked up by its key and must still be absent), and
+/// compared on its managed part (existence, managed fields, managed tags). Contacts without
+/// calls are not read: applying the plan does not touch them. Otherwise nothing is applied.
 pub async fn recheck<C: ContactsApi>(
     config: &Config,
     clients: &BTreeMap<String, C>,
-    targets: &Targets,
     path: &Path,
     saved: SavedPlan,
 ) -> Result<Plan, Error> {
@@ -49,11 +57,24 @@ pub async fn recheck<C: ContactsApi>(
             path: path.to_path_buf(),
         });
     }
-    let options = PlanOptions {
-        prune: saved.plan.prune,
-    };
-    let fresh = read_and_plan(config, clients, targets, options).await;
-    let stale = stale_contacts(&saved.plan, &fresh);
+    let planned: Vec<&ContactPlan> = saved
+        .plan
+        .contacts
+        .iter()
+        .filter(|c| !c.calls.is_empty())
+        .collect();
+    let identities: Vec<(String, Identity)> = planned
+        .iter()
+        .map(|c| {
+            let identity = match &c.id {
+                Some(id) => Identity::Id(id.clone()),
+                None => c.identity.clone(),
+            };
+            (c.channel.clone(), identity)
+        })
+        .collect();
+    let fresh = read_identities(config, clients, &identities, ReadOptions::default()).await;
+    let stale = stale_contacts(config, &planned, fresh);
     if stale.is_empty() {
         Ok(saved.plan)
     } else {
@@ -75,13 +96,8 @@ pub fn check_safety(plan: &Plan, force: bool) -> Result<(), Error> {
 
 impl Session {
     /// The saved plan, if it still holds (see [`recheck`]).
-    pub async fn recheck(
-        &self,
-        targets: &Targets,
-        path: &Path,
-        saved: SavedPlan,
-    ) -> Result<Plan, Error> {
-        recheck(&self.config, &self.clients, targets, path, saved).await
+    pub async fn recheck(&self, path: &Path, saved: SavedPlan) -> Result<Plan, Error> {
+        recheck(&self.config, &self.clients, path, saved).await
     }
 
     /// Make the plan's calls; the report counts the requests sent (retries and recovery reads

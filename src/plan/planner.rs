@@ -33,6 +33,7 @@ pub fn plan(config: &Config, live: LiveState, options: PlanOptions) -> Plan {
     let LiveState {
         contacts: found,
         mut orphans,
+        reads,
     } = live;
     let mut contacts: Vec<ContactPlan> = Vec::with_capacity(found.len() + orphans.len());
     contacts.extend(found.into_iter().filter_map(|(index, found)| {
@@ -49,19 +50,34 @@ pub fn plan(config: &Config, live: LiveState, options: PlanOptions) -> Plan {
             .map(|(channel, contact)| plan_orphan(config, &channel, contact, options.prune)),
     );
 
-    let summary = summarize(&contacts);
-    let channels = channel_summaries(config, &contacts);
-    let warnings = channels
+    let skipped = options
+        .scope
+        .as_ref()
+        .map(|s| s.skipped.clone())
+        .unwrap_or_default();
+    let channels = channel_summaries(config, &contacts, &reads, &skipped);
+    let mut summary = summarize(&contacts);
+    summary.reads = reads.values().sum();
+    summary.skipped = skipped.values().sum();
+    summary.estimated_seconds = channels
         .iter()
-        .filter(|c| c.unsafe_change)
-        .map(|c| safety_warning(config, c))
-        .collect();
+        .map(|c| c.estimated_seconds)
+        .max()
+        .unwrap_or(0);
+    let mut warnings = options.warnings;
+    warnings.extend(
+        channels
+            .iter()
+            .filter(|c| c.unsafe_change)
+            .map(|c| safety_warning(config, c)),
+    );
     Plan {
         contacts,
         summary,
         channels,
         warnings,
         prune: options.prune,
+        scope: options.scope,
     }
 }
 
@@ -365,23 +381,49 @@ fn summarize(contacts: &[ContactPlan]) -> Summary {
     s
 }
 
-fn channel_summaries(config: &Config, contacts: &[ContactPlan]) -> Vec<ChannelSummary> {
+/// Per channel: those with planned contacts, reads or skipped contacts, in name order.
+fn channel_summaries(
+    config: &Config,
+    contacts: &[ContactPlan],
+    reads: &BTreeMap<String, usize>,
+    skipped: &BTreeMap<String, usize>,
+) -> Vec<ChannelSummary> {
     let mut by_channel: BTreeMap<&str, ChannelSummary> = BTreeMap::new();
+    let names = contacts
+        .iter()
+        .map(|c| c.channel.as_str())
+        .chain(
+            reads
+                .iter()
+                .filter(|(_, n)| **n > 0)
+                .map(|(c, _)| c.as_str()),
+        )
+        .chain(
+            skipped
+                .iter()
+                .filter(|(_, n)| **n > 0)
+                .map(|(c, _)| c.as_str()),
+        );
+    for name in names {
+        by_channel.entry(name).or_insert_with(|| ChannelSummary {
+            channel: name.to_string(),
+            api_calls: 0,
+            reads: reads.get(name).copied().unwrap_or(0),
+            skipped: skipped.get(name).copied().unwrap_or(0),
+            rate_limit: config
+                .channels
+                .get(name)
+                .map_or(DEFAULT_RATE_LIMIT, |ch| ch.rate_limit),
+            estimated_seconds: 0,
+            existing: 0,
+            changing: 0,
+            unsafe_change: false,
+        });
+    }
     for c in contacts {
-        let entry = by_channel
-            .entry(c.channel.as_str())
-            .or_insert_with(|| ChannelSummary {
-                channel: c.channel.clone(),
-                api_calls: 0,
-                rate_limit: config
-                    .channels
-                    .get(&c.channel)
-                    .map_or(DEFAULT_RATE_LIMIT, |ch| ch.rate_limit),
-                estimated_seconds: 0,
-                existing: 0,
-                changing: 0,
-                unsafe_change: false,
-            });
+        let Some(entry) = by_channel.get_mut(c.channel.as_str()) else {
+            continue;
+        };
         entry.api_calls += c.calls.len();
         match c.action {
             Action::Update => {
@@ -398,25 +440,29 @@ fn channel_summaries(config: &Config, contacts: &[ContactPlan]) -> Vec<ChannelSu
     by_channel
         .into_values()
         .map(|mut ch| {
-            ch.estimated_seconds = estimated_seconds(ch.api_calls, ch.rate_limit);
-            ch.unsafe_change = ch.existing >= config.safety.min_existing
+            ch.estimated_seconds = estimated_seconds(ch.reads + ch.api_calls, ch.rate_limit);
+            // Contacts a scoped run skipped exist unchanged (BASE was applied): they count
+            // toward the contacts a change is a share of, as in a full run.
+            let existing = ch.existing + ch.skipped;
+            ch.unsafe_change = existing >= config.safety.min_existing
                 && (ch.changing as f64) * 100.0
-                    > config.safety.max_change_percent * (ch.existing as f64);
+                    > config.safety.max_change_percent * (existing as f64);
             ch
         })
         .collect()
 }
 
 fn safety_warning(config: &Config, ch: &ChannelSummary) -> String {
-    let share = if ch.existing > 0 {
-        format!(" ({:.1}%)", ch.changing as f64 * 100.0 / ch.existing as f64)
+    let existing = ch.existing + ch.skipped;
+    let share = if existing > 0 {
+        format!(" ({:.1}%)", ch.changing as f64 * 100.0 / existing as f64)
     } else {
         String::new()
     };
     format!(
         "channel {}: {} of {} existing contacts{share} would change, more than \
          safety.max_change_percent {}%; apply refuses without --force",
-        ch.channel, ch.changing, ch.existing, config.safety.max_change_percent
+        ch.channel, ch.changing, existing, config.safety.max_change_percent
     )
 }
 
@@ -424,6 +470,7 @@ fn safety_warning(config: &Config, ch: &ChannelSummary) -> String {
 mod tests {
     use super::*;
     use crate::model::Safety;
+    use crate::plan::RunScope;
     use crate::testing::{self, config, live_opt, with_marker};
 
     // ---- builders (the shared ones are in crate::testing) ----------------------------------
@@ -448,6 +495,7 @@ mod tests {
         let state = LiveState {
             contacts: vec![(0, found)],
             orphans: Vec::new(),
+            ..Default::default()
         };
         let mut p = plan(&config, state, PlanOptions::default());
         assert_eq!(p.contacts.len(), 1);
@@ -972,6 +1020,7 @@ mod tests {
                 (1, Found::Absent),
             ],
             orphans: Vec::new(),
+            ..Default::default()
         };
         let p = plan(&cfg, state, PlanOptions::default());
         assert_eq!(p.contacts[0].action, Action::Error);
@@ -993,6 +1042,7 @@ mod tests {
         let state = LiveState {
             contacts: vec![(5, Found::Absent), (0, Found::Absent)],
             orphans: Vec::new(),
+            ..Default::default()
         };
         let p = plan(&cfg, state, PlanOptions::default());
         assert_eq!(p.contacts.len(), 1);
@@ -1021,13 +1071,14 @@ mod tests {
                     ),
                 ),
             ],
+            ..Default::default()
         }
     }
 
     #[test]
     fn orphans_without_prune_are_listed_with_no_calls() {
         let cfg = with_marker(config());
-        let p = plan(&cfg, orphan_state(), PlanOptions { prune: false });
+        let p = plan(&cfg, orphan_state(), PlanOptions::default());
         // sorted by channel then ID; identity by key when it has one, else by ID
         assert_eq!(p.contacts[0].identity, key("old@x.com"));
         assert_eq!(p.contacts[1].identity, Identity::Id("9".into()));
@@ -1044,7 +1095,14 @@ mod tests {
     #[test]
     fn pruned_orphans_lose_their_managed_tags_then_the_marker() {
         let cfg = with_marker(config());
-        let p = plan(&cfg, orphan_state(), PlanOptions { prune: true });
+        let p = plan(
+            &cfg,
+            orphan_state(),
+            PlanOptions {
+                prune: true,
+                ..PlanOptions::default()
+            },
+        );
         let nine = &p.contacts[1];
         assert_eq!(nine.tags_removed, strings(&["Blog Updates", "VIP"]));
         assert_eq!(nine.fields, [change("managed_by", Some("git"), None)]);
@@ -1114,6 +1172,18 @@ mod tests {
     /// `existing` contacts on `web`, the first `changing` of which get a new first name, the
     /// next `marker_only` of which only lack the marker.
     fn channel_plan(existing: usize, changing: usize, marker_only: usize, safety: Safety) -> Plan {
+        let (cfg, state) = channel_state(existing, changing, marker_only, safety);
+        plan(&cfg, state, PlanOptions::default())
+    }
+
+    /// `existing` contacts on web, the first `changing` renamed, the next `marker_only` lacking
+    /// only the marker.
+    fn channel_state(
+        existing: usize,
+        changing: usize,
+        marker_only: usize,
+        safety: Safety,
+    ) -> (Config, LiveState) {
         let mut cfg = with_marker(config());
         cfg.safety = safety;
         let mut state = LiveState::default();
@@ -1132,7 +1202,77 @@ mod tests {
             }
             state.contacts.push((i, Found::Present(l)));
         }
-        plan(&cfg, state, PlanOptions::default())
+        (cfg, state)
+    }
+
+    #[test]
+    fn a_scoped_run_counts_its_skipped_contacts_as_existing_and_its_reads_in_the_time() {
+        // 12 contacts read, all changing: a full run of these alone would be refused.
+        let (cfg, mut state) = channel_state(12, 12, 0, Safety::default());
+        state.reads = [("web".to_string(), 250)].into();
+        let full = plan(&cfg, state.clone(), PlanOptions::default());
+        assert!(full.is_unsafe());
+        // ...but they are 12 of 112: the 100 a scoped run skipped exist, unchanged.
+        let scope = RunScope {
+            base: "origin/main".into(),
+            skipped: [("web".to_string(), 100), ("viber".to_string(), 3)].into(),
+        };
+        let options = PlanOptions {
+            scope: Some(scope.clone()),
+            warnings: vec!["a word about BASE".into()],
+            ..PlanOptions::default()
+        };
+        let p = plan(&cfg, state, options);
+        assert!(!p.is_unsafe());
+        assert_eq!(
+            p.warnings,
+            ["a word about BASE"],
+            "the run's warnings first"
+        );
+        assert_eq!(p.scope, Some(scope));
+        let web = &p.channels[1];
+        assert_eq!(
+            (web.channel.as_str(), web.reads, web.skipped, web.api_calls),
+            ("web", 250, 100, 12)
+        );
+        // 262 calls at 100 a minute: two windows after the first
+        assert_eq!(web.estimated_seconds, 120);
+        let viber = &p.channels[0];
+        assert_eq!(
+            (
+                viber.channel.as_str(),
+                viber.skipped,
+                viber.estimated_seconds
+            ),
+            ("viber", 3, 0),
+            "a channel with skipped contacts only is counted"
+        );
+        assert_eq!(
+            (
+                p.summary.reads,
+                p.summary.skipped,
+                p.summary.estimated_seconds
+            ),
+            (250, 103, 120)
+        );
+
+        let (cfg, state) = channel_state(12, 12, 0, Safety::default());
+        let options = PlanOptions {
+            scope: Some(RunScope {
+                base: "origin/main".into(),
+                skipped: [("web".to_string(), 10)].into(),
+            }),
+            ..PlanOptions::default()
+        };
+        let p = plan(&cfg, state, options);
+        assert_eq!(
+            p.warnings,
+            [
+                "channel web: 12 of 22 existing contacts (54.5%) would change, more than \
+              safety.max_change_percent 30%; apply refuses without --force"
+            ],
+            "a big change is refused in a scoped run too"
+        );
     }
 
     #[test]
@@ -1242,8 +1382,16 @@ mod tests {
                 "web".into(),
                 live_opt("99", &[("managed_by", Some("git"))], &["VIP"]),
             )],
+            reads: [("web".to_string(), 4), ("viber".to_string(), 1)].into(),
         };
-        let p = plan(&cfg, state, PlanOptions { prune: true });
+        let p = plan(
+            &cfg,
+            state,
+            PlanOptions {
+                prune: true,
+                ..PlanOptions::default()
+            },
+        );
         assert_eq!(
             p.summary,
             Summary {
@@ -1256,6 +1404,10 @@ mod tests {
                 errors: 1,
                 // create+tags, update+remove-tags, create+tags (viber), remove-tags+update (orphan)
                 api_calls: 8,
+                reads: 5,
+                skipped: 0,
+                // the longest channel: web, 4 reads and 6 writes at 100 a minute
+                estimated_seconds: 0,
             }
         );
         let viber = &p.channels[0];

@@ -3,13 +3,15 @@
 //! page through the marked contacts and read one by one only those paging did not find; without
 //! one, one read per contact. It reports what it found; it never decides what to change.
 
+mod count;
 mod marker;
 mod one;
 pub mod pager;
 
-pub use one::read_one;
+pub use one::{read_all, read_one};
 
-use marker::{MarkedIndex, page_marked};
+use count::Counted;
+use marker::{MarkedIndex, Named, carries_marker, page_marked};
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
@@ -17,7 +19,9 @@ use std::sync::Mutex;
 use futures::stream::{self, StreamExt};
 
 use crate::api::ContactsApi;
-use crate::model::{Config, DesiredContact, Found, LiveContact, LiveState};
+use crate::model::{
+    Config, DEFAULT_PAGE_SIZE, DesiredContact, Found, Identity, LiveContact, LiveState, Marker,
+};
 
 /// How the reader reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,34 +56,188 @@ pub async fn read_live<C: ContactsApi>(
     selected: &[usize],
     options: ReadOptions,
 ) -> LiveState {
-    let mut groups: BTreeMap<&str, Vec<(usize, &DesiredContact)>> = BTreeMap::new();
+    let orphans = if options.orphans {
+        Orphans::All
+    } else {
+        Orphans::None
+    };
+    let work = group(config, selected, |_| Work {
+        page: config.marker.is_some(),
+        orphans,
+    });
+    read_groups(config, clients, selected, work, options).await
+}
+
+/// Read a change-scoped run's live state (see [`Scoped`]): the contacts changed since BASE and,
+/// with a marker, the contacts BASE had and the config dropped, reported as orphans when they
+/// carry the marker (and no read contact is them). Per channel, with a marker, it pages the
+/// marker or reads one by one, whichever [`Scoped::pages`] estimates to cost fewer calls; the
+/// orphans it reports are the same either way.
+pub async fn read_scoped<C: ContactsApi>(
+    config: &Config,
+    clients: &BTreeMap<String, C>,
+    scoped: &Scoped,
+    options: ReadOptions,
+) -> LiveState {
+    let dropped: BTreeMap<&str, Vec<&Identity>> =
+        match config.marker {
+            Some(_) => scoped.dropped.iter().fold(
+                BTreeMap::new(),
+                |mut by_channel, (channel, identity)| {
+                    by_channel
+                        .entry(channel.as_str())
+                        .or_insert_with(Vec::new)
+                        .push(identity);
+                    by_channel
+                },
+            ),
+            // Without a marker nothing tells a dropped contact apart from one never managed.
+            None => BTreeMap::new(),
+        };
+    let mut work = group(config, &scoped.selected, |_| Work {
+        page: false,
+        orphans: Orphans::None,
+    });
+    for channel in dropped.keys() {
+        work.entry(channel).or_insert_with(|| {
+            (
+                Vec::new(),
+                Work {
+                    page: false,
+                    orphans: Orphans::None,
+                },
+            )
+        });
+    }
+    for (channel, (items, w)) in work.iter_mut() {
+        let gone = dropped.get(channel).map_or(&[][..], Vec::as_slice);
+        if !gone.is_empty() {
+            w.orphans = Orphans::Dropped(gone);
+        }
+        w.page = config.marker.is_some() && {
+            let added = items
+                .iter()
+                .filter(|(pos, _)| scoped.added.binary_search(&scoped.selected[*pos]).is_ok())
+                .count();
+            let one_by_one = items.len() + gone.len();
+            scoped.pages(channel) + added < one_by_one
+        };
+    }
+    read_groups(config, clients, &scoped.selected, work, options).await
+}
+
+/// What a change-scoped run reads: [`read_scoped`]'s input, from `plan::scope`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Scoped {
+    /// Indices into `config.contacts` changed since BASE, in the order to report them.
+    pub selected: Vec<usize>,
+    /// Of those, the ones an apply of BASE did not mark (ascending): those BASE did not have, or
+    /// all of them when BASE had another marker. Paging cannot find them.
+    pub added: Vec<usize>,
+    /// Contacts BASE had and the config dropped: (channel, identity as BASE wrote it).
+    pub dropped: Vec<(String, Identity)>,
+    /// BASE's contacts per channel that an apply of BASE marked (none when BASE had another
+    /// marker).
+    pub base_contacts: BTreeMap<String, usize>,
+}
+
+impl Scoped {
+    /// The calls paging the marker on `channel` is estimated to cost, without a call: the run
+    /// trusts that BASE was applied, so every contact BASE has on the channel carries the
+    /// marker, and the platform's documented page holds [`DEFAULT_PAGE_SIZE`] contacts (a server
+    /// that serves bigger pages makes paging cheaper than this; one that also holds orphans,
+    /// dearer). Paging is chosen when these pages plus a look-up of each added contact (which
+    /// paging cannot find) cost fewer calls than reading each changed and dropped contact once.
+    pub fn pages(&self, channel: &str) -> usize {
+        self.base_contacts
+            .get(channel)
+            .copied()
+            .unwrap_or(0)
+            .div_ceil(DEFAULT_PAGE_SIZE)
+            .max(1)
+    }
+}
+
+/// Which orphans a channel's read reports.
+#[derive(Debug, Clone, Copy)]
+enum Orphans<'a> {
+    /// None.
+    None,
+    /// Every marked contact no selected contact matched (a full run).
+    All,
+    /// The marked contacts these identities, dropped from the config, name (a scoped run).
+    Dropped(&'a [&'a Identity]),
+}
+
+/// How a channel is read.
+#[derive(Debug, Clone, Copy)]
+struct Work<'a> {
+    /// Page the marker first (only with a marker set).
+    page: bool,
+    orphans: Orphans<'a>,
+}
+
+/// Per channel, the selected contacts (position in `selected`, contact) and how to read them.
+type Groups<'a> = BTreeMap<&'a str, (Vec<(usize, &'a DesiredContact)>, Work<'a>)>;
+
+fn group<'a>(
+    config: &'a Config,
+    selected: &[usize],
+    work: impl Fn(&str) -> Work<'a>,
+) -> Groups<'a> {
+    let mut groups: Groups<'a> = BTreeMap::new();
     for (pos, &idx) in selected.iter().enumerate() {
         if let Some(c) = config.contacts.get(idx) {
-            groups.entry(c.channel.as_str()).or_default().push((pos, c));
+            groups
+                .entry(c.channel.as_str())
+                .or_insert_with(|| (Vec::new(), work(&c.channel)))
+                .0
+                .push((pos, c));
         }
     }
-    let channels = groups.into_iter().map(|(channel, items)| async move {
-        match clients.get(channel) {
-            Some(client) => read_channel(config, client, &items, options).await,
-            None => {
-                let msg = format!("no API client for channel {channel}");
-                let found = items
-                    .iter()
-                    .map(|&(pos, _)| (pos, Found::Failed(msg.clone())))
-                    .collect();
-                (found, Vec::new())
+    groups
+}
+
+/// Read every group through its channel's client; `selected` is what the groups' positions
+/// point into.
+async fn read_groups<C: ContactsApi>(
+    config: &Config,
+    clients: &BTreeMap<String, C>,
+    selected: &[usize],
+    groups: Groups<'_>,
+    options: ReadOptions,
+) -> LiveState {
+    let channels = groups
+        .into_iter()
+        .map(|(channel, (items, work))| async move {
+            match clients.get(channel) {
+                Some(client) => {
+                    let counted = Counted::new(client);
+                    let (found, orphans) =
+                        read_channel(config, &counted, &items, work, options).await;
+                    (channel, found, orphans, counted.calls())
+                }
+                None => {
+                    let msg = format!("no API client for channel {channel}");
+                    let found = items
+                        .iter()
+                        .map(|&(pos, _)| (pos, Found::Failed(msg.clone())))
+                        .collect();
+                    (channel, found, Vec::new(), 0)
+                }
             }
-        }
-    });
+        });
     let mut results: Vec<Option<Found>> = vec![None; selected.len()];
     let mut orphans = Vec::new();
-    for (found, channel_orphans) in futures::future::join_all(channels).await {
+    let mut reads = BTreeMap::new();
+    for (channel, found, channel_orphans, calls) in futures::future::join_all(channels).await {
         for (pos, f) in found {
             if let Some(slot) = results.get_mut(pos) {
                 *slot = Some(f);
             }
         }
         orphans.extend(channel_orphans);
+        reads.insert(channel.to_string(), calls);
     }
     orphans.sort_by(|a: &(String, LiveContact), b| (&a.0, &a.1.id).cmp(&(&b.0, &b.1.id)));
     LiveState {
@@ -89,23 +247,26 @@ pub async fn read_live<C: ContactsApi>(
             .filter_map(|(&idx, f)| f.map(|f| (idx, f)))
             .collect(),
         orphans,
+        reads,
     }
 }
 
-/// Read the selected contacts of one channel. Returns (position in `selected`, found) and the
-/// channel's orphans.
+/// Read the selected contacts of one channel as `work` says. Returns (position in `selected`,
+/// found) and the channel's orphans.
 async fn read_channel<C: ContactsApi>(
     config: &Config,
     client: &C,
     items: &[(usize, &DesiredContact)],
+    work: Work<'_>,
     options: ReadOptions,
 ) -> (Vec<(usize, Found)>, Vec<(String, LiveContact)>) {
     let concurrency = options.concurrency.max(1);
     let mut found: Vec<(usize, Found)> = Vec::new();
     let mut single: Vec<(usize, &DesiredContact)> = items.to_vec();
     let mut orphans: Vec<LiveContact> = Vec::new();
+    let mut paged = false;
 
-    if let Some(marker) = &config.marker {
+    if let (true, Some(marker)) = (work.page, &config.marker) {
         match page_marked(config, client, marker, options.per_page, concurrency).await {
             Err(e) if e.stops_channel() => {
                 let msg = e.to_string();
@@ -117,6 +278,7 @@ async fn read_channel<C: ContactsApi>(
             // paging failed: every contact is read one by one instead, and orphans are unknown
             Err(_) => {}
             Ok(marked) => {
+                paged = true;
                 let index = MarkedIndex::new(config, &marked, items);
                 // Which marked contacts each desired contact matched (indices into `marked`);
                 // contacts are then moved out of `marked`, not cloned: on a big channel the
@@ -178,40 +340,38 @@ async fn read_channel<C: ContactsApi>(
                         ));
                     }
                 }
-                if options.orphans {
-                    orphans = marked
-                        .into_iter()
-                        .zip(matched)
-                        .filter(|(_, m)| !m)
-                        .filter_map(|(c, _)| c)
-                        .collect();
-                }
+                let unmatched = marked
+                    .into_iter()
+                    .zip(matched)
+                    .filter(|(_, m)| !m)
+                    .filter_map(|(c, _)| c);
+                orphans = match work.orphans {
+                    Orphans::None => Vec::new(),
+                    Orphans::All => unmatched.collect(),
+                    Orphans::Dropped(gone) => {
+                        let named = Named::new(config, gone);
+                        unmatched.filter(|c| named.names(config, c)).collect()
+                    }
+                };
             }
         }
     }
 
-    // The first 401 (or an unreachable host) stops the channel: reads not yet started report it without a call.
-    let stopped: Mutex<Option<String>> = Mutex::new(None);
-    let stopped = &stopped;
-    let singles: Vec<(usize, Found)> = stream::iter(single)
-        .map(|(pos, c)| async move {
-            let stop = stopped.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            if let Some(msg) = stop {
-                return (pos, Found::Failed(msg));
-            }
-            match read_one(client, config, &c.identity).await {
-                Ok(f) => (pos, f),
-                Err(e) if e.stops_channel() => {
-                    let msg = e.to_string();
-                    *stopped.lock().unwrap_or_else(|e| e.into_inner()) = Some(msg.clone());
-                    (pos, Found::Failed(msg))
-                }
-                Err(e) => (pos, Found::Failed(format!("reading it failed: {e}"))),
-            }
-        })
-        .buffer_unordered(concurrency)
-        .collect()
-        .await;
+    let (singles, stopped) = read_each(
+        config,
+        client,
+        single.iter().map(|&(pos, c)| (pos, &c.identity)),
+        concurrency,
+    )
+    .await;
+
+    // Dropped contacts paging did not cover are read one by one; those carrying the marker are
+    // the orphans, as paging would have found them.
+    if let (Orphans::Dropped(gone), Some(marker), false, false) =
+        (work.orphans, &config.marker, paged, stopped)
+    {
+        orphans = read_dropped(config, client, marker, gone, concurrency).await;
+    }
 
     // a marked contact a one-by-one read found is not an orphan (paging can shift under writes)
     let found_singly: HashSet<&str> = singles
@@ -226,6 +386,108 @@ async fn read_channel<C: ContactsApi>(
     let orphans = orphans.into_iter().map(|o| (channel.clone(), o)).collect();
     found.extend(singles);
     (found, orphans)
+}
+
+/// Read each identity one by one ([`read_one`]), `concurrency` at a time: (position, found) in
+/// no particular order, and whether the channel stopped. The first 401 (or an unreachable host)
+/// stops the channel: reads not yet started report it without a call.
+async fn read_each<'a, C: ContactsApi>(
+    config: &Config,
+    client: &C,
+    items: impl Iterator<Item = (usize, &'a Identity)>,
+    concurrency: usize,
+) -> (Vec<(usize, Found)>, bool) {
+    let stopped: Mutex<Option<String>> = Mutex::new(None);
+    let stopped = &stopped;
+    let found: Vec<(usize, Found)> = stream::iter(items)
+        .map(|(pos, identity)| async move {
+            let stop = stopped.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            if let Some(msg) = stop {
+                return (pos, Found::Failed(msg));
+            }
+            match read_one(client, config, identity).await {
+                Ok(f) => (pos, f),
+                Err(e) if e.stops_channel() => {
+                    let msg = e.to_string();
+                    *stopped.lock().unwrap_or_else(|e| e.into_inner()) = Some(msg.clone());
+                    (pos, Found::Failed(msg))
+                }
+                Err(e) => (pos, Found::Failed(format!("reading it failed: {e}"))),
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    let stopped = stopped.lock().unwrap_or_else(|e| e.into_inner()).is_some();
+    (found, stopped)
+}
+
+/// Read each of `contacts` (channel, identity) once, one by one, through its channel's client:
+/// what `apply --plan` reads to tell whether a saved plan still holds (an ID it knows is read
+/// with a get, a contact to create is looked up by its key). Channels are read concurrently.
+/// The result is aligned with `contacts`.
+pub async fn read_identities<C: ContactsApi>(
+    config: &Config,
+    clients: &BTreeMap<String, C>,
+    contacts: &[(String, Identity)],
+    options: ReadOptions,
+) -> Vec<Found> {
+    let mut groups: BTreeMap<&str, Vec<(usize, &Identity)>> = BTreeMap::new();
+    for (pos, (channel, identity)) in contacts.iter().enumerate() {
+        groups.entry(channel).or_default().push((pos, identity));
+    }
+    let channels = groups.into_iter().map(|(channel, items)| async move {
+        match clients.get(channel) {
+            Some(client) => {
+                read_each(config, client, items.into_iter(), options.concurrency)
+                    .await
+                    .0
+            }
+            None => items
+                .into_iter()
+                .map(|(pos, _)| {
+                    (
+                        pos,
+                        Found::Failed(format!("no API client for channel {channel}")),
+                    )
+                })
+                .collect(),
+        }
+    });
+    let mut results = vec![Found::Absent; contacts.len()];
+    for (pos, found) in futures::future::join_all(channels)
+        .await
+        .into_iter()
+        .flatten()
+    {
+        if let Some(slot) = results.get_mut(pos) {
+            *slot = found;
+        }
+    }
+    results
+}
+
+/// The marked contacts that `gone` (identities dropped from the config) name, each read one by
+/// one: a failed read only leaves its orphans unknown, as a failed page does.
+async fn read_dropped<C: ContactsApi>(
+    config: &Config,
+    client: &C,
+    marker: &Marker,
+    gone: &[&Identity],
+    concurrency: usize,
+) -> Vec<LiveContact> {
+    let found: Vec<Vec<LiveContact>> = stream::iter(gone)
+        .map(|identity| async move { read_all(client, config, identity).await.unwrap_or_default() })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let mut seen = HashSet::new();
+    found
+        .into_iter()
+        .flatten()
+        .filter(|c| carries_marker(config, marker, c))
+        .filter(|c| seen.insert(c.id.clone()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -315,6 +577,7 @@ mod tests {
             ]
         );
         assert_eq!(fakes["web"].reads(), 4);
+        assert_eq!(state.reads, BTreeMap::from([("web".to_string(), 4)]));
         assert!(state.orphans.is_empty());
     }
 
@@ -338,6 +601,7 @@ mod tests {
         .await;
         assert_eq!(fakes["web"].count("lookup"), 3, "ceil(25/10) pages");
         assert_eq!(fakes["web"].count("get"), 0);
+        assert_eq!(state.reads["web"], 3, "the live state counts the calls");
         for (i, (idx, found)) in state.contacts.iter().enumerate() {
             assert_eq!(*idx, i);
             assert!(
@@ -640,5 +904,121 @@ mod tests {
             ids(&state),
             vec![(0, "failed: no API client for channel viber".into())]
         );
+    }
+
+    // ---- change-scoped reads ----------------------------------------------------------------
+
+    /// A repo of `n` contacts on web, all applied (marked) on the platform, plus an orphan left
+    /// from long ago; the change: u0 edited, u1 replaced by its ID, new@ added, u2 and u3
+    /// dropped (u3 by its ID).
+    fn scoped_case(n: usize) -> (Config, Vec<LiveContact>, Scoped) {
+        let mut platform: Vec<LiveContact> = (0..n)
+            .map(|i| marked(&format!("{i}"), &format!("u{i}@x.com")))
+            .collect();
+        platform.push(marked("old", "old@x.com"));
+        let mut contacts = vec![
+            desired("web", key("email", "u0@x.com")),
+            desired("web", Identity::Id("1".into())),
+            desired("web", key("email", "new@x.com")),
+        ];
+        contacts.extend((4..n).map(|i| desired("web", key("email", &format!("u{i}@x.com")))));
+        let scoped = Scoped {
+            selected: vec![0, 1, 2],
+            added: vec![1, 2],
+            dropped: vec![
+                ("web".into(), key("email", "u1@x.com")),
+                ("web".into(), key("email", "u2@x.com")),
+                ("web".into(), Identity::Id("3".into())),
+            ],
+            base_contacts: [("web".to_string(), n)].into(),
+        };
+        (config(contacts, true), platform, scoped)
+    }
+
+    async fn scoped_read(
+        cfg: &Config,
+        platform: Vec<LiveContact>,
+        scoped: &Scoped,
+    ) -> (LiveState, usize) {
+        let clients = BTreeMap::from([("web".to_string(), FakeApi::new("web", platform))]);
+        let state = read_scoped(cfg, &clients, scoped, opts(10, false)).await;
+        let reads = clients["web"].reads();
+        assert_eq!(
+            state.reads["web"], reads,
+            "the live state counts every call"
+        );
+        (state, reads)
+    }
+
+    fn orphan_ids(state: &LiveState) -> Vec<&str> {
+        state.orphans.iter().map(|(_, c)| c.id.as_str()).collect()
+    }
+
+    #[tokio::test]
+    async fn a_small_change_in_a_big_repo_is_read_one_by_one_a_big_one_pages_and_both_find_the_same()
+     {
+        // 300 contacts: paging would cost 30 pages (plus 2 look-ups of the added), one by one
+        // 3 changed + 3 dropped. 12 contacts: 2 pages of the 13 marked, then new@ (not marked)
+        // looked up, against 6 one by one.
+        for (n, pages, expected_reads) in [(300, 30, 6), (12, 2, 3)] {
+            let (cfg, platform, scoped) = scoped_case(n);
+            assert_eq!(scoped.pages("web"), pages);
+            let (state, reads) = scoped_read(&cfg, platform, &scoped).await;
+            assert_eq!(reads, expected_reads, "{n} contacts");
+            assert_eq!(
+                ids(&state),
+                vec![
+                    (0, "present 0".into()),
+                    (1, "present 1".into()),
+                    (2, "absent".into())
+                ],
+                "{n} contacts"
+            );
+            // u1 is the contact now named by its ID: not an orphan; the old orphan is not this
+            // change's business
+            assert_eq!(orphan_ids(&state), ["2", "3"], "{n} contacts");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_break_even_between_paging_and_one_by_one_follows_the_estimate() {
+        for (n, expected) in [(50, 6), (60, 6), (40, 6)] {
+            // 50: 5 pages + 2 added = 7 > 6 one by one; 40: 4 + 2 = 6, not fewer: one by one
+            let (cfg, platform, scoped) = scoped_case(n);
+            let (_, reads) = scoped_read(&cfg, platform, &scoped).await;
+            assert_eq!(reads, expected, "{n} contacts");
+        }
+        // 30: 3 pages + 2 = 5 < 6: paging (31 marked contacts: 4 pages, then 1 look-up)
+        let (cfg, platform, scoped) = scoped_case(30);
+        let (_, reads) = scoped_read(&cfg, platform, &scoped).await;
+        assert_eq!(reads, 5);
+    }
+
+    #[tokio::test]
+    async fn without_a_marker_dropped_contacts_are_not_read() {
+        let (mut cfg, platform, scoped) = scoped_case(300);
+        cfg.marker = None;
+        let (state, reads) = scoped_read(&cfg, platform, &scoped).await;
+        assert_eq!(reads, 3, "the changed contacts only");
+        assert!(state.orphans.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_dropped_contact_without_the_marker_is_no_orphan() {
+        let (cfg, mut platform, scoped) = scoped_case(300);
+        platform[2].fields.remove("managed_by");
+        let (state, _) = scoped_read(&cfg, platform, &scoped).await;
+        assert_eq!(orphan_ids(&state), ["3"]);
+    }
+
+    #[tokio::test]
+    async fn a_scoped_run_with_only_dropped_contacts_reads_their_channel() {
+        let (cfg, platform, mut scoped) = scoped_case(300);
+        scoped.selected.clear();
+        scoped.added.clear();
+        let (state, reads) = scoped_read(&cfg, platform, &scoped).await;
+        assert_eq!(reads, 3);
+        assert!(state.contacts.is_empty());
+        assert_eq!(orphan_ids(&state), ["1", "2", "3"]);
     }
 }

@@ -152,17 +152,55 @@ pub(crate) fn live_state() -> LiveState {
                 &["VIP", "Customers"],
             ),
         )],
+        // web: a page of marked contacts, then the two it did not find looked up; viber: a page,
+        // then the get of the contact paging did not find
+        reads: [("web".to_string(), 3), ("viber".to_string(), 2)].into(),
     }
 }
 
 /// The representative plan, orphans kept.
 pub(crate) fn plan() -> Plan {
-    plan::plan(&config(), live_state(), PlanOptions { prune: false })
+    plan::plan(&config(), live_state(), PlanOptions::default())
 }
 
 /// The representative plan with `--prune`.
 pub(crate) fn pruned_plan() -> Plan {
-    plan::plan(&config(), live_state(), PlanOptions { prune: true })
+    let options = PlanOptions {
+        prune: true,
+        ..PlanOptions::default()
+    };
+    plan::plan(&config(), live_state(), options)
+}
+
+/// The representative plan as a change-scoped run would make it: the contacts above changed
+/// since `origin/main`, 9,997 others not read; the orphan is a contact the change dropped.
+pub(crate) fn scoped_plan() -> Plan {
+    let options = PlanOptions {
+        scope: Some(plan::RunScope {
+            base: "origin/main".into(),
+            skipped: [("web".to_string(), 9_990), ("viber".to_string(), 7)].into(),
+        }),
+        ..PlanOptions::default()
+    };
+    let mut live = live_state();
+    live.reads = [("web".to_string(), 5), ("viber".to_string(), 1)].into();
+    plan::plan(&config(), live, options)
+}
+
+/// A full run whose writes wait for many reads: the representative plan, read one by one out of
+/// a repo of 1,000 contacts on `web`.
+pub(crate) fn costly_plan() -> Plan {
+    let mut live = live_state();
+    live.reads = [("web".to_string(), 1_000), ("viber".to_string(), 2)].into();
+    let options = PlanOptions {
+        warnings: vec![
+            "--changed-since origin/main: the config there is not valid (1 problem, first: \
+             contacts.yaml:3:5: unknown field \"bogus\"), so every contact was read"
+                .into(),
+        ],
+        ..PlanOptions::default()
+    };
+    plan::plan(&config(), live, options)
 }
 
 /// A plan in which nothing changes: only the unchanged contact.
@@ -303,6 +341,7 @@ pub(crate) fn notes_plan() -> Plan {
             (2, Found::Absent),
         ],
         orphans: vec![],
+        reads: [("web".to_string(), 3)].into(),
     };
     plan::plan(&config, live, PlanOptions::default())
 }

@@ -9,8 +9,8 @@ use std::io;
 use anstyle::{AnsiColor, Style};
 
 use super::{
-    Mark, Sign, Tally, by_channel, calls_per_channel, contact_name, diff_lines, is_listed,
-    report_heading, report_hints, report_problem, summary_sentence,
+    Mark, Sign, Tally, by_channel, calls_per_channel, contact_name, cost, diff_lines, is_listed,
+    report_heading, report_hints, report_problem, skipped_sentence, summary_sentence,
 };
 use crate::apply::{ApplyReport, Outcome};
 use crate::plan::{Action, ContactPlan, Plan};
@@ -128,14 +128,17 @@ pub fn plan(plan: &Plan, w: &mut dyn io::Write, color: bool) -> io::Result<()> {
     }
 
     writeln!(w, "{} {}.", p.paint(BOLD, "Plan:"), summary_sentence(plan))?;
+    if let Some(skipped) = skipped_sentence(plan, str::to_string) {
+        writeln!(w, "{skipped}.")?;
+    }
     if !plan.has_changes() && plan.summary.errors == 0 {
         writeln!(w, "No changes. The platform matches the configuration.")?;
     } else {
         let per_channel = calls_per_channel(plan);
         if per_channel.is_empty() {
-            writeln!(w, "API calls: {}", plan.summary.api_calls)?;
+            writeln!(w, "API calls: {}", cost(plan))?;
         } else {
-            writeln!(w, "API calls: {} ({per_channel})", plan.summary.api_calls)?;
+            writeln!(w, "API calls: {} ({per_channel})", cost(plan))?;
         }
     }
     Ok(())
@@ -305,6 +308,16 @@ mod tests {
     }
 
     #[test]
+    fn scoped_plan_text_snapshot() {
+        insta::assert_snapshot!(render_plan(&fixtures::scoped_plan(), false));
+    }
+
+    #[test]
+    fn costly_plan_text_snapshot() {
+        insta::assert_snapshot!(render_plan(&fixtures::costly_plan(), false));
+    }
+
+    #[test]
     fn no_change_plan_text_snapshot() {
         insta::assert_snapshot!(render_plan(&fixtures::no_change_plan(), false));
     }
@@ -329,7 +342,7 @@ mod tests {
                 .map(|i| (i, Found::Failed(refused.into())))
                 .chain([(6, Found::Failed("403: Forbidden".into()))])
                 .collect(),
-            orphans: vec![],
+            ..LiveState::default()
         };
         let text = render_plan(&crate::plan::plan(&config, live, Default::default()), false);
         assert!(
