@@ -278,7 +278,9 @@ fn what_is_not_a_change_costs_no_call() {
         let (out, _) = run(&env, &["plan", "contacts", "--changed-since", "HEAD"]);
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(
-            text.contains("6 contacts unchanged since HEAD, not read.\nNo changes."),
+            text.contains(
+                "6 contacts unchanged since HEAD, not read.\nNo changes: nothing the config manages changed since HEAD.\n"
+            ),
             "{what}: {text}"
         );
     }

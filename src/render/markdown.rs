@@ -9,8 +9,8 @@ use std::io;
 
 use super::{
     Tally, by_channel, calls_per_channel, contact_name, cost, diff_lines, human_duration,
-    is_listed, plural, report_heading, report_hints, skipped_sentence, summary_sentence,
-    writes_after_reads,
+    is_listed, no_changes_sentence, plural, report_heading, report_hints, skipped_sentence,
+    summary_sentence, writes_after_reads,
 };
 use crate::apply::{ApplyReport, Outcome};
 use crate::plan::{Action, ContactPlan, Plan};
@@ -215,7 +215,7 @@ pub fn plan(plan: &Plan, w: &mut dyn io::Write) -> io::Result<()> {
         doc.fixed(format!("{skipped}.\n\n"));
     }
     if !plan.has_changes() && plan.summary.errors == 0 {
-        doc.fixed("No changes. The platform matches the configuration.\n\n");
+        doc.fixed(format!("{}\n\n", no_changes_sentence(plan, code)));
     }
     if !plan.warnings.is_empty() {
         let mut block = String::from("> [!WARNING]\n");

@@ -182,6 +182,22 @@ pub(crate) fn skipped_sentence(plan: &Plan, base: impl Fn(&str) -> String) -> Op
     })
 }
 
+/// What a plan with nothing to change says: that the platform matches, or for a change-scoped
+/// plan no more than it read (`base` is BASE as the format writes it).
+pub(crate) fn no_changes_sentence(plan: &Plan, base: impl Fn(&str) -> String) -> String {
+    match &plan.scope {
+        None => "No changes. The platform matches the configuration.".to_string(),
+        Some(scope) if plan.contacts.is_empty() => format!(
+            "No changes: nothing the config manages changed since {}.",
+            base(&scope.base)
+        ),
+        Some(scope) => format!(
+            "No changes. The contacts changed since {} match the platform.",
+            base(&scope.base)
+        ),
+    }
+}
+
 /// The contacts of `plan` grouped by channel (name order), each group in plan order.
 pub(crate) fn by_channel(plan: &Plan) -> BTreeMap<&str, Vec<&ContactPlan>> {
     let mut groups: BTreeMap<&str, Vec<&ContactPlan>> = BTreeMap::new();

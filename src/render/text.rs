@@ -10,7 +10,8 @@ use anstyle::{AnsiColor, Style};
 
 use super::{
     Mark, Sign, Tally, by_channel, calls_per_channel, contact_name, cost, diff_lines, is_listed,
-    report_heading, report_hints, report_problem, skipped_sentence, summary_sentence,
+    no_changes_sentence, report_heading, report_hints, report_problem, skipped_sentence,
+    summary_sentence,
 };
 use crate::apply::{ApplyReport, Outcome};
 use crate::plan::{Action, ContactPlan, Plan};
@@ -132,7 +133,7 @@ pub fn plan(plan: &Plan, w: &mut dyn io::Write, color: bool) -> io::Result<()> {
         writeln!(w, "{skipped}.")?;
     }
     if !plan.has_changes() && plan.summary.errors == 0 {
-        writeln!(w, "No changes. The platform matches the configuration.")?;
+        writeln!(w, "{}", no_changes_sentence(plan, str::to_string))?;
     } else {
         let per_channel = calls_per_channel(plan);
         if per_channel.is_empty() {
