@@ -10,6 +10,9 @@
 #                               (/usr/bin/time -v), release build
 #   bench/run.sh limiter    (3) rate limiter throughput against its limit (cargo bench --bench limiter;
 #                               LIMITER_BENCH_FULL=1 adds the real 60 s run, ~2 min)
+#   bench/run.sh estimate   (4) a plan's estimated_seconds against the wall time of the apply that
+#                               follows, at 40 calls a minute, 40 reads and 12 writes (~2.5 min,
+#                               real clock; not part of "all")
 #
 # Environment: N (contacts for "scale", default 100000), WORK (scratch dir, default
 # target/bench-scale), PER_PAGE (the sandbox's largest page for "scale", default 1000).
@@ -131,43 +134,113 @@ scale() {
   measure "plan --sandbox (text), YAML state" "$BIN" plan "$WORK/repo" --sandbox --sandbox-state "$WORK/state.yaml"
   measure "plan --sandbox --out plan.json" "$BIN" plan "$WORK/repo" --sandbox --sandbox-state "$WORK/state.json" --out "$WORK/plan.json"
   measure "apply --sandbox --plan plan.json" "$BIN" apply "$WORK/repo" --sandbox --sandbox-state "$WORK/state.json" --plan "$WORK/plan.json"
+  scoped
+  measure "plan --sandbox --changed-since HEAD (10 contacts changed), JSON state" "$BIN" plan "$WORK/git/repo" --sandbox --sandbox-state "$WORK/state.json" --changed-since HEAD --detailed-exitcode
+  tail -n 3 "$WORK/stdout" | sed 's/^/    /' >&2
+  measure "plan --sandbox --base (the same, BASE a directory), JSON state" "$BIN" plan "$WORK/git/repo" --sandbox --sandbox-state "$WORK/state.json" --base "$WORK/repo" --detailed-exitcode
   external
+}
+
+# The repo in a git repository (committed as it is applied), then 10 contacts renamed.
+scoped() {
+  rm -rf "$WORK/git"
+  mkdir -p "$WORK/git"
+  cp -r "$WORK/repo" "$WORK/git/repo"
+  git -C "$WORK/git" init -q
+  git -C "$WORK/git" add -A
+  git -C "$WORK/git" -c user.email=bench@example.com -c user.name=bench commit -q -m applied
+  sed -i -E 's/firstName: User(1[0-9])000,/firstName: Renamed\1000,/' "$WORK/git/repo/10-contacts.yaml"
 }
 
 # plan alone: the sandbox in a process of its own, so its memory and CPU are not counted.
 external() {
-  "$BIN" sandbox --state "$WORK/state.json" --port 0 >"$WORK/sandbox.out" 2>&1 &
-  local pid=$!
-  local url=""
-  for _ in $(seq 1 300); do
-    url=$(sed -n 's/.*serving the Contacts API at //p' "$WORK/sandbox.out")
-    [ -n "$url" ] && break
-    sleep 0.1
-  done
-  if [ -z "$url" ]; then
-    kill "$pid" 2>/dev/null || true
-    echo "the sandbox did not start: $(cat "$WORK/sandbox.out")" >&2
-    return 1
-  fi
+  start_sandbox "$WORK/state.json"
+  local pid=$SANDBOX_PID url=$SANDBOX_URL
   mkdir -p "$WORK/repo-ext"
   sed "s|base_url: .*|base_url: $url|" "$WORK/repo/00-base.yaml" >"$WORK/repo-ext/00-base.yaml"
   cp "$WORK/repo/10-contacts.yaml" "$WORK/repo-ext/10-contacts.yaml"
   CONTACTS_WEB_TOKEN=sandbox-web-token measure "plan, sandbox in another process" "$BIN" plan "$WORK/repo-ext" --detailed-exitcode
+  # the same change-scoped, in a git repository of its own
+  rm -rf "$WORK/git-ext" && mkdir -p "$WORK/git-ext" && cp -r "$WORK/repo-ext" "$WORK/git-ext/repo"
+  git -C "$WORK/git-ext" init -q && git -C "$WORK/git-ext" add -A
+  git -C "$WORK/git-ext" -c user.email=bench@example.com -c user.name=bench commit -q -m applied
+  sed -i -E 's/firstName: User(1[0-9])000,/firstName: Renamed\1000,/' "$WORK/git-ext/repo/10-contacts.yaml"
+  CONTACTS_WEB_TOKEN=sandbox-web-token measure "plan --changed-since HEAD (10 changed), sandbox in another process" "$BIN" plan "$WORK/git-ext/repo" --changed-since HEAD --detailed-exitcode
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
+}
+
+# Start `contactctl sandbox --state STATE` on a free port; sets SANDBOX_PID and SANDBOX_URL.
+start_sandbox() {
+  "$BIN" sandbox --state "$1" --port 0 >"$WORK/sandbox.out" 2>&1 &
+  SANDBOX_PID=$!
+  SANDBOX_URL=""
+  for _ in $(seq 1 300); do
+    SANDBOX_URL=$(sed -n 's/.*serving the Contacts API at //p' "$WORK/sandbox.out")
+    [ -n "$SANDBOX_URL" ] && return 0
+    sleep 0.1
+  done
+  echo "the sandbox did not start: $(cat "$WORK/sandbox.out")" >&2
+  return 1
+}
+
+# A plan's estimated_seconds against the wall time of the apply that follows it, on a channel at
+# 40 calls a minute (the sandbox enforcing it too): 40 contacts, 12 of them renamed on the
+# platform, no marker, so the plan reads 40 and apply writes 12. The apply starts 61 s after the
+# plan (as after a merge), when the plan's reads have left the platform's window.
+estimate() {
+  cargo build --release --bin contactctl
+  local dir="$WORK/estimate"
+  mkdir -p "$dir"
+  awk 'BEGIN {
+    print "channels:"
+    print "  web:"
+    print "    rate_limit: 40"
+    print "    contacts:"
+    for (i = 0; i < 40; i++) {
+      printf "      - { id: \"%d\", custom_fields: { email: e%d@estimate.example, firstName: %s } }\n", 7000 + i, i, (i < 12 ? "Old" : "Same")
+    }
+  }' >"$dir/state.yaml"
+  start_sandbox "$dir/state.yaml"
+  {
+    printf 'version: 1\nchannels:\n  web: { base_url: %s, token_env: CONTACTS_WEB_TOKEN, rate_limit: 40 }\n' "$SANDBOX_URL"
+    printf 'fields:\n  email: { type: email }\n  firstName: { type: text }\ndefaults: { channel: web, key: email }\n'
+    printf 'safety: { max_change_percent: 100 }\ncontacts:\n'
+    for i in $(seq 0 39); do printf '  - fields: { email: e%d@estimate.example, firstName: Same }\n' "$i"; done
+  } >"$dir/contactctl.yaml"
+  export CONTACTS_WEB_TOKEN=sandbox-web-token
+  "$BIN" plan "$dir/contactctl.yaml" --format json >"$dir/plan.json"
+  local estimate reads writes
+  estimate=$(sed -n 's/.*"estimated_seconds": \([0-9]*\).*/\1/p' "$dir/plan.json" | head -n 1)
+  reads=$(sed -n 's/.*"reads": \([0-9]*\).*/\1/p' "$dir/plan.json" | head -n 1)
+  writes=$(sed -n 's/.*"api_calls": \([0-9]*\).*/\1/p' "$dir/plan.json" | head -n 1)
+  echo "plan: $reads reads, $writes writes, estimated_seconds $estimate; waiting 61 s for the window..." >&2
+  sleep 61
+  local t0 t1
+  t0=$(date +%s.%N)
+  "$BIN" apply "$dir/contactctl.yaml" --auto-approve >"$dir/apply.txt"
+  t1=$(date +%s.%N)
+  kill "$SANDBOX_PID" 2>/dev/null || true
+  wait "$SANDBOX_PID" 2>/dev/null || true
+  echo
+  echo "| rate | reads | writes | estimated_seconds | apply wall | difference |"
+  echo "|---:|---:|---:|---:|---:|---:|"
+  awk -v e="$estimate" -v a="$t0" -v b="$t1" -v r="$reads" -v w="$writes" \
+    'BEGIN { printf "| 40/min | %d | %d | %d s | %.1f s | %+.1f s |\n", r, w, e, b - a, (b - a) - e }'
 }
 
 case "${1:-all}" in
   calls) cargo bench --bench calls ;;
   scale) scale ;;
   limiter) cargo bench --bench limiter ;;
+  estimate) estimate ;;
   all)
     cargo bench --bench calls
     scale
     cargo bench --bench limiter
     ;;
   *)
-    echo "usage: bench/run.sh [calls|scale|limiter|all]" >&2
+    echo "usage: bench/run.sh [calls|scale|limiter|estimate|all]" >&2
     exit 1
     ;;
 esac

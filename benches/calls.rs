@@ -4,12 +4,18 @@
 //! over real HTTP against the sandbox started in-process (platform page size 10, no effective
 //! rate limit: calls are counted, not waited for), and prints a Markdown table.
 //!
+//! A second table: a pull request of 10 changed contacts (8 edited, 1 added, 1 dropped) to the
+//! same repos, all applied: the reads of a full plan, of a plan scoped to the change
+//! (`--base`/`--changed-since`), and of `apply --plan` of that scoped plan, beside the fewest
+//! reads that can plan the change.
+//!
 //! Run with `cargo bench --bench calls`; `CALLS_BENCH_SIZES=1000,10000` overrides the sizes.
 //! Measures only; it panics if a run fails or a count is off the expected minimum, since then
 //! the table would be wrong.
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
@@ -18,9 +24,12 @@ use contactctl::api::wire::WireContact;
 use contactctl::api::{ClientOptions, HttpClient, RateLimiter, Secret, http_client};
 use contactctl::apply::{ApplyOptions, apply};
 use contactctl::model::Config;
-use contactctl::plan::{PlanOptions, plan};
+use contactctl::ops::plan::{read_and_plan, targets};
+use contactctl::ops::saved::{FORMAT_VERSION, KIND, SavedPlan};
+use contactctl::ops::scope::{Base, load_base};
+use contactctl::plan::{Plan, PlanOptions, plan};
 use contactctl::read::{ReadOptions, read_live};
-use contactctl::sandbox::{self, CallCounts, ChannelState, SandboxState};
+use contactctl::sandbox::{self, CallCounts, ChannelState, SandboxHandle, SandboxState};
 
 /// The platform's page size (the vendor documents').
 const PAGE: usize = 10;
@@ -49,6 +58,18 @@ impl Scenario {
 }
 
 fn config_text(base_url: &str, n: usize, marker: bool) -> String {
+    config_with(base_url, marker, (0..n).map(contact_yaml))
+}
+
+/// Contact `i` of the generated repos, as the config writes it.
+fn contact_yaml(i: usize) -> String {
+    format!(
+        "  - fields: {{ email: user{i}@example.com, firstName: User{i}, customerid: {i} }}\n    tags: [VIP]\n"
+    )
+}
+
+/// The config: the header, then `contacts` (YAML list items).
+fn config_with(base_url: &str, marker: bool, contacts: impl Iterator<Item = String>) -> String {
     let mut s = format!(
         "version: 1\nchannels:\n  web:\n    base_url: {base_url}\n    token_env: BENCH_TOKEN\n    rate_limit: 1000000\nfields:\n  email: {{ type: email }}\n  firstName: {{ type: text }}\n  customerid: {{ type: number }}\ntags: [VIP, Blog Updates]\ndefaults:\n  channel: web\n  key: email\n"
     );
@@ -56,10 +77,8 @@ fn config_text(base_url: &str, n: usize, marker: bool) -> String {
         s.push_str("  marker: { field: managed_by, value: git }\n");
     }
     s.push_str("safety: { max_change_percent: 100 }\ncontacts:\n");
-    for i in 0..n {
-        s.push_str(&format!(
-            "  - fields: {{ email: user{i}@example.com, firstName: User{i}, customerid: {i} }}\n    tags: [VIP]\n"
-        ));
+    for c in contacts {
+        s.push_str(&c);
     }
     s
 }
@@ -142,23 +161,23 @@ struct Row {
     wall: Duration,
 }
 
-async fn run(n: usize, marker: bool, scenario: Scenario) -> Row {
+/// The sandbox (page size 10, no rate limit) holding `contacts` on `web`.
+async fn start(contacts: Vec<WireContact>) -> SandboxHandle {
     let mut ch = ChannelState::new(TOKEN);
     ch.rate_limit = u32::MAX;
     ch.max_per_page = PAGE as u64;
-    ch.contacts = platform(n, marker, scenario);
+    ch.contacts = contacts;
     let state = SandboxState {
         channels: BTreeMap::from([("web".to_string(), ch)]),
         ..SandboxState::default()
     };
-    let sandbox = sandbox::start(state, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+    sandbox::start(state, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
         .await
-        .expect("sandbox starts");
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("contactctl.yaml");
-    std::fs::write(&path, config_text(&sandbox.base_url(), n, marker)).expect("config written");
-    let config: Config = contactctl::config::load(&path).expect("generated config is valid");
+        .expect("sandbox starts")
+}
 
+/// The client of `web` for `config`.
+fn clients(config: &Config) -> BTreeMap<String, HttpClient> {
     let http = http_client(Duration::from_secs(30)).expect("http client");
     let channel = config.channels["web"].clone();
     let client = HttpClient::new(
@@ -168,7 +187,40 @@ async fn run(n: usize, marker: bool, scenario: Scenario) -> Row {
         Arc::new(RateLimiter::new(channel.rate_limit)),
         ClientOptions::default(),
     );
-    let clients = BTreeMap::from([("web".to_string(), client)]);
+    BTreeMap::from([("web".to_string(), client)])
+}
+
+/// Apply `plan`; it must succeed.
+async fn apply_all(plan: Plan, config: &Config, clients: &BTreeMap<String, HttpClient>) {
+    let report = apply(
+        plan,
+        config,
+        clients,
+        ApplyOptions::default(),
+        &AtomicBool::new(false),
+        &|_| {},
+    )
+    .await;
+    assert!(report.succeeded(), "apply failed");
+}
+
+/// Write `text` to `dir/name` and load it.
+fn load(dir: &Path, name: &str, text: &str) -> (PathBuf, Config) {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("config written");
+    let config = contactctl::config::load(&path).expect("generated config is valid");
+    (path, config)
+}
+
+async fn run(n: usize, marker: bool, scenario: Scenario) -> Row {
+    let sandbox = start(platform(n, marker, scenario)).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_, config) = load(
+        dir.path(),
+        "contactctl.yaml",
+        &config_text(&sandbox.base_url(), n, marker),
+    );
+    let clients = clients(&config);
     let selected: Vec<usize> = (0..config.contacts.len()).collect();
     let options = ReadOptions {
         orphans: true,
@@ -181,16 +233,7 @@ async fn run(n: usize, marker: bool, scenario: Scenario) -> Row {
     assert_eq!(p.summary.errors, 0, "plan has errors");
     let after_plan = sandbox.stats().channels["web"].calls.clone();
     let planned_calls = p.summary.api_calls;
-    let report = apply(
-        p,
-        &config,
-        &clients,
-        ApplyOptions::default(),
-        &AtomicBool::new(false),
-        &|_| {},
-    )
-    .await;
-    assert!(report.succeeded(), "apply failed");
+    apply_all(p, &config, &clients).await;
     let wall = started.elapsed();
     let after_apply = sandbox.stats().channels["web"].calls.clone();
     let (min_reads, min_writes) = minimum(n, marker, scenario);
@@ -204,6 +247,108 @@ async fn run(n: usize, marker: bool, scenario: Scenario) -> Row {
         planned_calls,
         min_writes,
         wall,
+    }
+}
+
+/// The pull request: of the repo's `n` contacts, the first 8 renamed, number 8 dropped, one
+/// added (number `n`).
+fn pull_request(n: usize) -> impl Iterator<Item = String> {
+    (0..=n).filter(|i| *i != 8).map(|i| match i {
+        i if i < 8 => contact_yaml(i).replace(&format!("User{i},"), &format!("Edited{i},")),
+        i => contact_yaml(i),
+    })
+}
+
+/// Reads of the pull request's plans (full, scoped, `apply --plan` of the scoped one) and the
+/// fewest reads that can plan it, and the writes.
+struct PrRow {
+    n: usize,
+    marker: bool,
+    full: u64,
+    scoped: u64,
+    apply_plan: u64,
+    min_scoped: u64,
+    min_apply_plan: u64,
+    writes: u64,
+    skipped: usize,
+}
+
+async fn run_pull_request(n: usize, marker: bool) -> PrRow {
+    let sandbox = start(platform(n, marker, Scenario::NoChange)).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let base_url = sandbox.base_url();
+    let (base_path, _) = load(
+        dir.path(),
+        "base.yaml",
+        &config_with(&base_url, marker, (0..n).map(contact_yaml)),
+    );
+    let (head_path, head) = load(
+        dir.path(),
+        "contactctl.yaml",
+        &config_with(&base_url, marker, pull_request(n)),
+    );
+    let clients = clients(&head);
+    let reads = || reads(&sandbox.stats().channels["web"].calls);
+
+    // A full plan.
+    let before = reads();
+    let all = targets(&head, &[], &[], None).expect("targets");
+    let full = read_and_plan(&head, &clients, &all, PlanOptions::default()).await;
+    assert_eq!(full.summary.errors, 0);
+    let full_reads = reads() - before;
+
+    // The plan scoped to the change (`--base base.yaml`; `--changed-since` reads the same BASE
+    // from git).
+    let base = Base::Path(base_path);
+    let loaded = load_base(&head_path, &base).expect("BASE loads");
+    let scoped_targets = targets(&head, &[], &[], Some((&base, loaded))).expect("targets");
+    let before = reads();
+    let scoped = read_and_plan(&head, &clients, &scoped_targets, PlanOptions::default()).await;
+    let scoped_reads = reads() - before;
+    assert_eq!(scoped.summary.reads as u64, scoped_reads);
+    assert_eq!(
+        (scoped.summary.create, scoped.summary.update),
+        (1, 8),
+        "the change"
+    );
+    assert_eq!(
+        (full.summary.create, full.summary.update),
+        (1, 8),
+        "the full plan finds the same change"
+    );
+    let planned = scoped.summary.api_calls as u64;
+    let skipped = scoped.summary.skipped;
+
+    // `apply --plan` of the scoped plan: one read per contact with calls, then the calls.
+    let saved = SavedPlan {
+        format_version: FORMAT_VERSION,
+        kind: KIND.to_string(),
+        config_hash: head.hash.clone(),
+        channels: vec![],
+        contacts: vec![],
+        plan: scoped,
+    };
+    let before = reads();
+    let checked = contactctl::ops::apply::recheck(&head, &clients, &head_path, saved)
+        .await
+        .expect("the saved plan holds");
+    let apply_plan_reads = reads() - before;
+    let writes_before = writes(&sandbox.stats().channels["web"].calls);
+    apply_all(checked, &head, &clients).await;
+    let written = writes(&sandbox.stats().channels["web"].calls) - writes_before;
+    assert_eq!(written, planned, "apply made other calls than planned");
+    PrRow {
+        n,
+        marker,
+        full: full_reads,
+        scoped: scoped_reads,
+        apply_plan: apply_plan_reads,
+        // the 9 contacts of the change, and with a marker the dropped one (to find it marked)
+        min_scoped: if marker { 10 } else { 9 },
+        // the 9 contacts with calls
+        min_apply_plan: 9,
+        writes: written,
+        skipped,
     }
 }
 
@@ -254,6 +399,36 @@ fn main() {
                     r.wall.as_secs_f64()
                 );
             }
+        }
+    }
+
+    println!();
+    println!(
+        "| contacts | marker | pull request | full plan reads | scoped plan reads | apply --plan reads | minimum reads (scoped / apply --plan) | skipped | writes | scoped apply at {RATE}/min (reads + writes) | full apply at {RATE}/min |"
+    );
+    println!("|---:|:---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for &n in &sizes {
+        for marker in [false, true] {
+            let r = rt.block_on(run_pull_request(n, marker));
+            assert_eq!(r.scoped, r.min_scoped, "the scoped plan is at the minimum");
+            assert_eq!(
+                r.apply_plan, r.min_apply_plan,
+                "apply --plan is at the minimum"
+            );
+            println!(
+                "| {} | {} | 10 contacts (8 edited, 1 added, 1 dropped) | {} | {} | {} | {} / {} | {} | {} | {} | {} |",
+                r.n,
+                if r.marker { "yes" } else { "no" },
+                r.full,
+                r.scoped,
+                r.apply_plan,
+                r.min_scoped,
+                r.min_apply_plan,
+                r.skipped,
+                r.writes,
+                at_rate(r.scoped + r.writes),
+                at_rate(r.full + r.writes),
+            );
         }
     }
 }

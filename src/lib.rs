@@ -1,8 +1,10 @@
-//! `contactctl`: keep a chat platform's contacts — field values and tags — in YAML under git, and
-//! reconcile the platform with them (`plan`, `apply`), within the Contacts API's limits.
+//! `contactctl`: keep a chat platform's contacts — field values and tags — in YAML and CSV under
+//! git, and reconcile the platform with them (`plan`, `apply`), within the Contacts API's limits.
 //!
-//! Dependencies point one way: `cli → {config, api, plan, apply, render, sandbox} → model`.
-//! `plan` and `model` are pure; IO (files, HTTP, terminal) lives at the edges.
+//! Dependencies point one way:
+//! `cli → ops → {read, apply, render, import, sandbox} → {api, plan, config} → model`, and
+//! `apply → read`. `plan` and `model` are pure; IO (files, HTTP, git, terminal) lives at the
+//! edges. `tests/tidy.rs` holds the code to this, and README's design notes draw it.
 
 pub mod api;
 pub mod apply;
@@ -15,3 +17,5 @@ pub mod plan;
 pub mod read;
 pub mod render;
 pub mod sandbox;
+#[cfg(test)]
+mod testing;

@@ -661,14 +661,102 @@ async fn a_create_that_could_not_connect_is_retried_because_nothing_was_sent() {
         fast(),
     );
     let e = c.create(&[]).await.unwrap_err();
-    assert!(
-        matches!(&e, ApiError::Unreachable { channel, reason } if channel == "web" && reason.starts_with("could not connect") && reason.ends_with("(after 3 attempts)")),
-        "{e:?}"
+    assert_eq!(
+        e,
+        ApiError::Unreachable {
+            channel: "web".into(),
+            url: format!("http://127.0.0.1:{port}/api"),
+            cause: "connection refused".into(),
+            attempts: 3,
+        }
+    );
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "channel web: cannot reach http://127.0.0.1:{port}/api: connection refused (3 attempts)"
+        )
     );
     assert!(!e.outcome_unknown(), "nothing reached the server");
     assert!(e.stops_channel());
     assert_eq!(c.stats().requests, 3);
     assert_no_token(&e);
+}
+
+/// A port nothing listens on.
+fn dead_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_host_that_never_answered_is_given_up_on_after_a_few_quick_attempts() {
+    let port = dead_port();
+    let options = ClientOptions {
+        max_retries: 5,
+        first_contact_retries: 2,
+        ..ClientOptions::default()
+    };
+    let c = HttpClient::new(
+        &channel(format!("http://127.0.0.1:{port}/api"), false),
+        Secret::new(TOKEN),
+        http_client(Duration::from_secs(2)).unwrap(),
+        Arc::new(RateLimiter::new(1000)),
+        options,
+    );
+    let started = tokio::time::Instant::now();
+    let e = c.get("1").await.unwrap_err();
+    assert!(
+        matches!(&e, ApiError::Unreachable { attempts: 3, cause, .. } if cause == "connection refused"),
+        "{e:?}"
+    );
+    assert_eq!(c.stats().requests, 3, "first contact: 2 retries, not 5");
+    // backoff 0.5 s then 1 s (capped at 1 s while the host has never answered), with jitter
+    assert!(
+        started.elapsed() <= Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_host_that_answered_before_gets_every_retry_when_it_refuses() {
+    // a server that answers once, then goes away: the port refuses from then on
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut s, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 4096];
+        let _ = s.read(&mut buf);
+        let body = r#"{"data":{"id":"1","custom_fields":{},"tags":[]}}"#;
+        let _ = write!(
+            s,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+    });
+    let c = HttpClient::new(
+        &channel(format!("http://127.0.0.1:{port}/api"), false),
+        Secret::new(TOKEN),
+        http_client(Duration::from_secs(2)).unwrap(),
+        Arc::new(RateLimiter::new(1000)),
+        ClientOptions {
+            max_retries: 4,
+            first_contact_retries: 1,
+            ..fast()
+        },
+    );
+    assert!(c.get("1").await.unwrap().is_some());
+    server.join().unwrap();
+    let e = c.get("1").await.unwrap_err();
+    assert!(
+        matches!(&e, ApiError::Unreachable { attempts: 5, .. }),
+        "a reached host gets the full 4 retries: {e:?}"
+    );
+    assert_eq!(c.stats().requests, 1 + 5);
 }
 
 #[tokio::test]

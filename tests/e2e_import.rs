@@ -308,3 +308,92 @@ fn import_needs_ids_or_a_field_query_and_a_known_channel() {
     assert!(text(&out.stderr).contains("vip is a boolean field"));
     assert_eq!(env.stats().total, 0, "no call for a bad command line");
 }
+
+#[test]
+fn a_csv_import_reads_back_through_a_source_with_no_change_planned() {
+    let env = Env::new(premium_contacts(), vec![]);
+    let repo = repo(&env, DEFAULTS);
+    std::fs::create_dir_all(repo.join("lists")).unwrap();
+    let sheet = repo.join("lists/premium.csv");
+    let out = env
+        .cmd()
+        .args([
+            "import",
+            "--channel",
+            "web",
+            "--field",
+            "segment=premium",
+            "--format",
+            "csv",
+            "--out",
+        ])
+        .arg(&sheet)
+        .arg(&repo)
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    // 1003 has no e-mail and 1004/1005 share one: a row needs a unique key value
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("Imported 28 contacts from channel web"),
+        "{err}"
+    );
+    assert!(
+        err.contains("3 of the contacts could not be written as rows of the sheet")
+            && err.contains("1003: no value for the key field email")
+            && err.contains("1004: its email is shared by other imported contacts"),
+        "{err}"
+    );
+    assert!(
+        err.contains("tags_column: Tags"),
+        "the sources: entry to add:\n{err}"
+    );
+    assert!(
+        err.contains("values read but not in the sheet") && !err.contains("segment=premium"),
+        "values are counted, not shown, without -vv:\n{err}"
+    );
+    let csv = std::fs::read_to_string(&sheet).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("email,customerid,firstName,lastName,phone,vip,Tags"),
+        "the key field first, the other declared fields by name, then Tags:\n{csv}"
+    );
+    assert!(
+        csv.contains("Juan@Example.com,1042,Juan 🎉,O'Neil: #1,+34 600 111 222,TRUE,VIP\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("odd@x.com,,,\"line\nbreak \"\"quoted\"\"\",,,\n"),
+        "an invalid number left empty, a line break quoted:\n{csv}"
+    );
+
+    std::fs::write(
+        repo.join("40-sheet.yaml"),
+        "sources:\n  - csv: lists/premium.csv\n    tags_column: Tags\n",
+    )
+    .unwrap();
+    let out = env
+        .cmd()
+        .args(["plan", "--detailed-exitcode", "--format", "json"])
+        .arg(&repo)
+        .output()
+        .unwrap();
+    let plan = Env::json(&out);
+    assert_eq!(out.status.code(), Some(0), "{plan:#}\n{csv}");
+    assert_eq!(plan["summary"]["unchanged"], 28, "{plan:#}");
+}
+
+#[test]
+fn csv_is_import_s_format_only() {
+    let env = Env::new(vec![], vec![]);
+    let repo = repo(&env, DEFAULTS);
+    env.cmd()
+        .args(["plan", "--format", "csv"])
+        .arg(&repo)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "plan prints text, markdown or json; --format csv is for import",
+        ));
+}

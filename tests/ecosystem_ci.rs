@@ -252,6 +252,7 @@ fn action_shell(env: &Env, name: &str, inputs: &[(&str, &str)], vars: &[(&str, &
             "GITHUB_PATH".into(),
             temp.join("path").display().to_string(),
         ),
+        ("GITHUB_ENV".into(), temp.join("env").display().to_string()),
     ];
     if let Some(step_env) = step["env"].as_object() {
         for (k, v) in step_env {
@@ -272,7 +273,14 @@ fn the_action_runs_its_scripts_in_bash_with_inputs_only_through_env() {
     let action = recipe("action.yml");
     assert_eq!(action["runs"]["using"], "composite");
     let inputs = action["inputs"].as_object().unwrap();
-    for name in ["command", "config", "args", "artifact", "github-token"] {
+    for name in [
+        "command",
+        "config",
+        "args",
+        "changed-since",
+        "artifact",
+        "github-token",
+    ] {
         assert!(
             inputs[name]["description"]
                 .as_str()
@@ -300,9 +308,11 @@ fn the_action_runs_its_scripts_in_bash_with_inputs_only_through_env() {
             }
         }
     }
-    assert_eq!(scripts, 6);
+    assert_eq!(scripts, 7);
     // Each command runs its own steps, and only its own.
     for (name, command) in [
+        ("Find the base", "plan"),
+        ("Find the base", "apply"),
         ("Plan", "plan"),
         ("Post the plan on the pull request", "plan"),
         ("Keep the full plan", "plan"),
@@ -332,6 +342,19 @@ fn the_action_refuses_an_unknown_command() {
         let out = action_shell(&env, "Check the inputs", &[("command", command)], &[]);
         assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     }
+    // The drift check reads everything: it is what a scoped plan and apply rely on.
+    let out = action_shell(
+        &env,
+        "Check the inputs",
+        &[("command", "drift"), ("changed-since", "abc123")],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        stdout(&out).contains("drift reads every contact, so it takes no changed-since"),
+        "{}",
+        show(&out)
+    );
 }
 
 #[test]
@@ -420,12 +443,16 @@ fn github_plan_runs_on_pull_requests_and_comments() {
     let wf = gh("contactctl-plan.yml");
     assert!(wf["on"]["pull_request"].is_object(), "{}", wf["on"]);
     assert_eq!(wf["permissions"]["pull-requests"], "write");
-    gh_uses_the_action(&wf, "plan");
+    let with = gh_uses_the_action(&wf, "plan");
+    assert_eq!(
+        with["changed-since"], "${{ github.event.pull_request.base.sha }}",
+        "the pull request's plan reads what it changes"
+    );
 
     assert_eq!(
         contactctl_lines(text(&action_step("Plan")["run"])),
         [
-            r#"contactctl plan "$CONTACTCTL_CONFIG" --format markdown --out "$CONTACTCTL_OUT/plan.json" "${extra[@]}""#
+            r#"contactctl plan "$CONTACTCTL_CONFIG" --format markdown --out "$CONTACTCTL_OUT/plan.json" ${CONTACTCTL_CHANGED_SINCE_REF:+--changed-since "$CONTACTCTL_CHANGED_SINCE_REF"} "${extra[@]}""#
         ]
     );
     let post = action_step("Post the plan on the pull request");
@@ -618,9 +645,17 @@ fn github_apply_runs_on_main_and_applies_with_auto_approve() {
     assert_eq!(wf["on"]["push"]["branches"], json!(["main"]));
     assert_eq!(wf["concurrency"]["cancel-in-progress"], false);
     let with = gh_uses_the_action(&wf, "apply");
+    assert_eq!(with["changed-since"], "${{ github.event.before }}");
+    assert_eq!(
+        gh_job(&wf)["steps"][0]["with"]["fetch-depth"],
+        0,
+        "the history, to tell the commit before the push is an ancestor"
+    );
     assert_eq!(
         contactctl_lines(text(&action_step("Apply")["run"])),
-        [r#"contactctl apply "$CONTACTCTL_CONFIG" --auto-approve --format markdown "${extra[@]}""#]
+        [
+            r#"contactctl apply "$CONTACTCTL_CONFIG" --auto-approve --format markdown ${CONTACTCTL_CHANGED_SINCE_REF:+--changed-since "$CONTACTCTL_CHANGED_SINCE_REF"} "${extra[@]}""#
+        ]
     );
 
     // A time budget a margin below the job's own limit, both said explicitly.
@@ -661,7 +696,11 @@ fn github_drift_check_passes_when_in_sync_and_fails_on_drift_or_error() {
     let wf = gh("contactctl-drift.yml");
     let cron = text(&wf["on"]["schedule"][0]["cron"]);
     assert_eq!(cron.split_whitespace().count(), 5, "{cron}");
-    gh_uses_the_action(&wf, "drift");
+    let with = gh_uses_the_action(&wf, "drift");
+    assert!(
+        with.get("changed-since").is_none(),
+        "the drift check reads everything"
+    );
     assert_eq!(
         contactctl_lines(text(&action_step("Check for drift")["run"])),
         [r#"contactctl plan "$CONTACTCTL_CONFIG" --detailed-exitcode --format json "${extra[@]}""#]
@@ -728,6 +767,182 @@ fn drift_check(run: RunCheck<'_>, drift_json: &str, drift_says: &str, error_says
     assert!(stdout(&out).contains(error_says), "{}", show(&out));
 }
 
+/// `setup()`'s repo committed in a git repository as applied (its drift apart), then a contact
+/// added on web (zoe). The first commit's ID.
+fn commit_then_add_zoe(env: &Env) -> String {
+    env.git_init();
+    let base = env.commit("the contacts");
+    add_zoe(env);
+    base
+}
+
+fn add_zoe(env: &Env) {
+    let path = env.dir.path().join("contacts/contactctl.yaml");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str("  - fields: { email: zoe@example.com, firstName: Zoe }\n");
+    std::fs::write(&path, text).unwrap();
+}
+
+/// A commit on top of HEAD that the branch does not hold (as after a force push).
+fn other_branch(env: &Env) -> String {
+    env.git(&[
+        "commit-tree",
+        "HEAD^{tree}",
+        "-p",
+        "HEAD",
+        "-m",
+        "elsewhere",
+    ])
+}
+
+/// Reads (look-ups and gets) the sandbox received on both channels.
+fn reads(env: &Env) -> u64 {
+    env.reads("web") + env.reads("viber")
+}
+
+/// What "Find the base" left in `$GITHUB_ENV` for the next steps (its last line), and its log.
+fn find_the_base(env: &Env, command: &str, changed_since: &str) -> (String, String) {
+    let _ = std::fs::remove_file(runner_temp(env).join("env"));
+    let out = action_shell(
+        env,
+        "Find the base",
+        &[("command", command), ("changed-since", changed_since)],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let written = read_temp(env, "env");
+    let value = written
+        .lines()
+        .last()
+        .and_then(|l| l.strip_prefix("CONTACTCTL_CHANGED_SINCE_REF="))
+        .unwrap_or_else(|| panic!("{written:?}"))
+        .to_string();
+    (value, stdout(&out))
+}
+
+#[test]
+fn the_action_plans_and_applies_only_what_changed_since_the_base() {
+    let env = setup();
+    let base = commit_then_add_zoe(&env);
+
+    // The pull request's plan: the base found, then only zoe read.
+    let (found, _) = find_the_base(&env, "plan", &base);
+    assert_eq!(found, base);
+    let scope = [("CONTACTCTL_CHANGED_SINCE_REF", base.as_str())];
+    let before = reads(&env);
+    let out = action_shell(&env, "Plan", &[("command", "plan")], &scope);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(reads(&env) - before, 1, "zoe looked up, nothing else");
+    let md = read_temp(&env, "contactctl/plan.md");
+    assert!(
+        md.starts_with("**contactctl plan:** 1 to create, 0 to update"),
+        "{md}"
+    );
+    assert!(
+        md.contains(&format!("2 contacts unchanged since `{base}`, not read.")),
+        "{md}"
+    );
+
+    // The apply on merge: the same contact, read once, then created.
+    let (found, _) = find_the_base(&env, "apply", &base);
+    assert_eq!(found, base, "an ancestor of HEAD");
+    let before = reads(&env);
+    let out = action_shell(&env, "Apply", &[("command", "apply")], &scope);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(reads(&env) - before, 1);
+    assert_eq!(env.find("web", "email", "zoe@example.com").len(), 1);
+    assert_eq!(
+        env.contacts("web")["100"].custom_fields["firstName"].as_deref(),
+        Some("Juanito"),
+        "juan's drift is not this change's: the nightly drift check reports it"
+    );
+
+    // No commit before the push (a new branch), or one the branch no longer contains (a force
+    // push): everything.
+    let (found, log) = find_the_base(&env, "apply", &"0".repeat(40));
+    assert_eq!(found, "");
+    assert!(
+        log.contains("::notice title=contactctl::No commit before this one"),
+        "{log}"
+    );
+    let (found, _) = find_the_base(&env, "plan", "");
+    assert_eq!(found, "", "no input, no scope");
+    let elsewhere = other_branch(&env);
+    let (found, log) = find_the_base(&env, "apply", &elsewhere);
+    assert_eq!(found, "");
+    assert!(log.contains("is not an ancestor of this commit"), "{log}");
+    let (found, _) = find_the_base(&env, "plan", &elsewhere);
+    assert_eq!(found, elsewhere, "a plan compares with any commit");
+}
+
+#[test]
+fn the_action_fetches_the_base_a_shallow_clone_lacks() {
+    let env = setup();
+    // The repository as GitHub holds it: the base, then zoe added.
+    let origin = tempfile::tempdir().unwrap();
+    let git = support::git_in;
+    let o = origin.path();
+    git(o, &["init", "-q", "-b", "main"]);
+    std::fs::create_dir_all(o.join("contacts")).unwrap();
+    std::fs::copy(
+        env.dir.path().join("contacts/contactctl.yaml"),
+        o.join("contacts/contactctl.yaml"),
+    )
+    .unwrap();
+    let commit = |message: &str| {
+        git(o, &["add", "-A"]);
+        git(
+            o,
+            &[
+                "-c",
+                "user.email=ci@example.com",
+                "-c",
+                "user.name=ci",
+                "commit",
+                "-q",
+                "-m",
+                message,
+            ],
+        );
+        git(o, &["rev-parse", "HEAD"])
+    };
+    let base = commit("the contacts");
+    let mut text = std::fs::read_to_string(o.join("contacts/contactctl.yaml")).unwrap();
+    text.push_str("  - fields: { email: zoe@example.com, firstName: Zoe }\n");
+    std::fs::write(o.join("contacts/contactctl.yaml"), text).unwrap();
+    commit("zoe");
+    // The runner's checkout: the last commit alone.
+    let d = env.dir.path();
+    git(d, &["init", "-q"]);
+    git(
+        d,
+        &[
+            "remote",
+            "add",
+            "origin",
+            &format!("file://{}", o.display()),
+        ],
+    );
+    git(
+        d,
+        &["fetch", "-q", "--no-tags", "--depth=1", "origin", "main"],
+    );
+    git(d, &["checkout", "-q", "-f", "FETCH_HEAD"]);
+    assert_eq!(git(d, &["rev-parse", "--is-shallow-repository"]), "true");
+
+    let (found, _) = find_the_base(&env, "plan", &base);
+    assert_eq!(found, base);
+    let before = reads(&env);
+    let scope = [("CONTACTCTL_CHANGED_SINCE_REF", base.as_str())];
+    let out = action_shell(&env, "Plan", &[("command", "plan")], &scope);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(reads(&env) - before, 1);
+    // apply cannot tell the base is an ancestor without the history between: everything
+    let (found, log) = find_the_base(&env, "apply", &base);
+    assert_eq!(found, "");
+    assert!(log.contains("fetch-depth: 0"), "{log}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // GitLab CI
 
@@ -792,12 +1007,17 @@ fn gitlab_has_the_three_jobs_with_their_triggers() {
 
     assert_eq!(
         contactctl_lines(&gl_script(&ci, "contactctl-plan")),
-        ["contactctl plan contacts/ --format markdown --out plan.json"]
+        [
+            r#"contactctl plan contacts/ --format markdown --out plan.json ${base:+--changed-since "$base"}"#
+        ]
     );
     assert_eq!(
         contactctl_lines(&gl_script(&ci, "contactctl-apply")),
-        ["contactctl apply contacts/ --auto-approve --max-duration 2h30m"]
+        [
+            r#"contactctl apply contacts/ --auto-approve --max-duration 2h30m ${base:+--changed-since "$base"}"#
+        ]
     );
+    assert_eq!(ci["contactctl-apply"]["variables"]["GIT_DEPTH"], "0");
     // a time budget a margin below the job's own limit (GitLab.com's hosted runners: 3 h)
     assert_eq!(ci["contactctl-apply"]["timeout"], "3h");
     assert_budget_below(2 * 3600 + 30 * 60, 3 * 3600);
@@ -912,6 +1132,85 @@ fn gitlab_apply_applies_and_fails_on_a_refused_token() {
         env.contacts("web")["100"].custom_fields["firstName"].as_deref(),
         Some("Juan")
     );
+}
+
+#[test]
+fn gitlab_applies_only_what_the_push_changed_and_everything_without_a_base() {
+    let script = gl_script(&gitlab(), "contactctl-apply");
+    for (before, scoped) in [("base", true), ("zeros", false), ("elsewhere", false)] {
+        let env = setup();
+        let base = commit_then_add_zoe(&env);
+        let sha = match before {
+            "base" => base,
+            "zeros" => "0".repeat(40),
+            _ => other_branch(&env),
+        };
+        env.commit("zoe");
+        let out = shell(&env, &script, &[("CI_COMMIT_BEFORE_SHA", sha.as_str())]);
+        assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+        let reads = reads(&env);
+        if scoped {
+            assert_eq!(reads, 1, "zoe alone");
+            assert_eq!(
+                env.contacts("web")["100"].custom_fields["firstName"].as_deref(),
+                Some("Juanito")
+            );
+        } else {
+            assert_eq!(reads, 3, "{before}: every contact");
+            assert!(
+                stdout(&out).contains("applying every contact"),
+                "{}",
+                show(&out)
+            );
+        }
+        assert_eq!(env.find("web", "email", "zoe@example.com").len(), 1);
+    }
+}
+
+#[test]
+fn gitlab_plans_only_what_the_merge_request_changes() {
+    if !have("jq") || !have("curl") {
+        return skip("the merge-request note", "jq or curl");
+    }
+    let script = gl_script(&gitlab(), "contactctl-plan");
+    let env = setup();
+    let base = commit_then_add_zoe(&env);
+    let server = httpmock::MockServer::start();
+    mock_user(&server);
+    server.mock(|when, then| {
+        when.method(httpmock::Method::GET)
+            .path("/api/v4/projects/7/merge_requests/12/notes");
+        then.status(200).json_body(json!([]));
+    });
+    let posted = server.mock(|when, then| {
+        when.method(httpmock::Method::POST)
+            .path("/api/v4/projects/7/merge_requests/12/notes")
+            .form_urlencoded_tuple_includes(
+                "body",
+                format!("2 contacts unchanged since `{base}`, not read."),
+            );
+        then.status(201).json_body(json!({ "id": 77 }));
+    });
+    let api = server.url("/api/v4");
+    let out = shell(
+        &env,
+        &script,
+        &[
+            ("CI_API_V4_URL", api.as_str()),
+            ("CI_PROJECT_ID", "7"),
+            ("CI_MERGE_REQUEST_IID", "12"),
+            ("CI_MERGE_REQUEST_DIFF_BASE_SHA", base.as_str()),
+            ("CI_COMMIT_SHORT_SHA", "0123456"),
+            (
+                "CI_JOB_URL",
+                "https://gitlab.example/acme/contacts/-/jobs/99",
+            ),
+            ("GITLAB_API_TOKEN", "glpat-test"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(reads(&env), 1, "zoe alone");
+    assert_eq!(posted.calls(), 1);
 }
 
 #[test]

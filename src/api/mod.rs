@@ -13,7 +13,9 @@ use std::future::Future;
 
 use crate::model::{FieldWrite, LiveContact};
 pub use cancel::{Cancel, CancelHandle};
-pub use client::{CallCounts, ClientOptions, ClientStats, HttpClient, LogFn, http_client};
+pub use client::{
+    CallCounts, ClientOptions, ClientStats, HttpClient, LogFn, RequestLog, http_client,
+};
 pub use limiter::{Forecast, RateLimiter, in_flight_for};
 pub use secret::{Secret, SecretError};
 
@@ -30,14 +32,19 @@ pub enum ApiError {
         /// The environment variable that held the token.
         token_env: String,
     },
-    /// The host could not be reached at all (connection refused, DNS, TLS) after every retry:
-    /// nothing was sent, and the rest of the channel would fail the same way, so it stops.
-    #[error("channel {channel}: cannot reach the API: {reason}")]
+    /// The host could not be reached at all (connection refused, DNS, TLS, connect timeout)
+    /// after every retry: nothing was sent, and the rest of the channel would fail the same way,
+    /// so it stops.
+    #[error("channel {channel}: cannot reach {url}: {cause} ({})", attempts_text(*attempts))]
     Unreachable {
         /// Channel name.
         channel: String,
-        /// What the connection attempts met, last.
-        reason: String,
+        /// What was tried: the channel's API root with scheme, host and port spelled out.
+        url: String,
+        /// What the last attempt met, in words (`connection refused`, `DNS lookup of x failed`).
+        cause: String,
+        /// Connection attempts made.
+        attempts: u32,
     },
     /// 405: the tool called a method the API does not allow there — a bug in the tool.
     #[error("405 Method Not Allowed for {method} {path} (a bug in contactctl; please report it)")]
@@ -77,6 +84,11 @@ pub enum ApiError {
     /// The run was interrupted before this call was sent.
     #[error("interrupted before the call was sent")]
     Cancelled,
+}
+
+/// `1 attempt`, `3 attempts`.
+fn attempts_text(n: u32) -> String {
+    format!("{n} attempt{}", if n == 1 { "" } else { "s" })
 }
 
 impl ApiError {

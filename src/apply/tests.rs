@@ -1,198 +1,19 @@
 //! Engine tests against an in-memory `ContactsApi` with scripted faults.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
 
 use super::NotRun;
 use super::*;
-use crate::api::{ApiError, ContactsApi, Forecast, LookupPage, RateLimiter};
-use crate::model::{Config, FieldWrite, Identity, LiveContact, Safety, SourceLoc};
+use crate::api::{ApiError, RateLimiter};
+use crate::model::{Config, FieldWrite, Identity, SourceLoc};
 use crate::plan::{Action, Call, ContactPlan, Plan, Summary};
-
-/// What the fake does on the next call of a kind instead of succeeding.
-#[derive(Clone)]
-enum Fault {
-    /// Fail with this error without doing anything.
-    Fail(ApiError),
-    /// Do the work, then report an unknown outcome (a lost response).
-    LoseResponse,
-}
-
-#[derive(Default)]
-struct Fake {
-    contacts: Mutex<BTreeMap<String, LiveContact>>,
-    next_id: Mutex<u64>,
-    faults: Mutex<BTreeMap<&'static str, VecDeque<Fault>>>,
-    calls: Mutex<Vec<String>>,
-    /// When set, every call waits for a slot of this limiter, and the fake foresees with it.
-    limiter: Option<RateLimiter>,
-}
-
-impl Fake {
-    fn fault(&self, kind: &'static str, f: Fault) {
-        self.faults
-            .lock()
-            .unwrap()
-            .entry(kind)
-            .or_default()
-            .push_back(f);
-    }
-
-    fn take_fault(&self, kind: &'static str) -> Option<Fault> {
-        self.calls.lock().unwrap().push(kind.to_string());
-        self.faults.lock().unwrap().get_mut(kind)?.pop_front()
-    }
-
-    fn write(&self, id: &str, fields: &[FieldWrite]) {
-        let mut c = self.contacts.lock().unwrap();
-        let contact = c.entry(id.to_string()).or_insert_with(|| LiveContact {
-            id: id.to_string(),
-            ..Default::default()
-        });
-        for f in fields {
-            contact
-                .fields
-                .insert(f.name.as_str(), Some(f.value.as_str().into()));
-        }
-    }
-
-    /// A slot of the limiter, if the fake has one, held until the call ends.
-    async fn slot(&self) -> Option<crate::api::limiter::Permit<'_>> {
-        match &self.limiter {
-            Some(l) => Some(l.acquire().await),
-            None => None,
-        }
-    }
-
-    fn calls(&self) -> Vec<String> {
-        self.calls.lock().unwrap().clone()
-    }
-
-    fn count(&self) -> usize {
-        self.contacts.lock().unwrap().len()
-    }
-}
-
-impl ContactsApi for Fake {
-    fn channel(&self) -> &str {
-        "web"
-    }
-
-    async fn get(&self, id: &str) -> Result<Option<LiveContact>, ApiError> {
-        if let Some(Fault::Fail(e)) = self.take_fault("get") {
-            let _slot = self.slot().await;
-            return Err(e);
-        }
-        Ok(self.contacts.lock().unwrap().get(id).cloned())
-    }
-
-    async fn lookup_page(
-        &self,
-        field: &str,
-        value: &str,
-        page: u64,
-        _per_page: u64,
-    ) -> Result<LookupPage, ApiError> {
-        if let Some(Fault::Fail(e)) = self.take_fault("lookup") {
-            let _slot = self.slot().await;
-            return Err(e);
-        }
-        let contacts: Vec<LiveContact> = self
-            .contacts
-            .lock()
-            .unwrap()
-            .values()
-            .filter(|c| c.value(field) == Some(value))
-            .cloned()
-            .collect();
-        let total = contacts.len() as u64;
-        Ok(LookupPage {
-            contacts,
-            page,
-            last_page: 1,
-            per_page: 10,
-            total,
-        })
-    }
-
-    async fn update(&self, id: &str, fields: &[FieldWrite]) -> Result<(), ApiError> {
-        let _slot = self.slot().await;
-        let fault = self.take_fault("update");
-        if let Some(Fault::Fail(e)) = fault {
-            return Err(e);
-        }
-        self.write(id, fields);
-        Ok(())
-    }
-
-    async fn add_tags(&self, id: &str, tags: &[String]) -> Result<(), ApiError> {
-        let _slot = self.slot().await;
-        if let Some(Fault::Fail(e)) = self.take_fault("add_tags") {
-            return Err(e);
-        }
-        let mut c = self.contacts.lock().unwrap();
-        let contact = c.get_mut(id).ok_or(ApiError::Rejected {
-            status: 404,
-            message: "no such contact".into(),
-        })?;
-        for t in tags {
-            if !contact.tags.contains(t) {
-                contact.tags.push(t.clone());
-            }
-        }
-        Ok(())
-    }
-
-    async fn remove_tags(&self, id: &str, tags: &[String]) -> Result<(), ApiError> {
-        let _slot = self.slot().await;
-        if let Some(Fault::Fail(e)) = self.take_fault("remove_tags") {
-            return Err(e);
-        }
-        let mut c = self.contacts.lock().unwrap();
-        if let Some(contact) = c.get_mut(id) {
-            contact.tags.retain(|t| !tags.contains(t));
-        }
-        Ok(())
-    }
-
-    async fn create(&self, fields: &[FieldWrite]) -> Result<String, ApiError> {
-        let fault = self.take_fault("create");
-        if let Some(Fault::Fail(e)) = fault {
-            let _slot = self.slot().await;
-            return Err(e);
-        }
-        let id = {
-            let mut n = self.next_id.lock().unwrap();
-            *n += 1;
-            format!("c{n}")
-        };
-        self.write(&id, fields);
-        match fault {
-            Some(Fault::LoseResponse) => Err(ApiError::Unknown {
-                reason: "connection reset".into(),
-            }),
-            _ => Ok(id),
-        }
-    }
-
-    fn forecast(&self, calls: usize) -> Option<Forecast> {
-        self.limiter.as_ref().map(|l| l.forecast(calls))
-    }
-}
+use crate::testing;
+use crate::testing::fake::{FakeApi, Fault};
 
 fn config() -> Config {
-    Config {
-        channels: BTreeMap::new(),
-        fields: [("email".to_string(), crate::model::FieldType::Email)].into(),
-        tags: BTreeSet::new(),
-        default_channel: None,
-        default_key: Some("email".into()),
-        marker: None,
-        safety: Safety::default(),
-        contacts: vec![],
-        hash: String::new(),
-    }
+    testing::config()
 }
 
 fn fw(name: &str, value: &str) -> FieldWrite {
@@ -251,15 +72,16 @@ fn plan_of(contacts: Vec<ContactPlan>) -> Plan {
         channels: vec![],
         warnings: vec![],
         prune: false,
+        scope: None,
     }
 }
 
-async fn run(plan: Plan, fake: Fake) -> (ApplyReport, Fake) {
+async fn run(plan: Plan, fake: FakeApi) -> (ApplyReport, FakeApi) {
     run_with(plan, fake, ApplyOptions::default()).await
 }
 
-async fn run_with(plan: Plan, fake: Fake, options: ApplyOptions) -> (ApplyReport, Fake) {
-    let clients: BTreeMap<String, Fake> = [("web".to_string(), fake)].into();
+async fn run_with(plan: Plan, fake: FakeApi, options: ApplyOptions) -> (ApplyReport, FakeApi) {
+    let clients: BTreeMap<String, FakeApi> = [("web".to_string(), fake)].into();
     let config = config();
     let report = apply(
         plan,
@@ -276,22 +98,26 @@ async fn run_with(plan: Plan, fake: Fake, options: ApplyOptions) -> (ApplyReport
 
 #[tokio::test(start_paused = true)]
 async fn create_runs_follow_up_calls_against_the_new_id() {
-    let (report, fake) = run(plan_of(vec![create_plan("a@x.com")]), Fake::default()).await;
+    let (report, fake) = run(
+        plan_of(vec![create_plan("a@x.com")]),
+        FakeApi::new("web", vec![]),
+    )
+    .await;
     assert!(report.succeeded());
     assert_eq!(report.outcomes[0].id.as_deref(), Some("c1"));
     assert_eq!(report.outcomes[0].calls_done, 3);
-    let c = fake.contacts.lock().unwrap()["c1"].clone();
+    let c = fake.contact("c1").unwrap();
     assert_eq!(c.value("firstName"), Some("Ana"));
     assert_eq!(c.tags, vec!["VIP"]);
 }
 
 #[tokio::test(start_paused = true)]
 async fn lost_create_response_is_looked_up_not_recreated() {
-    let fake = Fake::default();
+    let fake = FakeApi::new("web", vec![]);
     fake.fault("create", Fault::LoseResponse);
     let (report, fake) = run(plan_of(vec![create_plan("a@x.com")]), fake).await;
     assert!(report.succeeded(), "{:?}", report.outcomes);
-    assert_eq!(fake.count(), 1, "no duplicate contact");
+    assert_eq!(fake.contacts().len(), 1, "no duplicate contact");
     assert_eq!(report.outcomes[0].id.as_deref(), Some("c1"));
     assert_eq!(
         fake.calls(),
@@ -302,7 +128,7 @@ async fn lost_create_response_is_looked_up_not_recreated() {
 
 #[tokio::test(start_paused = true)]
 async fn unknown_create_that_did_not_happen_is_retried_after_a_lookup() {
-    let fake = Fake::default();
+    let fake = FakeApi::new("web", vec![]);
     fake.fault(
         "create",
         Fault::Fail(ApiError::Unknown {
@@ -311,7 +137,7 @@ async fn unknown_create_that_did_not_happen_is_retried_after_a_lookup() {
     );
     let (report, fake) = run(plan_of(vec![create_plan("a@x.com")]), fake).await;
     assert!(report.succeeded());
-    assert_eq!(fake.count(), 1);
+    assert_eq!(fake.contacts().len(), 1);
     assert_eq!(
         fake.calls(),
         vec!["create", "lookup", "create", "update", "add_tags"]
@@ -320,7 +146,7 @@ async fn unknown_create_that_did_not_happen_is_retried_after_a_lookup() {
 
 #[tokio::test(start_paused = true)]
 async fn create_whose_check_fails_is_reported_not_retried() {
-    let fake = Fake::default();
+    let fake = FakeApi::new("web", vec![]);
     fake.fault("create", Fault::LoseResponse);
     fake.fault(
         "lookup",
@@ -337,7 +163,7 @@ async fn create_whose_check_fails_is_reported_not_retried() {
 
 #[tokio::test(start_paused = true)]
 async fn one_failure_does_not_stop_the_others_and_is_reported_with_progress() {
-    let fake = Fake::default();
+    let fake = FakeApi::new("web", vec![]);
     fake.write("7", &[fw("email", "b@x.com")]);
     fake.fault(
         "update",
@@ -372,7 +198,7 @@ async fn one_failure_does_not_stop_the_others_and_is_reported_with_progress() {
     );
     assert_eq!(report.outcomes[1].outcome, Outcome::Done);
     assert_eq!(report.failures().count(), 1);
-    let tag_calls = fake.calls().iter().filter(|c| *c == "add_tags").count();
+    let tag_calls = fake.count("add_tags");
     assert_eq!(
         tag_calls, 1,
         "the failed contact's later calls are not made"
@@ -381,7 +207,7 @@ async fn one_failure_does_not_stop_the_others_and_is_reported_with_progress() {
 
 #[tokio::test(start_paused = true)]
 async fn partly_applied_contact_says_so() {
-    let fake = Fake::default();
+    let fake = FakeApi::new("web", vec![]);
     fake.fault(
         "add_tags",
         Fault::Fail(ApiError::Rejected {
@@ -399,14 +225,14 @@ async fn partly_applied_contact_says_so() {
 
 #[tokio::test(start_paused = true)]
 async fn refused_token_stops_the_channel() {
-    let fake = Fake::default();
+    let fake = FakeApi::new("web", vec![]);
     let e = ApiError::Unauthorized {
         channel: "web".into(),
         token_env: "T".into(),
     };
     fake.fault("create", Fault::Fail(e));
     let contacts = (0..5).map(|i| create_plan(&format!("{i}@x.com"))).collect();
-    let clients: BTreeMap<String, Fake> = [("web".to_string(), fake)].into();
+    let clients: BTreeMap<String, FakeApi> = [("web".to_string(), fake)].into();
     let report = apply(
         plan_of(contacts),
         &config(),
@@ -430,7 +256,8 @@ async fn refused_token_stops_the_channel() {
 
 #[tokio::test(start_paused = true)]
 async fn interrupted_run_starts_nothing_and_accounts_for_everything() {
-    let clients: BTreeMap<String, Fake> = [("web".to_string(), Fake::default())].into();
+    let clients: BTreeMap<String, FakeApi> =
+        [("web".to_string(), FakeApi::new("web", vec![]))].into();
     let report = apply(
         plan_of(vec![create_plan("a@x.com"), create_plan("b@x.com")]),
         &config(),
@@ -448,7 +275,8 @@ async fn interrupted_run_starts_nothing_and_accounts_for_everything() {
 #[tokio::test(start_paused = true)]
 async fn events_count_every_call() {
     let seen = Mutex::new(0usize);
-    let clients: BTreeMap<String, Fake> = [("web".to_string(), Fake::default())].into();
+    let clients: BTreeMap<String, FakeApi> =
+        [("web".to_string(), FakeApi::new("web", vec![]))].into();
     let report = apply(
         plan_of(vec![create_plan("a@x.com"), create_plan("b@x.com")]),
         &config(),
@@ -470,7 +298,7 @@ async fn plan_errors_and_no_change_contacts_make_no_calls() {
     let mut err = contact("d@x.com", None, Action::Error, vec![]);
     err.error = Some("email=d@x.com matches 2 contacts: 1, 2".into());
     let same = contact("e@x.com", Some("9"), Action::Unchanged, vec![]);
-    let (report, fake) = run(plan_of(vec![err, same]), Fake::default()).await;
+    let (report, fake) = run(plan_of(vec![err, same]), FakeApi::new("web", vec![])).await;
     assert_eq!(report.outcomes[0].outcome, Outcome::PlanError);
     assert_eq!(report.outcomes[1].outcome, Outcome::NoChange);
     assert!(fake.calls().is_empty());
@@ -478,8 +306,8 @@ async fn plan_errors_and_no_change_contacts_make_no_calls() {
 }
 
 /// `n` existing contacts, each planned as a field update and a tag (two calls).
-fn updates(n: usize) -> (Plan, Fake) {
-    let fake = Fake::default();
+fn updates(n: usize) -> (Plan, FakeApi) {
+    let fake = FakeApi::new("web", vec![]);
     let contacts = (0..n)
         .map(|i| {
             let id = format!("{i}");
@@ -507,14 +335,15 @@ async fn a_time_budget_starts_only_contacts_whose_calls_the_limiter_foresees_end
     // 4 calls a minute, 6 contacts of 2 calls: 2 contacts now, 2 a window later, 2 two windows
     // later (the third window starts at 120.2 s: the limiter's margin after each)
     for (budget_secs, done) in [(30, 2), (100, 4), (119, 4), (121, 6)] {
-        let (plan, mut fake) = updates(6);
-        fake.limiter = Some(RateLimiter::new(4));
+        let (plan, fake) = updates(6);
+        let fake = fake.paced_by(RateLimiter::new(4));
         let start = tokio::time::Instant::now();
         let options = ApplyOptions {
             deadline: Some(start + std::time::Duration::from_secs(budget_secs)),
             ..ApplyOptions::default()
         };
         let (report, fake) = run_with(plan, fake, options).await;
+        let took = start.elapsed();
         let outcomes: Vec<Outcome> = report.outcomes.iter().map(|o| o.outcome).collect();
         let mut expected = vec![Outcome::Done; done];
         expected.resize(6, Outcome::NotRun);
@@ -530,14 +359,22 @@ async fn a_time_budget_starts_only_contacts_whose_calls_the_limiter_foresees_end
         assert_eq!(report.succeeded(), done == 6);
         // the contacts left were not touched; those done got both their calls
         assert_eq!(fake.calls().len(), 2 * done);
-        let contacts = fake.contacts.lock().unwrap().clone();
-        for (i, c) in contacts.values().enumerate() {
+        for c in fake.contacts() {
+            let i: usize = c.id.parse().unwrap();
             let touched = c.value("firstName") == Some("New");
             assert_eq!(touched, c.tags == vec!["VIP"], "contact {i} half done");
             assert_eq!(touched, i < done, "contact {i}");
         }
-        // and the run ended by the deadline
-        assert!(start.elapsed() <= std::time::Duration::from_secs(budget_secs));
+        // the run waited for the windows its contacts needed, and ended by the deadline
+        let windows = u32::try_from(done / 2 - 1).unwrap();
+        assert!(
+            took >= (crate::api::limiter::WINDOW + crate::api::limiter::DEFAULT_MARGIN) * windows,
+            "{took:?}"
+        );
+        assert!(
+            took <= std::time::Duration::from_secs(budget_secs),
+            "{took:?}"
+        );
     }
 }
 

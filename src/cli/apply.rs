@@ -8,16 +8,22 @@ use super::ApplyArgs;
 use super::confirm::confirm;
 use super::error::CommandError;
 use super::output::{Exit, Output};
-use super::plan::{note_sandbox, print_plan};
+use super::plan::{note_sandbox, print_plan, read_and_plan};
 use super::progress::Progress;
 use super::signals::on_interrupt;
 use crate::apply::{ApplyEvent, ApplyReport};
 use crate::ops;
-use crate::plan::PlanOptions;
 use crate::read::ReadEvent;
 use crate::render::{self, Format};
 
+/// Where the plan comes from: a saved plan to check, or the targets to read and plan.
+enum Source {
+    Saved(ops::saved::SavedPlan),
+    Fresh(ops::Targets),
+}
+
 pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
+    out.no_csv("apply")?;
     // The time budget counts from the start, as a CI job's limit does.
     let deadline = args
         .max_duration
@@ -25,10 +31,10 @@ pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
     let target = &args.target;
     let endpoint = target.endpoint.to_ops();
     let reviewed = args.plan.is_some();
-    let (session, targets, saved) = match &args.plan {
+    let (session, source) = match &args.plan {
         Some(file) => {
             let saved = ops::saved::load(file).map_err(ops::Error::from)?;
-            let (session, targets) = ops::apply::open_saved(
+            let session = ops::apply::open_saved(
                 &target.path,
                 &saved,
                 &target.channels,
@@ -37,42 +43,38 @@ pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
                 out.log(),
             )
             .await?;
-            (session, targets, Some(saved))
+            (session, Source::Saved(saved))
         }
         None => {
-            let (session, targets) = ops::plan::open(
+            let (session, targets) = ops::plan::open_scoped(
                 &target.path,
                 &target.channels,
                 &target.contacts,
+                target.base().as_ref(),
                 &endpoint,
                 out.log(),
             )
             .await?;
-            (session, targets, None)
+            (session, Source::Fresh(targets))
         }
     };
     note_sandbox(&session, out);
     // One progress display for the whole run: the reads of its plan, then the writes.
-    let progress = Progress::new(&session.clients, &session.config, "apply", out.verbose);
+    let progress = Progress::new(&session.clients, &session.config, "apply", out.verbose > 0);
     let on_read = |e: ReadEvent| progress.tracker().on_read(&e);
-    let plan = match saved {
-        Some(saved) => {
+    let plan = match source {
+        Source::Saved(saved) => {
             let checked = progress
-                .drive(session.recheck(&targets, &target.path, saved, &on_read))
+                .drive(session.recheck(&target.path, saved, &on_read))
                 .await;
             progress.finish();
             checked?
         }
-        None => {
+        Source::Fresh(targets) => {
             if let Some(budget) = args.max_duration {
                 ops::apply::check_read_budget(&session.config, &targets, budget)?;
             }
-            let options = PlanOptions { prune: args.prune };
-            let plan = progress
-                .drive(session.plan(&targets, options, &on_read))
-                .await;
-            progress.finish();
-            plan
+            read_and_plan(&session, &targets, args.prune, &progress).await
         }
     };
 
@@ -133,6 +135,6 @@ pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
 }
 
 fn print_report(report: &ApplyReport, out: &Output) -> Result<(), CommandError> {
-    out.stdout(|w| render::report(out.format, report, w, out.color, out.verbose))?;
+    out.stdout(|w| render::report(out.format, report, w, out.color, out.verbose > 0))?;
     Ok(())
 }

@@ -123,12 +123,45 @@ impl From<ops::Error> for CommandError {
             E::Unsafe { .. } => err(Kind::Refused).hint(
                 "review the plan (see the warning above), then pass --force to apply it",
             ),
+            E::UnknownRef {
+                ref reference,
+                shallow,
+                ..
+            } => {
+                let e = err(Kind::User);
+                if shallow {
+                    e.hint(format!(
+                        "this clone is shallow: fetch the commit first, e.g. `git fetch --no-tags \
+                         --depth=1 origin {reference}` (or `git fetch --deepen=100`; in GitHub \
+                         Actions, `fetch-depth: 0` on actions/checkout)"
+                    ))
+                } else {
+                    e.hint(format!(
+                        "check the ref with `git rev-parse {reference}`; a branch of another \
+                         remote is written origin/NAME, and may need `git fetch origin` first"
+                    ))
+                }
+            }
+            E::NotAGitRepository { .. } => err(Kind::User).hint(
+                "--changed-since reads BASE from the git repository that holds the config; \
+                 without one, give BASE as a path with --base",
+            ),
+            E::BaseMissing { flag, .. } => err(Kind::User).hint(if flag == "--changed-since" {
+                "the config did not exist at that commit: plan without --changed-since (a full \
+                 run), or give an older commit"
+            } else {
+                "give --base the path of a config: a file, or a directory of *.yaml files"
+            }),
+            E::Git { .. } => err(Kind::Runtime).hint("--changed-since needs `git` on the PATH"),
             E::ConfigExists { .. } => err(Kind::User).hint(
                 "edit it, or give init another path (e.g. `contactctl init new-contacts/`)",
             ),
             E::DirectoryHasConfig { .. } => {
                 err(Kind::User).hint("give init an empty or new directory")
             }
+            E::ImportIncomplete { .. } => err(Kind::User).hint(
+                "import those contacts as YAML (without --format csv): there a contact without a unique key value is written by id",
+            ),
             E::SandboxStart { .. }
             | E::HttpSetup(_)
             | E::Io { .. }

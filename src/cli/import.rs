@@ -1,20 +1,32 @@
 //! `contactctl import`: run the import operation, print the fragment (or say where it went),
 //! and say what was imported.
 
-use super::ImportArgs;
-use super::error::CommandError;
+use super::error::{CommandError, Kind};
 use super::output::{Exit, Output};
+use super::{FormatArg, ImportArgs};
+use crate::import::TAGS_COLUMN;
 use crate::ops;
-use crate::ops::import::{ImportEvent, ImportRequest};
+use crate::ops::import::{ImportEvent, ImportFormat, ImportRequest};
 use crate::render::human_duration;
 
 pub async fn run(args: ImportArgs, out: &Output) -> Result<Exit, CommandError> {
+    let format = match out.format_arg {
+        FormatArg::Text => ImportFormat::Yaml,
+        FormatArg::Csv => ImportFormat::Csv,
+        FormatArg::Markdown | FormatArg::Json => {
+            return Err(CommandError::new(
+                Kind::User,
+                "import writes YAML (the default) or a CSV sheet (--format csv)",
+            ));
+        }
+    };
     let request = ImportRequest {
         path: &args.path,
         channel: &args.channel,
         ids: &args.ids,
         field: args.field.as_deref(),
         out: args.out.as_deref(),
+        format,
         endpoint: &args.endpoint.to_ops(),
     };
     let events = |e: ImportEvent| match e {
@@ -38,7 +50,7 @@ pub async fn run(args: ImportArgs, out: &Output) -> Result<Exit, CommandError> {
     let outcome = ops::import::import(request, out.log(), &events).await?;
     let imported = &outcome.imported;
     if args.out.is_none() {
-        out.stdout(|w| w.write_all(imported.yaml.as_bytes()))?;
+        out.stdout(|w| w.write_all(imported.text.as_bytes()))?;
     }
     let whereto = args
         .out
@@ -61,11 +73,55 @@ pub async fn run(args: ImportArgs, out: &Output) -> Result<Exit, CommandError> {
     }
     note.push('.');
     out.note(&note);
+    if format == ImportFormat::Csv {
+        sheet_notes(&args, imported, out);
+    }
     if !outcome.missing.is_empty() {
+        if !imported.not_written.is_empty() {
+            out.note(
+                &ops::Error::ImportIncomplete {
+                    not_written: imported.not_written.clone(),
+                }
+                .to_string(),
+            );
+        }
         return Err(ops::Error::ImportMissing {
             missing: outcome.missing,
         }
         .into());
     }
+    if !imported.not_written.is_empty() {
+        return Err(ops::Error::ImportIncomplete {
+            not_written: outcome.imported.not_written,
+        }
+        .into());
+    }
     Ok(Exit::Ok)
+}
+
+/// After a sheet: the `sources:` entry that reads it, and what it could not hold.
+fn sheet_notes(args: &ImportArgs, imported: &crate::import::Imported, out: &Output) {
+    let file = args
+        .out
+        .as_ref()
+        .map_or_else(|| "SHEET.csv".to_string(), |p| p.display().to_string());
+    out.note(&format!(
+        "Read it with this entry in the config (the csv: path relative to the YAML file that names it):\n  \
+         sources:\n    - csv: {file}\n      channel: {}\n      tags_column: {TAGS_COLUMN}",
+        args.channel
+    ));
+    if !imported.notes.is_empty() {
+        // They hold contacts' values: listed only when asked for in full.
+        if out.verbose > 1 {
+            for n in &imported.notes {
+                out.note(&format!("  {n}"));
+            }
+        } else {
+            out.note(&format!(
+                "{} value{} read but not in the sheet (fields the config does not declare, or values that do not fit their type); -vv lists them.",
+                imported.notes.len(),
+                if imported.notes.len() == 1 { "" } else { "s" }
+            ));
+        }
+    }
 }

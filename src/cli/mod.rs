@@ -51,9 +51,10 @@ pub struct Global {
     /// anywhere (NO_COLOR wins).
     #[arg(long, global = true)]
     pub no_color: bool,
-    /// Log every API call (method, path, status, time) on stderr. Tokens are never logged.
-    #[arg(short, long, global = true)]
-    pub verbose: bool,
+    /// Log every API call (method, path, status, time) on stderr. Tokens are never logged, and
+    /// contacts' look-up values are masked (`j***@example.com`); -vv shows them in full.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
 /// Output formats.
@@ -65,16 +66,8 @@ pub enum FormatArg {
     Markdown,
     /// One JSON object, for scripts.
     Json,
-}
-
-impl From<FormatArg> for crate::render::Format {
-    fn from(f: FormatArg) -> Self {
-        match f {
-            FormatArg::Text => crate::render::Format::Text,
-            FormatArg::Markdown => crate::render::Format::Markdown,
-            FormatArg::Json => crate::render::Format::Json,
-        }
-    }
+    /// `import` only: a CSV sheet for a `sources:` entry.
+    Csv,
 }
 
 /// Which contacts to work on, and against what.
@@ -90,8 +83,27 @@ pub struct Target {
     /// value or ID (repeatable). Orphans are not looked for when this is given.
     #[arg(long = "contact", value_name = "IDENTITY")]
     pub contacts: Vec<String>,
+    /// Read and plan only the contacts whose desired state differs from the config BASE (a file
+    /// or directory: the same repo as it was); the others are trusted to be as BASE made them.
+    #[arg(long, value_name = "BASE", conflicts_with = "changed_since")]
+    pub base: Option<PathBuf>,
+    /// As --base, with BASE the config's own path as it was at GITREF in its git repository
+    /// (e.g. the pull request's base, or the commit before a push).
+    #[arg(long, value_name = "GITREF")]
+    pub changed_since: Option<String>,
     #[command(flatten)]
     pub endpoint: Endpoint,
+}
+
+impl Target {
+    /// BASE of a change-scoped run, if one was asked for.
+    pub fn base(&self) -> Option<crate::ops::Base> {
+        match (&self.base, &self.changed_since) {
+            (Some(path), _) => Some(crate::ops::Base::Path(path.clone())),
+            (None, Some(reference)) => Some(crate::ops::Base::GitRef(reference.clone())),
+            (None, None) => None,
+        }
+    }
 }
 
 /// Where the API is and how to reach it: the configured hosts, or the in-process sandbox.
@@ -141,12 +153,12 @@ pub enum Command {
     },
     /// Read the live state of every managed contact and print the changes apply would make.
     #[command(
-        after_help = "Examples:\n  contactctl plan contacts/ --format markdown\n  contactctl plan contacts/ --detailed-exitcode --format json   # nightly drift check\n  contactctl plan examples/contactctl.yaml --sandbox"
+        after_help = "Examples:\n  contactctl plan contacts/ --format markdown --changed-since origin/main   # pull request\n  contactctl plan contacts/ --detailed-exitcode --format json   # nightly drift check\n  contactctl plan examples/contactctl.yaml --sandbox"
     )]
     Plan(PlanArgs),
     /// Plan, ask for confirmation (or --auto-approve), then make the calls.
     #[command(
-        after_help = "Examples:\n  contactctl apply contacts/ --auto-approve\n  contactctl apply contacts/ --auto-approve --max-duration 5h30m   # CI job limited to 6 h\n  contactctl plan contacts/ --out plan.json && contactctl apply contacts/ --plan plan.json"
+        after_help = "Examples:\n  contactctl apply contacts/ --auto-approve\n  contactctl apply contacts/ --auto-approve --changed-since HEAD~1   # on merge\n  contactctl apply contacts/ --auto-approve --max-duration 5h30m   # CI job limited to 6 h\n  contactctl plan contacts/ --out plan.json && contactctl apply contacts/ --plan plan.json"
     )]
     Apply(ApplyArgs),
     /// Print a plan saved with `plan --out`, exactly as plan printed it in the chosen --format,
@@ -155,10 +167,11 @@ pub enum Command {
         after_help = "Examples:\n  contactctl plan contacts/ --out plan.json && contactctl show plan.json --format markdown\n  contactctl show plan.json --format json | jq .summary"
     )]
     Show(ShowArgs),
-    /// Write YAML for existing contacts of one channel (by IDs, or by a custom-field look-up) to
-    /// bootstrap a repo: a `contacts:` fragment to drop into the config directory.
+    /// Write existing contacts of one channel (by IDs, or by a custom-field look-up) as config to
+    /// bootstrap a repo: a `contacts:` YAML fragment to drop into the config directory, or with
+    /// --format csv a sheet for a `sources:` entry.
     #[command(
-        after_help = "Examples:\n  contactctl import contacts/ --channel web --field customer_type=premium --out contacts/50-premium.yaml\n  contactctl import contacts/ --channel viber --id 'tMNGhftyUPrB3r1lD+bT4g==' --id 'a/B+c='\n\nExit 1 when an --id was not found; the contacts that were found are still written."
+        after_help = "Examples:\n  contactctl import contacts/ --channel web --field customer_type=premium --out contacts/50-premium.yaml\n  contactctl import contacts/ --channel viber --id 'tMNGhftyUPrB3r1lD+bT4g==' --id 'a/B+c='\n  contactctl import contacts/ --channel web --field segment=event --format csv --out contacts/lists/event.csv\n\nExit 1 when an --id was not found, or (csv) a contact has no unique key value to be a row; the others are still written."
     )]
     Import(ImportArgs),
     /// Print the JSON Schema of the config.
@@ -240,7 +253,7 @@ pub struct ApplyArgs {
     pub auto_approve: bool,
     /// Apply this saved plan exactly, if neither the config nor the planned contacts changed
     /// since it was made. It was the reviewed plan, so it is applied without asking.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["base", "changed_since"])]
     pub plan: Option<PathBuf>,
     /// Apply even when more contacts would change than the safety limit allows.
     #[arg(long)]

@@ -6,7 +6,9 @@ use std::io::Write;
 
 use anstream::{AutoStream, ColorChoice};
 
-use super::Global;
+use super::error::{CommandError, Kind};
+use super::{FormatArg, Global};
+use crate::api::RequestLog;
 use crate::render::Format;
 
 /// The process exit code.
@@ -22,14 +24,17 @@ pub enum Exit {
 
 /// Where and how output goes.
 pub struct Output {
-    /// Output format of plans and reports.
+    /// Output format of plans and reports (`--format csv` reads as text here: only `import`
+    /// takes it, see [`Output::format_arg`]).
     pub format: Format,
+    /// `--format` as given.
+    pub format_arg: FormatArg,
     /// Colour on stdout.
     pub color: bool,
     /// Colour on stderr.
     pub color_err: bool,
-    /// `-v`.
-    pub verbose: bool,
+    /// `-v` (1: requests, contacts' values masked), `-vv` (2: values shown).
+    pub verbose: u8,
 }
 
 impl Output {
@@ -40,7 +45,12 @@ impl Output {
         // the environment says.
         let color = |choice: ColorChoice| !g.no_color && choice != ColorChoice::Never;
         Output {
-            format: g.format.into(),
+            format: match g.format {
+                FormatArg::Text | FormatArg::Csv => Format::Text,
+                FormatArg::Markdown => Format::Markdown,
+                FormatArg::Json => Format::Json,
+            },
+            format_arg: g.format,
             color: color(AutoStream::choice(&std::io::stdout())),
             color_err: color(AutoStream::choice(&std::io::stderr())),
             verbose: g.verbose,
@@ -61,6 +71,18 @@ impl Output {
         }
     }
 
+    /// Refuse `--format csv`, which only `import` writes.
+    pub fn no_csv(&self, command: &str) -> Result<(), CommandError> {
+        if self.format_arg == FormatArg::Csv {
+            Err(CommandError::new(
+                Kind::User,
+                format!("{command} prints text, markdown or json; --format csv is for import"),
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
     /// A line of information on stderr.
     pub fn note(&self, msg: &str) {
         eprintln!("{msg}");
@@ -71,10 +93,21 @@ impl Output {
         eprint!("{text}");
     }
 
-    /// The `-v` log: a line per request on stderr, when asked for.
-    pub fn log(&self) -> Option<crate::api::LogFn> {
-        self.verbose.then(|| {
-            std::sync::Arc::new(|line: &str| eprintln!("contactctl: {line}")) as crate::api::LogFn
+    /// The `-v` log: a line per request on stderr, when asked for; with `-vv` contacts' look-up
+    /// values in full, which it says once.
+    pub fn log(&self) -> Option<RequestLog> {
+        if self.verbose == 0 {
+            return None;
+        }
+        let values = self.verbose > 1;
+        if values {
+            self.note(
+                "contactctl: -vv: the request log shows contacts' key values (e-mails, phones) in full",
+            );
+        }
+        Some(RequestLog {
+            sink: std::sync::Arc::new(|line: &str| eprintln!("contactctl: {line}")),
+            values,
         })
     }
 }

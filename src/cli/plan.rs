@@ -16,9 +16,28 @@ pub fn print_plan(plan: &Plan, out: &Output) -> Result<(), CommandError> {
     Ok(())
 }
 
+/// Read and plan `targets`, the reads shown by `progress`.
+pub async fn read_and_plan(
+    session: &ops::Session,
+    targets: &ops::Targets,
+    prune: bool,
+    progress: &Progress<'_>,
+) -> Plan {
+    let on_read = |e: ReadEvent| progress.tracker().on_read(&e);
+    let options = PlanOptions {
+        prune,
+        ..PlanOptions::default()
+    };
+    let plan = progress
+        .drive(session.plan(targets, options, &on_read))
+        .await;
+    progress.finish();
+    plan
+}
+
 /// Say, with `-v`, where the in-process sandbox serves.
 pub fn note_sandbox(session: &ops::Session, out: &Output) {
-    if let (true, Some(url)) = (out.verbose, session.sandbox_url()) {
+    if let (true, Some(url)) = (out.verbose > 0, session.sandbox_url()) {
         let channels: Vec<&str> = session.clients.keys().map(String::as_str).collect();
         out.note(&format!(
             "sandbox: serving {} on {url}",
@@ -28,23 +47,20 @@ pub fn note_sandbox(session: &ops::Session, out: &Output) {
 }
 
 pub async fn run(args: PlanArgs, out: &Output) -> Result<Exit, CommandError> {
+    out.no_csv("plan")?;
     let target = &args.target;
-    let (session, targets) = ops::plan::open(
+    let (session, targets) = ops::plan::open_scoped(
         &target.path,
         &target.channels,
         &target.contacts,
+        target.base().as_ref(),
         &target.endpoint.to_ops(),
         out.log(),
     )
     .await?;
     note_sandbox(&session, out);
-    let progress = Progress::new(&session.clients, &session.config, "plan", out.verbose);
-    let on_read = |e: ReadEvent| progress.tracker().on_read(&e);
-    let options = PlanOptions { prune: args.prune };
-    let plan = progress
-        .drive(session.plan(&targets, options, &on_read))
-        .await;
-    progress.finish();
+    let progress = Progress::new(&session.clients, &session.config, "plan", out.verbose > 0);
+    let plan = read_and_plan(&session, &targets, args.prune, &progress).await;
     print_plan(&plan, out)?;
     if let Some(path) = &args.out {
         ops::saved::save(

@@ -12,6 +12,7 @@ use crate::render::{self, Format};
 /// excerpts on a terminal). JSON: the verdict on stdout as one object, the problems on stderr
 /// too, plainly.
 pub fn run(path: &Path, out: &Output) -> Result<Exit, CommandError> {
+    out.no_csv("validate")?;
     let result = ops::load(path);
     if out.format != Format::Json {
         let config = result?;

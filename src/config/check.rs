@@ -24,6 +24,7 @@ use super::diag::{Diags, Pos};
 use super::raw::{FieldValue, RawChannel, RawContact, RawDefaults, RawField, RawSafety, RawSource};
 use super::schema::SchemaReport;
 use super::sheet;
+use super::source::FileSource;
 use super::yaml::{Kind, Node};
 
 /// Check `root` (whose JSON form is `value`) and build the config, reading the CSV files its
@@ -36,6 +37,7 @@ pub(crate) fn check(
     report: &SchemaReport,
     diags: &mut Diags,
     hash: &mut ConfigHash,
+    files: &dyn FileSource,
 ) -> Option<Config> {
     let before = diags.len();
     let mut cx = Checker {
@@ -109,7 +111,7 @@ pub(crate) fn check(
     };
     let mut identities = Identities::default();
     let mut contacts = cx.contacts(value, &rules, &mut identities);
-    cx.sources(value, &rules, &mut identities, hash, &mut contacts);
+    cx.sources(value, &rules, &mut identities, hash, files, &mut contacts);
 
     if cx.diags.len() > before {
         return None;
@@ -528,6 +530,7 @@ impl Checker<'_> {
         rules: &Rules<'_>,
         identities: &mut Identities,
         hash: &mut ConfigHash,
+        files: &dyn FileSource,
         out: &mut Vec<DesiredContact>,
     ) {
         let (
@@ -548,7 +551,11 @@ impl Checker<'_> {
             let Some(raw) = self.deser::<RawSource>(v, || pointer, node.pos) else {
                 continue;
             };
-            sheet::read(&raw, node, rules, identities, self.diags, hash, out);
+            let mut files = sheet::Files {
+                source: files,
+                hash: &mut *hash,
+            };
+            sheet::read(&raw, node, rules, identities, self.diags, &mut files, out);
         }
     }
 

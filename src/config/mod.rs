@@ -15,9 +15,9 @@ mod raw;
 mod render;
 mod schema;
 mod sheet;
+mod source;
 mod yaml;
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -28,6 +28,7 @@ use self::diag::{Diags, Pos};
 use self::yaml::{Kind, Node};
 
 pub use self::render::render_diagnostics;
+pub use self::source::{Entry, FileSource, Fs};
 
 /// Largest config file read, in bytes. A contact takes ~100 bytes, so this is hundreds of
 /// thousands of contacts; anything bigger is a mistake (or an attack), not a config.
@@ -61,7 +62,13 @@ pub enum FileKind {
 /// Returns every problem found, sorted by file and position. File names in diagnostics are
 /// `path` as given (joined with the file name for a directory).
 pub fn load(path: &Path) -> Result<Config, Vec<Diagnostic>> {
-    let sources = read_sources(path)?;
+    load_from(&Fs, path)
+}
+
+/// [`load`] from `files` instead of the file system: the YAML files and the CSV files of
+/// `sources:` are all read through it (a change-scoped run reads BASE from a git commit so).
+pub fn load_from(files: &dyn FileSource, path: &Path) -> Result<Config, Vec<Diagnostic>> {
+    let sources = read_sources(files, path)?;
     let mut diags = Diags::new(sources.iter().map(|s| s.name.clone()).collect());
 
     // Parse every file; a file that does not parse stops the load after all files are parsed,
@@ -91,7 +98,14 @@ pub fn load(path: &Path) -> Result<Config, Vec<Diagnostic>> {
     };
     let mut value = root.to_json();
     let report = schema::check(&value, &root, &mut diags);
-    let config = check::check(&root, &mut value, &report, &mut diags, &mut config_hash);
+    let config = check::check(
+        &root,
+        &mut value,
+        &report,
+        &mut diags,
+        &mut config_hash,
+        files,
+    );
     match config {
         Some(mut config) if diags.is_empty() => {
             config.hash = config_hash.finish();
@@ -127,47 +141,49 @@ fn problem(name: &Path, message: String) -> Vec<Diagnostic> {
     }]
 }
 
-/// Read the file at `path`, or the config files of the directory at `path`.
-fn read_sources(path: &Path) -> Result<Vec<Source>, Vec<Diagnostic>> {
-    let meta =
-        fs::metadata(path).map_err(|e| problem(path, format!("cannot read the config: {e}")))?;
-    let files: Vec<PathBuf> = if meta.is_dir() {
-        let entries = fs::read_dir(path)
-            .map_err(|e| problem(path, format!("cannot read the directory: {e}")))?;
-        let mut files: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
+/// Read the file at `path`, or the config files of the directory at `path`, from `files`.
+fn read_sources(files: &dyn FileSource, path: &Path) -> Result<Vec<Source>, Vec<Diagnostic>> {
+    let entry = files
+        .entry(path)
+        .map_err(|e| problem(path, format!("cannot read the config: {e}")))?;
+    let paths: Vec<PathBuf> = if entry == Entry::Dir {
+        let mut paths: Vec<PathBuf> = files
+            .files_in(path)
+            .map_err(|e| problem(path, format!("cannot read the directory: {e}")))?
+            .into_iter()
             .filter(|p| {
                 let name = p
                     .file_name()
                     .map(|n| n.to_string_lossy())
                     .unwrap_or_default();
-                !name.starts_with('.')
-                    && (name.ends_with(".yaml") || name.ends_with(".yml"))
-                    && p.is_file()
+                !name.starts_with('.') && (name.ends_with(".yaml") || name.ends_with(".yml"))
             })
             .collect();
-        files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
-        if files.is_empty() {
+        paths.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+        if paths.is_empty() {
             return Err(problem(
                 path,
                 "the directory has no *.yaml or *.yml files".to_string(),
             ));
         }
-        files
+        paths
     } else {
         vec![path.to_path_buf()]
     };
-    let mut sources = Vec::with_capacity(files.len());
+    let mut sources = Vec::with_capacity(paths.len());
     let mut problems = Vec::new();
-    for file in files {
-        let too_big = fs::metadata(&file).map(|m| m.len() > MAX_FILE_BYTES);
+    for file in paths {
+        let too_big = files
+            .entry(&file)
+            .map(|e| matches!(e, Entry::File { len } if len > MAX_FILE_BYTES));
         let bytes = match too_big {
             Ok(true) => Err(format!(
                 "the file is too large (more than {} MiB)",
                 MAX_FILE_BYTES / (1024 * 1024)
             )),
-            _ => fs::read(&file).map_err(|e| format!("cannot read the file: {e}")),
+            _ => files
+                .read(&file)
+                .map_err(|e| format!("cannot read the file: {e}")),
         };
         match bytes {
             Ok(bytes) => sources.push(Source {
@@ -278,6 +294,104 @@ impl ConfigHash {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Files held in memory: a directory exists where some file is below it; paths are resolved
+    /// lexically.
+    struct Mem(std::collections::BTreeMap<PathBuf, Vec<u8>>);
+
+    impl Mem {
+        fn normal(path: &Path) -> PathBuf {
+            let mut out = PathBuf::new();
+            for c in path.components() {
+                match c {
+                    std::path::Component::ParentDir => {
+                        out.pop();
+                    }
+                    std::path::Component::CurDir => {}
+                    c => out.push(c),
+                }
+            }
+            out
+        }
+    }
+
+    impl FileSource for Mem {
+        fn entry(&self, path: &Path) -> std::io::Result<Entry> {
+            let path = Mem::normal(path);
+            if let Some(bytes) = self.0.get(&path) {
+                return Ok(Entry::File {
+                    len: bytes.len() as u64,
+                });
+            }
+            if self.0.keys().any(|k| k.starts_with(&path)) {
+                return Ok(Entry::Dir);
+            }
+            Err(std::io::ErrorKind::NotFound.into())
+        }
+        fn files_in(&self, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+            let norm = Mem::normal(dir);
+            Ok(self
+                .0
+                .keys()
+                .filter(|k| k.parent() == Some(norm.as_path()))
+                .filter_map(|k| k.file_name().map(|n| dir.join(n)))
+                .collect())
+        }
+        fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+            self.0
+                .get(&Mem::normal(path))
+                .cloned()
+                .ok_or_else(|| std::io::ErrorKind::NotFound.into())
+        }
+        fn resolve(&self, path: &Path) -> std::io::Result<PathBuf> {
+            Ok(Mem::normal(path))
+        }
+    }
+
+    #[test]
+    fn a_config_loads_the_same_from_any_file_source() {
+        let files: Vec<(&str, &str)> = vec![
+            (
+                "repo/contacts/a.yaml",
+                "version: 1\nchannels:\n  web: { base_url: https://x.example/api, token_env: T }\nfields:\n  email: { type: email }\n  n: { type: number }\ndefaults: { channel: web, key: email }\nsources:\n  - csv: lists/s.csv\n",
+            ),
+            (
+                "repo/contacts/b.yml",
+                "contacts:\n  - fields: { email: a@x.example, n: \"7\" }\n",
+            ),
+            ("repo/contacts/notes.txt", "not a config"),
+            ("repo/contacts/lists/s.csv", "email,n\nb@x.example,8\n"),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let mut mem = std::collections::BTreeMap::new();
+        for (name, text) in &files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, text).unwrap();
+            mem.insert(PathBuf::from(name), text.as_bytes().to_vec());
+        }
+        let from_fs = load(&dir.path().join("repo/contacts")).unwrap();
+        let from_mem = load_from(&Mem(mem), Path::new("repo/contacts")).unwrap();
+        assert_eq!(from_mem.contacts.len(), 2);
+        assert_eq!(
+            from_mem.hash, from_fs.hash,
+            "the hash is of names and bytes only"
+        );
+        let strip = |c: &Config| -> Vec<_> {
+            c.contacts
+                .iter()
+                .map(|d| (d.identity.clone(), d.fields.clone()))
+                .collect()
+        };
+        assert_eq!(strip(&from_mem), strip(&from_fs));
+
+        let missing = load_from(&Mem(Default::default()), Path::new("repo/contacts"));
+        assert!(
+            missing.unwrap_err()[0]
+                .message
+                .starts_with("cannot read the config")
+        );
+    }
 
     #[test]
     fn byte_positions_count_lines_and_characters() {

@@ -13,9 +13,8 @@
 //! Rows are streamed through one reused `StringRecord` into the model: no tree per row.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fs;
 use std::ops::ControlFlow;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Component, Path};
 use std::sync::Arc;
 
 use compact_str::CompactString;
@@ -25,6 +24,7 @@ use crate::model::{DesiredContact, FieldType, Fields, Identity, SourceLoc};
 use super::check::{Identities, KeyField, Rules, marker_written, type_mismatch, wire_value};
 use super::diag::{Diags, Pos};
 use super::raw::{EmptyCells, RawSource};
+use super::source::{Entry, FileSource};
 use super::yaml::Node;
 use super::{ConfigHash, FileKind, MAX_FILE_BYTES};
 
@@ -40,14 +40,23 @@ enum Role<'a> {
     Skip,
 }
 
-/// Read the source `raw` (written at `node`) and append a contact per row of its file to `out`.
+/// Where a sheet's bytes come from, and the config hash they are added to.
+pub(super) struct Files<'a> {
+    /// The tree the config is read from.
+    pub source: &'a dyn FileSource,
+    /// The config's hash: every sheet read is part of it.
+    pub hash: &'a mut ConfigHash,
+}
+
+/// Read the source `raw` (written at `node`) from `files` and append a contact per row of its
+/// file to `out`.
 pub(super) fn read(
     raw: &RawSource,
     node: &Node,
     rules: &Rules<'_>,
     identities: &mut Identities,
     diags: &mut Diags,
-    hash: &mut ConfigHash,
+    files: &mut Files<'_>,
     out: &mut Vec<DesiredContact>,
 ) {
     let at = |key: &str| node.get(key).map_or(node.pos, |n| n.pos);
@@ -97,14 +106,14 @@ pub(super) fn read(
         .map(|list| rules.tag_list(list, node.get("tags"), node.pos, diags));
 
     let csv_pos = at("csv");
-    let (name, bytes) = match open(&raw.csv, diags.name(csv_pos.file)) {
+    let (name, bytes) = match open(files.source, &raw.csv, diags.name(csv_pos.file)) {
         Ok(file) => file,
         Err(message) => {
             diags.push(csv_pos, message);
             return;
         }
     };
-    hash.add(&raw.csv, &bytes);
+    files.hash.add(&raw.csv, &bytes);
     let file = diags.add_file(name, FileKind::Csv);
     let name = diags.shared_name(file);
     if let Err(e) = std::str::from_utf8(&bytes) {
@@ -483,7 +492,7 @@ fn clamp(n: u64) -> u32 {
 /// The file must be in the YAML file's directory or below it, symbolic links resolved: a plan of
 /// a pull request runs in CI with tokens in its environment, and a config must not make it read
 /// `/proc/self/environ` or a key file and print them in its messages.
-fn open(csv: &str, yaml: &str) -> Result<(String, Vec<u8>), String> {
+fn open(files: &dyn FileSource, csv: &str, yaml: &str) -> Result<(String, Vec<u8>), String> {
     let relative = Path::new(csv);
     if relative
         .components()
@@ -496,32 +505,31 @@ fn open(csv: &str, yaml: &str) -> Result<(String, Vec<u8>), String> {
     let dir = Path::new(yaml).parent().unwrap_or(Path::new(""));
     let path = dir.join(relative);
     let name = path.display().to_string();
-    let meta = fs::metadata(&path).map_err(|e| format!("cannot read the CSV file {name}: {e}"))?;
-    let inside = |dir: &Path| -> Option<bool> {
-        let dir = if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        };
-        let dir: PathBuf = fs::canonicalize(dir).ok()?;
-        Some(fs::canonicalize(&path).ok()?.starts_with(dir))
+    let entry = files
+        .entry(&path)
+        .map_err(|e| format!("cannot read the CSV file {name}: {e}"))?;
+    let inside = || -> Option<bool> {
+        let dir = files.resolve(dir).ok()?;
+        Some(files.resolve(&path).ok()?.starts_with(dir))
     };
-    if inside(dir) != Some(true) {
+    if inside() != Some(true) {
         return Err(format!(
             "{name} is outside the directory of this YAML file: a CSV file must be in that \
              directory or below it"
         ));
     }
-    if !meta.is_file() {
+    let Entry::File { len } = entry else {
         return Err(format!("{name} is not a file"));
-    }
-    if meta.len() > MAX_FILE_BYTES {
+    };
+    if len > MAX_FILE_BYTES {
         return Err(format!(
             "{name} is too large (more than {} MiB)",
             MAX_FILE_BYTES / (1024 * 1024)
         ));
     }
-    let bytes = fs::read(&path).map_err(|e| format!("cannot read the CSV file {name}: {e}"))?;
+    let bytes = files
+        .read(&path)
+        .map_err(|e| format!("cannot read the CSV file {name}: {e}"))?;
     Ok((name, bytes))
 }
 
@@ -641,6 +649,8 @@ pub(super) fn cell_offset(text: &[u8], line: usize, cell: usize) -> Option<usize
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::source::Fs;
+    use std::fs;
 
     #[test]
     fn cells_are_found_by_record_line_and_index() {
@@ -727,22 +737,22 @@ mod tests {
         fs::write(conf.join("lists/a.csv"), "email\n").unwrap();
         fs::write(dir.path().join("outside.csv"), "email\n").unwrap();
         let yaml = conf.join("c.yaml").display().to_string();
-        let (name, bytes) = open("lists/a.csv", &yaml).unwrap();
+        let (name, bytes) = open(&Fs, "lists/a.csv", &yaml).unwrap();
         assert!(name.ends_with("conf/lists/a.csv"), "{name}");
         assert_eq!(bytes, b"email\n");
-        let err = open("../outside.csv", &yaml).unwrap_err();
+        let err = open(&Fs, "../outside.csv", &yaml).unwrap_err();
         assert!(err.contains("is outside the directory"), "{err}");
-        let err = open("/etc/hostname", &yaml).unwrap_err();
+        let err = open(&Fs, "/etc/hostname", &yaml).unwrap_err();
         assert!(err.contains("absolute path"), "{err}");
-        let err = open("lists/none.csv", &yaml).unwrap_err();
+        let err = open(&Fs, "lists/none.csv", &yaml).unwrap_err();
         assert!(err.starts_with("cannot read the CSV file"), "{err}");
-        let err = open("lists", &yaml).unwrap_err();
+        let err = open(&Fs, "lists", &yaml).unwrap_err();
         assert!(err.ends_with("is not a file"), "{err}");
         #[cfg(unix)]
         {
             std::os::unix::fs::symlink(dir.path().join("outside.csv"), conf.join("link.csv"))
                 .unwrap();
-            let err = open("link.csv", &yaml).unwrap_err();
+            let err = open(&Fs, "link.csv", &yaml).unwrap_err();
             assert!(err.contains("is outside the directory"), "{err}");
         }
     }

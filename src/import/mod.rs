@@ -1,7 +1,8 @@
-//! `import` as a library: live contacts of one channel → the YAML text of a config fragment
-//! (`contacts:` only) that a plan right after shows unchanged. Owns the YAML writing of that
-//! fragment (quoting, typed scalars, comments); pure: no IO, no HTTP, no clock. Never reads or
-//! changes the config files (the caller decides where the text goes).
+//! `import` as a library: live contacts of one channel → the text of a config fragment that a
+//! plan right after shows unchanged: YAML (`contacts:` only, [`render`]) or a CSV sheet for a
+//! `sources:` entry ([`render_csv`], in `sheet`). Owns which contacts go in and how each is
+//! written; pure: no IO, no HTTP, no clock. Never reads or changes the config files (the caller
+//! decides where the text goes).
 //!
 //! What goes in, per contact (SPEC "import"):
 //! - `channel:` unless it is the config's default channel;
@@ -22,7 +23,10 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
 
+mod sheet;
 mod yaml;
+
+pub use sheet::{TAGS_COLUMN, render_csv};
 
 use yaml::note_text;
 pub use yaml::{quoted, scalar};
@@ -32,19 +36,46 @@ use crate::model::{Config, FieldType, Identity, LiveContact, check_value, normal
 /// The fragment and what went into it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Imported {
-    /// The YAML text: header comments, then `contacts:`.
-    pub yaml: String,
+    /// The text: YAML (header comments, then `contacts:`) or a CSV sheet.
+    pub text: String,
     /// Contacts written.
     pub written: usize,
     /// Of those, written by `id:` (no usable, unique key value).
     pub by_id: usize,
     /// Platform IDs left out because the config already holds them.
     pub already_in_config: Vec<String>,
+    /// Contacts that could not be written in this format, each `ID: why` (a sheet's row needs a
+    /// unique key value).
+    pub not_written: Vec<String>,
+    /// Values read but not written, each `ID: name=value (why)` or `ID: not managed here:
+    /// name=value`: YAML writes them as comments, a sheet cannot.
+    pub notes: Vec<String>,
 }
 
-/// Build the `contacts:` fragment for `contacts` (read from `channel`, a channel of `config`), in
-/// the order given; a contact listed twice (same ID) is written once.
-pub fn render(config: &Config, channel: &str, contacts: &[LiveContact]) -> Imported {
+/// The contacts to write, sorted out: what the config holds already is left out.
+struct Picked<'a> {
+    entries: Vec<Entry<'a>>,
+    /// Platform IDs left out because the config already holds them.
+    already_in_config: Vec<String>,
+    /// The key field contacts are identified by, when the config has a usable one.
+    key: Option<&'a str>,
+    /// How many picked contacts share each normalised key value.
+    key_count: HashMap<String, usize>,
+}
+
+impl Entry<'_> {
+    /// Whether the contact can be identified by its key value: it has one, and no other picked
+    /// contact shares it (the config refuses two contacts with one identity).
+    fn unique_key(&self, picked: &Picked<'_>) -> bool {
+        self.key_norm
+            .as_ref()
+            .is_some_and(|k| picked.key_count.get(k).copied().unwrap_or(0) <= 1)
+    }
+}
+
+/// Sort out `contacts` (read from `channel`): each once, in the order given, those the config
+/// holds already (same ID, or same key value on the channel) left out.
+fn pick<'a>(config: &'a Config, channel: &str, contacts: &'a [LiveContact]) -> Picked<'a> {
     let marker_field = config.marker.as_ref().map(|m| m.field.as_str());
     let key = config
         .default_key
@@ -89,15 +120,28 @@ pub fn render(config: &Config, channel: &str, contacts: &[LiveContact]) -> Impor
     }
 
     // A key value shared by several imported contacts cannot identify any of them.
-    let mut key_count: HashMap<&str, usize> = HashMap::new();
+    let mut key_count: HashMap<String, usize> = HashMap::new();
     for e in &picked {
         if let Some(k) = &e.key_norm {
-            *key_count.entry(k.as_str()).or_default() += 1;
+            *key_count.entry(k.clone()).or_default() += 1;
         }
     }
+    Picked {
+        entries: picked,
+        already_in_config,
+        key,
+        key_count,
+    }
+}
 
+/// Build the `contacts:` fragment for `contacts` (read from `channel`, a channel of `config`), in
+/// the order given; a contact listed twice (same ID) is written once.
+pub fn render(config: &Config, channel: &str, contacts: &[LiveContact]) -> Imported {
+    let picked = pick(config, channel, contacts);
+    let key = picked.key;
+    let already_in_config = &picked.already_in_config;
     let mut yaml = String::new();
-    let n = picked.len();
+    let n = picked.entries.len();
     let _ = writeln!(
         yaml,
         "# Imported by contactctl from channel {channel}: {n} contact{}.",
@@ -127,21 +171,21 @@ pub fn render(config: &Config, channel: &str, contacts: &[LiveContact]) -> Impor
                 .join(", ")
         );
     }
-    if picked.is_empty() {
+    if picked.entries.is_empty() {
         yaml.push_str("contacts: []\n");
     } else {
         yaml.push_str("contacts:\n");
     }
 
     let mut by_id = 0;
-    for e in &picked {
+    for e in &picked.entries {
         let shared = e
             .key_norm
-            .as_deref()
-            .and_then(|k| key_count.get(k))
+            .as_ref()
+            .and_then(|k| picked.key_count.get(k))
             .copied()
             .filter(|&n| n > 1);
-        let use_key = e.key_norm.is_some() && shared.is_none();
+        let use_key = e.unique_key(&picked);
         if !use_key {
             by_id += 1;
         }
@@ -169,8 +213,8 @@ pub fn render(config: &Config, channel: &str, contacts: &[LiveContact]) -> Impor
         }
         if !e.fields.is_empty() {
             lines.push("fields:".to_string());
-            for (name, value) in &e.fields {
-                lines.push(format!("  {}: {value}", scalar(name)));
+            for (name, ty, value) in &e.fields {
+                lines.push(format!("  {}: {}", scalar(name), typed(*ty, value)));
             }
         }
         let tags: Vec<String> = e.tags.iter().map(|t| scalar(t)).collect();
@@ -181,10 +225,12 @@ pub fn render(config: &Config, channel: &str, contacts: &[LiveContact]) -> Impor
         }
     }
     Imported {
-        yaml,
+        text: yaml,
         written: n,
         by_id,
-        already_in_config,
+        already_in_config: picked.already_in_config.clone(),
+        not_written: Vec::new(),
+        notes: Vec::new(),
     }
 }
 
@@ -195,8 +241,9 @@ struct Entry<'a> {
     channel: Option<String>,
     /// The normalised value of the key field, when it is written (so usable as identity).
     key_norm: Option<String>,
-    /// Declared fields with a value that fits their type: (name, YAML scalar).
-    fields: Vec<(String, String)>,
+    /// Declared fields with a value that fits their type: (name, type, value as the API holds
+    /// it).
+    fields: Vec<(String, FieldType, String)>,
     /// Managed tags, in the config's order.
     tags: Vec<&'a str>,
     /// `name=value (why)` of declared values that do not fit their type.
@@ -229,7 +276,7 @@ fn entry<'a>(
         };
         match check_value(ty, value) {
             Ok(()) => {
-                fields.push((name.to_string(), typed(ty, value)));
+                fields.push((name.to_string(), ty, value.to_string()));
                 if Some(name.as_str()) == key {
                     key_norm = normalize(ty, Some(value));
                 }
@@ -271,69 +318,20 @@ fn typed(ty: FieldType, value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use proptest::prelude::*;
 
-    use crate::ops::import::{parse_query, query_value};
-
     use super::*;
-    use crate::model::{BooleanFormat, Channel, Marker, Safety, SourceLoc};
+    use crate::model::{Marker, SourceLoc};
+    use crate::testing::{self, live};
 
-    fn channel(name: &str, boolean_format: BooleanFormat) -> (String, Channel) {
-        (
-            name.to_string(),
-            Channel {
-                name: name.into(),
-                base_url: "http://127.0.0.1:1/api".into(),
-                token_env: "T".into(),
-                rate_limit: 100,
-                viber: false,
-                viber_encode_get: false,
-                boolean_format,
-            },
-        )
-    }
-
+    /// The shared test config, with a managed tag whose name needs quoting.
     fn config() -> Config {
-        Config {
-            channels: BTreeMap::from([
-                channel("web", BooleanFormat::Upper),
-                channel("viber", BooleanFormat::Lower),
-            ]),
-            fields: BTreeMap::from([
-                ("email".into(), FieldType::Email),
-                ("firstName".into(), FieldType::Text),
-                ("phone".into(), FieldType::Phone),
-                ("vip".into(), FieldType::Boolean),
-                ("customerid".into(), FieldType::Number),
-                ("note".into(), FieldType::Text),
-            ]),
-            tags: ["Blog Updates", "VIP", "a, b"]
-                .iter()
-                .map(|t| t.to_string())
-                .collect(),
-            default_channel: Some("web".into()),
-            default_key: Some("email".into()),
-            marker: None,
-            safety: Safety::default(),
-            contacts: vec![],
-            hash: String::new(),
-        }
+        let mut config = testing::config();
+        config.tags.insert("a, b".to_string());
+        config
     }
 
-    fn live(id: &str, fields: &[(&str, &str)], tags: &[&str]) -> LiveContact {
-        LiveContact {
-            id: id.into(),
-            fields: fields
-                .iter()
-                .map(|(k, v)| (k.to_string(), Some(v.to_string())))
-                .collect(),
-            tags: tags.iter().map(|t| t.to_string()).collect(),
-        }
-    }
-
-    /// The fragment, loaded as part of a config directory whose other file declares `header`.
     fn load_with(header: &str, fragment: &str) -> Result<Config, String> {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("00-base.yaml"), header).unwrap();
@@ -364,7 +362,7 @@ mod tests {
             &["VIP", "Unmanaged", "Blog Updates"],
         );
         let out = render(&config(), "web", &[c]);
-        insta::assert_snapshot!(out.yaml, @r#"
+        insta::assert_snapshot!(out.text, @r#"
         # Imported by contactctl from channel web: 1 contact.
         # A config fragment: put it in the config directory, next to the files that declare the
         # channels, fields and tags; a plan right after shows these contacts unchanged.
@@ -389,7 +387,7 @@ mod tests {
             &[],
         );
         let out = render(&config(), "viber", &[c]);
-        insta::assert_snapshot!(out.yaml, @r#"
+        insta::assert_snapshot!(out.text, @r#"
         # Imported by contactctl from channel viber: 1 contact.
         # A config fragment: put it in the config directory, next to the files that declare the
         # channels, fields and tags; a plan right after shows these contacts unchanged.
@@ -413,15 +411,15 @@ mod tests {
             &[],
         );
         let out = render(&config(), "web", &[c]);
-        assert!(out.yaml.contains(
+        assert!(out.text.contains(
             "# id 7; not written (invalid): customerid=n/a (\"n/a\" is not a number), email=not-an-email (\"not-an-email\" is not an e-mail address)"
-        ), "{}", out.yaml);
+        ), "{}", out.text);
         assert!(
-            out.yaml.contains("  - id: \"7\"\n    tags: []\n"),
+            out.text.contains("  - id: \"7\"\n    tags: []\n"),
             "{}",
-            out.yaml
+            out.text
         );
-        load_with(HEADER, &out.yaml).unwrap();
+        load_with(HEADER, &out.text).unwrap();
     }
 
     #[test]
@@ -432,12 +430,12 @@ mod tests {
         let out = render(&config(), "web", &[a, b, c]);
         assert_eq!((out.written, out.by_id), (3, 2));
         assert!(
-            out.yaml
+            out.text
                 .contains("written by id: email=DUP@x.com is shared by 2 imported contacts"),
             "{}",
-            out.yaml
+            out.text
         );
-        let cfg = load_with(HEADER, &out.yaml).unwrap();
+        let cfg = load_with(HEADER, &out.text).unwrap();
         let ids: Vec<String> = cfg.contacts.iter().map(|c| c.identity.display()).collect();
         assert_eq!(ids, ["id=1", "id=2", "email=solo@x.com"]);
     }
@@ -469,7 +467,7 @@ mod tests {
         assert_eq!(out.already_in_config, ["4", "5"]);
         assert_eq!(out.written, 1, "the repeated ID is written once");
         assert!(
-            out.yaml
+            out.text
                 .contains("# Left out, already in the config: id 4, 5.\n")
         );
     }
@@ -483,8 +481,8 @@ mod tests {
         });
         let c = live("1", &[("email", "a@x.com"), ("managed_by", "git")], &[]);
         let out = render(&cfg, "web", &[c]);
-        assert!(!out.yaml.contains("managed_by: "), "{}", out.yaml);
-        assert!(out.yaml.contains(
+        assert!(!out.text.contains("managed_by: "), "{}", out.text);
+        assert!(out.text.contains(
             "# defaults.marker is managed_by=git: contacts below that lack it plan as marker-only updates"
         ));
     }
@@ -492,8 +490,8 @@ mod tests {
     #[test]
     fn nothing_found_is_an_empty_list() {
         let out = render(&config(), "web", &[]);
-        assert!(out.yaml.ends_with("contacts: []\n"));
-        load_with(HEADER, &out.yaml).unwrap();
+        assert!(out.text.ends_with("contacts: []\n"));
+        load_with(HEADER, &out.text).unwrap();
     }
 
     #[test]
@@ -544,7 +542,7 @@ mod tests {
             })
             .collect();
         let out = render(&config(), "web", &contacts);
-        let cfg = load_with(HEADER, &out.yaml).unwrap_or_else(|e| panic!("{e}\n{}", out.yaml));
+        let cfg = load_with(HEADER, &out.text).unwrap_or_else(|e| panic!("{e}\n{}", out.text));
         assert_eq!(cfg.contacts.len(), tricky.len());
         for (c, v) in cfg.contacts.iter().zip(tricky) {
             assert_eq!(c.fields["note"].as_deref(), Some(v));
@@ -556,7 +554,7 @@ mod tests {
             );
         }
         // every note stays on its own comment line
-        for line in out.yaml.lines() {
+        for line in out.text.lines() {
             assert!(
                 line.trim_start().starts_with('#')
                     || line.starts_with("contacts")
@@ -585,7 +583,7 @@ mod tests {
             let id = format!("+/={id_base}==");
             let c = live(&id, &[(field, value)], &[]);
             let out = render(&config(), "viber", std::slice::from_ref(&c));
-            let cfg = load_with(HEADER, &out.yaml).unwrap_or_else(|e| panic!("{e}\n{}", out.yaml));
+            let cfg = load_with(HEADER, &out.text).unwrap_or_else(|e| panic!("{e}\n{}", out.text));
             let got = &cfg.contacts[0];
             assert_eq!(got.identity, Identity::Id(id.clone()));
             let ty = cfg.field_type(field);
@@ -593,28 +591,9 @@ mod tests {
             assert!(
                 crate::model::same_value(ty, read, Some(value)),
                 "{field}={value} read back as {read:?}\n{}",
-                out.yaml
+                out.text
             );
         }
-    }
-
-    #[test]
-    fn query_values_follow_the_channel_s_boolean_spelling() {
-        let cfg = config();
-        assert_eq!(query_value(&cfg, "web", "vip", "true").unwrap(), "TRUE");
-        assert_eq!(query_value(&cfg, "viber", "vip", "TRUE").unwrap(), "true");
-        assert!(query_value(&cfg, "web", "vip", "yes").is_err());
-        assert_eq!(
-            query_value(&cfg, "web", "customer_type", "premium").unwrap(),
-            "premium"
-        );
-        assert!(query_value(&cfg, "web", "x", "").is_err());
-        assert_eq!(
-            parse_query("a=b=c").unwrap(),
-            ("a".to_string(), "b=c".to_string())
-        );
-        assert!(parse_query("novalue").is_err());
-        assert!(parse_query("=x").is_err());
     }
 
     proptest! {
@@ -623,7 +602,7 @@ mod tests {
         fn any_text_reads_back_as_itself(v in "\\PC{1,12}|[ -~\\t\\n]{1,12}") {
             let c = live("1", &[("email", "a@x.com"), ("note", &v), ("extra", &v)], &[]);
             let out = render(&config(), "web", &[c]);
-            let cfg = load_with(HEADER, &out.yaml).map_err(|e| TestCaseError::fail(format!("{e}\n{}", out.yaml)))?;
+            let cfg = load_with(HEADER, &out.text).map_err(|e| TestCaseError::fail(format!("{e}\n{}", out.text)))?;
             prop_assert_eq!(cfg.contacts[0].fields["note"].as_deref(), Some(v.as_str()));
         }
     }

@@ -4,6 +4,8 @@
 //! and the HTTP client (which sends the writes), so none of those depends on another for them.
 //! Pure data: no IO.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::LiveContact;
@@ -35,6 +37,9 @@ pub struct LiveState {
     pub contacts: Vec<(usize, Found)>,
     /// Contacts carrying the marker that no desired contact matched, per channel name.
     pub orphans: Vec<(String, LiveContact)>,
+    /// Calls the reader made, per channel name: pages, look-ups and gets (a call retried by the
+    /// client counts once). What apply spends again on its own plan before it writes.
+    pub reads: BTreeMap<String, usize>,
 }
 
 /// One `{"name": N, "value": V}` of a create or update body.

@@ -407,6 +407,24 @@ pub fn check_value(ty: FieldType, v: &str) -> Result<(), String> {
     }
 }
 
+/// The managed part of a live contact: the fields declared in the config and the marker field
+/// (only those with a value; empty values folded away), and its managed tags, sorted. Two reads of
+/// an unchanged contact give equal results, so a saved plan compares this to find stale contacts.
+/// The reader keeps what it finds as this, and the planner plans from it; the room of what it
+/// drops is given back.
+pub fn managed_part(config: &Config, mut live: LiveContact) -> LiveContact {
+    let marker_field = config.marker.as_ref().map(|m| m.field.as_str());
+    live.fields.retain(|name, value| {
+        (config.fields.contains_key(name) || Some(name) == marker_field)
+            && value.as_deref().is_some_and(|v| !v.is_empty())
+    });
+    live.tags.retain(|t| config.tags.contains(t));
+    live.tags.sort_unstable();
+    live.tags.dedup();
+    live.tags.shrink_to_fit();
+    live
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

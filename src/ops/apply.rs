@@ -9,43 +9,60 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::Error;
-use super::plan::read_and_plan;
 use super::saved::{SavedPlan, stale_contacts};
 use super::session::{Endpoint, Session, connect, load};
-use super::targets::{Targets, select};
-use crate::api::{ContactsApi, LogFn};
+use super::targets::Targets;
+use crate::api::{ContactsApi, RequestLog};
 use crate::apply::{ApplyEvent, ApplyOptions, ApplyReport, Interrupt, apply};
-use crate::model::Config;
-use crate::plan::{Plan, PlanOptions, estimated_seconds};
-use crate::read::{ReadEvent, planned_reads};
+use crate::model::{Config, Identity};
+use crate::plan::{ContactPlan, Plan, estimated_seconds};
+use crate::read::{ReadEvent, ReadOptions, fewest_reads, read_identities_with};
 
-/// Open a session for applying `saved`: the config at `path`, narrowed as the saved plan was.
-/// `channels` and `contacts` (`--channel`, `--contact`) must be empty: the plan says what it
-/// covers.
+/// Open a session for applying `saved`: the config at `path`, and a client for each channel the
+/// saved plan has calls on. `channels` and `contacts` (`--channel`, `--contact`) must be empty:
+/// the plan says what it covers.
 pub async fn open_saved(
     path: &Path,
     saved: &SavedPlan,
     channels: &[String],
     contacts: &[String],
     endpoint: &Endpoint,
-    log: Option<LogFn>,
-) -> Result<(Session, Targets), Error> {
+    log: Option<RequestLog>,
+) -> Result<Session, Error> {
     if !channels.is_empty() || !contacts.is_empty() {
         return Err(Error::NarrowedSavedPlan);
     }
     let config = load(path)?;
-    let targets = select(&config, &saved.channels, &saved.contacts)?;
-    let session = connect(config, &targets.channels, endpoint, log).await?;
-    Ok((session, targets))
+    let mut channels: Vec<String> = saved
+        .plan
+        .contacts
+        .iter()
+        .filter(|c| !c.calls.is_empty())
+        .map(|c| c.channel.clone())
+        .collect();
+    channels.sort();
+    channels.dedup();
+    connect(config, &channels, endpoint, log).await
 }
 
-/// The saved plan, if it still holds: the config (at `path`) is the one it was made from, and a
-/// fresh read finds every planned contact as it was. Otherwise nothing is applied. `events`
-/// hear the reads.
+/// The saved plan, if it still holds: the config (at `path`) is the one it was made from, and
+/// every contact it has calls for is as it was on the platform — each read once (by ID when the
+/// plan knows it; a contact to create is looked up by its key and must still be absent), and
+/// compared on its managed part (existence, managed fields, managed tags). Contacts without
+/// calls are not read: applying the plan does not touch them. Otherwise nothing is applied.
 pub async fn recheck<C: ContactsApi>(
     config: &Config,
     clients: &BTreeMap<String, C>,
-    targets: &Targets,
+    path: &Path,
+    saved: SavedPlan,
+) -> Result<Plan, Error> {
+    recheck_with(config, clients, path, saved, &|_| {}).await
+}
+
+/// [`recheck`], `events` hearing the reads.
+pub async fn recheck_with<C: ContactsApi>(
+    config: &Config,
+    clients: &BTreeMap<String, C>,
     path: &Path,
     saved: SavedPlan,
     events: &(dyn Fn(ReadEvent) + Send + Sync),
@@ -55,11 +72,25 @@ pub async fn recheck<C: ContactsApi>(
             path: path.to_path_buf(),
         });
     }
-    let options = PlanOptions {
-        prune: saved.plan.prune,
-    };
-    let fresh = read_and_plan(config, clients, targets, options, events).await;
-    let stale = stale_contacts(&saved.plan, &fresh);
+    let planned: Vec<&ContactPlan> = saved
+        .plan
+        .contacts
+        .iter()
+        .filter(|c| !c.calls.is_empty())
+        .collect();
+    let identities: Vec<(String, Identity)> = planned
+        .iter()
+        .map(|c| {
+            let identity = match &c.id {
+                Some(id) => Identity::Id(id.clone()),
+                None => c.identity.clone(),
+            };
+            (c.channel.clone(), identity)
+        })
+        .collect();
+    let fresh =
+        read_identities_with(config, clients, &identities, ReadOptions::default(), events).await;
+    let stale = stale_contacts(config, &planned, fresh);
     if stale.is_empty() {
         Ok(saved.plan)
     } else {
@@ -76,12 +107,17 @@ pub fn check_read_budget(
     targets: &Targets,
     budget: Duration,
 ) -> Result<(), Error> {
-    let worst = planned_reads(config, &targets.selected)
+    // (a change-scoped run's `selected` holds only the contacts it reads)
+    let worst = fewest_reads(config, &targets.selected)
         .into_iter()
         .map(|(channel, reads)| {
             let rate_limit = config.channels.get(&channel).map_or(100, |c| c.rate_limit);
-            let needed = estimated_seconds(reads.at_least, rate_limit);
-            (needed, channel, reads.at_least, rate_limit)
+            (
+                estimated_seconds(reads, rate_limit),
+                channel,
+                reads,
+                rate_limit,
+            )
         })
         .max();
     match worst {
@@ -113,15 +149,14 @@ pub fn check_safety(plan: &Plan, force: bool) -> Result<(), Error> {
 }
 
 impl Session {
-    /// The saved plan, if it still holds (see [`recheck`]).
+    /// The saved plan, if it still holds (see [`recheck`]); `events` hear the reads.
     pub async fn recheck(
         &self,
-        targets: &Targets,
         path: &Path,
         saved: SavedPlan,
         events: &(dyn Fn(ReadEvent) + Send + Sync),
     ) -> Result<Plan, Error> {
-        recheck(&self.config, &self.clients, targets, path, saved, events).await
+        recheck_with(&self.config, &self.clients, path, saved, events).await
     }
 
     /// Make the plan's calls; the report counts the requests sent (retries and recovery reads

@@ -67,6 +67,45 @@ pub enum Error {
         /// The OS's reason.
         source: std::io::Error,
     },
+    /// `--changed-since` names a ref the repository does not have.
+    #[error("--changed-since {reference}: no such commit in the repository at {}", repo.display())]
+    UnknownRef {
+        /// The ref as given.
+        reference: String,
+        /// The repository's top directory.
+        repo: PathBuf,
+        /// The clone is shallow (CI), so the commit may exist but not have been fetched.
+        shallow: bool,
+    },
+    /// `--changed-since` was given for a config that is not in a git repository.
+    #[error("--changed-since: {} is not in a git repository ({reason})", path.display())]
+    NotAGitRepository {
+        /// The config as the user named it.
+        path: PathBuf,
+        /// What git said.
+        reason: String,
+    },
+    /// BASE is not there: the `--base` path does not exist, or the config's path did not exist
+    /// at the `--changed-since` ref.
+    #[error("{flag} {base}: there is no config at {} ({reason})", path.display())]
+    BaseMissing {
+        /// `--base` or `--changed-since`.
+        flag: &'static str,
+        /// BASE as the user named it.
+        base: String,
+        /// The path looked for.
+        path: PathBuf,
+        /// Why it is not there.
+        reason: String,
+    },
+    /// A git command failed (git missing, a damaged repository, ...).
+    #[error("{action}: {reason}")]
+    Git {
+        /// What was being done.
+        action: String,
+        /// What git said.
+        reason: String,
+    },
     /// The HTTP client could not be set up (TLS roots, ...).
     #[error("setting up the HTTP client: {0}")]
     HttpSetup(#[source] reqwest::Error),
@@ -142,6 +181,12 @@ pub enum Error {
     ImportMissing {
         /// `ID: why`, per ID.
         missing: Vec<String>,
+    },
+    /// Some imported contacts could not be rows of a sheet (the others were written).
+    #[error("{} of the contacts could not be written as rows of the sheet (the others were written): {}", not_written.len(), not_written.join("; "))]
+    ImportIncomplete {
+        /// `ID: why`, per contact.
+        not_written: Vec<String>,
     },
     /// A call whose failure stops the whole operation (a refused token).
     #[error(transparent)]

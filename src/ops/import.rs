@@ -11,7 +11,7 @@ use futures::stream::{self, StreamExt};
 use super::Error;
 use super::session::{Endpoint, connect, load};
 use super::targets::check_channel;
-use crate::api::{ApiError, ContactsApi, LogFn};
+use crate::api::{ApiError, ContactsApi, RequestLog};
 use crate::import::{self, Imported};
 use crate::model::{Config, FieldType, LiveContact};
 use crate::plan::estimated_seconds;
@@ -22,6 +22,16 @@ use crate::read::pager::{FailedPage, PageOptions, page_all};
 const PER_PAGE: u64 = 1000;
 /// Reads in flight at once (the channel's rate limiter still paces them).
 const CONCURRENCY: usize = 8;
+
+/// What import writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ImportFormat {
+    /// A `contacts:` fragment for the config directory.
+    #[default]
+    Yaml,
+    /// A CSV sheet for a `sources:` entry (`tags_column: Tags`).
+    Csv,
+}
 
 /// What to import.
 #[derive(Debug, Clone, Copy)]
@@ -36,6 +46,8 @@ pub struct ImportRequest<'a> {
     pub field: Option<&'a str>,
     /// Write the fragment here (else the caller prints it).
     pub out: Option<&'a Path>,
+    /// YAML or CSV.
+    pub format: ImportFormat,
     /// Where the API is.
     pub endpoint: &'a Endpoint,
 }
@@ -62,7 +74,7 @@ pub enum ImportEvent {
 pub struct ImportOutcome {
     /// The fragment and its counts.
     pub imported: Imported,
-    /// For each `--id` not imported: `ID: why`.
+    /// For each `--id` not found: `ID: why`.
     pub missing: Vec<String>,
 }
 
@@ -70,7 +82,7 @@ pub struct ImportOutcome {
 /// when given. An ID that is not found does not stop the others (see `missing`).
 pub async fn import(
     request: ImportRequest<'_>,
-    log: Option<LogFn>,
+    log: Option<RequestLog>,
     events: &(dyn Fn(ImportEvent) + Send + Sync),
 ) -> Result<ImportOutcome, Error> {
     let config = load(request.path)?;
@@ -136,9 +148,12 @@ pub async fn import(
             .contacts
             .retain(|c| std::fs::canonicalize(&*c.source.file).map_or(true, |f| f != out_file));
     }
-    let imported = import::render(config, request.channel, &contacts);
+    let imported = match request.format {
+        ImportFormat::Yaml => import::render(config, request.channel, &contacts),
+        ImportFormat::Csv => import::render_csv(config, request.channel, &contacts),
+    };
     if let Some(path) = request.out {
-        std::fs::write(path, &imported.yaml).map_err(|e| Error::io("writing", path, e))?;
+        std::fs::write(path, &imported.text).map_err(|e| Error::io("writing", path, e))?;
     }
     Ok(ImportOutcome { imported, missing })
 }
@@ -208,5 +223,29 @@ pub fn parse_query(arg: &str) -> Result<(String, String), Error> {
         _ => Err(Error::BadQuery(format!(
             "--field {arg}: write it as NAME=VALUE, e.g. --field customer_type=premium"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_values_follow_the_channel_s_boolean_spelling() {
+        let cfg = crate::testing::config();
+        assert_eq!(query_value(&cfg, "web", "vip", "true").unwrap(), "TRUE");
+        assert_eq!(query_value(&cfg, "viber", "vip", "TRUE").unwrap(), "true");
+        assert!(query_value(&cfg, "web", "vip", "yes").is_err());
+        assert_eq!(
+            query_value(&cfg, "web", "customer_type", "premium").unwrap(),
+            "premium"
+        );
+        assert!(query_value(&cfg, "web", "x", "").is_err());
+        assert_eq!(
+            parse_query("a=b=c").unwrap(),
+            ("a".to_string(), "b=c".to_string())
+        );
+        assert!(parse_query("novalue").is_err());
+        assert!(parse_query("=x").is_err());
     }
 }

@@ -1,15 +1,17 @@
-//! The plan operation: open a session for the targeted contacts, read their live state, plan.
+//! The plan operation: open a session for the targeted contacts (narrowed to those changed since
+//! BASE in a change-scoped run), read their live state, plan.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::Error;
+use super::scope::{Base, Loaded, load_base, narrow};
 use super::session::{Endpoint, Session, connect, load};
 use super::targets::{Targets, select};
-use crate::api::{ContactsApi, LogFn};
+use crate::api::{ContactsApi, RequestLog};
 use crate::model::Config;
-use crate::plan::{Plan, PlanOptions, plan};
-use crate::read::{ReadEvent, ReadOptions, read_live_with};
+use crate::plan::{Plan, PlanOptions, RunScope, plan};
+use crate::read::{ReadEvent, ReadOptions, read_live_with, read_scoped_with};
 
 /// Load the config at `path`, narrow it to `channels` and `contacts` (`--channel`,
 /// `--contact`), and connect to the channels that involves.
@@ -18,34 +20,83 @@ pub async fn open(
     channels: &[String],
     contacts: &[String],
     endpoint: &Endpoint,
-    log: Option<LogFn>,
+    log: Option<RequestLog>,
 ) -> Result<(Session, Targets), Error> {
+    open_scoped(path, channels, contacts, None, endpoint, log).await
+}
+
+/// [`open`], narrowed to the contacts changed since `base` when one is given (`--base`,
+/// `--changed-since`).
+pub async fn open_scoped(
+    path: &Path,
+    channels: &[String],
+    contacts: &[String],
+    base: Option<&Base>,
+    endpoint: &Endpoint,
+    log: Option<RequestLog>,
+) -> Result<(Session, Targets), Error> {
+    if base.is_some() && !path.exists() {
+        // the config's own problem comes first, as in a full run
+        load(path)?;
+    }
+    // BASE is read first and kept as fingerprints only, so that the two configs are never in
+    // memory at once.
+    let loaded = base.map(|b| load_base(path, b)).transpose()?;
     let config = load(path)?;
-    let targets = select(&config, channels, contacts)?;
+    let targets = targets(&config, channels, contacts, base.zip(loaded))?;
     let session = connect(config, &targets.channels, endpoint, log).await?;
     Ok((session, targets))
 }
 
-/// Read the live state of `targets` through `clients` (one per channel) and plan them; `events`
-/// hear the reads.
+/// The targets of a run on `config`: selected by `--channel`/`--contact`, then narrowed to the
+/// contacts changed since BASE when there is one.
+pub fn targets(
+    config: &Config,
+    channels: &[String],
+    contacts: &[String],
+    base: Option<(&Base, Loaded)>,
+) -> Result<Targets, Error> {
+    let mut targets = select(config, channels, contacts)?;
+    if let Some((base, loaded)) = base {
+        targets = narrow(config, targets, base, loaded);
+    }
+    Ok(targets)
+}
+
+/// Read the live state of `targets` through `clients` (one per channel) and plan them; a
+/// change-scoped run's plan says what it skipped, and carries the run's warnings.
 pub async fn read_and_plan<C: ContactsApi>(
     config: &Config,
     clients: &BTreeMap<String, C>,
     targets: &Targets,
     options: PlanOptions,
+) -> Plan {
+    read_and_plan_with(config, clients, targets, options, &|_| {}).await
+}
+
+/// [`read_and_plan`], `events` hearing the reads.
+pub async fn read_and_plan_with<C: ContactsApi>(
+    config: &Config,
+    clients: &BTreeMap<String, C>,
+    targets: &Targets,
+    mut options: PlanOptions,
     events: &(dyn Fn(ReadEvent) + Send + Sync),
 ) -> Plan {
-    let live = read_live_with(
-        config,
-        clients,
-        &targets.selected,
-        ReadOptions {
-            orphans: targets.orphans,
-            ..ReadOptions::default()
-        },
-        events,
-    )
-    .await;
+    let read_options = ReadOptions {
+        orphans: targets.orphans,
+        ..ReadOptions::default()
+    };
+    let live = match &targets.scope {
+        Some(scope) => {
+            options.scope = Some(RunScope {
+                base: scope.base.clone(),
+                skipped: scope.skipped.clone(),
+            });
+            read_scoped_with(config, clients, &scope.read, read_options, events).await
+        }
+        None => read_live_with(config, clients, &targets.selected, read_options, events).await,
+    };
+    options.warnings.extend(targets.warnings.iter().cloned());
     plan(config, live, options)
 }
 
@@ -57,6 +108,6 @@ impl Session {
         options: PlanOptions,
         events: &(dyn Fn(ReadEvent) + Send + Sync),
     ) -> Plan {
-        read_and_plan(&self.config, &self.clients, targets, options, events).await
+        read_and_plan_with(&self.config, &self.clients, targets, options, events).await
     }
 }

@@ -252,6 +252,8 @@ mod tests {
                 .map(|(name, calls)| crate::plan::ChannelSummary {
                     channel: name.to_string(),
                     api_calls: calls,
+                    reads: 0,
+                    skipped: 0,
                     rate_limit: 0,
                     estimated_seconds: 0,
                     existing: 0,

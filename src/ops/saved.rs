@@ -2,14 +2,14 @@
 //! it, refusing a file of another kind or version), and whether the plan still holds — the config
 //! unchanged, and every planned contact as it was on the platform.
 
-use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::Error;
-use crate::plan::{ContactPlan, Plan};
+use crate::model::{Config, Found};
+use crate::plan::{Action, ContactPlan, Plan, managed_part};
 
 /// Version of the saved-plan file format this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -138,24 +138,122 @@ pub fn load(path: &Path) -> Result<SavedPlan, SavedPlanError> {
     serde_json::from_str(&text).map_err(|e| not_a_plan(format!("it is damaged: {e}")))
 }
 
-/// The contacts whose fresh plan differs from the saved one (by identity), in words: each
-/// `identity on channel`, and `(new)` for one the saved plan did not have.
-pub fn stale_contacts(saved: &Plan, fresh: &Plan) -> Vec<String> {
-    let key = |c: &ContactPlan| (c.channel.clone(), c.identity.clone(), c.id.clone());
-    let fresh_by_key: HashMap<_, _> = fresh.contacts.iter().map(|c| (key(c), c)).collect();
-    let saved_keys: HashSet<_> = saved.contacts.iter().map(key).collect();
-    let mut stale: Vec<String> = saved
-        .contacts
+/// The planned contacts (those with calls) that no longer hold, in words: each `identity on
+/// channel (why)`. `fresh` is what a read of each found now, aligned with `planned`: a contact
+/// to create must still be absent; any other must exist with the managed part (declared fields,
+/// the marker, managed tags) it was planned against.
+pub fn stale_contacts(config: &Config, planned: &[&ContactPlan], fresh: Vec<Found>) -> Vec<String> {
+    planned
         .iter()
-        .filter(|c| fresh_by_key.get(&key(c)).is_none_or(|f| *f != *c))
-        .map(|c| format!("{} on {}", c.identity, c.channel))
-        .collect();
-    stale.extend(
-        fresh
-            .contacts
-            .iter()
-            .filter(|c| !saved_keys.contains(&key(c)))
-            .map(|c| format!("{} on {} (new)", c.identity, c.channel)),
-    );
-    stale
+        .zip(fresh)
+        .filter_map(|(c, found)| {
+            let why = match (c.action, found) {
+                (Action::Create, Found::Absent) => return None,
+                (Action::Create, Found::Present(_) | Found::Ambiguous { .. }) => {
+                    "it exists now".to_string()
+                }
+                (_, Found::Present(live)) => {
+                    if c.live.as_ref() == Some(&managed_part(config, live)) {
+                        return None;
+                    }
+                    "its fields or tags changed".to_string()
+                }
+                (_, Found::Absent) => "it no longer exists".to_string(),
+                (_, Found::Ambiguous { total, .. }) => format!("its key matches {total} contacts"),
+                (_, Found::Failed(message)) => format!("it could not be read: {message}"),
+            };
+            Some(format!("{} on {} ({why})", c.identity, c.channel))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::LiveContact;
+    use crate::plan::Call;
+    use crate::testing::{self, config, key};
+
+    fn contact(action: Action, id: Option<&str>, live: Option<LiveContact>) -> ContactPlan {
+        ContactPlan {
+            channel: "web".into(),
+            identity: key("email", "a@x.example"),
+            id: id.map(Into::into),
+            action,
+            fields: vec![],
+            tags_added: vec![],
+            tags_removed: vec![],
+            error: None,
+            calls: vec![Call::AddTags {
+                tags: vec!["VIP".into()],
+            }],
+            marker_only: false,
+            source: None,
+            live,
+        }
+    }
+
+    /// Contact 1 on the platform: this first name, an unmanaged field, these tags.
+    fn live(first: &str, tags: &[&str]) -> LiveContact {
+        testing::live("1", &[("firstName", first), ("locale", "es")], tags)
+    }
+
+    #[test]
+    fn a_planned_contact_holds_while_its_managed_part_is_as_it_was() {
+        let config = config();
+        let snapshot = managed_part(&config, live("Ana", &["VIP"]));
+        let update = contact(Action::Update, Some("1"), Some(snapshot));
+        let create = contact(Action::Create, None, None);
+        let cases: Vec<(&ContactPlan, Found, Option<&str>)> = vec![
+            (&create, Found::Absent, None),
+            (
+                &create,
+                Found::Present(live("Ana", &[])),
+                Some("it exists now"),
+            ),
+            (
+                &create,
+                Found::Ambiguous {
+                    ids: vec!["1".into(), "2".into()],
+                    total: 2,
+                },
+                Some("it exists now"),
+            ),
+            // unmanaged fields and tags may change
+            (
+                &update,
+                Found::Present(testing::live(
+                    "1",
+                    &[("firstName", "Ana"), ("locale", "en")],
+                    &["VIP", "Newsletter"],
+                )),
+                None,
+            ),
+            (
+                &update,
+                Found::Present(live("Anna", &["VIP"])),
+                Some("its fields or tags changed"),
+            ),
+            (
+                &update,
+                Found::Present(live("Ana", &[])),
+                Some("its fields or tags changed"),
+            ),
+            (&update, Found::Absent, Some("it no longer exists")),
+            (
+                &update,
+                Found::Failed("500: boom".into()),
+                Some("it could not be read: 500: boom"),
+            ),
+        ];
+        for (planned, found, why) in cases {
+            let what = format!("{:?} found {found:?}", planned.action);
+            let stale = stale_contacts(&config, &[planned], vec![found]);
+            let expected: Vec<String> = why
+                .map(|w| format!("email=a@x.example on web ({w})"))
+                .into_iter()
+                .collect();
+            assert_eq!(stale, expected, "{what}");
+        }
+    }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use super::Error;
 use crate::api::{
-    Cancel, CancelHandle, ClientOptions, HttpClient, LogFn, RateLimiter, Secret, http_client,
+    Cancel, CancelHandle, ClientOptions, HttpClient, RateLimiter, RequestLog, Secret, http_client,
 };
 use crate::config;
 use crate::model::{Channel, Config};
@@ -84,7 +84,7 @@ pub async fn connect(
     config: Config,
     channels: &[String],
     endpoint: &Endpoint,
-    log: Option<LogFn>,
+    log: Option<RequestLog>,
 ) -> Result<Session, Error> {
     let (sandbox, endpoints) = if endpoint.sandbox {
         let (handle, endpoints) = start_sandbox(&config, channels, endpoint).await?;
@@ -125,7 +125,8 @@ pub async fn connect(
         ch.base_url = base_url;
         let options = ClientOptions {
             cancel: cancel.clone(),
-            log: log.clone(),
+            log: log.as_ref().map(|l| l.sink.clone()),
+            log_values: log.as_ref().is_some_and(|l| l.values),
             ..ClientOptions::default()
         };
         clients.insert(

@@ -3,6 +3,7 @@
 //! that checks a `--channel` name.
 
 use super::Error;
+use super::scope::ScopedTargets;
 use crate::model::{Config, Identity, normalize};
 
 /// What a run works on.
@@ -16,6 +17,11 @@ pub struct Targets {
     /// The channels to call: those with selected contacts, and with orphans looked for (and a
     /// marker), every channel the run covers. Name order.
     pub channels: Vec<String>,
+    /// A change-scoped run: `selected` holds only the contacts changed since BASE, and this
+    /// what else it reads and skips (`None`: a full run).
+    pub scope: Option<ScopedTargets>,
+    /// Warnings about the run, for the plan (a BASE that could not be used).
+    pub warnings: Vec<String>,
 }
 
 impl Targets {
@@ -25,6 +31,8 @@ impl Targets {
             selected: Vec::new(),
             orphans: false,
             channels: Vec::new(),
+            scope: None,
+            warnings: Vec::new(),
         })
     }
 }
@@ -86,6 +94,8 @@ pub fn select(config: &Config, channels: &[String], contacts: &[String]) -> Resu
         selected,
         orphans,
         channels,
+        scope: None,
+        warnings: Vec::new(),
     })
 }
 

@@ -5,6 +5,9 @@
 
 mod estimate;
 mod planner;
+pub mod scope;
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -12,11 +15,27 @@ use crate::model::{FieldWrite, Identity, LiveContact, SourceLoc};
 pub use estimate::estimated_seconds;
 pub use planner::{managed_part, plan};
 
-/// Choices that change the plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Choices that change the plan, and what the run that reads for it knows about itself.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PlanOptions {
     /// Orphans become changes: their managed tags and the marker are removed.
     pub prune: bool,
+    /// A change-scoped run: BASE, and the contacts it left unread.
+    pub scope: Option<RunScope>,
+    /// Warnings about the run itself, carried into the plan before the safety warnings (a BASE
+    /// that could not be used, say).
+    pub warnings: Vec<String>,
+}
+
+/// What a change-scoped run (`--base`, `--changed-since`) was compared with, and left unread.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RunScope {
+    /// BASE as the user named it: the git ref of `--changed-since`, the path of `--base`.
+    pub base: String,
+    /// Per channel, contacts of the config not read because their effective desired state is
+    /// unchanged since BASE. The run trusts that BASE was applied: they are presumed to exist
+    /// on the platform as configured.
+    pub skipped: BTreeMap<String, usize>,
 }
 
 /// What happens to one contact.
@@ -95,18 +114,26 @@ pub struct ContactPlan {
 pub struct ChannelSummary {
     /// Channel name.
     pub channel: String,
-    /// Calls apply will make on it.
+    /// Calls apply will make on it (writes).
     pub api_calls: usize,
+    /// Reads the plan made on it, which apply makes again before writing.
+    #[serde(default)]
+    pub reads: usize,
+    /// Contacts of the config on it left unread by a change-scoped run.
+    #[serde(default)]
+    pub skipped: usize,
     /// Its rate limit, calls per minute.
     pub rate_limit: u32,
-    /// Seconds the calls take at that limit (sliding window: `rate_limit` at once, the next batch
-    /// when the first leave the 60 s window).
+    /// Seconds apply's reads and writes take at that limit ([`estimated_seconds`]: a sliding
+    /// window lets `rate_limit` go at once, the next batch when the first leave the 60 s window).
     pub estimated_seconds: u64,
     /// Contacts of the config found on the platform.
     pub existing: usize,
     /// Of those, how many change (marker-only updates excluded; pruned orphans included).
     pub changing: usize,
-    /// The safety check refuses this channel (without `--force`).
+    /// The safety check refuses this channel (without `--force`): `changing` is more than
+    /// `safety.max_change_percent` of `existing + skipped` (a scoped run's skipped contacts are
+    /// presumed to exist unchanged, as BASE was applied).
     pub unsafe_change: bool,
 }
 
@@ -120,7 +147,18 @@ pub struct Summary {
     pub tags_added: usize,
     pub tags_removed: usize,
     pub errors: usize,
+    /// Writes apply will make.
     pub api_calls: usize,
+    /// Reads this plan made (apply makes them again, on its own plan, before writing).
+    #[serde(default)]
+    pub reads: usize,
+    /// Contacts of the config left unread by a change-scoped run (0 in a full run).
+    #[serde(default)]
+    pub skipped: usize,
+    /// Seconds apply takes for its reads and writes at the channels' limits, channels in
+    /// parallel: the longest channel's.
+    #[serde(default)]
+    pub estimated_seconds: u64,
 }
 
 /// The whole plan.
@@ -132,10 +170,14 @@ pub struct Plan {
     pub summary: Summary,
     /// Per channel, in name order (only channels with planned contacts).
     pub channels: Vec<ChannelSummary>,
-    /// Safety warnings, one per unsafe channel, in words.
+    /// Warnings in words: the run's own (a BASE that could not be used), then one per channel
+    /// the safety check refuses.
     pub warnings: Vec<String>,
     /// Whether orphans were planned for removal.
     pub prune: bool,
+    /// The change-scoped run this plan comes from (`None`: a full run).
+    #[serde(default)]
+    pub scope: Option<RunScope>,
 }
 
 impl Plan {

@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::estimate::estimated_seconds;
 use super::{Action, Call, ChannelSummary, ContactPlan, FieldChange, Plan, PlanOptions, Summary};
+pub use crate::model::managed_part;
 use crate::model::{
     CompactString, Config, DEFAULT_RATE_LIMIT, DesiredContact, FieldType, FieldWrite, Found,
     Identity, LiveContact, LiveState, MAX_FIELDS_PER_CALL, MAX_TAGS_PER_CALL, same_value,
@@ -33,6 +34,7 @@ pub fn plan(config: &Config, live: LiveState, options: PlanOptions) -> Plan {
     let LiveState {
         contacts: found,
         mut orphans,
+        reads,
     } = live;
     let mut contacts: Vec<ContactPlan> = Vec::with_capacity(found.len() + orphans.len());
     contacts.extend(found.into_iter().filter_map(|(index, found)| {
@@ -49,36 +51,35 @@ pub fn plan(config: &Config, live: LiveState, options: PlanOptions) -> Plan {
             .map(|(channel, contact)| plan_orphan(config, &channel, contact, options.prune)),
     );
 
-    let summary = summarize(&contacts);
-    let channels = channel_summaries(config, &contacts);
-    let warnings = channels
+    let skipped = options
+        .scope
+        .as_ref()
+        .map(|s| s.skipped.clone())
+        .unwrap_or_default();
+    let channels = channel_summaries(config, &contacts, &reads, &skipped);
+    let mut summary = summarize(&contacts);
+    summary.reads = reads.values().sum();
+    summary.skipped = skipped.values().sum();
+    summary.estimated_seconds = channels
         .iter()
-        .filter(|c| c.unsafe_change)
-        .map(|c| safety_warning(config, c))
-        .collect();
+        .map(|c| c.estimated_seconds)
+        .max()
+        .unwrap_or(0);
+    let mut warnings = options.warnings;
+    warnings.extend(
+        channels
+            .iter()
+            .filter(|c| c.unsafe_change)
+            .map(|c| safety_warning(config, c)),
+    );
     Plan {
         contacts,
         summary,
         channels,
         warnings,
         prune: options.prune,
+        scope: options.scope,
     }
-}
-
-/// The managed part of a live contact: the fields declared in the config and the marker field
-/// (only those with a value; empty values folded away), and its managed tags, sorted. Two reads of
-/// an unchanged contact give equal results, so a saved plan compares this to find stale contacts.
-pub fn managed_part(config: &Config, mut live: LiveContact) -> LiveContact {
-    let marker_field = config.marker.as_ref().map(|m| m.field.as_str());
-    live.fields.retain(|name, value| {
-        (config.fields.contains_key(name) || Some(name) == marker_field)
-            && value.as_deref().is_some_and(|v| !v.is_empty())
-    });
-    live.tags.retain(|t| config.tags.contains(t));
-    live.tags.sort_unstable();
-    live.tags.dedup();
-    live.tags.shrink_to_fit();
-    live
 }
 
 /// A contact plan with nothing in it yet but who it is.
@@ -366,23 +367,49 @@ fn summarize(contacts: &[ContactPlan]) -> Summary {
     s
 }
 
-fn channel_summaries(config: &Config, contacts: &[ContactPlan]) -> Vec<ChannelSummary> {
+/// Per channel: those with planned contacts, reads or skipped contacts, in name order.
+fn channel_summaries(
+    config: &Config,
+    contacts: &[ContactPlan],
+    reads: &BTreeMap<String, usize>,
+    skipped: &BTreeMap<String, usize>,
+) -> Vec<ChannelSummary> {
     let mut by_channel: BTreeMap<&str, ChannelSummary> = BTreeMap::new();
+    let names = contacts
+        .iter()
+        .map(|c| c.channel.as_str())
+        .chain(
+            reads
+                .iter()
+                .filter(|(_, n)| **n > 0)
+                .map(|(c, _)| c.as_str()),
+        )
+        .chain(
+            skipped
+                .iter()
+                .filter(|(_, n)| **n > 0)
+                .map(|(c, _)| c.as_str()),
+        );
+    for name in names {
+        by_channel.entry(name).or_insert_with(|| ChannelSummary {
+            channel: name.to_string(),
+            api_calls: 0,
+            reads: reads.get(name).copied().unwrap_or(0),
+            skipped: skipped.get(name).copied().unwrap_or(0),
+            rate_limit: config
+                .channels
+                .get(name)
+                .map_or(DEFAULT_RATE_LIMIT, |ch| ch.rate_limit),
+            estimated_seconds: 0,
+            existing: 0,
+            changing: 0,
+            unsafe_change: false,
+        });
+    }
     for c in contacts {
-        let entry = by_channel
-            .entry(c.channel.as_str())
-            .or_insert_with(|| ChannelSummary {
-                channel: c.channel.clone(),
-                api_calls: 0,
-                rate_limit: config
-                    .channels
-                    .get(&c.channel)
-                    .map_or(DEFAULT_RATE_LIMIT, |ch| ch.rate_limit),
-                estimated_seconds: 0,
-                existing: 0,
-                changing: 0,
-                unsafe_change: false,
-            });
+        let Some(entry) = by_channel.get_mut(c.channel.as_str()) else {
+            continue;
+        };
         entry.api_calls += c.calls.len();
         match c.action {
             Action::Update => {
@@ -399,122 +426,52 @@ fn channel_summaries(config: &Config, contacts: &[ContactPlan]) -> Vec<ChannelSu
     by_channel
         .into_values()
         .map(|mut ch| {
-            ch.estimated_seconds = estimated_seconds(ch.api_calls, ch.rate_limit);
-            ch.unsafe_change = ch.existing >= config.safety.min_existing
+            ch.estimated_seconds = estimated_seconds(ch.reads + ch.api_calls, ch.rate_limit);
+            // Contacts a scoped run skipped exist unchanged (BASE was applied): they count
+            // toward the contacts a change is a share of, as in a full run.
+            let existing = ch.existing + ch.skipped;
+            ch.unsafe_change = existing >= config.safety.min_existing
                 && (ch.changing as f64) * 100.0
-                    > config.safety.max_change_percent * (ch.existing as f64);
+                    > config.safety.max_change_percent * (existing as f64);
             ch
         })
         .collect()
 }
 
 fn safety_warning(config: &Config, ch: &ChannelSummary) -> String {
-    let share = if ch.existing > 0 {
-        format!(" ({:.1}%)", ch.changing as f64 * 100.0 / ch.existing as f64)
+    let existing = ch.existing + ch.skipped;
+    let share = if existing > 0 {
+        format!(" ({:.1}%)", ch.changing as f64 * 100.0 / existing as f64)
     } else {
         String::new()
     };
     format!(
         "channel {}: {} of {} existing contacts{share} would change, more than \
          safety.max_change_percent {}%; apply refuses without --force",
-        ch.channel, ch.changing, ch.existing, config.safety.max_change_percent
+        ch.channel, ch.changing, existing, config.safety.max_change_percent
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{BooleanFormat, Channel, Fields, Marker, Safety, SourceLoc};
+    use crate::model::Safety;
+    use crate::plan::RunScope;
+    use crate::testing::{self, config, live_opt, with_marker};
 
-    // ---- builders -------------------------------------------------------------------------
-
-    fn channel(name: &str, rate_limit: u32) -> (String, Channel) {
-        (
-            name.to_string(),
-            Channel {
-                name: name.to_string(),
-                base_url: "http://127.0.0.1:1/api".into(),
-                token_env: format!("TOKEN_{}", name.to_uppercase()),
-                rate_limit,
-                viber: false,
-                viber_encode_get: false,
-                boolean_format: BooleanFormat::Upper,
-            },
-        )
-    }
-
-    /// A config with the SPEC example's fields and tags, no marker, default safety.
-    fn config() -> Config {
-        Config {
-            channels: [channel("web", 100), channel("viber", 200)].into(),
-            fields: [
-                ("firstName", FieldType::Text),
-                ("lastName", FieldType::Text),
-                ("email", FieldType::Email),
-                ("phone", FieldType::Phone),
-                ("vip", FieldType::Boolean),
-                ("customerid", FieldType::Number),
-            ]
-            .into_iter()
-            .map(|(n, t)| (n.to_string(), t))
-            .collect(),
-            tags: ["Blog Updates", "Platform Updates", "VIP"]
-                .map(String::from)
-                .into(),
-            default_channel: Some("web".into()),
-            default_key: Some("email".into()),
-            marker: None,
-            safety: Safety::default(),
-            contacts: Vec::new(),
-            hash: "0".repeat(64),
-        }
-    }
-
-    fn with_marker(mut c: Config) -> Config {
-        c.marker = Some(Marker {
-            field: "managed_by".into(),
-            value: "git".into(),
-        });
-        c
-    }
+    // ---- builders (the shared ones are in crate::testing) ----------------------------------
 
     fn key(email: &str) -> Identity {
-        Identity::Key {
-            field: "email".into(),
-            value: email.into(),
-        }
+        testing::key("email", email)
     }
 
-    /// A desired contact keyed by email (the key field is among its fields, as config builds it).
+    /// A desired contact on `web` keyed by email.
     fn desired(
         email: &str,
         fields: &[(&str, Option<&str>)],
         tags: Option<&[&str]>,
     ) -> DesiredContact {
-        let mut map: Fields = fields.iter().copied().collect();
-        map.insert("email", Some(email.into()));
-        DesiredContact {
-            channel: "web".into(),
-            identity: key(email),
-            fields: map,
-            tags: tags.map(|t| t.iter().map(|s| s.to_string()).collect()),
-            source: SourceLoc {
-                file: "contacts.yaml".into(),
-                line: 3,
-                col: 5,
-            },
-        }
-    }
-
-    fn live(id: &str, fields: &[(&str, Option<&str>)], tags: &[&str]) -> LiveContact {
-        LiveContact {
-            id: id.into(),
-            fields: fields
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.map(str::to_string)))
-                .collect(),
-            tags: tags.iter().map(|s| s.to_string()).collect(),
-        }
+        testing::desired("web", key(email), fields, tags)
     }
 
     /// Plan one desired contact against what was found.
@@ -524,6 +481,7 @@ mod tests {
         let state = LiveState {
             contacts: vec![(0, found)],
             orphans: Vec::new(),
+            ..Default::default()
         };
         let mut p = plan(&config, state, PlanOptions::default());
         assert_eq!(p.contacts.len(), 1);
@@ -589,7 +547,7 @@ mod tests {
         for &(field, want, have, differs) in cases {
             let cfg = config();
             let d = desired("juan@example.com", &[(field, want)], None);
-            let mut l = live("1", &[("email", Some("juan@example.com"))], &[]);
+            let mut l = live_opt("1", &[("email", Some("juan@example.com"))], &[]);
             if field == "email" {
                 l.fields.insert("email", have.map(Into::into));
             } else if let Some(h) = have {
@@ -622,7 +580,7 @@ mod tests {
         ];
         for &(have, differs) in cases {
             let d = desired("a@x.com", &[("lastName", None)], None);
-            let mut l = live("1", &[("email", Some("a@x.com"))], &[]);
+            let mut l = live_opt("1", &[("email", Some("a@x.com"))], &[]);
             if let Some(v) = have {
                 l.fields.insert("lastName", v.map(Into::into));
             }
@@ -634,7 +592,7 @@ mod tests {
     #[test]
     fn a_null_field_is_cleared_with_an_empty_string() {
         let d = desired("a@x.com", &[("lastName", None)], None);
-        let l = live(
+        let l = live_opt(
             "1",
             &[("email", Some("a@x.com")), ("lastName", Some("Dar"))],
             &[],
@@ -652,7 +610,7 @@ mod tests {
     #[test]
     fn before_is_the_value_as_the_api_holds_it() {
         let d = desired("a@x.com", &[("customerid", Some("8"))], None);
-        let l = live(
+        let l = live_opt(
             "1",
             &[("email", Some("a@x.com")), ("customerid", Some("007"))],
             &[],
@@ -664,7 +622,7 @@ mod tests {
     #[test]
     fn fields_the_contact_does_not_write_are_left_alone() {
         let d = desired("a@x.com", &[("firstName", Some("Ana"))], None);
-        let l = live(
+        let l = live_opt(
             "1",
             &[
                 ("email", Some("a@x.com")),
@@ -714,7 +672,7 @@ mod tests {
         ];
         for &(want, have, added, removed) in cases {
             let d = desired("a@x.com", &[], want);
-            let l = live("1", &[("email", Some("a@x.com"))], have);
+            let l = live_opt("1", &[("email", Some("a@x.com"))], have);
             let p = plan_one(&config(), d, Found::Present(l));
             assert_eq!(p.tags_added, strings(added), "{want:?} vs {have:?}");
             assert_eq!(p.tags_removed, strings(removed), "{want:?} vs {have:?}");
@@ -752,7 +710,7 @@ mod tests {
         let add_refs: Vec<&str> = add.iter().map(String::as_str).collect();
         let remove_refs: Vec<&str> = remove.iter().map(String::as_str).collect();
         let d = desired("a@x.com", &[], Some(&add_refs));
-        let l = live("1", &[("email", Some("a@x.com"))], &remove_refs);
+        let l = live_opt("1", &[("email", Some("a@x.com"))], &remove_refs);
         let p = plan_one(&cfg, d, Found::Present(l));
         assert_eq!(
             p.calls,
@@ -797,7 +755,7 @@ mod tests {
         let p = plan_one(
             &cfg,
             d,
-            Found::Present(live("1", &[("email", Some("a@x.com"))], &[])),
+            Found::Present(live_opt("1", &[("email", Some("a@x.com"))], &[])),
         );
         assert_eq!(p.calls.len(), 2);
         let sizes: Vec<usize> = p
@@ -828,7 +786,7 @@ mod tests {
         let p = plan_one(
             &cfg,
             d,
-            Found::Present(live("1", &[("email", Some("a@x.com"))], &[])),
+            Found::Present(live_opt("1", &[("email", Some("a@x.com"))], &[])),
         );
         assert_eq!(p.calls.len(), 1);
     }
@@ -953,7 +911,7 @@ mod tests {
         ];
         for &(marker, first, changed, marker_only) in cases {
             let d = desired("a@x.com", &[("firstName", Some(first))], None);
-            let mut l = live(
+            let mut l = live_opt(
                 "1",
                 &[("email", Some("a@x.com")), ("firstName", Some("Ana"))],
                 &[],
@@ -987,7 +945,7 @@ mod tests {
     fn a_marker_write_with_a_tag_change_is_not_marker_only() {
         let cfg = with_marker(config());
         let d = desired("a@x.com", &[], Some(&["VIP"]));
-        let l = live("1", &[("email", Some("a@x.com"))], &[]);
+        let l = live_opt("1", &[("email", Some("a@x.com"))], &[]);
         let p = plan_one(&cfg, d, Found::Present(l));
         assert!(!p.marker_only);
         assert_eq!(p.action, Action::Update);
@@ -998,7 +956,7 @@ mod tests {
         let mut cfg = with_marker(config());
         cfg.fields.insert("managed_by".into(), FieldType::Text);
         let d = desired("a@x.com", &[("managed_by", Some("someone"))], None);
-        let l = live(
+        let l = live_opt(
             "1",
             &[("email", Some("a@x.com")), ("managed_by", Some("git"))],
             &[],
@@ -1048,6 +1006,7 @@ mod tests {
                 (1, Found::Absent),
             ],
             orphans: Vec::new(),
+            ..Default::default()
         };
         let p = plan(&cfg, state, PlanOptions::default());
         assert_eq!(p.contacts[0].action, Action::Error);
@@ -1069,6 +1028,7 @@ mod tests {
         let state = LiveState {
             contacts: vec![(5, Found::Absent), (0, Found::Absent)],
             orphans: Vec::new(),
+            ..Default::default()
         };
         let p = plan(&cfg, state, PlanOptions::default());
         assert_eq!(p.contacts.len(), 1);
@@ -1082,7 +1042,7 @@ mod tests {
             orphans: vec![
                 (
                     "web".into(),
-                    live(
+                    live_opt(
                         "9",
                         &[("managed_by", Some("git"))],
                         &["Other", "VIP", "Blog Updates"],
@@ -1090,20 +1050,21 @@ mod tests {
                 ),
                 (
                     "web".into(),
-                    live(
+                    live_opt(
                         "2",
                         &[("email", Some("old@x.com")), ("managed_by", Some("git"))],
                         &["Other"],
                     ),
                 ),
             ],
+            ..Default::default()
         }
     }
 
     #[test]
     fn orphans_without_prune_are_listed_with_no_calls() {
         let cfg = with_marker(config());
-        let p = plan(&cfg, orphan_state(), PlanOptions { prune: false });
+        let p = plan(&cfg, orphan_state(), PlanOptions::default());
         // sorted by channel then ID; identity by key when it has one, else by ID
         assert_eq!(p.contacts[0].identity, key("old@x.com"));
         assert_eq!(p.contacts[1].identity, Identity::Id("9".into()));
@@ -1120,7 +1081,14 @@ mod tests {
     #[test]
     fn pruned_orphans_lose_their_managed_tags_then_the_marker() {
         let cfg = with_marker(config());
-        let p = plan(&cfg, orphan_state(), PlanOptions { prune: true });
+        let p = plan(
+            &cfg,
+            orphan_state(),
+            PlanOptions {
+                prune: true,
+                ..PlanOptions::default()
+            },
+        );
         let nine = &p.contacts[1];
         assert_eq!(nine.tags_removed, strings(&["Blog Updates", "VIP"]));
         assert_eq!(nine.fields, [change("managed_by", Some("git"), None)]);
@@ -1163,7 +1131,7 @@ mod tests {
     fn the_plan_keeps_only_the_managed_part_of_the_live_contact() {
         let cfg = with_marker(config());
         let d = desired("a@x.com", &[], None);
-        let l = live(
+        let l = live_opt(
             "1",
             &[
                 ("email", Some("a@x.com")),
@@ -1177,7 +1145,7 @@ mod tests {
         let p = plan_one(&cfg, d, Found::Present(l));
         assert_eq!(
             p.live,
-            Some(live(
+            Some(live_opt(
                 "1",
                 &[("email", Some("a@x.com")), ("managed_by", Some("git"))],
                 &["Blog Updates", "VIP"],
@@ -1190,6 +1158,18 @@ mod tests {
     /// `existing` contacts on `web`, the first `changing` of which get a new first name, the
     /// next `marker_only` of which only lack the marker.
     fn channel_plan(existing: usize, changing: usize, marker_only: usize, safety: Safety) -> Plan {
+        let (cfg, state) = channel_state(existing, changing, marker_only, safety);
+        plan(&cfg, state, PlanOptions::default())
+    }
+
+    /// `existing` contacts on web, the first `changing` renamed, the next `marker_only` lacking
+    /// only the marker.
+    fn channel_state(
+        existing: usize,
+        changing: usize,
+        marker_only: usize,
+        safety: Safety,
+    ) -> (Config, LiveState) {
         let mut cfg = with_marker(config());
         cfg.safety = safety;
         let mut state = LiveState::default();
@@ -1198,7 +1178,7 @@ mod tests {
             cfg.contacts
                 .push(desired(&email, &[("firstName", Some("New"))], None));
             let first = if i < changing { "Old" } else { "New" };
-            let mut l = live(
+            let mut l = live_opt(
                 &i.to_string(),
                 &[("email", Some(&email)), ("firstName", Some(first))],
                 &[],
@@ -1208,7 +1188,77 @@ mod tests {
             }
             state.contacts.push((i, Found::Present(l)));
         }
-        plan(&cfg, state, PlanOptions::default())
+        (cfg, state)
+    }
+
+    #[test]
+    fn a_scoped_run_counts_its_skipped_contacts_as_existing_and_its_reads_in_the_time() {
+        // 12 contacts read, all changing: a full run of these alone would be refused.
+        let (cfg, mut state) = channel_state(12, 12, 0, Safety::default());
+        state.reads = [("web".to_string(), 250)].into();
+        let full = plan(&cfg, state.clone(), PlanOptions::default());
+        assert!(full.is_unsafe());
+        // ...but they are 12 of 112: the 100 a scoped run skipped exist, unchanged.
+        let scope = RunScope {
+            base: "origin/main".into(),
+            skipped: [("web".to_string(), 100), ("viber".to_string(), 3)].into(),
+        };
+        let options = PlanOptions {
+            scope: Some(scope.clone()),
+            warnings: vec!["a word about BASE".into()],
+            ..PlanOptions::default()
+        };
+        let p = plan(&cfg, state, options);
+        assert!(!p.is_unsafe());
+        assert_eq!(
+            p.warnings,
+            ["a word about BASE"],
+            "the run's warnings first"
+        );
+        assert_eq!(p.scope, Some(scope));
+        let web = &p.channels[1];
+        assert_eq!(
+            (web.channel.as_str(), web.reads, web.skipped, web.api_calls),
+            ("web", 250, 100, 12)
+        );
+        // 262 calls at 100 a minute: two windows after the first
+        assert_eq!(web.estimated_seconds, 120);
+        let viber = &p.channels[0];
+        assert_eq!(
+            (
+                viber.channel.as_str(),
+                viber.skipped,
+                viber.estimated_seconds
+            ),
+            ("viber", 3, 0),
+            "a channel with skipped contacts only is counted"
+        );
+        assert_eq!(
+            (
+                p.summary.reads,
+                p.summary.skipped,
+                p.summary.estimated_seconds
+            ),
+            (250, 103, 120)
+        );
+
+        let (cfg, state) = channel_state(12, 12, 0, Safety::default());
+        let options = PlanOptions {
+            scope: Some(RunScope {
+                base: "origin/main".into(),
+                skipped: [("web".to_string(), 10)].into(),
+            }),
+            ..PlanOptions::default()
+        };
+        let p = plan(&cfg, state, options);
+        assert_eq!(
+            p.warnings,
+            [
+                "channel web: 12 of 22 existing contacts (54.5%) would change, more than \
+              safety.max_change_percent 30%; apply refuses without --force"
+            ],
+            "a big change is refused in a scoped run too"
+        );
     }
 
     #[test]
@@ -1291,7 +1341,7 @@ mod tests {
                 (0, Found::Absent),
                 (
                     1,
-                    Found::Present(live(
+                    Found::Present(live_opt(
                         "1",
                         &[("email", Some("upd@x.com")), ("managed_by", Some("git"))],
                         &["VIP"],
@@ -1299,7 +1349,7 @@ mod tests {
                 ),
                 (
                     2,
-                    Found::Present(live(
+                    Found::Present(live_opt(
                         "2",
                         &[("email", Some("same@x.com")), ("managed_by", Some("git"))],
                         &[],
@@ -1316,10 +1366,18 @@ mod tests {
             ],
             orphans: vec![(
                 "web".into(),
-                live("99", &[("managed_by", Some("git"))], &["VIP"]),
+                live_opt("99", &[("managed_by", Some("git"))], &["VIP"]),
             )],
+            reads: [("web".to_string(), 4), ("viber".to_string(), 1)].into(),
         };
-        let p = plan(&cfg, state, PlanOptions { prune: true });
+        let p = plan(
+            &cfg,
+            state,
+            PlanOptions {
+                prune: true,
+                ..PlanOptions::default()
+            },
+        );
         assert_eq!(
             p.summary,
             Summary {
@@ -1332,6 +1390,10 @@ mod tests {
                 errors: 1,
                 // create+tags, update+remove-tags, create+tags (viber), remove-tags+update (orphan)
                 api_calls: 8,
+                reads: 5,
+                skipped: 0,
+                // the longest channel: web, 4 reads and 6 writes at 100 a minute
+                estimated_seconds: 0,
             }
         );
         let viber = &p.channels[0];

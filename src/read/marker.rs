@@ -1,7 +1,7 @@
 //! Reading in bulk with the marker (SPEC "Reading in bulk"): page through every contact that
 //! carries the marker, and match the desired contacts to them by ID or normalised key value.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::pager::{FailedPage, PageOptions, page_all};
 
@@ -19,17 +19,60 @@ pub(super) async fn page_marked<C: ContactsApi>(
     concurrency: usize,
     first: impl FnOnce(&crate::api::LookupPage),
 ) -> Result<Vec<LiveContact>, ApiError> {
-    let ty = config.field_type(&marker.field);
-    let wanted = model::normalize(ty, Some(&marker.value));
     let options = PageOptions {
         per_page,
         concurrency,
         failed_page: FailedPage::Skip,
     };
     page_all(client, &marker.field, &marker.value, options, first, |c| {
-        model::normalize(ty, c.value(&marker.field)) == wanted
+        carries_marker(config, marker, c)
     })
     .await
+}
+
+/// Whether `c` holds the marker's value (normalised by the marker field's declared type).
+pub(super) fn carries_marker(config: &Config, marker: &Marker, c: &LiveContact) -> bool {
+    let ty = config.field_type(&marker.field);
+    let held = model::normalize(ty, c.value(&marker.field));
+    held.is_some() && held == model::normalize(ty, Some(&marker.value))
+}
+
+/// Identities (those a change dropped from the config), to tell which live contacts they name:
+/// by ID, or by a key field's normalised value.
+pub(super) struct Named<'a> {
+    ids: HashSet<&'a str>,
+    keys: HashMap<&'a str, HashSet<String>>,
+}
+
+impl<'a> Named<'a> {
+    pub(super) fn new(config: &Config, identities: &[&'a Identity]) -> Named<'a> {
+        let mut named = Named {
+            ids: HashSet::new(),
+            keys: HashMap::new(),
+        };
+        for identity in identities {
+            match identity {
+                Identity::Id(id) => {
+                    named.ids.insert(id.as_str());
+                }
+                Identity::Key { field, value } => {
+                    if let Some(v) = model::normalize(config.field_type(field), Some(value)) {
+                        named.keys.entry(field.as_str()).or_default().insert(v);
+                    }
+                }
+            }
+        }
+        named
+    }
+
+    /// Whether one of the identities names `c`.
+    pub(super) fn names(&self, config: &Config, c: &LiveContact) -> bool {
+        self.ids.contains(c.id.as_str())
+            || self.keys.iter().any(|(field, values)| {
+                model::normalize(config.field_type(field), c.value(field))
+                    .is_some_and(|v| values.contains(&v))
+            })
+    }
 }
 
 /// Positions in the marked contacts, by ID and by normalised value of each key field the

@@ -2,21 +2,21 @@
 //! any [`ContactsApi`], spending as few calls as it can (SPEC "Reading in bulk"): with a marker,
 //! page through the marked contacts and read one by one only those paging did not find; without
 //! one, one read per contact. It reports what it found; it never decides what to change. It
-//! knows its strategy, so it says up front how many reads each channel will take
-//! ([`planned_reads`]), revises that as paging tells more, and reports each read as it ends
-//! ([`ReadEvent`]), for progress displays. A contact it finds is kept as its managed part only
-//! (`plan::managed_part`: the declared fields, the marker, the managed tags), which is all
+//! knows its strategy, so it says before its first read how many reads each channel will take,
+//! revises that as paging tells more, and reports each read as it ends ([`ReadEvent`]), for
+//! progress displays. A contact it finds is kept as its managed part only
+//! (`model::managed_part`: the declared fields, the marker, the managed tags), which is all
 //! planning looks at: at 100,000 contacts the rest is tens of megabytes.
 
-mod counted;
+mod count;
 mod marker;
 mod one;
 pub mod pager;
 
-pub use one::read_one;
+pub use one::{read_all, read_one};
 
-use counted::Counted;
-use marker::{MarkedIndex, page_marked};
+use count::{Counted, Events};
+use marker::{MarkedIndex, Named, carries_marker, page_marked};
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
@@ -24,15 +24,17 @@ use std::sync::Mutex;
 use futures::stream::{self, StreamExt};
 
 use crate::api::{ContactsApi, in_flight_for};
-use crate::model::{self, Config, DesiredContact, Found, LiveContact, LiveState};
-use crate::plan::managed_part;
+use crate::model::{
+    Config, DEFAULT_PAGE_SIZE, DesiredContact, Found, Identity, LiveContact, LiveState, Marker,
+    managed_part,
+};
 
 /// What the reader reports while it reads, for progress displays.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReadEvent {
-    /// The reads a channel takes in all, as now known: sent before its first read (as
-    /// [`planned_reads`] says), when paging tells how many pages there are, when paging is done
-    /// (how many contacts are left to read one by one), and at the end (exact).
+    /// The reads a channel takes in all, as now known: sent before its first read, when paging
+    /// tells how many pages there are, when paging is done (how many contacts are left to read
+    /// one by one), and at the end (exact).
     Planned {
         /// Channel name.
         channel: String,
@@ -46,40 +48,18 @@ pub enum ReadEvent {
     },
 }
 
-/// How many reads a channel will take, before any is made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct PlannedReads {
-    /// The reads expected: without a marker one per contact; with one, the marker's pages at
-    /// the platform's documented page of 10 (contacts paging does not find are read one by
-    /// one after, which only paging tells).
-    pub expected: usize,
-    /// The fewest reads it can take: one per contact without a marker, one page with it.
-    pub at_least: usize,
-}
-
-/// The reads [`read_live`] will make for `selected` (indices into `config.contacts`), per channel.
-pub fn planned_reads(config: &Config, selected: &[usize]) -> BTreeMap<String, PlannedReads> {
+/// The fewest reads [`read_live`] can make for `selected` (indices into `config.contacts`), per
+/// channel, before any is made: one per contact without a marker; with one, a page (the
+/// contacts paging does not find are read one by one after, which only paging tells).
+pub fn fewest_reads(config: &Config, selected: &[usize]) -> BTreeMap<String, usize> {
     let mut contacts: BTreeMap<String, usize> = BTreeMap::new();
     for c in selected.iter().filter_map(|&i| config.contacts.get(i)) {
         *contacts.entry(c.channel.clone()).or_default() += 1;
     }
+    if config.marker.is_some() {
+        contacts.values_mut().for_each(|n| *n = 1);
+    }
     contacts
-        .into_iter()
-        .map(|(channel, n)| {
-            let reads = if config.marker.is_some() {
-                PlannedReads {
-                    expected: n.div_ceil(model::DEFAULT_PAGE_SIZE).max(1),
-                    at_least: 1,
-                }
-            } else {
-                PlannedReads {
-                    expected: n,
-                    at_least: n,
-                }
-            };
-            (channel, reads)
-        })
-        .collect()
 }
 
 /// How the reader reads.
@@ -127,43 +107,215 @@ pub async fn read_live_with<C: ContactsApi>(
     options: ReadOptions,
     events: &(dyn Fn(ReadEvent) + Send + Sync),
 ) -> LiveState {
-    let mut groups: BTreeMap<&str, Vec<(usize, &DesiredContact)>> = BTreeMap::new();
+    let orphans = if options.orphans {
+        Orphans::All
+    } else {
+        Orphans::None
+    };
+    let mut work = group(config, selected, |_| Work {
+        page: config.marker.is_some(),
+        orphans,
+        expected: 0,
+    });
+    for (items, w) in work.values_mut() {
+        // the marker's pages at the platform's documented page, or one read per contact
+        w.expected = if w.page {
+            items.len().div_ceil(DEFAULT_PAGE_SIZE).max(1)
+        } else {
+            items.len()
+        };
+    }
+    read_groups(config, clients, selected, work, options, events).await
+}
+
+/// Read a change-scoped run's live state (see [`Scoped`]): the contacts changed since BASE and,
+/// with a marker, the contacts BASE had and the config dropped, reported as orphans when they
+/// carry the marker (and no read contact is them). Per channel, with a marker, it pages the
+/// marker or reads one by one, whichever [`Scoped::pages`] estimates to cost fewer calls; the
+/// orphans it reports are the same either way.
+pub async fn read_scoped<C: ContactsApi>(
+    config: &Config,
+    clients: &BTreeMap<String, C>,
+    scoped: &Scoped,
+    options: ReadOptions,
+) -> LiveState {
+    read_scoped_with(config, clients, scoped, options, &|_| {}).await
+}
+
+/// [`read_scoped`], reporting to `events` as it reads.
+pub async fn read_scoped_with<C: ContactsApi>(
+    config: &Config,
+    clients: &BTreeMap<String, C>,
+    scoped: &Scoped,
+    options: ReadOptions,
+    events: &(dyn Fn(ReadEvent) + Send + Sync),
+) -> LiveState {
+    let dropped: BTreeMap<&str, Vec<&Identity>> =
+        match config.marker {
+            Some(_) => scoped.dropped.iter().fold(
+                BTreeMap::new(),
+                |mut by_channel, (channel, identity)| {
+                    by_channel
+                        .entry(channel.as_str())
+                        .or_insert_with(Vec::new)
+                        .push(identity);
+                    by_channel
+                },
+            ),
+            // Without a marker nothing tells a dropped contact apart from one never managed.
+            None => BTreeMap::new(),
+        };
+    let mut work = group(config, &scoped.selected, |_| Work {
+        page: false,
+        orphans: Orphans::None,
+        expected: 0,
+    });
+    for channel in dropped.keys() {
+        work.entry(channel).or_insert_with(|| {
+            (
+                Vec::new(),
+                Work {
+                    page: false,
+                    orphans: Orphans::None,
+                    expected: 0,
+                },
+            )
+        });
+    }
+    for (channel, (items, w)) in work.iter_mut() {
+        let gone = dropped.get(channel).map_or(&[][..], Vec::as_slice);
+        if !gone.is_empty() {
+            w.orphans = Orphans::Dropped(gone);
+        }
+        let added = items
+            .iter()
+            .filter(|(pos, _)| scoped.added.binary_search(&scoped.selected[*pos]).is_ok())
+            .count();
+        let one_by_one = items.len() + gone.len();
+        let paging = scoped.pages(channel) + added;
+        w.page = config.marker.is_some() && paging < one_by_one;
+        w.expected = if w.page { paging } else { one_by_one };
+    }
+    read_groups(config, clients, &scoped.selected, work, options, events).await
+}
+
+/// What a change-scoped run reads: [`read_scoped`]'s input, from `plan::scope`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Scoped {
+    /// Indices into `config.contacts` changed since BASE, in the order to report them.
+    pub selected: Vec<usize>,
+    /// Of those, the ones an apply of BASE did not mark (ascending): those BASE did not have, or
+    /// all of them when BASE had another marker. Paging cannot find them.
+    pub added: Vec<usize>,
+    /// Contacts BASE had and the config dropped: (channel, identity as BASE wrote it).
+    pub dropped: Vec<(String, Identity)>,
+    /// BASE's contacts per channel that an apply of BASE marked (none when BASE had another
+    /// marker).
+    pub base_contacts: BTreeMap<String, usize>,
+}
+
+impl Scoped {
+    /// The calls paging the marker on `channel` is estimated to cost, without a call: the run
+    /// trusts that BASE was applied, so every contact BASE has on the channel carries the
+    /// marker, and the platform's documented page holds [`DEFAULT_PAGE_SIZE`] contacts (a server
+    /// that serves bigger pages makes paging cheaper than this; one that also holds orphans,
+    /// dearer). Paging is chosen when these pages plus a look-up of each added contact (which
+    /// paging cannot find) cost fewer calls than reading each changed and dropped contact once.
+    pub fn pages(&self, channel: &str) -> usize {
+        self.base_contacts
+            .get(channel)
+            .copied()
+            .unwrap_or(0)
+            .div_ceil(DEFAULT_PAGE_SIZE)
+            .max(1)
+    }
+}
+
+/// Which orphans a channel's read reports.
+#[derive(Debug, Clone, Copy)]
+enum Orphans<'a> {
+    /// None.
+    None,
+    /// Every marked contact no selected contact matched (a full run).
+    All,
+    /// The marked contacts these identities, dropped from the config, name (a scoped run).
+    Dropped(&'a [&'a Identity]),
+}
+
+/// How a channel is read.
+#[derive(Debug, Clone, Copy)]
+struct Work<'a> {
+    /// Page the marker first (only with a marker set).
+    page: bool,
+    orphans: Orphans<'a>,
+    /// The reads it is expected to take, before any is made.
+    expected: usize,
+}
+
+/// Per channel, the selected contacts (position in `selected`, contact) and how to read them.
+type Groups<'a> = BTreeMap<&'a str, (Vec<(usize, &'a DesiredContact)>, Work<'a>)>;
+
+fn group<'a>(
+    config: &'a Config,
+    selected: &[usize],
+    work: impl Fn(&str) -> Work<'a>,
+) -> Groups<'a> {
+    let mut groups: Groups<'a> = BTreeMap::new();
     for (pos, &idx) in selected.iter().enumerate() {
         if let Some(c) = config.contacts.get(idx) {
-            groups.entry(c.channel.as_str()).or_default().push((pos, c));
+            groups
+                .entry(c.channel.as_str())
+                .or_insert_with(|| (Vec::new(), work(&c.channel)))
+                .0
+                .push((pos, c));
         }
     }
-    let planned = &planned_reads(config, selected);
-    let channels = groups.into_iter().map(|(channel, items)| async move {
-        match clients.get(channel) {
-            Some(client) => {
-                let counted = Counted::new(client, events);
-                if let Some(reads) = planned.get(channel) {
-                    counted.planned(reads.expected);
+    groups
+}
+
+/// Read every group through its channel's client; `selected` is what the groups' positions
+/// point into.
+async fn read_groups<C: ContactsApi>(
+    config: &Config,
+    clients: &BTreeMap<String, C>,
+    selected: &[usize],
+    groups: Groups<'_>,
+    options: ReadOptions,
+    events: Events<'_>,
+) -> LiveState {
+    let channels = groups
+        .into_iter()
+        .map(|(channel, (items, work))| async move {
+            match clients.get(channel) {
+                Some(client) => {
+                    let counted = Counted::new(client, events);
+                    counted.planned(work.expected);
+                    let (found, orphans) =
+                        read_channel(config, &counted, &items, work, options).await;
+                    counted.planned(0);
+                    (channel, found, orphans, counted.calls())
                 }
-                let read = read_channel(config, &counted, &items, options).await;
-                counted.planned(0);
-                read
+                None => {
+                    let msg = format!("no API client for channel {channel}");
+                    let found = items
+                        .iter()
+                        .map(|&(pos, _)| (pos, Found::Failed(msg.clone())))
+                        .collect();
+                    (channel, found, Vec::new(), 0)
+                }
             }
-            None => {
-                let msg = format!("no API client for channel {channel}");
-                let found = items
-                    .iter()
-                    .map(|&(pos, _)| (pos, Found::Failed(msg.clone())))
-                    .collect();
-                (found, Vec::new())
-            }
-        }
-    });
+        });
     let mut results: Vec<Option<Found>> = vec![None; selected.len()];
     let mut orphans = Vec::new();
-    for (found, channel_orphans) in futures::future::join_all(channels).await {
+    let mut reads = BTreeMap::new();
+    for (channel, found, channel_orphans, calls) in futures::future::join_all(channels).await {
         for (pos, f) in found {
             if let Some(slot) = results.get_mut(pos) {
                 *slot = Some(f);
             }
         }
         orphans.extend(channel_orphans);
+        reads.insert(channel.to_string(), calls);
     }
     orphans.sort_by(|a: &(String, LiveContact), b| (&a.0, &a.1.id).cmp(&(&b.0, &b.1.id)));
     LiveState {
@@ -173,34 +325,28 @@ pub async fn read_live_with<C: ContactsApi>(
             .filter_map(|(&idx, f)| f.map(|f| (idx, f)))
             .collect(),
         orphans,
+        reads,
     }
 }
 
-/// Read the selected contacts of one channel. Returns (position in `selected`, found) and the
-/// channel's orphans.
+/// Read the selected contacts of one channel as `work` says. Returns (position in `selected`,
+/// found) and the channel's orphans.
 async fn read_channel<C: ContactsApi>(
     config: &Config,
     client: &Counted<'_, C>,
     items: &[(usize, &DesiredContact)],
+    work: Work<'_>,
     options: ReadOptions,
 ) -> (Vec<(usize, Found)>, Vec<(String, LiveContact)>) {
-    let concurrency = options
-        .concurrency
-        .unwrap_or_else(|| {
-            let limit = config
-                .channels
-                .get(client.channel())
-                .map_or(100, |c| c.rate_limit);
-            in_flight_for(limit)
-        })
-        .max(1);
+    let concurrency = in_flight(config, client.channel(), options);
     let mut found: Vec<(usize, Found)> = Vec::new();
     let mut single: Vec<(usize, &DesiredContact)> = items.to_vec();
     let mut orphans: Vec<LiveContact> = Vec::new();
+    let mut paged = false;
 
-    if let Some(marker) = &config.marker {
+    if let (true, Some(marker)) = (work.page, &config.marker) {
         // Page 1 tells how many pages there are; the contacts paging will not find are guessed
-        // from the total until paging is done.
+        // from its total until paging is done.
         let first = |page: &crate::api::LookupPage| {
             let pages = if page.last_page == u64::MAX {
                 page.total.div_ceil(page.per_page.max(1))
@@ -211,10 +357,14 @@ async fn read_channel<C: ContactsApi>(
             let unmarked = items
                 .len()
                 .saturating_sub(usize::try_from(page.total).unwrap_or(usize::MAX));
-            client.planned(pages.saturating_add(unmarked).saturating_sub(client.done()));
+            client.planned(
+                pages
+                    .saturating_add(unmarked)
+                    .saturating_sub(client.calls()),
+            );
         };
-        let paged = page_marked(config, client, marker, options.per_page, concurrency, first);
-        match paged.await {
+        let paging = page_marked(config, client, marker, options.per_page, concurrency, first);
+        match paging.await {
             Err(e) if e.stops_channel() => {
                 let msg = e.to_string();
                 let failed = items
@@ -225,6 +375,7 @@ async fn read_channel<C: ContactsApi>(
             // paging failed: every contact is read one by one instead, and orphans are unknown
             Err(_) => {}
             Ok(marked) => {
+                paged = true;
                 let index = MarkedIndex::new(config, &marked, items);
                 // Which marked contacts each desired contact matched (indices into `marked`);
                 // contacts are then moved out of `marked`, not cloned: on a big channel the
@@ -288,46 +439,43 @@ async fn read_channel<C: ContactsApi>(
                         ));
                     }
                 }
-                if options.orphans {
-                    orphans = marked
-                        .into_iter()
-                        .zip(matched)
-                        .filter(|(_, m)| !m)
-                        .filter_map(|(c, _)| c)
-                        .collect();
-                }
+                let unmatched = marked
+                    .into_iter()
+                    .zip(matched)
+                    .filter(|(_, m)| !m)
+                    .filter_map(|(c, _)| c);
+                orphans = match work.orphans {
+                    Orphans::None => Vec::new(),
+                    Orphans::All => unmatched.collect(),
+                    Orphans::Dropped(gone) => {
+                        let named = Named::new(config, gone);
+                        unmatched.filter(|c| named.names(config, c)).collect()
+                    }
+                };
             }
         }
     }
 
     // Paging is done: what is left is one read per contact it did not find.
-    if config.marker.is_some() {
+    if paged {
         client.planned(single.len());
     }
 
-    // The first 401 (or an unreachable host) stops the channel: reads not yet started report it without a call.
-    let stopped: Mutex<Option<String>> = Mutex::new(None);
-    let stopped = &stopped;
-    let singles: Vec<(usize, Found)> = stream::iter(single)
-        .map(|(pos, c)| async move {
-            let stop = stopped.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            if let Some(msg) = stop {
-                return (pos, Found::Failed(msg));
-            }
-            match read_one(client, config, &c.identity).await {
-                Ok(Found::Present(live)) => (pos, Found::Present(managed_part(config, live))),
-                Ok(f) => (pos, f),
-                Err(e) if e.stops_channel() => {
-                    let msg = e.to_string();
-                    *stopped.lock().unwrap_or_else(|e| e.into_inner()) = Some(msg.clone());
-                    (pos, Found::Failed(msg))
-                }
-                Err(e) => (pos, Found::Failed(format!("reading it failed: {e}"))),
-            }
-        })
-        .buffer_unordered(concurrency)
-        .collect()
-        .await;
+    let (singles, stopped) = read_each(
+        config,
+        client,
+        single.iter().map(|&(pos, c)| (pos, &c.identity)),
+        concurrency,
+    )
+    .await;
+
+    // Dropped contacts paging did not cover are read one by one; those carrying the marker are
+    // the orphans, as paging would have found them.
+    if let (Orphans::Dropped(gone), Some(marker), false, false) =
+        (work.orphans, &config.marker, paged, stopped)
+    {
+        orphans = read_dropped(config, client, marker, gone, concurrency).await;
+    }
 
     // a marked contact a one-by-one read found is not an orphan (paging can shift under writes)
     let found_singly: HashSet<&str> = singles
@@ -344,186 +492,159 @@ async fn read_channel<C: ContactsApi>(
     (found, orphans)
 }
 
+/// Read each identity one by one ([`read_one`]), `concurrency` at a time: (position, found) in
+/// no particular order, and whether the channel stopped. The first 401 (or an unreachable host)
+/// stops the channel: reads not yet started report it without a call.
+async fn read_each<'a, C: ContactsApi>(
+    config: &Config,
+    client: &C,
+    items: impl Iterator<Item = (usize, &'a Identity)>,
+    concurrency: usize,
+) -> (Vec<(usize, Found)>, bool) {
+    let stopped: Mutex<Option<String>> = Mutex::new(None);
+    let stopped = &stopped;
+    let found: Vec<(usize, Found)> = stream::iter(items)
+        .map(|(pos, identity)| async move {
+            let stop = stopped.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            if let Some(msg) = stop {
+                return (pos, Found::Failed(msg));
+            }
+            match read_one(client, config, identity).await {
+                Ok(Found::Present(live)) => (pos, Found::Present(managed_part(config, live))),
+                Ok(f) => (pos, f),
+                Err(e) if e.stops_channel() => {
+                    let msg = e.to_string();
+                    *stopped.lock().unwrap_or_else(|e| e.into_inner()) = Some(msg.clone());
+                    (pos, Found::Failed(msg))
+                }
+                Err(e) => (pos, Found::Failed(format!("reading it failed: {e}"))),
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    let stopped = stopped.lock().unwrap_or_else(|e| e.into_inner()).is_some();
+    (found, stopped)
+}
+
+/// Read each of `contacts` (channel, identity) once, one by one, through its channel's client:
+/// what `apply --plan` reads to tell whether a saved plan still holds (an ID it knows is read
+/// with a get, a contact to create is looked up by its key). Channels are read concurrently.
+/// The result is aligned with `contacts`.
+pub async fn read_identities<C: ContactsApi>(
+    config: &Config,
+    clients: &BTreeMap<String, C>,
+    contacts: &[(String, Identity)],
+    options: ReadOptions,
+) -> Vec<Found> {
+    read_identities_with(config, clients, contacts, options, &|_| {}).await
+}
+
+/// [`read_identities`], reporting to `events` as it reads.
+pub async fn read_identities_with<C: ContactsApi>(
+    config: &Config,
+    clients: &BTreeMap<String, C>,
+    contacts: &[(String, Identity)],
+    options: ReadOptions,
+    events: &(dyn Fn(ReadEvent) + Send + Sync),
+) -> Vec<Found> {
+    let mut groups: BTreeMap<&str, Vec<(usize, &Identity)>> = BTreeMap::new();
+    for (pos, (channel, identity)) in contacts.iter().enumerate() {
+        groups.entry(channel).or_default().push((pos, identity));
+    }
+    let channels = groups.into_iter().map(|(channel, items)| async move {
+        match clients.get(channel) {
+            Some(client) => {
+                let counted = Counted::new(client, events);
+                counted.planned(items.len());
+                let concurrency = in_flight(config, channel, options);
+                let found = read_each(config, &counted, items.into_iter(), concurrency)
+                    .await
+                    .0;
+                counted.planned(0);
+                found
+            }
+            None => items
+                .into_iter()
+                .map(|(pos, _)| {
+                    (
+                        pos,
+                        Found::Failed(format!("no API client for channel {channel}")),
+                    )
+                })
+                .collect(),
+        }
+    });
+    let mut results = vec![Found::Absent; contacts.len()];
+    for (pos, found) in futures::future::join_all(channels)
+        .await
+        .into_iter()
+        .flatten()
+    {
+        if let Some(slot) = results.get_mut(pos) {
+            *slot = found;
+        }
+    }
+    results
+}
+
+/// Reads in flight at once on `channel`: as `options` say, else as many as its rate limit keeps
+/// busy.
+fn in_flight(config: &Config, channel: &str, options: ReadOptions) -> usize {
+    options
+        .concurrency
+        .unwrap_or_else(|| {
+            in_flight_for(config.channels.get(channel).map_or(100, |c| c.rate_limit))
+        })
+        .max(1)
+}
+
+/// The marked contacts that `gone` (identities dropped from the config) name, each read one by
+/// one: a failed read only leaves its orphans unknown, as a failed page does.
+async fn read_dropped<C: ContactsApi>(
+    config: &Config,
+    client: &C,
+    marker: &Marker,
+    gone: &[&Identity],
+    concurrency: usize,
+) -> Vec<LiveContact> {
+    let found: Vec<Vec<LiveContact>> = stream::iter(gone)
+        .map(|identity| async move { read_all(client, config, identity).await.unwrap_or_default() })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let mut seen = HashSet::new();
+    found
+        .into_iter()
+        .flatten()
+        .filter(|c| carries_marker(config, marker, c))
+        .filter(|c| seen.insert(c.id.clone()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
     use super::*;
-    use crate::api::{ApiError, LookupPage};
-    use crate::model::FieldWrite;
-    use std::collections::BTreeSet;
-
-    use crate::model::{BooleanFormat, Channel, FieldType, Identity, Marker, Safety, SourceLoc};
-
-    /// An in-memory channel: exact-match look-ups (or case-insensitive ones, like a loose
-    /// server), honest paging, call counting, and injected failures.
-    struct Fake {
-        name: String,
-        contacts: Vec<LiveContact>,
-        loose: bool,
-        /// Claim this many pages, whatever there are (a broken server).
-        claimed_pages: Option<u64>,
-        /// Serve page 1 whatever page is asked (a broken server).
-        ignore_page: bool,
-        /// Every call fails with this.
-        fail_all: Option<ApiError>,
-        /// Calls about this ID or look-up value fail with this.
-        fail_on: Option<(String, ApiError)>,
-        gets: AtomicUsize,
-        lookups: AtomicUsize,
-        log: Mutex<Vec<String>>,
-    }
-
-    impl Fake {
-        fn new(name: &str, contacts: Vec<LiveContact>) -> Fake {
-            Fake {
-                name: name.into(),
-                contacts,
-                loose: false,
-                claimed_pages: None,
-                ignore_page: false,
-                fail_all: None,
-                fail_on: None,
-                gets: AtomicUsize::new(0),
-                lookups: AtomicUsize::new(0),
-                log: Mutex::new(Vec::new()),
-            }
-        }
-        fn reads(&self) -> usize {
-            self.gets.load(Ordering::SeqCst) + self.lookups.load(Ordering::SeqCst)
-        }
-        fn check(&self, about: &str) -> Result<(), ApiError> {
-            self.log.lock().unwrap().push(about.to_string());
-            if let Some(e) = &self.fail_all {
-                return Err(e.clone());
-            }
-            match &self.fail_on {
-                Some((v, e)) if v == about => Err(e.clone()),
-                _ => Ok(()),
-            }
-        }
-    }
-
-    impl ContactsApi for Fake {
-        fn channel(&self) -> &str {
-            &self.name
-        }
-        async fn get(&self, id: &str) -> Result<Option<LiveContact>, ApiError> {
-            self.gets.fetch_add(1, Ordering::SeqCst);
-            self.check(id)?;
-            Ok(self.contacts.iter().find(|c| c.id == id).cloned())
-        }
-        async fn lookup_page(
-            &self,
-            field: &str,
-            value: &str,
-            page: u64,
-            per_page: u64,
-        ) -> Result<LookupPage, ApiError> {
-            self.lookups.fetch_add(1, Ordering::SeqCst);
-            self.check(value)?;
-            let size = if per_page == 0 { 10 } else { per_page };
-            let page = if self.ignore_page { 1 } else { page };
-            let all: Vec<&LiveContact> = self
-                .contacts
-                .iter()
-                .filter(|c| match c.value(field) {
-                    Some(v) if self.loose => v.eq_ignore_ascii_case(value),
-                    Some(v) => v == value,
-                    None => false,
-                })
-                .collect();
-            let total = all.len() as u64;
-            let start = ((page - 1) * size) as usize;
-            Ok(LookupPage {
-                contacts: all
-                    .into_iter()
-                    .skip(start)
-                    .take(size as usize)
-                    .cloned()
-                    .collect(),
-                page,
-                last_page: self
-                    .claimed_pages
-                    .unwrap_or_else(|| total.div_ceil(size).max(1)),
-                per_page: size,
-                total,
-            })
-        }
-        async fn update(&self, _: &str, _: &[FieldWrite]) -> Result<(), ApiError> {
-            unreachable!("the reader never writes")
-        }
-        async fn add_tags(&self, _: &str, _: &[String]) -> Result<(), ApiError> {
-            unreachable!("the reader never writes")
-        }
-        async fn remove_tags(&self, _: &str, _: &[String]) -> Result<(), ApiError> {
-            unreachable!("the reader never writes")
-        }
-        async fn create(&self, _: &[FieldWrite]) -> Result<String, ApiError> {
-            unreachable!("the reader never writes")
-        }
-    }
-
-    fn live(id: &str, fields: &[(&str, &str)]) -> LiveContact {
-        LiveContact {
-            id: id.into(),
-            fields: fields
-                .iter()
-                .map(|(k, v)| (k.to_string(), Some(v.to_string())))
-                .collect(),
-            tags: vec![],
-        }
-    }
+    use crate::api::{ApiError, ContactsApi};
+    use crate::model::Identity;
+    use crate::testing::fake::FakeApi;
+    use crate::testing::{self, key, live};
 
     fn marked(id: &str, email: &str) -> LiveContact {
-        live(id, &[("email", email), ("managed_by", "git")])
+        live(id, &[("email", email), ("managed_by", "git")], &[])
     }
 
     fn desired(channel: &str, identity: Identity) -> DesiredContact {
-        DesiredContact {
-            channel: channel.into(),
-            identity,
-            fields: Default::default(),
-            tags: None,
-            source: SourceLoc::default(),
-        }
-    }
-
-    fn key(field: &str, value: &str) -> Identity {
-        Identity::Key {
-            field: field.into(),
-            value: value.into(),
-        }
+        testing::desired(channel, identity, &[], None)
     }
 
     fn config(contacts: Vec<DesiredContact>, marker: bool) -> Config {
-        let channel = |name: &str| Channel {
-            name: name.into(),
-            base_url: "http://x".into(),
-            token_env: format!("{}_TOKEN", name.to_uppercase()),
-            rate_limit: 100,
-            viber: false,
-            viber_encode_get: false,
-            boolean_format: BooleanFormat::Upper,
-        };
-        Config {
-            channels: [("web".into(), channel("web")), ("wa".into(), channel("wa"))].into(),
-            fields: [
-                ("email".to_string(), FieldType::Email),
-                ("phone".to_string(), FieldType::Phone),
-                ("name".to_string(), FieldType::Text),
-            ]
-            .into(),
-            tags: BTreeSet::new(),
-            default_channel: Some("web".into()),
-            default_key: Some("email".into()),
-            marker: marker.then(|| Marker {
-                field: "managed_by".into(),
-                value: "git".into(),
-            }),
-            safety: Safety::default(),
-            contacts,
-            hash: String::new(),
+        let mut config = testing::config();
+        config.contacts = contacts;
+        if marker {
+            testing::with_marker(config)
+        } else {
+            config
         }
     }
 
@@ -537,12 +658,14 @@ mod tests {
 
     async fn read(
         config: &Config,
-        fakes: Vec<Fake>,
+        fakes: Vec<FakeApi>,
         selected: &[usize],
         o: ReadOptions,
-    ) -> (LiveState, BTreeMap<String, Fake>) {
-        let clients: BTreeMap<String, Fake> =
-            fakes.into_iter().map(|f| (f.name.clone(), f)).collect();
+    ) -> (LiveState, BTreeMap<String, FakeApi>) {
+        let clients: BTreeMap<String, FakeApi> = fakes
+            .into_iter()
+            .map(|f| (f.channel().to_string(), f))
+            .collect();
         let state = read_live(config, &clients, selected, o).await;
         (state, clients)
     }
@@ -574,7 +697,7 @@ mod tests {
             ],
             false,
         );
-        let fake = Fake::new("web", vec![marked("1", "a@x.com"), live("2", &[])]);
+        let fake = FakeApi::new("web", vec![marked("1", "a@x.com"), live("2", &[], &[])]);
         let (state, fakes) = read(&cfg, vec![fake], &[3, 0, 2, 1], opts(100, false)).await;
         assert_eq!(
             ids(&state),
@@ -586,40 +709,7 @@ mod tests {
             ]
         );
         assert_eq!(fakes["web"].reads(), 4);
-        assert!(state.orphans.is_empty());
-    }
-
-    #[tokio::test]
-    async fn with_a_marker_marked_contacts_cost_one_read_per_page() {
-        let n = 25;
-        let contacts: Vec<LiveContact> = (0..n)
-            .map(|i| marked(&format!("{i}"), &format!("u{i}@x.com")))
-            .collect();
-        let desired_contacts = (0..n)
-            .map(|i| desired("web", key("email", &format!("U{i}@x.com"))))
-            .collect();
-        let cfg = config(desired_contacts, true);
-        let selected: Vec<usize> = (0..n).collect();
-        let (state, fakes) = read(
-            &cfg,
-            vec![Fake::new("web", contacts)],
-            &selected,
-            opts(10, true),
-        )
-        .await;
-        assert_eq!(
-            fakes["web"].lookups.load(Ordering::SeqCst),
-            3,
-            "ceil(25/10) pages"
-        );
-        assert_eq!(fakes["web"].gets.load(Ordering::SeqCst), 0);
-        for (i, (idx, found)) in state.contacts.iter().enumerate() {
-            assert_eq!(*idx, i);
-            assert!(
-                matches!(found, Found::Present(c) if c.id == format!("{i}")),
-                "{found:?}"
-            );
-        }
+        assert_eq!(state.reads, BTreeMap::from([("web".to_string(), 4)]));
         assert!(state.orphans.is_empty());
     }
 
@@ -629,7 +719,7 @@ mod tests {
         let mut contacts: Vec<LiveContact> = (0..25)
             .map(|i| marked(&format!("{i}"), &format!("u{i}@x.com")))
             .collect();
-        contacts.push(live("p1", &[("email", "plain1@x.com")]));
+        contacts.push(live("p1", &[("email", "plain1@x.com")], &[]));
         let mut desired_contacts: Vec<DesiredContact> = (0..25)
             .map(|i| desired("web", key("email", &format!("u{i}@x.com"))))
             .collect();
@@ -638,12 +728,11 @@ mod tests {
         let selected: Vec<usize> = (0..27).collect();
         for marker in [true, false] {
             let cfg = config(desired_contacts.clone(), marker);
-            let planned = planned_reads(&cfg, &selected)["web"];
             let seen = Mutex::new(Vec::new());
-            let clients: BTreeMap<String, Fake> =
-                [("web".to_string(), Fake::new("web", contacts.clone()))].into();
-            read_live_with(&cfg, &clients, &selected, opts(10, marker), &|e| {
-                seen.lock().unwrap().push(e)
+            let clients: BTreeMap<String, FakeApi> =
+                [("web".to_string(), FakeApi::new("web", contacts.clone()))].into();
+            let state = read_live_with(&cfg, &clients, &selected, opts(10, marker), &|e| {
+                seen.lock().unwrap().push(e);
             })
             .await;
             let seen = seen.into_inner().unwrap();
@@ -659,31 +748,57 @@ mod tests {
                 })
                 .collect();
             assert_eq!(done, clients["web"].reads(), "marker: {marker}");
+            assert_eq!(done, state.reads["web"]);
             if marker {
-                // the platform's page of 10: 3 pages, then the 2 unmarked read one by one
-                assert_eq!(
-                    planned,
-                    PlannedReads {
-                        expected: 3,
-                        at_least: 1
-                    }
-                );
-                // 3 pages up front; page 1 says 3 pages and 25 marked (so 2 to read one by
-                // one), paging done says 2 are left, the end says 5
+                // before any read: 3 pages of the platform's 10; page 1 says 3 pages and 25
+                // marked (so 2 to read one by one); paging done says 2 are left; the end, 5
+                assert_eq!(fewest_reads(&cfg, &selected)["web"], 1);
                 assert_eq!(totals, vec![3, 5, 5, 5]);
                 assert_eq!(done, 5);
             } else {
-                assert_eq!(
-                    planned,
-                    PlannedReads {
-                        expected: 27,
-                        at_least: 27
-                    }
-                );
+                assert_eq!(fewest_reads(&cfg, &selected)["web"], 27);
                 assert_eq!(totals, vec![27, 27]);
                 assert_eq!(done, 27);
             }
+            // what was found is kept as its managed part: the marker field only with a marker
+            let kept = state.contacts.iter().find_map(|(_, f)| match f {
+                Found::Present(c) if c.id == "0" => Some(c.clone()),
+                _ => None,
+            });
+            let kept = kept.unwrap();
+            assert_eq!(kept.value("managed_by").is_some(), marker, "{kept:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn with_a_marker_marked_contacts_cost_one_read_per_page() {
+        let n = 25;
+        let contacts: Vec<LiveContact> = (0..n)
+            .map(|i| marked(&format!("{i}"), &format!("u{i}@x.com")))
+            .collect();
+        let desired_contacts = (0..n)
+            .map(|i| desired("web", key("email", &format!("U{i}@x.com"))))
+            .collect();
+        let cfg = config(desired_contacts, true);
+        let selected: Vec<usize> = (0..n).collect();
+        let (state, fakes) = read(
+            &cfg,
+            vec![FakeApi::new("web", contacts)],
+            &selected,
+            opts(10, true),
+        )
+        .await;
+        assert_eq!(fakes["web"].count("lookup"), 3, "ceil(25/10) pages");
+        assert_eq!(fakes["web"].count("get"), 0);
+        assert_eq!(state.reads["web"], 3, "the live state counts the calls");
+        for (i, (idx, found)) in state.contacts.iter().enumerate() {
+            assert_eq!(*idx, i);
+            assert!(
+                matches!(found, Found::Present(c) if c.id == format!("{i}")),
+                "{found:?}"
+            );
+        }
+        assert!(state.orphans.is_empty());
     }
 
     #[tokio::test]
@@ -699,11 +814,14 @@ mod tests {
         );
         for ignore_page in [false, true] {
             // a billion pages claimed: empty after the first, or the first again and again
-            let mut fake = Fake::new("web", contacts.clone());
-            fake.claimed_pages = Some(1_000_000_000);
-            fake.ignore_page = ignore_page;
+            let fake = FakeApi::new("web", contacts.clone()).claiming_pages(1_000_000_000);
+            let fake = if ignore_page {
+                fake.ignoring_page()
+            } else {
+                fake
+            };
             let (state, fakes) = read(&cfg, vec![fake], &[0, 1, 2, 3, 4], opts(10, true)).await;
-            let lookups = fakes["web"].lookups.load(Ordering::SeqCst);
+            let lookups = fakes["web"].count("lookup");
             assert_eq!(
                 lookups,
                 1 + 4,
@@ -729,12 +847,12 @@ mod tests {
             ],
             true,
         );
-        let fake = Fake::new(
+        let fake = FakeApi::new(
             "web",
             vec![
                 marked("1", "a@x.com"),
-                live("2", &[("email", "plain@x.com")]),
-                live("idonly", &[("name", "Ana")]),
+                live("2", &[("email", "plain@x.com")], &[]),
+                live("idonly", &[("firstName", "Ana")], &[]),
                 marked("9", "gone@x.com"),
                 marked("5", "old@x.com"),
             ],
@@ -749,8 +867,8 @@ mod tests {
             ]
         );
         // one page, then one look-up and one get for the two unmarked contacts
-        assert_eq!(fakes["web"].lookups.load(Ordering::SeqCst), 2);
-        assert_eq!(fakes["web"].gets.load(Ordering::SeqCst), 1);
+        assert_eq!(fakes["web"].count("lookup"), 2);
+        assert_eq!(fakes["web"].count("get"), 1);
         let orphans: Vec<(&str, &str)> = state
             .orphans
             .iter()
@@ -772,7 +890,7 @@ mod tests {
             ],
             true,
         );
-        let fake = Fake::new(
+        let fake = FakeApi::new(
             "web",
             vec![marked("1", "dup@x.com"), marked("2", "DUP@x.com")],
         );
@@ -793,7 +911,7 @@ mod tests {
     #[tokio::test]
     async fn orphans_are_not_reported_unless_asked() {
         let cfg = config(vec![desired("web", key("email", "a@x.com"))], true);
-        let fake = Fake::new(
+        let fake = FakeApi::new(
             "web",
             vec![marked("1", "a@x.com"), marked("9", "gone@x.com")],
         );
@@ -805,7 +923,7 @@ mod tests {
     async fn a_key_matching_several_contacts_is_ambiguous_with_or_without_marker() {
         for with_marker in [false, true] {
             let cfg = config(vec![desired("web", key("email", "dup@x.com"))], with_marker);
-            let fake = Fake::new(
+            let fake = FakeApi::new(
                 "web",
                 vec![marked("1", "dup@x.com"), marked("2", "dup@x.com")],
             );
@@ -831,15 +949,15 @@ mod tests {
             ],
             false,
         );
-        let fake = Fake::new("web", vec![live("7", &[("phone", "+34600111222")])]);
+        let fake = FakeApi::new("web", vec![live("7", &[("phone", "+34600111222")], &[])]);
         let (state, fakes) = read(&cfg, vec![fake], &[0, 1], opts(100, false)).await;
         assert_eq!(
             ids(&state),
             vec![(0, "present 7".into()), (1, "absent".into())]
         );
         // two look-ups for the first (written form, then normalised), one for the second
-        assert_eq!(fakes["web"].lookups.load(Ordering::SeqCst), 3);
-        let log = fakes["web"].log.lock().unwrap().clone();
+        assert_eq!(fakes["web"].count("lookup"), 3);
+        let log = fakes["web"].looked_up();
         assert!(
             log.contains(&"+34 600 111 222".to_string())
                 && log.contains(&"+34600111222".to_string())
@@ -848,9 +966,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_loose_server_match_on_a_text_key_is_not_taken_for_the_contact() {
-        let cfg = config(vec![desired("web", key("name", "Ana"))], false);
-        let mut fake = Fake::new("web", vec![live("1", &[("name", "ana")])]);
-        fake.loose = true;
+        let cfg = config(vec![desired("web", key("firstName", "Ana"))], false);
+        let fake = FakeApi::new("web", vec![live("1", &[("firstName", "ana")], &[])]).loose();
         let (state, _) = read(&cfg, vec![fake], &[0], opts(100, false)).await;
         assert_eq!(ids(&state), vec![(0, "absent".into())]);
     }
@@ -858,15 +975,14 @@ mod tests {
     #[tokio::test]
     async fn a_loose_server_s_later_pages_are_read_to_find_the_exact_match() {
         let mut contacts: Vec<LiveContact> = (0..11)
-            .map(|i| live(&format!("{i}"), &[("name", "ana")]))
+            .map(|i| live(&format!("{i}"), &[("firstName", "ana")], &[]))
             .collect();
-        contacts.push(live("exact", &[("name", "Ana")]));
-        let cfg = config(vec![desired("web", key("name", "Ana"))], false);
-        let mut fake = Fake::new("web", contacts);
-        fake.loose = true;
+        contacts.push(live("exact", &[("firstName", "Ana")], &[]));
+        let cfg = config(vec![desired("web", key("firstName", "Ana"))], false);
+        let fake = FakeApi::new("web", contacts).loose();
         let (state, fakes) = read(&cfg, vec![fake], &[0], opts(100, false)).await;
         assert_eq!(ids(&state), vec![(0, "present exact".into())]);
-        assert_eq!(fakes["web"].lookups.load(Ordering::SeqCst), 2);
+        assert_eq!(fakes["web"].count("lookup"), 2);
     }
 
     #[tokio::test]
@@ -880,16 +996,15 @@ mod tests {
                 desired("web", Identity::Id("1".into())),
                 desired("web", Identity::Id("2".into())),
                 desired("web", Identity::Id("3".into())),
-                desired("wa", Identity::Id("1".into())),
+                desired("viber", Identity::Id("1".into())),
             ],
             false,
         );
-        let mut web = Fake::new("web", vec![live("1", &[])]);
-        web.fail_all = Some(unauthorized.clone());
-        let wa = Fake::new("wa", vec![live("1", &[])]);
+        let web = FakeApi::new("web", vec![live("1", &[], &[])]).failing_all(unauthorized.clone());
+        let viber = FakeApi::new("viber", vec![live("1", &[], &[])]);
         let mut o = opts(100, false);
         o.concurrency = Some(1);
-        let (state, fakes) = read(&cfg, vec![web, wa], &[0, 1, 2, 3], o).await;
+        let (state, fakes) = read(&cfg, vec![web, viber], &[0, 1, 2, 3], o).await;
         assert_eq!(fakes["web"].reads(), 1, "reads after the 401 are not sent");
         let msg = format!("failed: {unauthorized}");
         assert_eq!(
@@ -906,11 +1021,11 @@ mod tests {
     #[tokio::test]
     async fn a_401_while_paging_fails_every_contact_of_the_channel() {
         let cfg = config(vec![desired("web", key("email", "a@x.com"))], true);
-        let mut web = Fake::new("web", vec![marked("1", "a@x.com")]);
-        web.fail_all = Some(ApiError::Unauthorized {
-            channel: "web".into(),
-            token_env: "WEB_TOKEN".into(),
-        });
+        let web =
+            FakeApi::new("web", vec![marked("1", "a@x.com")]).failing_all(ApiError::Unauthorized {
+                channel: "web".into(),
+                token_env: "WEB_TOKEN".into(),
+            });
         let (state, fakes) = read(&cfg, vec![web], &[0], opts(100, true)).await;
         assert_eq!(fakes["web"].reads(), 1);
         assert!(matches!(&state.contacts[0].1, Found::Failed(m) if m.contains("WEB_TOKEN")));
@@ -925,14 +1040,14 @@ mod tests {
             ],
             false,
         );
-        let mut web = Fake::new("web", vec![marked("1", "a@x.com"), marked("2", "b@x.com")]);
-        web.fail_on = Some((
-            "a@x.com".into(),
-            ApiError::Rejected {
-                status: 403,
-                message: "Forbidden contact".into(),
-            },
-        ));
+        let web = FakeApi::new("web", vec![marked("1", "a@x.com"), marked("2", "b@x.com")])
+            .failing_on(
+                "a@x.com",
+                ApiError::Rejected {
+                    status: 403,
+                    message: "Forbidden contact".into(),
+                },
+            );
         let (state, _) = read(&cfg, vec![web], &[0, 1], opts(100, false)).await;
         assert_eq!(
             ids(&state),
@@ -949,13 +1064,13 @@ mod tests {
     #[tokio::test]
     async fn a_failed_marker_page_falls_back_to_reading_one_by_one() {
         let cfg = config(vec![desired("web", key("email", "a@x.com"))], true);
-        let mut web = Fake::new("web", vec![marked("1", "a@x.com"), marked("9", "z@x.com")]);
-        web.fail_on = Some((
-            "git".into(),
-            ApiError::Unknown {
-                reason: "timed out".into(),
-            },
-        ));
+        let web = FakeApi::new("web", vec![marked("1", "a@x.com"), marked("9", "z@x.com")])
+            .failing_on(
+                "git",
+                ApiError::Unknown {
+                    reason: "timed out".into(),
+                },
+            );
         let (state, _) = read(&cfg, vec![web], &[0], opts(100, true)).await;
         assert_eq!(ids(&state), vec![(0, "present 1".into())]);
         assert!(
@@ -966,17 +1081,133 @@ mod tests {
 
     #[tokio::test]
     async fn a_contact_whose_channel_has_no_client_fails() {
-        let cfg = config(vec![desired("wa", Identity::Id("1".into()))], false);
+        let cfg = config(vec![desired("viber", Identity::Id("1".into()))], false);
         let (state, _) = read(
             &cfg,
-            vec![Fake::new("web", vec![])],
+            vec![FakeApi::new("web", vec![])],
             &[0, 7],
             opts(100, false),
         )
         .await;
         assert_eq!(
             ids(&state),
-            vec![(0, "failed: no API client for channel wa".into())]
+            vec![(0, "failed: no API client for channel viber".into())]
         );
+    }
+
+    // ---- change-scoped reads ----------------------------------------------------------------
+
+    /// A repo of `n` contacts on web, all applied (marked) on the platform, plus an orphan left
+    /// from long ago; the change: u0 edited, u1 replaced by its ID, new@ added, u2 and u3
+    /// dropped (u3 by its ID).
+    fn scoped_case(n: usize) -> (Config, Vec<LiveContact>, Scoped) {
+        let mut platform: Vec<LiveContact> = (0..n)
+            .map(|i| marked(&format!("{i}"), &format!("u{i}@x.com")))
+            .collect();
+        platform.push(marked("old", "old@x.com"));
+        let mut contacts = vec![
+            desired("web", key("email", "u0@x.com")),
+            desired("web", Identity::Id("1".into())),
+            desired("web", key("email", "new@x.com")),
+        ];
+        contacts.extend((4..n).map(|i| desired("web", key("email", &format!("u{i}@x.com")))));
+        let scoped = Scoped {
+            selected: vec![0, 1, 2],
+            added: vec![1, 2],
+            dropped: vec![
+                ("web".into(), key("email", "u1@x.com")),
+                ("web".into(), key("email", "u2@x.com")),
+                ("web".into(), Identity::Id("3".into())),
+            ],
+            base_contacts: [("web".to_string(), n)].into(),
+        };
+        (config(contacts, true), platform, scoped)
+    }
+
+    async fn scoped_read(
+        cfg: &Config,
+        platform: Vec<LiveContact>,
+        scoped: &Scoped,
+    ) -> (LiveState, usize) {
+        let clients = BTreeMap::from([("web".to_string(), FakeApi::new("web", platform))]);
+        let state = read_scoped(cfg, &clients, scoped, opts(10, false)).await;
+        let reads = clients["web"].reads();
+        assert_eq!(
+            state.reads["web"], reads,
+            "the live state counts every call"
+        );
+        (state, reads)
+    }
+
+    fn orphan_ids(state: &LiveState) -> Vec<&str> {
+        state.orphans.iter().map(|(_, c)| c.id.as_str()).collect()
+    }
+
+    #[tokio::test]
+    async fn a_small_change_in_a_big_repo_is_read_one_by_one_a_big_one_pages_and_both_find_the_same()
+     {
+        // 300 contacts: paging would cost 30 pages (plus 2 look-ups of the added), one by one
+        // 3 changed + 3 dropped. 12 contacts: 2 pages of the 13 marked, then new@ (not marked)
+        // looked up, against 6 one by one.
+        for (n, pages, expected_reads) in [(300, 30, 6), (12, 2, 3)] {
+            let (cfg, platform, scoped) = scoped_case(n);
+            assert_eq!(scoped.pages("web"), pages);
+            let (state, reads) = scoped_read(&cfg, platform, &scoped).await;
+            assert_eq!(reads, expected_reads, "{n} contacts");
+            assert_eq!(
+                ids(&state),
+                vec![
+                    (0, "present 0".into()),
+                    (1, "present 1".into()),
+                    (2, "absent".into())
+                ],
+                "{n} contacts"
+            );
+            // u1 is the contact now named by its ID: not an orphan; the old orphan is not this
+            // change's business
+            assert_eq!(orphan_ids(&state), ["2", "3"], "{n} contacts");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_break_even_between_paging_and_one_by_one_follows_the_estimate() {
+        for (n, expected) in [(50, 6), (60, 6), (40, 6)] {
+            // 50: 5 pages + 2 added = 7 > 6 one by one; 40: 4 + 2 = 6, not fewer: one by one
+            let (cfg, platform, scoped) = scoped_case(n);
+            let (_, reads) = scoped_read(&cfg, platform, &scoped).await;
+            assert_eq!(reads, expected, "{n} contacts");
+        }
+        // 30: 3 pages + 2 = 5 < 6: paging (31 marked contacts: 4 pages, then 1 look-up)
+        let (cfg, platform, scoped) = scoped_case(30);
+        let (_, reads) = scoped_read(&cfg, platform, &scoped).await;
+        assert_eq!(reads, 5);
+    }
+
+    #[tokio::test]
+    async fn without_a_marker_dropped_contacts_are_not_read() {
+        let (mut cfg, platform, scoped) = scoped_case(300);
+        cfg.marker = None;
+        let (state, reads) = scoped_read(&cfg, platform, &scoped).await;
+        assert_eq!(reads, 3, "the changed contacts only");
+        assert!(state.orphans.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_dropped_contact_without_the_marker_is_no_orphan() {
+        let (cfg, mut platform, scoped) = scoped_case(300);
+        platform[2].fields.remove("managed_by");
+        let (state, _) = scoped_read(&cfg, platform, &scoped).await;
+        assert_eq!(orphan_ids(&state), ["3"]);
+    }
+
+    #[tokio::test]
+    async fn a_scoped_run_with_only_dropped_contacts_reads_their_channel() {
+        let (cfg, platform, mut scoped) = scoped_case(300);
+        scoped.selected.clear();
+        scoped.added.clear();
+        let (state, reads) = scoped_read(&cfg, platform, &scoped).await;
+        assert_eq!(reads, 3);
+        assert!(state.contacts.is_empty());
+        assert_eq!(orphan_ids(&state), ["1", "2", "3"]);
     }
 }

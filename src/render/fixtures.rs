@@ -3,32 +3,12 @@
 //! second channel) made by the real planner, and apply reports over it. Test-only.
 
 use crate::apply::{ApplyReport, ContactOutcome, NotRun, Outcome};
-use crate::model::{
-    BooleanFormat, Channel, Config, DesiredContact, FieldType, Fields, Identity, LiveContact,
-    Marker, Safety, SourceLoc,
-};
+use crate::model::{Config, DesiredContact, Identity, Safety, SourceLoc};
 use crate::model::{Found, LiveState};
 use crate::plan::{self, Action, Plan, PlanOptions};
+use crate::testing::{self, live_opt};
 
-fn channel(name: &str, viber: bool) -> (String, Channel) {
-    (
-        name.into(),
-        Channel {
-            name: name.into(),
-            base_url: "https://app.example.chat/api".into(),
-            token_env: format!("CONTACTS_{}_TOKEN", name.to_uppercase()),
-            rate_limit: 100,
-            viber,
-            viber_encode_get: viber,
-            boolean_format: BooleanFormat::Upper,
-        },
-    )
-}
-
-fn pairs(v: &[(&str, Option<&str>)]) -> Fields {
-    v.iter().copied().collect()
-}
-
+/// A desired contact declared at `contacts/team.yaml:LINE:5`.
 fn desired(
     channel: &str,
     identity: Identity,
@@ -36,56 +16,26 @@ fn desired(
     tags: Option<&[&str]>,
     line: usize,
 ) -> DesiredContact {
-    DesiredContact {
-        channel: channel.into(),
-        identity,
-        fields: pairs(fields),
-        tags: tags.map(|t| t.iter().map(|s| s.to_string()).collect()),
-        source: SourceLoc {
-            file: "contacts/team.yaml".into(),
-            line,
-            col: 5,
-        },
-    }
+    let mut d = testing::desired(channel, identity, fields, tags);
+    d.source = SourceLoc {
+        file: "contacts/team.yaml".into(),
+        line,
+        col: 5,
+    };
+    d
 }
 
 fn email(v: &str) -> Identity {
-    Identity::Key {
-        field: "email".into(),
-        value: v.into(),
-    }
-}
-
-fn live(id: &str, fields: &[(&str, Option<&str>)], tags: &[&str]) -> LiveContact {
-    LiveContact {
-        id: id.into(),
-        fields: pairs(fields),
-        tags: tags.iter().map(|s| s.to_string()).collect(),
-    }
+    testing::key("email", v)
 }
 
 /// The SPEC example's config (fields, tags, marker), with contacts on `web` and `viber`.
 pub(crate) fn config() -> Config {
+    let mut config = testing::with_marker(testing::config());
+    if let Some(viber) = config.channels.get_mut("viber") {
+        viber.rate_limit = 100;
+    }
     Config {
-        channels: [channel("web", false), channel("viber", true)].into(),
-        fields: [
-            ("firstName", FieldType::Text),
-            ("lastName", FieldType::Text),
-            ("email", FieldType::Email),
-            ("vip", FieldType::Boolean),
-        ]
-        .into_iter()
-        .map(|(n, t)| (n.to_string(), t))
-        .collect(),
-        tags: ["Blog Updates", "Platform Updates", "VIP"]
-            .map(String::from)
-            .into(),
-        default_channel: Some("web".into()),
-        default_key: Some("email".into()),
-        marker: Some(Marker {
-            field: "managed_by".into(),
-            value: "git".into(),
-        }),
         // Low enough that the update on `web` (1 of its 2 existing contacts) trips it.
         safety: Safety {
             max_change_percent: 30.0,
@@ -140,7 +90,7 @@ pub(crate) fn config() -> Config {
                 17,
             ),
         ],
-        hash: "0".repeat(64),
+        ..config
     }
 }
 
@@ -151,7 +101,7 @@ pub(crate) fn live_state() -> LiveState {
             (0, Found::Absent),
             (
                 1,
-                Found::Present(live(
+                Found::Present(live_opt(
                     "1001",
                     &[
                         ("email", Some("ana@example.com")),
@@ -165,7 +115,7 @@ pub(crate) fn live_state() -> LiveState {
             ),
             (
                 2,
-                Found::Present(live(
+                Found::Present(live_opt(
                     "1002",
                     &[
                         ("email", Some("CARL@example.com")),
@@ -184,7 +134,7 @@ pub(crate) fn live_state() -> LiveState {
             ),
             (
                 4,
-                Found::Present(live(
+                Found::Present(live_opt(
                     "tMNGhftyUPrB3r1lD+bT4g==",
                     &[("firstName", Some("Ana"))],
                     &[],
@@ -193,7 +143,7 @@ pub(crate) fn live_state() -> LiveState {
         ],
         orphans: vec![(
             "web".into(),
-            live(
+            live_opt(
                 "3001",
                 &[
                     ("email", Some("old@example.com")),
@@ -202,17 +152,55 @@ pub(crate) fn live_state() -> LiveState {
                 &["VIP", "Customers"],
             ),
         )],
+        // web: a page of marked contacts, then the two it did not find looked up; viber: a page,
+        // then the get of the contact paging did not find
+        reads: [("web".to_string(), 3), ("viber".to_string(), 2)].into(),
     }
 }
 
 /// The representative plan, orphans kept.
 pub(crate) fn plan() -> Plan {
-    plan::plan(&config(), live_state(), PlanOptions { prune: false })
+    plan::plan(&config(), live_state(), PlanOptions::default())
 }
 
 /// The representative plan with `--prune`.
 pub(crate) fn pruned_plan() -> Plan {
-    plan::plan(&config(), live_state(), PlanOptions { prune: true })
+    let options = PlanOptions {
+        prune: true,
+        ..PlanOptions::default()
+    };
+    plan::plan(&config(), live_state(), options)
+}
+
+/// The representative plan as a change-scoped run would make it: the contacts above changed
+/// since `origin/main`, 9,997 others not read; the orphan is a contact the change dropped.
+pub(crate) fn scoped_plan() -> Plan {
+    let options = PlanOptions {
+        scope: Some(plan::RunScope {
+            base: "origin/main".into(),
+            skipped: [("web".to_string(), 9_990), ("viber".to_string(), 7)].into(),
+        }),
+        ..PlanOptions::default()
+    };
+    let mut live = live_state();
+    live.reads = [("web".to_string(), 5), ("viber".to_string(), 1)].into();
+    plan::plan(&config(), live, options)
+}
+
+/// A full run whose writes wait for many reads: the representative plan, read one by one out of
+/// a repo of 1,000 contacts on `web`.
+pub(crate) fn costly_plan() -> Plan {
+    let mut live = live_state();
+    live.reads = [("web".to_string(), 1_000), ("viber".to_string(), 2)].into();
+    let options = PlanOptions {
+        warnings: vec![
+            "--changed-since origin/main: the config there is not valid (1 problem, first: \
+             contacts.yaml:3:5: unknown field \"bogus\"), so every contact was read"
+                .into(),
+        ],
+        ..PlanOptions::default()
+    };
+    plan::plan(&config(), live, options)
 }
 
 /// A plan in which nothing changes: only the unchanged contact.
@@ -312,8 +300,8 @@ pub(crate) const NOTE_AFTER: &str = "Customer since 2019. Prefers e-mail over ph
 /// under the note's lines, none under the name's), a note rewritten from end to end (its lines
 /// alone), and a note written on a new contact.
 pub(crate) fn notes_plan() -> Plan {
+    // `note` is a text field of the shared test config.
     let mut config = config();
-    config.fields.insert("note".into(), FieldType::Text);
     let rewritten_before = "Met at the Lisbon fair in 2023; interested in bulk pricing for \
                             the retail chain.";
     let rewritten_after = "Moved to the partner team: all questions go through their account \
@@ -355,7 +343,7 @@ pub(crate) fn notes_plan() -> Plan {
         contacts: vec![
             (
                 0,
-                Found::Present(live(
+                Found::Present(live_opt(
                     "1001",
                     &[
                         ("email", Some("ana@example.com")),
@@ -368,7 +356,7 @@ pub(crate) fn notes_plan() -> Plan {
             ),
             (
                 1,
-                Found::Present(live(
+                Found::Present(live_opt(
                     "1002",
                     &[
                         ("email", Some("carl@example.com")),
@@ -381,6 +369,7 @@ pub(crate) fn notes_plan() -> Plan {
             (2, Found::Absent),
         ],
         orphans: vec![],
+        reads: [("web".to_string(), 3)].into(),
     };
     plan::plan(&config, live, PlanOptions::default())
 }

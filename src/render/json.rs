@@ -35,6 +35,9 @@ struct JsonSummary {
     tags_removed: usize,
     errors: usize,
     api_calls: usize,
+    reads: usize,
+    skipped: usize,
+    estimated_seconds: u64,
 }
 
 impl From<&Summary> for JsonSummary {
@@ -48,6 +51,9 @@ impl From<&Summary> for JsonSummary {
             tags_removed: s.tags_removed,
             errors: s.errors,
             api_calls: s.api_calls,
+            reads: s.reads,
+            skipped: s.skipped,
+            estimated_seconds: s.estimated_seconds,
         }
     }
 }
@@ -238,7 +244,10 @@ mod tests {
                 "tags_added",
                 "tags_removed",
                 "errors",
-                "api_calls"
+                "api_calls",
+                "reads",
+                "skipped",
+                "estimated_seconds"
             ]
         );
         assert_eq!(
@@ -278,6 +287,33 @@ mod tests {
         assert!(
             left.iter()
                 .all(|c| c["result"] == "not_run" && c["calls_done"] == 0)
+        );
+    }
+
+    #[test]
+    fn a_scoped_plan_counts_its_reads_skipped_contacts_and_time() {
+        let v: serde_json::Value =
+            serde_json::from_str(&render_plan(&fixtures::scoped_plan())).unwrap();
+        assert_eq!(
+            v["summary"],
+            serde_json::json!({
+                "create": 1, "update": 2, "unchanged": 1, "orphans": 1, "tags_added": 4,
+                "tags_removed": 1, "errors": 1, "api_calls": 7, "reads": 6, "skipped": 9997,
+                "estimated_seconds": 0
+            })
+        );
+        let v: serde_json::Value =
+            serde_json::from_str(&render_plan(&fixtures::costly_plan())).unwrap();
+        assert_eq!(v["summary"]["reads"], 1002);
+        assert_eq!(v["summary"]["skipped"], 0);
+        // web: 1,000 reads and 5 writes at 100 a minute: ten windows after the first
+        assert_eq!(v["summary"]["estimated_seconds"], 600);
+        assert!(
+            v["warnings"][0]
+                .as_str()
+                .unwrap()
+                .contains("so every contact was read"),
+            "{v}"
         );
     }
 

@@ -8,8 +8,9 @@
 use std::io;
 
 use super::{
-    Tally, by_channel, calls_per_channel, contact_name, diff_lines, human_duration, is_left,
-    is_listed, plural, report_heading, report_hints, summary_sentence,
+    Tally, by_channel, calls_per_channel, contact_name, cost, diff_lines, human_duration, is_left,
+    is_listed, no_changes_sentence, plural, report_heading, report_hints, skipped_sentence,
+    summary_sentence, writes_after_reads,
 };
 use crate::apply::{ApplyReport, Outcome};
 use crate::plan::{Action, ContactPlan, Plan};
@@ -202,11 +203,7 @@ fn action_cell(c: &ContactPlan) -> &'static str {
 pub fn plan(plan: &Plan, w: &mut dyn io::Write) -> io::Result<()> {
     let mut doc = Doc::default();
     let calls = if plan.has_changes() {
-        format!(
-            " — {} ({})",
-            plural(plan.summary.api_calls, "API call", "API calls"),
-            calls_per_channel(plan)
-        )
+        format!(" — {} ({})", cost(plan), calls_per_channel(plan))
     } else {
         String::new()
     };
@@ -214,8 +211,11 @@ pub fn plan(plan: &Plan, w: &mut dyn io::Write) -> io::Result<()> {
         "**contactctl plan:** {}{calls}\n\n",
         summary_sentence(plan)
     ));
+    if let Some(skipped) = skipped_sentence(plan, code) {
+        doc.fixed(format!("{skipped}.\n\n"));
+    }
     if !plan.has_changes() && plan.summary.errors == 0 {
-        doc.fixed("No changes. The platform matches the configuration.\n\n");
+        doc.fixed(format!("{}\n\n", no_changes_sentence(plan, code)));
     }
     if !plan.warnings.is_empty() {
         let mut block = String::from("> [!WARNING]\n");
@@ -234,7 +234,7 @@ pub fn plan(plan: &Plan, w: &mut dyn io::Write) -> io::Result<()> {
             .map(|s| {
                 format!(
                     " — {}, {}",
-                    plural(s.api_calls, "API call", "API calls"),
+                    writes_after_reads(s.api_calls, s.reads),
                     human_duration(s.estimated_seconds)
                 )
             })
@@ -405,6 +405,16 @@ mod tests {
     #[test]
     fn pruned_plan_markdown_snapshot() {
         insta::assert_snapshot!(render_plan(&fixtures::pruned_plan()));
+    }
+
+    #[test]
+    fn scoped_plan_markdown_snapshot() {
+        insta::assert_snapshot!(render_plan(&fixtures::scoped_plan()));
+    }
+
+    #[test]
+    fn costly_plan_markdown_snapshot() {
+        insta::assert_snapshot!(render_plan(&fixtures::costly_plan()));
     }
 
     #[test]

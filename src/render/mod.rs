@@ -109,22 +109,96 @@ pub fn human_duration(seconds: u64) -> String {
     }
 }
 
-/// `web: 4 at 100/min, ~0s; viber: 2 at 200/min, ~0s` — the channels that get calls.
+/// `1,000`: a count with thousands separated, as the cost lines write them.
+pub(crate) fn count(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
+/// `10 writes after 1,000 reads`, or `10 writes` when the plan read nothing.
+pub(crate) fn writes_after_reads(writes: usize, reads: usize) -> String {
+    let writes = format!(
+        "{} {}",
+        count(writes),
+        if writes == 1 { "write" } else { "writes" }
+    );
+    if reads == 0 {
+        writes
+    } else {
+        let reads = format!(
+            "{} {}",
+            count(reads),
+            if reads == 1 { "read" } else { "reads" }
+        );
+        format!("{writes} after {reads}")
+    }
+}
+
+/// What apply costs, all channels: `10 writes after 1,000 reads, ~10m` (channels run in
+/// parallel, so the time is the longest channel's).
+pub(crate) fn cost(plan: &Plan) -> String {
+    let s = &plan.summary;
+    format!(
+        "{}, {}",
+        writes_after_reads(s.api_calls, s.reads),
+        human_duration(s.estimated_seconds)
+    )
+}
+
+/// `viber: 2 writes after 1 read, ~0s at 200/min; web: 10 writes after 1,000 reads, ~10m at
+/// 100/min` — the channels that get writes.
 pub(crate) fn calls_per_channel(plan: &Plan) -> String {
     plan.channels
         .iter()
         .filter(|c| c.api_calls > 0)
         .map(|c| {
             format!(
-                "{}: {} at {}/min, {}",
+                "{}: {}, {} at {}/min",
                 c.channel,
-                c.api_calls,
+                writes_after_reads(c.api_calls, c.reads),
+                human_duration(c.estimated_seconds),
                 c.rate_limit,
-                human_duration(c.estimated_seconds)
             )
         })
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// `9,997 contacts unchanged since BASE, not read` for a change-scoped plan; `base` is BASE as
+/// the format writes it.
+pub(crate) fn skipped_sentence(plan: &Plan, base: impl Fn(&str) -> String) -> Option<String> {
+    plan.scope.as_ref().map(|scope| {
+        let n = plan.summary.skipped;
+        format!(
+            "{} {} unchanged since {}, not read",
+            count(n),
+            if n == 1 { "contact" } else { "contacts" },
+            base(&scope.base)
+        )
+    })
+}
+
+/// What a plan with nothing to change says: that the platform matches, or for a change-scoped
+/// plan no more than it read (`base` is BASE as the format writes it).
+pub(crate) fn no_changes_sentence(plan: &Plan, base: impl Fn(&str) -> String) -> String {
+    match &plan.scope {
+        None => "No changes. The platform matches the configuration.".to_string(),
+        Some(scope) if plan.contacts.is_empty() => format!(
+            "No changes: nothing the config manages changed since {}.",
+            base(&scope.base)
+        ),
+        Some(scope) => format!(
+            "No changes. The contacts changed since {} match the platform.",
+            base(&scope.base)
+        ),
+    }
 }
 
 /// The contacts of `plan` grouped by channel (name order), each group in plan order.
@@ -596,6 +670,23 @@ fn one_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_and_costs_read_as_people_say_them() {
+        for (n, text) in [
+            (0, "0"),
+            (7, "7"),
+            (999, "999"),
+            (1000, "1,000"),
+            (9997, "9,997"),
+            (1234567, "1,234,567"),
+        ] {
+            assert_eq!(count(n), text);
+        }
+        assert_eq!(writes_after_reads(10, 1000), "10 writes after 1,000 reads");
+        assert_eq!(writes_after_reads(1, 1), "1 write after 1 read");
+        assert_eq!(writes_after_reads(5, 0), "5 writes");
+    }
 
     #[test]
     fn durations_read_as_people_say_them() {

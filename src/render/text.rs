@@ -3,13 +3,15 @@
 //! contact, unchanged contacts counted, then safety warnings and the summary. Colour (ANSI, via
 //! `anstyle`) only when the caller says so; it never looks at the terminal or the environment.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 
 use anstyle::{AnsiColor, Style};
 
 use super::{
-    Mark, Sign, Tally, by_channel, calls_per_channel, contact_name, diff_lines, is_left, is_listed,
-    report_heading, report_hints, report_problem, summary_sentence,
+    Mark, Sign, Tally, by_channel, calls_per_channel, contact_name, cost, diff_lines, is_left,
+    is_listed, no_changes_sentence, report_heading, report_hints, report_problem, skipped_sentence,
+    summary_sentence,
 };
 use crate::apply::{ApplyReport, ContactOutcome, Outcome};
 use crate::plan::{Action, ContactPlan, Plan};
@@ -54,7 +56,17 @@ pub fn plan(plan: &Plan, w: &mut dyn io::Write, color: bool) -> io::Result<()> {
     let p = Painter { color };
     for (channel, contacts) in by_channel(plan) {
         writeln!(w, "{}", p.paint(BOLD, &format!("channel {channel}")))?;
+        let shared = shared_errors(&contacts);
+        let mut shown_groups = BTreeSet::new();
         for c in contacts.iter().filter(|c| is_listed(c)) {
+            if let Some(error) = c.error.as_deref()
+                && let Some(group) = shared.get(error)
+            {
+                if shown_groups.insert(error) {
+                    write_error_group(w, &p, error, group)?;
+                }
+                continue;
+            }
             let (sign, style) = header_sign(c);
             let mut header = format!(
                 "  {} {}",
@@ -117,15 +129,69 @@ pub fn plan(plan: &Plan, w: &mut dyn io::Write, color: bool) -> io::Result<()> {
     }
 
     writeln!(w, "{} {}.", p.paint(BOLD, "Plan:"), summary_sentence(plan))?;
+    if let Some(skipped) = skipped_sentence(plan, str::to_string) {
+        writeln!(w, "{skipped}.")?;
+    }
     if !plan.has_changes() && plan.summary.errors == 0 {
-        writeln!(w, "No changes. The platform matches the configuration.")?;
+        writeln!(w, "{}", no_changes_sentence(plan, str::to_string))?;
     } else {
         let per_channel = calls_per_channel(plan);
         if per_channel.is_empty() {
-            writeln!(w, "API calls: {}", plan.summary.api_calls)?;
+            writeln!(w, "API calls: {}", cost(plan))?;
         } else {
-            writeln!(w, "API calls: {} ({per_channel})", plan.summary.api_calls)?;
+            writeln!(w, "API calls: {} ({per_channel})", cost(plan))?;
         }
+    }
+    Ok(())
+}
+
+/// Errors shared by more than this many contacts of a channel are written once.
+const GROUP_ERRORS_OVER: usize = 3;
+/// How many contacts of such a group are named.
+const GROUP_NAMES_SHOWN: usize = 3;
+
+/// The errors of a channel that more than [`GROUP_ERRORS_OVER`] contacts share (a refused token,
+/// an unreachable host): message → those contacts, in plan order.
+fn shared_errors<'a>(contacts: &[&'a ContactPlan]) -> BTreeMap<&'a str, Vec<&'a ContactPlan>> {
+    let mut by_error: BTreeMap<&str, Vec<&ContactPlan>> = BTreeMap::new();
+    for c in contacts {
+        if let Some(e) = c.error.as_deref() {
+            by_error.entry(e).or_default().push(c);
+        }
+    }
+    by_error.retain(|_, group| group.len() > GROUP_ERRORS_OVER);
+    by_error
+}
+
+/// One error many contacts share: the error once, the first contacts named, the rest counted
+/// (the JSON plan lists every one).
+fn write_error_group(
+    w: &mut dyn io::Write,
+    p: &Painter,
+    error: &str,
+    group: &[&ContactPlan],
+) -> io::Result<()> {
+    writeln!(
+        w,
+        "  {} {} contacts could not be planned:",
+        p.paint(RED, "!"),
+        group.len()
+    )?;
+    writeln!(w, "      {}", p.paint(RED, error))?;
+    for c in group.iter().take(GROUP_NAMES_SHOWN) {
+        let source = c
+            .source
+            .as_ref()
+            .map(|s| format!(" ({s})"))
+            .unwrap_or_default();
+        writeln!(w, "      {}{source}", contact_name(c, c.id.as_deref()))?;
+    }
+    if group.len() > GROUP_NAMES_SHOWN {
+        writeln!(
+            w,
+            "      and {} more (--format json lists every one)",
+            group.len() - GROUP_NAMES_SHOWN
+        )?;
     }
     Ok(())
 }
@@ -259,8 +325,53 @@ mod tests {
     }
 
     #[test]
+    fn scoped_plan_text_snapshot() {
+        insta::assert_snapshot!(render_plan(&fixtures::scoped_plan(), false));
+    }
+
+    #[test]
+    fn costly_plan_text_snapshot() {
+        insta::assert_snapshot!(render_plan(&fixtures::costly_plan(), false));
+    }
+
+    #[test]
     fn no_change_plan_text_snapshot() {
         insta::assert_snapshot!(render_plan(&fixtures::no_change_plan(), false));
+    }
+
+    #[test]
+    fn an_error_many_contacts_share_is_written_once_and_a_few_are_each_shown() {
+        use crate::model::{Found, LiveState};
+        use crate::testing::{self, key};
+        let refused = "channel web: the API refused the token in $T (401 API Token is invalid)";
+        let mut config = testing::config();
+        config.contacts = (0..6)
+            .map(|i| testing::desired("web", key("email", &format!("u{i}@x.com")), &[], None))
+            .chain([testing::desired(
+                "viber",
+                key("email", "v@x.com"),
+                &[],
+                None,
+            )])
+            .collect();
+        let live = LiveState {
+            contacts: (0..6)
+                .map(|i| (i, Found::Failed(refused.into())))
+                .chain([(6, Found::Failed("403: Forbidden".into()))])
+                .collect(),
+            ..LiveState::default()
+        };
+        let text = render_plan(&crate::plan::plan(&config, live, Default::default()), false);
+        assert!(
+            text.contains(&format!(
+                "channel web\n  ! 6 contacts could not be planned:\n      {refused}\n      email=u0@x.com (contacts.yaml:3:5)\n      email=u1@x.com (contacts.yaml:3:5)\n      email=u2@x.com (contacts.yaml:3:5)\n      and 3 more (--format json lists every one)\n"
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains("  ! email=v@x.com (contacts.yaml:3:5)\n      403: Forbidden\n"),
+            "an error of its own is shown as before:\n{text}"
+        );
     }
 
     #[test]

@@ -357,36 +357,24 @@ impl SandboxState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{BooleanFormat, Channel, Safety};
+    use crate::model::Channel;
 
+    /// The shared test config with these channels (name, Viber, rate limit) instead of its own.
     fn config_with(channels: &[(&str, bool, u32)]) -> Config {
-        Config {
-            channels: channels
-                .iter()
-                .map(|&(name, viber, rate_limit)| {
-                    (
-                        name.to_string(),
-                        Channel {
-                            name: name.into(),
-                            base_url: "https://app.example.chat/api".into(),
-                            token_env: "T".into(),
-                            rate_limit,
-                            viber,
-                            viber_encode_get: viber,
-                            boolean_format: BooleanFormat::Upper,
-                        },
-                    )
-                })
-                .collect(),
-            fields: BTreeMap::new(),
-            tags: Default::default(),
-            default_channel: None,
-            default_key: None,
-            marker: None,
-            safety: Safety::default(),
-            contacts: vec![],
-            hash: String::new(),
-        }
+        let mut config = crate::testing::config();
+        config.channels = channels
+            .iter()
+            .map(|&(name, viber, rate_limit)| {
+                let channel = Channel {
+                    rate_limit,
+                    viber,
+                    viber_encode_get: viber,
+                    ..crate::testing::channel(name)
+                };
+                (name.to_string(), channel)
+            })
+            .collect();
+        config
     }
 
     #[test]

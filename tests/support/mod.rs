@@ -159,3 +159,52 @@ impl Env {
         })
     }
 }
+
+// ---- change-scoped runs: a git repository in the scratch directory, read calls -------------
+
+impl Env {
+    /// Run `git args` in the scratch directory; its stdout. Panics when git fails.
+    pub fn git(&self, args: &[&str]) -> String {
+        git_in(self.dir.path(), args)
+    }
+
+    /// Make the scratch directory a git repository (no commit yet).
+    pub fn git_init(&self) {
+        self.git(&["init", "-q", "-b", "main"]);
+        self.git(&["config", "user.email", "e2e@example.com"]);
+        self.git(&["config", "user.name", "e2e"]);
+        self.git(&["config", "commit.gpgsign", "false"]);
+    }
+
+    /// Commit everything in the scratch directory; the commit's ID.
+    pub fn commit(&self, message: &str) -> String {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "--allow-empty", "-m", message]);
+        self.git(&["rev-parse", "HEAD"])
+    }
+
+    /// Read calls (look-ups and gets) the sandbox received on a channel.
+    pub fn reads(&self, channel: &str) -> u64 {
+        let s = self.stats();
+        s.channels
+            .get(channel)
+            .map_or(0, |c| c.calls.lookup + c.calls.get)
+    }
+}
+
+/// Run `git args` in `dir`, with no global or system config; its stdout. Panics when git fails.
+pub fn git_in(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}

@@ -215,6 +215,92 @@ pub(super) fn describe_transport(e: &reqwest::Error) -> String {
     }
 }
 
+/// Why a connection could not be made, in words: `connection refused`, `DNS lookup of
+/// contacts.example failed (...)`, `TLS handshake failed (...)`, `connection timed out`, or the
+/// innermost cause as the OS or library said it.
+pub(super) fn transport_cause(e: &reqwest::Error) -> String {
+    let mut io_kind = None;
+    let mut texts = Vec::new();
+    let mut cause: Option<&dyn std::error::Error> = Some(e);
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            io_kind.get_or_insert(io.kind());
+        }
+        texts.push(c.to_string());
+        cause = c.source();
+    }
+    let innermost = texts.last().cloned().unwrap_or_default();
+    let all = texts.join(": ").to_lowercase();
+    let host = e
+        .url()
+        .and_then(|u| u.host_str())
+        .unwrap_or("the host")
+        .to_string();
+    use std::io::ErrorKind as K;
+    match io_kind {
+        Some(K::ConnectionRefused) => return "connection refused".to_string(),
+        Some(K::ConnectionReset) => return "connection reset".to_string(),
+        Some(K::HostUnreachable) => return "host unreachable".to_string(),
+        Some(K::NetworkUnreachable) => return "network unreachable".to_string(),
+        _ => {}
+    }
+    if all.contains("dns error")
+        || all.contains("lookup address")
+        || all.contains("name or service")
+    {
+        format!("DNS lookup of {host} failed ({innermost})")
+    } else if all.contains("certificate") || all.contains("tls") || all.contains("handshake") {
+        format!("TLS handshake failed ({innermost})")
+    } else if e.is_timeout() || io_kind == Some(K::TimedOut) {
+        "connection timed out".to_string()
+    } else if innermost.is_empty() {
+        "could not connect".to_string()
+    } else {
+        innermost
+    }
+}
+
+/// A contact's value as logs show it without `-vv`: enough to tell values apart, not enough to
+/// read them. An e-mail keeps its first character and its domain (`j***@example.com`); a phone
+/// its `+`, first three and last two digits and its punctuation (`+34 6** *** *23`); anything
+/// else its first character (`J***`), or nothing when it is shorter than four characters.
+pub(super) fn masked(value: &str) -> String {
+    if let Some((local, domain)) = value.split_once('@')
+        && !local.is_empty()
+        && !domain.is_empty()
+    {
+        let first: String = local.chars().take(1).collect();
+        return format!("{first}***@{domain}");
+    }
+    let digits = value.chars().filter(char::is_ascii_digit).count();
+    let phone_like = value
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '.' | '(' | ')'));
+    if phone_like && digits >= 6 {
+        let mut seen = 0;
+        return value
+            .chars()
+            .map(|c| {
+                if !c.is_ascii_digit() {
+                    return c;
+                }
+                seen += 1;
+                if seen <= 3 || seen > digits - 2 {
+                    c
+                } else {
+                    '*'
+                }
+            })
+            .collect();
+    }
+    if value.chars().count() < 4 {
+        "***".to_string()
+    } else {
+        let first: String = value.chars().take(1).collect();
+        format!("{first}***")
+    }
+}
+
 /// Tokens shorter than this are not searched for in server text (see `scrub`).
 const MIN_SCRUBBED_TOKEN_LEN: usize = 6;
 
@@ -251,6 +337,23 @@ mod tests {
             long.chars().count() <= MAX_SHOWN + 1 && long.ends_with('…'),
             "{long}"
         );
+    }
+
+    #[test]
+    fn masked_values_are_told_apart_but_not_read() {
+        for (value, shown) in [
+            ("juan@example.com", "j***@example.com"),
+            ("+34 600 111 223", "+34 6** *** *23"),
+            ("600111223", "600****23"),
+            ("(555) 010-9999", "(555) ***-**99"),
+            ("Juan Dar", "J***"),
+            ("git", "***"),
+            ("42", "***"),
+            ("ñandú", "ñ***"),
+            ("@handle", "@***"),
+        ] {
+            assert_eq!(masked(value), shown, "{value}");
+        }
     }
 
     #[test]

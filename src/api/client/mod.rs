@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use reqwest::Method;
 
-use self::message::says_not_found;
+use self::message::{masked, says_not_found};
 use self::retry::Reply;
 pub use self::stats::{CallCounts, ClientStats};
 use self::stats::{Counters, Kind};
@@ -32,6 +32,15 @@ use crate::model::{self, FieldWrite, LiveContact};
 
 /// A line of `-v` output: one per request, never the token.
 pub type LogFn = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Where the `-v` request log goes, and whether it shows contacts' look-up values in full.
+#[derive(Clone)]
+pub struct RequestLog {
+    /// Receives one line per request.
+    pub sink: LogFn,
+    /// Show look-up values as they are (`-vv`) instead of masked.
+    pub values: bool,
+}
 
 /// How persistent a client is, and how it can be stopped.
 #[derive(Clone)]
@@ -48,6 +57,12 @@ pub struct ClientOptions {
     pub cancel: Cancel,
     /// Receives one line per request: `METHOD path -> status (ms)`.
     pub log: Option<LogFn>,
+    /// Retries after a refused connection or failed DNS look-up while the host has never
+    /// answered (a wrong `base_url` should fail in seconds, not after a full backoff). Default 2.
+    pub first_contact_retries: u32,
+    /// Log look-up values as they are (`-vv`); otherwise they are masked, since they are
+    /// contacts' key values (e-mails, phones). Default false.
+    pub log_values: bool,
 }
 
 impl Default for ClientOptions {
@@ -59,6 +74,8 @@ impl Default for ClientOptions {
             max_429_wait: Duration::from_secs(600),
             cancel: Cancel::never(),
             log: None,
+            first_contact_retries: 2,
+            log_values: false,
         }
     }
 }
@@ -72,7 +89,27 @@ impl std::fmt::Debug for ClientOptions {
             .field("max_429_wait", &self.max_429_wait)
             .field("cancel", &self.cancel)
             .field("log", &self.log.is_some())
+            .field("first_contact_retries", &self.first_contact_retries)
+            .field("log_values", &self.log_values)
             .finish()
+    }
+}
+
+/// `base_url` as an error names what was tried: `http://127.0.0.1:8080/api`,
+/// `https://app.example.chat:443/api` — the port spelled out even when it is the scheme's
+/// default, any user info left out (it could be a credential).
+fn shown_url(base_url: &str) -> String {
+    match reqwest::Url::parse(base_url) {
+        Ok(url) => {
+            let host = url.host_str().unwrap_or("");
+            let port = url
+                .port_or_known_default()
+                .map(|p| format!(":{p}"))
+                .unwrap_or_default();
+            let path = url.path().trim_end_matches('/');
+            format!("{}://{host}{port}{path}", url.scheme())
+        }
+        Err(_) => base_url.trim_end_matches('/').to_string(),
     }
 }
 
@@ -100,8 +137,12 @@ pub struct HttpClient {
     http: reqwest::Client,
     limiter: Arc<RateLimiter>,
     options: ClientOptions,
+    /// The API root as errors name it: scheme, host and port spelled out, no user info.
+    shown_url: String,
     /// Set by a 401: the channel's token is refused, every later call fails without sending.
     stopped: AtomicBool,
+    /// Set by the first answer of any kind: the host is reachable.
+    reached: AtomicBool,
     counters: Counters,
 }
 
@@ -135,7 +176,9 @@ impl HttpClient {
             http,
             limiter,
             options,
+            shown_url: shown_url(&channel.base_url),
             stopped: AtomicBool::new(false),
+            reached: AtomicBool::new(false),
             counters: Counters::default(),
         }
     }
@@ -173,7 +216,7 @@ impl HttpClient {
         let body = Self::json_body(&TagsBody {
             tags: tags.to_vec(),
         })?;
-        let reply = self.send(kind, method, &path, Some(body)).await?;
+        let reply = self.send(kind, method, &path, &path, Some(body)).await?;
         self.write_done(&reply)
     }
 
@@ -217,7 +260,9 @@ impl ContactsApi for HttpClient {
             "/v1/contact/{}",
             encode::contact_segment(id, self.viber_encode_get)
         );
-        let reply = self.send(Kind::Get, Method::GET, &path, None).await?;
+        let reply = self
+            .send(Kind::Get, Method::GET, &path, &path, None)
+            .await?;
         match reply.status {
             200..=299 => {
                 if let Some(message) = self.error_in_success(&reply) {
@@ -247,7 +292,20 @@ impl ContactsApi for HttpClient {
         per_page: u64,
     ) -> Result<LookupPage, ApiError> {
         let path = encode::lookup_path(field, value, page, per_page);
-        let reply = self.send(Kind::Lookup, Method::GET, &path, None).await?;
+        // The value is a contact's key (an e-mail, a phone): the log shows it masked unless
+        // asked for in full (`-vv`).
+        let shown = if self.options.log_values {
+            path.clone()
+        } else {
+            path.replacen(
+                &format!("value={}", encode::strict(value)),
+                &format!("value={}", masked(value)),
+                1,
+            )
+        };
+        let reply = self
+            .send(Kind::Lookup, Method::GET, &path, &shown, None)
+            .await?;
         if !(200..300).contains(&reply.status) {
             return Err(self.rejected(&reply));
         }
@@ -297,7 +355,7 @@ impl ContactsApi for HttpClient {
             custom_fields: fields.to_vec(),
         })?;
         let reply = self
-            .send(Kind::Update, Method::PUT, &path, Some(body))
+            .send(Kind::Update, Method::PUT, &path, &path, Some(body))
             .await?;
         self.write_done(&reply)
     }
@@ -316,7 +374,13 @@ impl ContactsApi for HttpClient {
             custom_fields: fields.to_vec(),
         })?;
         let reply = self
-            .send(Kind::Create, Method::POST, "/v1/contact", Some(body))
+            .send(
+                Kind::Create,
+                Method::POST,
+                "/v1/contact",
+                "/v1/contact",
+                Some(body),
+            )
             .await?;
         if !(200..300).contains(&reply.status) {
             return Err(self.rejected(&reply));

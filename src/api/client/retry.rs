@@ -13,10 +13,13 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, LOCATION, RETRY_AFTER};
 use tokio::time::Instant;
 
 use super::HttpClient;
-use super::message::{attempts_note, describe_transport, excerpt};
+use super::message::{attempts_note, describe_transport, excerpt, transport_cause};
 use super::stats::Kind;
 use crate::api::ApiError;
 use crate::api::limiter::Permit;
+
+/// Longest wait between attempts to reach a host that has never answered.
+const FIRST_CONTACT_MAX_DELAY: Duration = Duration::from_secs(1);
 
 /// A response the retry policy let through: a 2xx, or a 4xx for the call to interpret.
 pub(super) struct Reply {
@@ -72,12 +75,14 @@ impl HttpClient {
     }
 
     /// Send one call under the retry policy. Returns 2xx and the 4xx the caller interprets
-    /// (not 401, 405 or 429); everything else becomes an error here.
+    /// (not 401, 405 or 429); everything else becomes an error here. `shown` is the path as the
+    /// `-v` log shows it (a look-up's value masked).
     pub(super) async fn send(
         &self,
         kind: Kind,
         method: Method,
         path: &str,
+        shown: &str,
         body: Option<Vec<u8>>,
     ) -> Result<Reply, ApiError> {
         let url = format!("{}{}", self.base_url, path);
@@ -133,24 +138,42 @@ impl HttpClient {
                 Ok(r) => r,
                 Err(e) => {
                     let what = describe_transport(&e);
-                    self.log(|| format!("{method} {path} -> {what} ({ms} ms)"));
-                    if (idempotent || e.is_connect()) && errors_retried < self.options.max_retries {
+                    self.log(|| format!("{method} {shown} -> {what} ({ms} ms)"));
+                    let connect = e.is_connect();
+                    // A host that has never answered and refuses the connection (or has no
+                    // address) is most likely a wrong base_url: say so in seconds, not after a
+                    // full backoff. Once it has answered, a refusal is a blip worth waiting out.
+                    let first_contact = connect && !self.reached.load(Ordering::SeqCst);
+                    let allowed = if first_contact {
+                        self.options
+                            .max_retries
+                            .min(self.options.first_contact_retries)
+                    } else {
+                        self.options.max_retries
+                    };
+                    if (idempotent || connect) && errors_retried < allowed {
                         errors_retried += 1;
-                        let d = error_delays.next().unwrap_or(self.options.backoff_max);
+                        let mut d = error_delays.next().unwrap_or(self.options.backoff_max);
+                        if first_contact {
+                            d = d.min(FIRST_CONTACT_MAX_DELAY);
+                        }
                         self.pause(d).await?;
                         continue;
                     }
-                    let reason = self.scrub(&attempts_note(what, errors_retried));
-                    if e.is_connect() {
+                    if connect {
                         return Err(ApiError::Unreachable {
                             channel: self.channel.clone(),
-                            reason,
+                            url: self.shown_url.clone(),
+                            cause: self.scrub(&transport_cause(&e)),
+                            attempts: errors_retried + 1,
                         });
                     }
+                    let reason = self.scrub(&attempts_note(what, errors_retried));
                     return Err(ApiError::Unknown { reason });
                 }
             };
-            self.log(|| format!("{method} {path} -> {status} ({ms} ms)"));
+            self.reached.store(true, Ordering::SeqCst);
+            self.log(|| format!("{method} {shown} -> {status} ({ms} ms)"));
 
             match status {
                 200..=299 => {

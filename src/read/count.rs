@@ -1,6 +1,8 @@
-//! A client seen through the reader: every call is passed on as is, and each read that ends is
-//! counted and reported as a [`ReadEvent`], so that the reader's progress follows its calls
-//! without the paging and look-up code knowing of it.
+//! A client that counts the calls made through it: the reader reports how many reads each
+//! channel cost (the plan's `reads`, what apply spends again before it writes), whatever
+//! strategy it chose, and reports each read as it ends and the reads it foresees
+//! ([`ReadEvent`]), for progress displays, without the paging and look-up code knowing of it.
+//! Retries inside the client are not calls here.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -8,37 +10,44 @@ use super::ReadEvent;
 use crate::api::{ApiError, ContactsApi, Forecast, LookupPage};
 use crate::model::{FieldWrite, LiveContact};
 
-/// `C`, counting and reporting the reads made through it.
+/// Hears a reader's events.
+pub(super) type Events<'a> = &'a (dyn Fn(ReadEvent) + Send + Sync);
+
+/// `inner`, counting every call and reporting each read that ends.
 pub(super) struct Counted<'a, C> {
     inner: &'a C,
-    events: &'a (dyn Fn(ReadEvent) + Send + Sync),
-    done: AtomicUsize,
+    calls: AtomicUsize,
+    events: Events<'a>,
 }
 
 impl<'a, C: ContactsApi> Counted<'a, C> {
-    pub(super) fn new(inner: &'a C, events: &'a (dyn Fn(ReadEvent) + Send + Sync)) -> Self {
+    pub(super) fn new(inner: &'a C, events: Events<'a>) -> Self {
         Counted {
             inner,
+            calls: AtomicUsize::new(0),
             events,
-            done: AtomicUsize::new(0),
         }
     }
 
-    /// Reads ended so far.
-    pub(super) fn done(&self) -> usize {
-        self.done.load(Ordering::SeqCst)
+    /// Calls made so far.
+    pub(super) fn calls(&self) -> usize {
+        self.calls.load(Ordering::Relaxed)
     }
 
-    /// Report the reads of the channel in all: those done and `more`.
+    /// Report the reads of the channel in all, as now known: those made and `more`.
     pub(super) fn planned(&self, more: usize) {
         (self.events)(ReadEvent::Planned {
             channel: self.inner.channel().to_string(),
-            reads: self.done().saturating_add(more),
+            reads: self.calls().saturating_add(more),
         });
     }
 
+    fn count(&self) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A read ended.
     fn ended(&self) {
-        self.done.fetch_add(1, Ordering::SeqCst);
         (self.events)(ReadEvent::CallDone {
             channel: self.inner.channel().to_string(),
         });
@@ -51,6 +60,7 @@ impl<C: ContactsApi> ContactsApi for Counted<'_, C> {
     }
 
     async fn get(&self, id: &str) -> Result<Option<LiveContact>, ApiError> {
+        self.count();
         let r = self.inner.get(id).await;
         self.ended();
         r
@@ -63,25 +73,29 @@ impl<C: ContactsApi> ContactsApi for Counted<'_, C> {
         page: u64,
         per_page: u64,
     ) -> Result<LookupPage, ApiError> {
+        self.count();
         let r = self.inner.lookup_page(field, value, page, per_page).await;
         self.ended();
         r
     }
 
-    // The reader never writes; these pass on unchanged and are not counted as reads.
     async fn update(&self, id: &str, fields: &[FieldWrite]) -> Result<(), ApiError> {
+        self.count();
         self.inner.update(id, fields).await
     }
 
     async fn add_tags(&self, id: &str, tags: &[String]) -> Result<(), ApiError> {
+        self.count();
         self.inner.add_tags(id, tags).await
     }
 
     async fn remove_tags(&self, id: &str, tags: &[String]) -> Result<(), ApiError> {
+        self.count();
         self.inner.remove_tags(id, tags).await
     }
 
     async fn create(&self, fields: &[FieldWrite]) -> Result<String, ApiError> {
+        self.count();
         self.inner.create(fields).await
     }
 

@@ -1,0 +1,342 @@
+//! The layout, kept true by reading the source tree (as rust-analyzer's "tidy" test does), so
+//! nobody has to remember it:
+//! - the top-level modules depend on each other one way only, as README's design notes draw it;
+//! - the pure core (`model`, `plan`) uses no async runtime, HTTP, files, environment, processes
+//!   or clock;
+//! - the command-line crates (clap, indicatif) and printing to the terminal stay in `src/cli/`
+//!   and `src/main.rs`;
+//! - every source file opens with a `//!` comment saying what it owns.
+//!
+//! Test-only code (`#[cfg(test)] mod tests` blocks, `crate::testing`, the renderers' fixtures,
+//! the apply engine's test file) is left out: tests may reach across layers.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// Each top-level module and the modules it may use. The direction of every arrow in README's
+/// "Design notes" diagram.
+const ALLOWED: &[(&str, &[&str])] = &[
+    ("model", &[]),
+    ("plan", &["model"]),
+    ("config", &["model"]),
+    ("api", &["model"]),
+    ("read", &["api", "model"]),
+    ("apply", &["api", "plan", "read", "model"]),
+    ("render", &["apply", "plan", "config", "model"]),
+    ("import", &["model"]),
+    ("sandbox", &["api", "model"]),
+    (
+        "ops",
+        &[
+            "read", "apply", "render", "import", "sandbox", "api", "plan", "config", "model",
+        ],
+    ),
+    (
+        "cli",
+        &[
+            "ops", "read", "apply", "render", "import", "sandbox", "api", "plan", "config", "model",
+        ],
+    ),
+];
+
+/// Test-only files: they may use anything.
+const TEST_ONLY: &[&str] = &[
+    "src/testing.rs",
+    "src/testing/",
+    "src/apply/tests.rs",
+    "src/render/fixtures.rs",
+];
+
+/// Every `.rs` file under `dir`, sorted.
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in fs::read_dir(&d).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|e| e == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `src/a/b.rs` → `src/a/b.rs` with forward slashes, for messages and matching.
+fn shown(p: &Path) -> String {
+    p.to_string_lossy().replace('\\', "/")
+}
+
+fn is_test_only(file: &str) -> bool {
+    TEST_ONLY.iter().any(|t| file == *t || file.starts_with(t))
+}
+
+/// The top-level module a file belongs to (`src/ops/apply.rs` → `ops`; `src/lib.rs` → none).
+fn top_module(file: &str) -> Option<&str> {
+    let rest = file.strip_prefix("src/")?;
+    let first = rest.split('/').next()?;
+    let name = first.strip_suffix(".rs").unwrap_or(first);
+    (!matches!(name, "lib" | "main")).then_some(name)
+}
+
+/// The code of a file without its `#[cfg(test)] mod tests { ... }` block (always the file's
+/// tail in this code base) and without comments.
+fn production_code(text: &str) -> String {
+    let code = match text.find("#[cfg(test)]\nmod tests") {
+        Some(i) => &text[..i],
+        None => text,
+    };
+    code.lines()
+        .map(|l| match l.find("//") {
+            Some(i) if !l[..i].contains('"') => &l[..i],
+            _ => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The first path segment of every `crate::...` path in `code` (`crate::api::X` → `api`;
+/// `crate::{api::X, model}` → `api`, `model`), and of `super::` paths that leave the file's
+/// top-level module.
+fn uses(code: &str, depth: usize) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    let ident = |s: &str| -> String {
+        s.chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let mut add_paths = |after: &str| {
+        let after = after.trim_start();
+        if let Some(group) = after.strip_prefix('{') {
+            // the items of a `{...}` group, split at top-level commas
+            let mut depth = 0;
+            let mut item_start = 0;
+            for (i, c) in group.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => {
+                        found.insert(ident(group[item_start..i].trim()));
+                        break;
+                    }
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        found.insert(ident(group[item_start..i].trim()));
+                        item_start = i + 1;
+                    }
+                    _ => {}
+                }
+            }
+        } else {
+            found.insert(ident(after));
+        }
+    };
+    for (i, _) in code.match_indices("crate::") {
+        let before = code[..i].chars().next_back();
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            continue; // e.g. `my_crate::`
+        }
+        add_paths(&code[i + "crate::".len()..]);
+    }
+    // `super::` from a file `depth` levels below `src/` reaches the crate root after `depth`
+    // steps: only paths with that many `super::` name another top-level module.
+    let escape = "super::".repeat(depth);
+    if depth > 0 {
+        for (i, _) in code.match_indices(&escape) {
+            let rest = &code[i + escape.len()..];
+            if !rest.starts_with("super::") {
+                add_paths(rest);
+            }
+        }
+    }
+    found.retain(|s| !s.is_empty() && s != "self");
+    found
+}
+
+/// How many `super::` reach the crate root from `file`: 1 for `src/x/mod.rs` and `src/x.rs`,
+/// one more per directory below.
+fn depth(file: &str) -> usize {
+    let rest = file.strip_prefix("src/").unwrap_or(file);
+    let parts: Vec<&str> = rest.split('/').collect();
+    let in_dirs = parts.len() - 1;
+    if parts.last() == Some(&"mod.rs") {
+        in_dirs
+    } else {
+        in_dirs + 1
+    }
+}
+
+fn sources() -> Vec<(String, String)> {
+    rust_files(Path::new("src"))
+        .into_iter()
+        .map(|p| {
+            let text = fs::read_to_string(&p).unwrap();
+            (shown(&p), text)
+        })
+        .collect()
+}
+
+#[test]
+fn the_top_level_modules_depend_on_each_other_one_way() {
+    let allowed: BTreeMap<&str, BTreeSet<&str>> = ALLOWED
+        .iter()
+        .map(|(m, deps)| (*m, deps.iter().copied().collect()))
+        .collect();
+    let known: BTreeSet<&str> = allowed.keys().copied().collect();
+    let mut wrong = Vec::new();
+    for (file, text) in sources() {
+        if is_test_only(&file) {
+            continue;
+        }
+        let Some(module) = top_module(&file) else {
+            continue;
+        };
+        let Some(may) = allowed.get(module) else {
+            wrong.push(format!(
+                "{file}: module {module} is not in the layering (add it to ALLOWED and README)"
+            ));
+            continue;
+        };
+        for used in uses(&production_code(&text), depth(&file)) {
+            if used == module || !known.contains(used.as_str()) {
+                continue;
+            }
+            if !may.contains(used.as_str()) {
+                wrong.push(format!("{file}: {module} uses {used}"));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "dependencies against the layering:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn the_layering_has_no_cycle() {
+    // Depth-first search over ALLOWED: a module reachable from itself is a cycle.
+    let graph: BTreeMap<&str, &[&str]> = ALLOWED.iter().copied().collect();
+    fn reaches(
+        graph: &BTreeMap<&str, &[&str]>,
+        from: &str,
+        to: &str,
+        seen: &mut BTreeSet<String>,
+    ) -> bool {
+        for &next in graph.get(from).copied().unwrap_or(&[]) {
+            if next == to {
+                return true;
+            }
+            if seen.insert(next.to_string()) && reaches(graph, next, to, seen) {
+                return true;
+            }
+        }
+        false
+    }
+    for m in graph.keys() {
+        assert!(
+            !reaches(&graph, m, m, &mut BTreeSet::new()),
+            "{m} depends on itself through the layering"
+        );
+    }
+}
+
+#[test]
+fn the_pure_core_does_no_io_and_reads_no_clock() {
+    const FORBIDDEN: &[&str] = &[
+        "tokio",
+        "reqwest",
+        "std::fs",
+        "fs::",
+        "std::env",
+        "env::var",
+        "std::net",
+        "std::process",
+        "Instant",
+        "SystemTime",
+        "futures",
+        "async fn",
+        ".await",
+    ];
+    let mut wrong = Vec::new();
+    for (file, text) in sources() {
+        if !(file.starts_with("src/model/") || file.starts_with("src/plan/")) {
+            continue;
+        }
+        let code = production_code(&text);
+        for f in FORBIDDEN {
+            if code.contains(f) {
+                wrong.push(format!("{file}: {f}"));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "IO in the pure core:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn only_the_command_line_prints_or_knows_clap_and_indicatif() {
+    const EDGE_ONLY: &[&str] = &[
+        "println!",
+        "eprintln!",
+        "print!(",
+        "eprint!(",
+        "dbg!(",
+        "std::io::stdout",
+        "std::io::stderr",
+        "io::stdout()",
+        "io::stderr()",
+        "clap::",
+        "clap_complete",
+        "clap_mangen",
+        "indicatif",
+        "anyhow",
+    ];
+    let mut wrong = Vec::new();
+    for (file, text) in sources() {
+        if file.starts_with("src/cli/") || file == "src/main.rs" || is_test_only(&file) {
+            continue;
+        }
+        let code = production_code(&text);
+        for f in EDGE_ONLY {
+            if code.contains(f) {
+                wrong.push(format!("{file}: {f}"));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "printing or CLI crates outside src/cli:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn every_source_file_opens_with_what_it_owns() {
+    let missing: Vec<String> = sources()
+        .into_iter()
+        .filter(|(_, text)| !text.trim_start().starts_with("//!"))
+        .map(|(file, _)| file)
+        .collect();
+    assert!(missing.is_empty(), "no //! comment: {missing:?}");
+}
+
+#[test]
+fn the_dependency_reader_sees_grouped_and_super_paths() {
+    let code = "use crate::{api::{A, B}, model::C};\nuse super::super::plan::D;\nlet x = crate::read::f();";
+    assert_eq!(
+        uses(code, 2),
+        ["api", "model", "plan", "read"].map(String::from).into()
+    );
+    assert_eq!(uses("use super::x::Y;", 2), BTreeSet::new());
+    assert_eq!(depth("src/ops/mod.rs"), 1);
+    assert_eq!(depth("src/ops/apply.rs"), 2);
+    assert_eq!(depth("src/import/mod.rs"), 1);
+    assert_eq!(depth("src/lib.rs"), 1);
+}
