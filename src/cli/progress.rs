@@ -155,17 +155,16 @@ impl<'a> Progress<'a> {
     }
 }
 
-/// What a bar says after its counts: `reads, ~1m left for the reads` or `calls, ~2m 30s left`.
+/// What a bar says after its counts: `reads, 37 left, ~1m for the reads` or `calls, 73 left,
+/// ~2m 30s left`.
 fn bar_message(c: &ChannelProgress) -> String {
+    let time = human_duration(c.time_left.as_secs());
     if !c.writes_known {
-        format!(
-            "reads, {} left for the reads",
-            human_duration(c.time_left.as_secs())
-        )
+        format!("reads, {} left, {time} for the reads", c.left())
     } else if c.left() == 0 {
         "calls, done".to_string()
     } else {
-        format!("calls, {} left", human_duration(c.time_left.as_secs()))
+        format!("calls, {} left, {time} left", c.left())
     }
 }
 
@@ -215,10 +214,13 @@ mod tests {
             "web: 17/90 calls done, 73 left, ~2m 30s left"
         );
         assert_eq!(line(&at(90, 90, true, 0)), "web: 90/90 calls done");
-        assert_eq!(bar_message(&at(17, 90, true, 60)), "calls, ~1m left");
+        assert_eq!(
+            bar_message(&at(17, 90, true, 60)),
+            "calls, 73 left, ~1m left"
+        );
         assert_eq!(
             bar_message(&at(3, 40, false, 60)),
-            "reads, ~1m left for the reads"
+            "reads, 37 left, ~1m for the reads"
         );
     }
 }
