@@ -4,8 +4,9 @@
 #   bench/run.sh            all three
 #   bench/run.sh calls      (1) API calls of plan and apply, 1k and 10k contacts, marker or not,
 #                               against the minimum            (cargo bench --bench calls)
-#   bench/run.sh scale      (2) validate and plan of 100,000 contacts (in YAML, and in a CSV sheet)
-#                               against the in-process sandbox: wall time and peak memory
+#   bench/run.sh scale      (2) validate and plan of 100,000 contacts (in YAML, and in a CSV sheet;
+#                               with the marker, and without: one look-up per contact) against
+#                               the in-process sandbox: wall time and peak memory
 #                               (/usr/bin/time -v), release build
 #   bench/run.sh limiter    (3) rate limiter throughput against its limit (cargo bench --bench limiter;
 #                               LIMITER_BENCH_FULL=1 adds the real 60 s run, ~2 min)
@@ -63,6 +64,11 @@ EOF
       printf "    tags: [%s]\n", (i % 3 ? "VIP" : "Blog Updates, VIP")
     }
   }' >"$WORK/repo/10-contacts.yaml"
+  # The same repo without the marker (repo-unmarked): plan looks each contact up by its key, one
+  # call each, instead of paging the marked ones (the same contacts file, linked).
+  mkdir -p "$WORK/repo-unmarked"
+  grep -v 'marker:' "$WORK/repo/00-base.yaml" >"$WORK/repo-unmarked/00-base.yaml"
+  ln -sf ../repo/10-contacts.yaml "$WORK/repo-unmarked/10-contacts.yaml"
   # The same contacts as a CSV sheet read by `sources:` (repo-csv: the same base, no YAML contacts).
   mkdir -p "$WORK/repo-csv"
   cp "$WORK/repo/00-base.yaml" "$WORK/repo-csv/00-base.yaml"
@@ -122,6 +128,8 @@ scale() {
   tail -n 2 "$WORK/stdout" | sed 's/^/    /' >&2
   measure "plan --sandbox --format json, JSON state" "$BIN" plan "$WORK/repo" --sandbox --sandbox-state "$WORK/state.json" --format json
   measure "plan --sandbox (text), JSON state, contacts in a CSV sheet" "$BIN" plan "$WORK/repo-csv" --sandbox --sandbox-state "$WORK/state.json" --detailed-exitcode
+  tail -n 2 "$WORK/stdout" | sed 's/^/    /' >&2
+  measure "plan --sandbox (text), JSON state, no marker (a look-up per contact)" "$BIN" plan "$WORK/repo-unmarked" --sandbox --sandbox-state "$WORK/state.json" --detailed-exitcode
   tail -n 2 "$WORK/stdout" | sed 's/^/    /' >&2
   measure "plan --sandbox (text), YAML state" "$BIN" plan "$WORK/repo" --sandbox --sandbox-state "$WORK/state.yaml"
   measure "plan --sandbox --out plan.json" "$BIN" plan "$WORK/repo" --sandbox --sandbox-state "$WORK/state.json" --out "$WORK/plan.json"

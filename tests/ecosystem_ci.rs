@@ -658,8 +658,14 @@ fn github_apply_runs_on_main_and_applies_with_auto_approve() {
         ]
     );
 
+    // A time budget a margin below the job's own limit, both said explicitly.
+    let job = gh_job(&wf);
+    assert_eq!(job["timeout-minutes"], 360);
+    assert_eq!(with["args"], "--max-duration 5h30m");
+    assert_budget_below(5 * 3600 + 30 * 60, 360 * 60);
+
     let env = setup();
-    let inputs = [("command", "apply")];
+    let inputs = [("command", "apply"), ("args", "--max-duration 5h30m")];
     let out = action_shell(&env, "Apply", &inputs, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let page = read_temp(&env, "summary.md");
@@ -673,6 +679,16 @@ fn github_apply_runs_on_main_and_applies_with_auto_approve() {
     // A refused token fails the step through the pipe into the summary.
     let out = action_shell(&env, "Apply", &inputs, &[("CONTACTS_WEB_TOKEN", "revoked")]);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+}
+
+/// An apply job's `--max-duration` leaves it a margin under the job's limit: room for installing
+/// contactctl before the budget starts, for the contacts in flight at the budget to finish (a
+/// call may wait out 429s for 10 minutes), and for the report.
+fn assert_budget_below(budget_secs: u64, job_secs: u64) {
+    assert!(
+        budget_secs + 20 * 60 <= job_secs,
+        "a budget of {budget_secs} s leaves a job of {job_secs} s no margin"
+    );
 }
 
 #[test]
@@ -997,9 +1013,14 @@ fn gitlab_has_the_three_jobs_with_their_triggers() {
     );
     assert_eq!(
         contactctl_lines(&gl_script(&ci, "contactctl-apply")),
-        [r#"contactctl apply contacts/ --auto-approve ${base:+--changed-since "$base"}"#]
+        [
+            r#"contactctl apply contacts/ --auto-approve --max-duration 2h30m ${base:+--changed-since "$base"}"#
+        ]
     );
     assert_eq!(ci["contactctl-apply"]["variables"]["GIT_DEPTH"], "0");
+    // a time budget a margin below the job's own limit (GitLab.com's hosted runners: 3 h)
+    assert_eq!(ci["contactctl-apply"]["timeout"], "3h");
+    assert_budget_below(2 * 3600 + 30 * 60, 3 * 3600);
     assert_eq!(
         contactctl_lines(&gl_script(&ci, "contactctl-drift")),
         ["contactctl plan contacts/ --detailed-exitcode --format json"]

@@ -433,6 +433,12 @@ fn a_page_count_out_of_all_proportion_is_not_followed() {
         .expect("the reader followed the page count");
         assert_eq!(live.contacts.len(), 1);
         let requests = clients["web"].stats().requests;
-        assert!(requests < 50, "{requests} requests for empty pages");
+        // page 1, one wave of the pages after it read at once (as many as the channel's limit
+        // keeps in flight), then the contact's own look-up (two empty pages)
+        let wave = contactctl::api::in_flight_for(1_000_000) as u64;
+        assert!(
+            requests <= 1 + wave + 2,
+            "{requests} requests for empty pages"
+        );
     });
 }

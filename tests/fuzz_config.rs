@@ -20,7 +20,7 @@ fn check(result: Result<contactctl::model::Config, Vec<Diagnostic>>, dir: &Path)
     assert!(!diags.is_empty());
     for d in &diags {
         assert!(d.loc.line >= 1 && d.loc.col >= 1, "{d}");
-        assert!(Path::new(&d.loc.file).starts_with(dir), "{d}");
+        assert!(Path::new(&*d.loc.file).starts_with(dir), "{d}");
         assert!(!d.message.trim().is_empty(), "{d}");
         // One problem, one line, and nothing that drives the terminal. (Names are echoed as
         // written, so a tab typed inside a name comes back as a tab.)

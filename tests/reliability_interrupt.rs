@@ -16,10 +16,11 @@ use contactctl::sandbox::Faults;
 use reliability_common::{check_platform, unconverged};
 use support::{Env, VIBER_TOKEN, WEB_TOKEN};
 
-const CONTACTS: usize = 40;
+const CONTACTS: usize = 200;
 
-/// 40 contacts to create, each with a tag (a create and a tag call each), on a sandbox that
-/// takes 300 ms per call: the apply takes seconds, at 8 contacts at a time.
+/// 200 contacts to create, each with a tag (a create and a tag call each), on a sandbox that
+/// takes 300 ms per call: the apply takes seconds, at the 64 contacts at a time its rate limit
+/// keeps in flight, so an interrupt after the first contact leaves most of them.
 fn slow_scenario() -> (Env, PathBuf) {
     let env = Env::new(vec![], vec![]);
     // The default 100 calls a minute would make the runs wait out a window, and the partly

@@ -16,7 +16,7 @@ pub use cancel::{Cancel, CancelHandle};
 pub use client::{
     CallCounts, ClientOptions, ClientStats, HttpClient, LogFn, RequestLog, http_client,
 };
-pub use limiter::RateLimiter;
+pub use limiter::{Forecast, RateLimiter, in_flight_for};
 pub use secret::{Secret, SecretError};
 
 /// What went wrong with one API call, after the retry policy gave up. Never holds the token.
@@ -168,4 +168,13 @@ pub trait ContactsApi: Send + Sync {
         &self,
         fields: &[FieldWrite],
     ) -> impl Future<Output = Result<String, ApiError>> + Send;
+
+    /// What the channel's rate limiter foresees for `calls` calls of this run that have not
+    /// ended (those holding a slot now included): when the last of them could be sent, and how
+    /// long a call takes. `None` for a client without a rate limiter (an in-memory fake): then
+    /// nothing can be foreseen.
+    fn forecast(&self, calls: usize) -> Option<Forecast> {
+        let _ = calls;
+        None
+    }
 }

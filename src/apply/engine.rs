@@ -3,15 +3,21 @@
 //! parallel. Owns the rules that keep a run safe: a create whose outcome is unknown is looked up
 //! by its identity before it is tried again (never a duplicate), one contact's failure never stops
 //! the others, a refused token stops only its channel, and an interrupt stops new work but
-//! accounts for every contact. Reports through events; never prints.
+//! accounts for every contact. With a deadline (a time budget), a contact starts only if the
+//! channel's rate limiter foresees all its calls, and those of the contacts in flight, ended by
+//! then: the rest are left untouched for the next run, and none is left half done. Reports
+//! through events; never prints.
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use futures::StreamExt;
+use tokio::time::Instant;
 
-use super::{ApplyReport, ContactOutcome, Outcome};
-use crate::api::{ApiError, ContactsApi};
+use super::{ApplyReport, ContactOutcome, NotRun, Outcome};
+use crate::api::{ApiError, ContactsApi, in_flight_for};
 use crate::model::{Config, FieldWrite, Found, Identity};
 use crate::plan::{Action, Call, ContactPlan, Plan};
 use crate::read::read_one;
@@ -23,19 +29,24 @@ const MAX_CREATE_ATTEMPTS: usize = 3;
 /// Choices for a run.
 #[derive(Debug, Clone, Copy)]
 pub struct ApplyOptions {
-    /// Contacts worked on at once per channel (the rate limiter still bounds calls).
-    pub concurrency: usize,
+    /// Contacts worked on at once per channel (the rate limiter still bounds calls); `None`:
+    /// as many as the channel's rate limit keeps busy ([`in_flight_for`]).
+    pub concurrency: Option<usize>,
     /// How long to let the platform settle before looking up a create whose outcome is
     /// unknown: a server that timed out may still be writing the contact, and a look-up too
     /// soon would miss it and let a retry make a duplicate.
-    pub settle: std::time::Duration,
+    pub settle: Duration,
+    /// The time budget: start no contact whose calls the channel's rate limiter foresees
+    /// ending after this (`None`: no budget).
+    pub deadline: Option<Instant>,
 }
 
 impl Default for ApplyOptions {
     fn default() -> Self {
         ApplyOptions {
-            concurrency: 8,
-            settle: std::time::Duration::from_secs(2),
+            concurrency: None,
+            settle: Duration::from_secs(2),
+            deadline: None,
         }
     }
 }
@@ -50,10 +61,12 @@ pub enum ApplyEvent {
         /// Whether it succeeded.
         ok: bool,
     },
-    /// A contact finished; `index` is its position in the plan.
+    /// A contact finished (or will not start); `index` is its position in the plan.
     ContactDone {
         /// Position in `Plan::contacts`.
         index: usize,
+        /// Its channel.
+        channel: String,
         /// What happened.
         outcome: ContactOutcome,
     },
@@ -94,6 +107,9 @@ pub async fn apply<C: ContactsApi>(
     let runs = by_channel.into_iter().map(|(channel, indices)| {
         let client = clients.get(channel);
         let plan = &plan;
+        let concurrency = options.concurrency.unwrap_or_else(|| {
+            in_flight_for(config.channels.get(channel).map_or(100, |c| c.rate_limit))
+        });
         async move {
             let Some(client) = client else {
                 // The caller builds a client for every channel it plans; this is a bug guard.
@@ -106,20 +122,28 @@ pub async fn apply<C: ContactsApi>(
                     .collect::<Vec<_>>();
             };
             let stopped = AtomicBool::new(false);
+            let budget = Budget::new(options.deadline);
             futures::stream::iter(indices)
                 .map(|i| {
-                    let stopped = &stopped;
+                    let (stopped, budget) = (&stopped, &budget);
                     async move {
                         let cp = &plan.contacts[i];
                         let outcome = if interrupt.interrupted() {
-                            not_run(cp, "not started: the run was interrupted".to_string())
+                            not_run(cp, NotRun::Interrupted, "not started: the run was interrupted".to_string())
                         } else if stopped.load(Ordering::SeqCst) {
                             not_run(
                                 cp,
+                                NotRun::ChannelStopped,
                                 format!("not started: channel {channel} stopped (its token was refused or its host cannot be reached)"),
                             )
+                        } else if !budget.admit(client, cp.calls.len()) {
+                            not_run(
+                                cp,
+                                NotRun::TimeBudget,
+                                "not started: its calls could not have finished within the time budget; the next apply continues with it".to_string(),
+                            )
                         } else {
-                            let o = run_contact(cp, config, client, options, events).await;
+                            let o = run_contact(cp, config, client, options, budget, events).await;
                             if o.stops_channel {
                                 stopped.store(true, Ordering::SeqCst);
                             }
@@ -127,12 +151,13 @@ pub async fn apply<C: ContactsApi>(
                         };
                         events(ApplyEvent::ContactDone {
                             index: i,
+                            channel: cp.channel.clone(),
                             outcome: outcome.clone(),
                         });
                         (i, outcome)
                     }
                 })
-                .buffer_unordered(options.concurrency.max(1))
+                .buffer_unordered(concurrency.max(1))
                 .collect::<Vec<_>>()
                 .await
         }
@@ -144,7 +169,9 @@ pub async fn apply<C: ContactsApi>(
     let outcomes = outcomes
         .into_iter()
         .zip(&plan.contacts)
-        .map(|(o, cp)| o.unwrap_or_else(|| not_run(cp, "not started".to_string())))
+        .map(|(o, cp)| {
+            o.unwrap_or_else(|| not_run(cp, NotRun::Interrupted, "not started".to_string()))
+        })
         .collect();
     ApplyReport {
         plan,
@@ -163,6 +190,7 @@ fn static_outcome(cp: &ContactPlan) -> Option<ContactOutcome> {
             calls_done: 0,
             calls_planned: 0,
             error: cp.error.clone(),
+            not_run: None,
         });
     }
     cp.calls.is_empty().then(|| ContactOutcome {
@@ -171,16 +199,86 @@ fn static_outcome(cp: &ContactPlan) -> Option<ContactOutcome> {
         calls_done: 0,
         calls_planned: 0,
         error: None,
+        not_run: None,
     })
 }
 
-fn not_run(cp: &ContactPlan, why: String) -> ContactOutcome {
+fn not_run(cp: &ContactPlan, reason: NotRun, why: String) -> ContactOutcome {
     ContactOutcome {
         outcome: Outcome::NotRun,
         id: cp.id.clone(),
         calls_done: 0,
         calls_planned: cp.calls.len(),
         error: Some(why),
+        not_run: Some(reason),
+    }
+}
+
+/// One channel's share of the time budget: the calls of its started contacts that have not
+/// ended, and whether a contact has been left for the next run.
+struct Budget {
+    deadline: Option<Instant>,
+    state: Mutex<BudgetState>,
+}
+
+#[derive(Default)]
+struct BudgetState {
+    /// Calls of started contacts not yet ended (made or given up).
+    not_ended: usize,
+    /// A contact did not fit: every later one of the channel is left too. The run stays in plan
+    /// order, so the next run continues where this one stopped; a smaller contact further on
+    /// could only have used a few slots of the window, and would scatter what is left.
+    spent: bool,
+}
+
+impl Budget {
+    fn new(deadline: Option<Instant>) -> Budget {
+        Budget {
+            deadline,
+            state: Mutex::new(BudgetState::default()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BudgetState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether a contact of `calls` calls may start: the limiter foresees its calls, after
+    /// those of the contacts in flight, all ended by the deadline (its calls one after another,
+    /// each taking the measured call time). A client that cannot foresee (a fake) is only
+    /// stopped by the deadline itself. Counts its calls in when it may start.
+    fn admit<C: ContactsApi>(&self, client: &C, calls: usize) -> bool {
+        let Some(deadline) = self.deadline else {
+            return true;
+        };
+        let mut state = self.lock();
+        if state.spent {
+            return false;
+        }
+        let now = Instant::now();
+        let fits = match client.forecast(state.not_ended + calls) {
+            Some(f) => {
+                let own = f
+                    .call_time
+                    .saturating_mul(u32::try_from(calls).unwrap_or(u32::MAX));
+                now + f.last_send + own <= deadline
+            }
+            None => now < deadline,
+        };
+        if fits {
+            state.not_ended += calls;
+        } else {
+            state.spent = true;
+        }
+        fits
+    }
+
+    /// `n` calls of a started contact ended, or will not be made.
+    fn ended(&self, n: usize) {
+        if self.deadline.is_some() {
+            let mut state = self.lock();
+            state.not_ended = state.not_ended.saturating_sub(n);
+        }
     }
 }
 
@@ -191,6 +289,7 @@ fn failed(cp: &ContactPlan, id: Option<String>, done: usize, why: String) -> Con
         calls_done: done,
         calls_planned: cp.calls.len(),
         error: Some(why),
+        not_run: None,
     }
 }
 
@@ -205,6 +304,7 @@ async fn run_contact<C: ContactsApi>(
     config: &Config,
     client: &C,
     options: ApplyOptions,
+    budget: &Budget,
     events: &(dyn Fn(ApplyEvent) + Send + Sync),
 ) -> RunResult {
     let mut id = cp.id.clone();
@@ -220,11 +320,14 @@ async fn run_contact<C: ContactsApi>(
                 reason: "a call was planned for a contact without an ID".to_string(),
             }),
         };
+        budget.ended(1);
         events(ApplyEvent::CallDone {
             channel: cp.channel.clone(),
             ok: result.is_ok(),
         });
         if let Err(e) = result {
+            // the calls after a failure are not made
+            budget.ended(cp.calls.len() - done - 1);
             let stops = e.stops_channel();
             let why = describe_failure(cp, done, &e);
             return RunResult {
@@ -240,6 +343,7 @@ async fn run_contact<C: ContactsApi>(
             calls_done: cp.calls.len(),
             calls_planned: cp.calls.len(),
             error: None,
+            not_run: None,
         },
         stops_channel: false,
     }

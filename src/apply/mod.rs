@@ -22,6 +22,19 @@ pub enum Outcome {
     PlanError,
 }
 
+/// Why a contact was not started (`Outcome::NotRun`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotRun {
+    /// The run was interrupted (Ctrl-C, SIGTERM).
+    Interrupted,
+    /// Its channel stopped: the token was refused or the host cannot be reached.
+    ChannelStopped,
+    /// Its calls could not have ended before the time budget ran out: it is left for the next
+    /// run, untouched.
+    TimeBudget,
+}
+
 /// The result for one contact, aligned with `Plan::contacts`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContactOutcome {
@@ -35,6 +48,9 @@ pub struct ContactOutcome {
     pub calls_planned: usize,
     /// Why it failed (contact-specific: the API's status and message).
     pub error: Option<String>,
+    /// Why it was not started (`outcome == NotRun`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_run: Option<NotRun>,
 }
 
 /// What an apply did: the plan it executed and the outcome of each contact.
@@ -59,6 +75,14 @@ impl ApplyReport {
             .iter()
             .zip(&self.outcomes)
             .filter(|(_, o)| matches!(o.outcome, Outcome::Failed | Outcome::NotRun))
+    }
+
+    /// Contacts left for the next run because the time budget ran out: not started, untouched.
+    pub fn left_for_next_run(&self) -> usize {
+        self.outcomes
+            .iter()
+            .filter(|o| o.not_run == Some(NotRun::TimeBudget))
+            .count()
     }
 
     /// Whether every planned call was made and every contact could be planned.

@@ -4,8 +4,9 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
 
+use super::NotRun;
 use super::*;
-use crate::api::ApiError;
+use crate::api::{ApiError, RateLimiter};
 use crate::model::{Config, FieldWrite, Identity, SourceLoc};
 use crate::plan::{Action, Call, ContactPlan, Plan, Summary};
 use crate::testing;
@@ -76,13 +77,17 @@ fn plan_of(contacts: Vec<ContactPlan>) -> Plan {
 }
 
 async fn run(plan: Plan, fake: FakeApi) -> (ApplyReport, FakeApi) {
+    run_with(plan, fake, ApplyOptions::default()).await
+}
+
+async fn run_with(plan: Plan, fake: FakeApi, options: ApplyOptions) -> (ApplyReport, FakeApi) {
     let clients: BTreeMap<String, FakeApi> = [("web".to_string(), fake)].into();
     let config = config();
     let report = apply(
         plan,
         &config,
         &clients,
-        ApplyOptions::default(),
+        options,
         &AtomicBool::new(false),
         &|_| {},
     )
@@ -233,7 +238,7 @@ async fn refused_token_stops_the_channel() {
         &config(),
         &clients,
         ApplyOptions {
-            concurrency: 1,
+            concurrency: Some(1),
             ..ApplyOptions::default()
         },
         &AtomicBool::new(false),
@@ -298,4 +303,89 @@ async fn plan_errors_and_no_change_contacts_make_no_calls() {
     assert_eq!(report.outcomes[1].outcome, Outcome::NoChange);
     assert!(fake.calls().is_empty());
     assert!(!report.succeeded(), "a plan error makes the run fail");
+}
+
+/// `n` existing contacts, each planned as a field update and a tag (two calls).
+fn updates(n: usize) -> (Plan, FakeApi) {
+    let fake = FakeApi::new("web", vec![]);
+    let contacts = (0..n)
+        .map(|i| {
+            let id = format!("{i}");
+            fake.write(&id, &[fw("email", &format!("{i}@x.com"))]);
+            contact(
+                &format!("{i}@x.com"),
+                Some(&id),
+                Action::Update,
+                vec![
+                    Call::Update {
+                        fields: vec![fw("firstName", "New")],
+                    },
+                    Call::AddTags {
+                        tags: vec!["VIP".into()],
+                    },
+                ],
+            )
+        })
+        .collect();
+    (plan_of(contacts), fake)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_time_budget_starts_only_contacts_whose_calls_the_limiter_foresees_ending_in_time() {
+    // 4 calls a minute, 6 contacts of 2 calls: 2 contacts now, 2 a window later, 2 two windows
+    // later (the third window starts at 120.2 s: the limiter's margin after each)
+    for (budget_secs, done) in [(30, 2), (100, 4), (119, 4), (121, 6)] {
+        let (plan, fake) = updates(6);
+        let fake = fake.paced_by(RateLimiter::new(4));
+        let start = tokio::time::Instant::now();
+        let options = ApplyOptions {
+            deadline: Some(start + std::time::Duration::from_secs(budget_secs)),
+            ..ApplyOptions::default()
+        };
+        let (report, fake) = run_with(plan, fake, options).await;
+        let took = start.elapsed();
+        let outcomes: Vec<Outcome> = report.outcomes.iter().map(|o| o.outcome).collect();
+        let mut expected = vec![Outcome::Done; done];
+        expected.resize(6, Outcome::NotRun);
+        assert_eq!(outcomes, expected, "budget {budget_secs} s");
+        assert!(
+            report.outcomes[done..]
+                .iter()
+                .all(|o| o.not_run == Some(NotRun::TimeBudget) && o.calls_done == 0),
+            "{:?}",
+            report.outcomes
+        );
+        assert_eq!(report.left_for_next_run(), 6 - done);
+        assert_eq!(report.succeeded(), done == 6);
+        // the contacts left were not touched; those done got both their calls
+        assert_eq!(fake.calls().len(), 2 * done);
+        for c in fake.contacts() {
+            let i: usize = c.id.parse().unwrap();
+            let touched = c.value("firstName") == Some("New");
+            assert_eq!(touched, c.tags == vec!["VIP"], "contact {i} half done");
+            assert_eq!(touched, i < done, "contact {i}");
+        }
+        // the run waited for the windows its contacts needed, and ended by the deadline
+        let windows = u32::try_from(done / 2 - 1).unwrap();
+        assert!(
+            took >= (crate::api::limiter::WINDOW + crate::api::limiter::DEFAULT_MARGIN) * windows,
+            "{took:?}"
+        );
+        assert!(
+            took <= std::time::Duration::from_secs(budget_secs),
+            "{took:?}"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_a_forecast_the_budget_stops_only_at_the_deadline() {
+    let (plan, fake) = updates(2);
+    let options = ApplyOptions {
+        deadline: Some(tokio::time::Instant::now()),
+        ..ApplyOptions::default()
+    };
+    let (report, fake) = run_with(plan, fake, options).await;
+    assert_eq!(report.left_for_next_run(), 2);
+    assert!(fake.calls().is_empty());
 }

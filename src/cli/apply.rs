@@ -8,23 +8,30 @@ use super::ApplyArgs;
 use super::confirm::confirm;
 use super::error::CommandError;
 use super::output::{Exit, Output};
-use super::plan::{note_sandbox, print_plan};
+use super::plan::{note_sandbox, print_plan, read_and_plan};
 use super::progress::Progress;
 use super::signals::on_interrupt;
 use crate::apply::{ApplyEvent, ApplyReport};
 use crate::ops;
-use crate::plan::PlanOptions;
+use crate::read::ReadEvent;
 use crate::render::{self, Format};
+
+/// Where the plan comes from: a saved plan to check, or the targets to read and plan.
+enum Source {
+    Saved(ops::saved::SavedPlan),
+    Fresh(ops::Targets),
+}
 
 pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
     out.no_csv("apply")?;
-    // As Terraform: the plan comes first, and only changes need a yes. An up-to-date repo applies
-    // (doing nothing) without a terminal; a plan saved with `plan --out` was the reviewed one,
-    // so applying it asks nothing either.
+    // The time budget counts from the start, as a CI job's limit does.
+    let deadline = args
+        .max_duration
+        .map(|budget| tokio::time::Instant::now() + budget);
     let target = &args.target;
     let endpoint = target.endpoint.to_ops();
     let reviewed = args.plan.is_some();
-    let (session, plan) = match &args.plan {
+    let (session, source) = match &args.plan {
         Some(file) => {
             let saved = ops::saved::load(file).map_err(ops::Error::from)?;
             let session = ops::apply::open_saved(
@@ -36,9 +43,7 @@ pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
                 out.log(),
             )
             .await?;
-            note_sandbox(&session, out);
-            let plan = session.recheck(&target.path, saved).await?;
-            (session, plan)
+            (session, Source::Saved(saved))
         }
         None => {
             let (session, targets) = ops::plan::open_scoped(
@@ -50,27 +55,39 @@ pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
                 out.log(),
             )
             .await?;
-            note_sandbox(&session, out);
-            let plan = session
-                .plan(
-                    &targets,
-                    PlanOptions {
-                        prune: args.prune,
-                        ..PlanOptions::default()
-                    },
-                )
+            (session, Source::Fresh(targets))
+        }
+    };
+    note_sandbox(&session, out);
+    // One progress display for the whole run: the reads of its plan, then the writes.
+    let progress = Progress::new(&session.clients, &session.config, "apply", out.verbose > 0);
+    let on_read = |e: ReadEvent| progress.tracker().on_read(&e);
+    let plan = match source {
+        Source::Saved(saved) => {
+            let checked = progress
+                .drive(session.recheck(&target.path, saved, &on_read))
                 .await;
-            (session, plan)
+            progress.finish();
+            checked?
+        }
+        Source::Fresh(targets) => {
+            if let Some(budget) = args.max_duration {
+                ops::apply::check_read_budget(&session.config, &targets, budget)?;
+            }
+            read_and_plan(&session, &targets, args.prune, &progress).await
         }
     };
 
+    // As Terraform: the plan comes first, and only changes need a yes. An up-to-date repo applies
+    // (doing nothing) without a terminal; a plan saved with `plan --out` was the reviewed one,
+    // so applying it asks nothing either.
     if out.format != Format::Json {
         print_plan(&plan, out)?;
     }
     if !plan.has_changes() {
         if out.format == Format::Json {
             let report = session
-                .apply(plan.clone(), &AtomicBool::new(false), &|_| {})
+                .apply(plan.clone(), None, &AtomicBool::new(false), &|_| {})
                 .await;
             print_report(&report, out)?;
         }
@@ -95,16 +112,21 @@ pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
 
     let interrupted = Arc::new(AtomicBool::new(false));
     on_interrupt(interrupted.clone(), session.cancel_handle());
-    let progress = Progress::new(plan.summary.api_calls as u64);
-    let report = session
-        .apply(plan, interrupted.as_ref(), &|e| {
-            if let ApplyEvent::CallDone { .. } = e {
-                progress.inc();
-            }
-        })
+    progress.tracker().expect_writes(&plan);
+    let on_apply = |e: ApplyEvent| progress.tracker().on_apply(&e);
+    let report = progress
+        .drive(session.apply(plan, deadline, interrupted.as_ref(), &on_apply))
         .await;
     progress.finish();
     print_report(&report, out)?;
+    let left = report.left_for_next_run();
+    if left > 0 && out.format == Format::Json {
+        // the JSON report names them; say what to do where a person reads
+        out.note(&format!(
+            "{left} contact{} left for the next run (time budget): run contactctl apply again to continue.",
+            if left == 1 { "" } else { "s" }
+        ));
+    }
     Ok(if report.succeeded() {
         Exit::Ok
     } else {
@@ -113,6 +135,6 @@ pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
 }
 
 fn print_report(report: &ApplyReport, out: &Output) -> Result<(), CommandError> {
-    out.stdout(|w| render::report(out.format, report, w, out.color))?;
+    out.stdout(|w| render::report(out.format, report, w, out.color, out.verbose > 0))?;
     Ok(())
 }

@@ -117,6 +117,9 @@ impl From<ops::Error> for CommandError {
             E::ConfigChanged { .. } | E::PlatformChanged { .. } => {
                 err(Kind::Refused).hint(PLAN_AGAIN)
             }
+            E::BudgetBelowReads { .. } => err(Kind::Refused)
+                .hint("with defaults.marker set, reads take about one call per 10 contacts once the marker is written")
+                .hint("narrow the run with --channel or --contact, or give it more time with --max-duration"),
             E::Unsafe { .. } => err(Kind::Refused).hint(
                 "review the plan (see the warning above), then pass --force to apply it",
             ),

@@ -6,6 +6,7 @@
 mod apply;
 mod completions;
 mod confirm;
+mod duration;
 mod error;
 mod import;
 mod init;
@@ -13,6 +14,7 @@ mod output;
 mod plan;
 mod progress;
 mod sandbox;
+mod show;
 mod signals;
 mod validate;
 
@@ -156,9 +158,15 @@ pub enum Command {
     Plan(PlanArgs),
     /// Plan, ask for confirmation (or --auto-approve), then make the calls.
     #[command(
-        after_help = "Examples:\n  contactctl apply contacts/ --auto-approve\n  contactctl apply contacts/ --auto-approve --changed-since HEAD~1   # on merge\n  contactctl plan contacts/ --out plan.json && contactctl apply contacts/ --plan plan.json"
+        after_help = "Examples:\n  contactctl apply contacts/ --auto-approve\n  contactctl apply contacts/ --auto-approve --changed-since HEAD~1   # on merge\n  contactctl apply contacts/ --auto-approve --max-duration 5h30m   # CI job limited to 6 h\n  contactctl plan contacts/ --out plan.json && contactctl apply contacts/ --plan plan.json"
     )]
     Apply(ApplyArgs),
+    /// Print a plan saved with `plan --out`, exactly as plan printed it in the chosen --format,
+    /// without a config, a token or any API call.
+    #[command(
+        after_help = "Examples:\n  contactctl plan contacts/ --out plan.json && contactctl show plan.json --format markdown\n  contactctl show plan.json --format json | jq .summary"
+    )]
+    Show(ShowArgs),
     /// Write existing contacts of one channel (by IDs, or by a custom-field look-up) as config to
     /// bootstrap a repo: a `contacts:` YAML fragment to drop into the config directory, or with
     /// --format csv a sheet for a `sources:` entry.
@@ -253,6 +261,20 @@ pub struct ApplyArgs {
     /// Remove orphans' managed tags and marker.
     #[arg(long)]
     pub prune: bool,
+    /// A time budget, from the start (e.g. 5h30m, 90m, 45s): start no contact whose calls could
+    /// not finish within it at the channels' rate limits. Contacts in flight finish, none is left
+    /// half done; the rest are left for the next apply, which continues where this one stopped
+    /// (exit 1). In CI, set it a margin below the job's time limit.
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
+    pub max_duration: Option<Duration>,
+}
+
+/// `show` arguments.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A plan saved with `contactctl plan --out FILE`.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
 }
 
 /// `import` flags.
@@ -320,6 +342,7 @@ pub async fn run(cli: Cli) -> Exit {
         Command::Schema => validate::schema(&out),
         Command::Plan(args) => plan::run(args, &out).await,
         Command::Apply(args) => apply::run(args, &out).await,
+        Command::Show(args) => show::run(&args.file, &out),
         Command::Sandbox(args) => sandbox::run(args, &out).await,
         Command::Init(args) => init::run(&args.path, &out),
         Command::Completions(args) => completions::completions(args.shell, &out),

@@ -4,14 +4,35 @@
 use super::PlanArgs;
 use super::error::CommandError;
 use super::output::{Exit, Output};
+use super::progress::Progress;
 use crate::ops;
 use crate::plan::{Plan, PlanOptions};
+use crate::read::ReadEvent;
 use crate::render;
 
 /// Render a plan in the chosen format to stdout.
 pub fn print_plan(plan: &Plan, out: &Output) -> Result<(), CommandError> {
     out.stdout(|w| render::plan(out.format, plan, w, out.color))?;
     Ok(())
+}
+
+/// Read and plan `targets`, the reads shown by `progress`.
+pub async fn read_and_plan(
+    session: &ops::Session,
+    targets: &ops::Targets,
+    prune: bool,
+    progress: &Progress<'_>,
+) -> Plan {
+    let on_read = |e: ReadEvent| progress.tracker().on_read(&e);
+    let options = PlanOptions {
+        prune,
+        ..PlanOptions::default()
+    };
+    let plan = progress
+        .drive(session.plan(targets, options, &on_read))
+        .await;
+    progress.finish();
+    plan
 }
 
 /// Say, with `-v`, where the in-process sandbox serves.
@@ -38,15 +59,8 @@ pub async fn run(args: PlanArgs, out: &Output) -> Result<Exit, CommandError> {
     )
     .await?;
     note_sandbox(&session, out);
-    let plan = session
-        .plan(
-            &targets,
-            PlanOptions {
-                prune: args.prune,
-                ..PlanOptions::default()
-            },
-        )
-        .await;
+    let progress = Progress::new(&session.clients, &session.config, "plan", out.verbose > 0);
+    let plan = read_and_plan(&session, &targets, args.prune, &progress).await;
     print_plan(&plan, out)?;
     if let Some(path) = &args.out {
         ops::saved::save(

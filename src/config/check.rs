@@ -636,6 +636,7 @@ impl Checker<'_> {
             };
             fields.insert(name, text);
         }
+        fields.shrink_to_fit();
 
         let tags = raw
             .tags

@@ -4,6 +4,8 @@
 //!
 //! Holds no rules about the config; rendering with source excerpts is in `render.rs`.
 
+use std::sync::Arc;
+
 use crate::model::SourceLoc;
 
 use super::{Diagnostic, FileKind};
@@ -33,7 +35,7 @@ impl Pos {
 /// The problems found so far, and the names of the files positions refer to.
 #[derive(Debug, Default)]
 pub(crate) struct Diags {
-    names: Vec<(String, FileKind)>,
+    names: Vec<(Arc<str>, FileKind)>,
     items: Vec<(Pos, String)>,
 }
 
@@ -41,28 +43,36 @@ impl Diags {
     /// An empty list for the YAML files `names` (in load order).
     pub fn new(names: Vec<String>) -> Diags {
         Diags {
-            names: names.into_iter().map(|n| (n, FileKind::Yaml)).collect(),
+            names: names
+                .into_iter()
+                .map(|n| (n.into(), FileKind::Yaml))
+                .collect(),
             items: Vec::new(),
         }
     }
 
     /// Add a file read later (a CSV file named by the config); its index for positions.
     pub fn add_file(&mut self, name: String, kind: FileKind) -> u32 {
-        self.names.push((name, kind));
+        self.names.push((name.into(), kind));
         u32::try_from(self.names.len() - 1).unwrap_or(u32::MAX)
     }
 
     /// The name of `file` as shown in messages.
     pub fn name(&self, file: u32) -> &str {
+        self.names.get(file as usize).map_or("", |(n, _)| n)
+    }
+
+    /// The name of `file`, shared: what positions in it hold.
+    pub fn shared_name(&self, file: u32) -> Arc<str> {
         self.names
             .get(file as usize)
-            .map_or("", |(n, _)| n.as_str())
+            .map_or_else(|| Arc::from(""), |(n, _)| Arc::clone(n))
     }
 
     /// Where `pos` is, for a message that names another place.
     pub fn loc(&self, pos: Pos) -> SourceLoc {
         SourceLoc {
-            file: self.name(pos.file).to_string(),
+            file: self.shared_name(pos.file),
             line: pos.line as usize,
             col: pos.col as usize,
         }

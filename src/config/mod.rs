@@ -132,7 +132,7 @@ struct Source {
 fn problem(name: &Path, message: String) -> Vec<Diagnostic> {
     vec![Diagnostic {
         loc: SourceLoc {
-            file: name.display().to_string(),
+            file: name.display().to_string().into(),
             line: 1,
             col: 1,
         },

@@ -22,8 +22,8 @@ pub fn render_diagnostics(diags: &[Diagnostic], snippets: bool) -> String {
         if !snippets {
             continue;
         }
-        let source = sources.entry(d.loc.file.as_str()).or_insert_with(|| {
-            fs::read(&d.loc.file)
+        let source = sources.entry(&*d.loc.file).or_insert_with(|| {
+            fs::read(&*d.loc.file)
                 .ok()
                 .map(|b| String::from_utf8_lossy(&b).into_owned())
         });

@@ -15,6 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::ControlFlow;
 use std::path::{Component, Path};
+use std::sync::Arc;
 
 use compact_str::CompactString;
 
@@ -113,7 +114,8 @@ pub(super) fn read(
         }
     };
     files.hash.add(&raw.csv, &bytes);
-    let file = diags.add_file(name.clone(), FileKind::Csv);
+    let file = diags.add_file(name, FileKind::Csv);
+    let name = diags.shared_name(file);
     if let Err(e) = std::str::from_utf8(&bytes) {
         let offset = e.valid_up_to();
         let (line, cell) = cell_at(&bytes, offset);
@@ -219,8 +221,8 @@ struct Sheet<'a> {
     /// `columns:`, the fields that are declared: field → header.
     mapped: &'a BTreeMap<&'a str, &'a str>,
     file: u32,
-    /// The file as shown in messages.
-    name: &'a str,
+    /// The file as shown in messages (and held by every row's position).
+    name: &'a Arc<str>,
 }
 
 impl<'a> Sheet<'a> {
@@ -446,13 +448,14 @@ impl Row<'_> {
         if diags.len() > before {
             return None;
         }
+        fields.shrink_to_fit();
         Some(DesiredContact {
             channel: channel.to_string(),
             identity,
             fields,
             tags,
             source: SourceLoc {
-                file: sheet.name.to_string(),
+                file: Arc::clone(sheet.name),
                 line: line as usize,
                 col: 1,
             },

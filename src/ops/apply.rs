@@ -4,15 +4,19 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use super::Error;
 use super::saved::{SavedPlan, stale_contacts};
 use super::session::{Endpoint, Session, connect, load};
+use super::targets::Targets;
 use crate::api::{ContactsApi, RequestLog};
 use crate::apply::{ApplyEvent, ApplyOptions, ApplyReport, Interrupt, apply};
 use crate::model::{Config, Identity};
-use crate::plan::{ContactPlan, Plan};
-use crate::read::{ReadOptions, read_identities};
+use crate::plan::{ContactPlan, Plan, estimated_seconds};
+use crate::read::{ReadEvent, ReadOptions, fewest_reads, read_identities_with};
 
 /// Open a session for applying `saved`: the config at `path`, and a client for each channel the
 /// saved plan has calls on. `channels` and `contacts` (`--channel`, `--contact`) must be empty:
@@ -52,6 +56,17 @@ pub async fn recheck<C: ContactsApi>(
     path: &Path,
     saved: SavedPlan,
 ) -> Result<Plan, Error> {
+    recheck_with(config, clients, path, saved, &|_| {}).await
+}
+
+/// [`recheck`], `events` hearing the reads.
+pub async fn recheck_with<C: ContactsApi>(
+    config: &Config,
+    clients: &BTreeMap<String, C>,
+    path: &Path,
+    saved: SavedPlan,
+    events: &(dyn Fn(ReadEvent) + Send + Sync),
+) -> Result<Plan, Error> {
     if saved.config_hash != config.hash {
         return Err(Error::ConfigChanged {
             path: path.to_path_buf(),
@@ -73,12 +88,51 @@ pub async fn recheck<C: ContactsApi>(
             (c.channel.clone(), identity)
         })
         .collect();
-    let fresh = read_identities(config, clients, &identities, ReadOptions::default()).await;
+    let fresh =
+        read_identities_with(config, clients, &identities, ReadOptions::default(), events).await;
     let stale = stale_contacts(config, &planned, fresh);
     if stale.is_empty() {
         Ok(saved.plan)
     } else {
         Err(Error::PlatformChanged { contacts: stale })
+    }
+}
+
+/// Refuse a time budget that cannot hold even the reads of `targets` (the fewest the reader can
+/// make, at each channel's rate limit), before any call: a run that spends its budget reading
+/// writes nothing, and the next run would read it all again, so it would never finish. Said up
+/// front, with how long the reads take, it can be fixed (a marker, a narrower run, more time).
+pub fn check_read_budget(
+    config: &Config,
+    targets: &Targets,
+    budget: Duration,
+) -> Result<(), Error> {
+    // (a change-scoped run's `selected` holds only the contacts it reads)
+    let worst = fewest_reads(config, &targets.selected)
+        .into_iter()
+        .map(|(channel, reads)| {
+            let rate_limit = config.channels.get(&channel).map_or(100, |c| c.rate_limit);
+            (
+                estimated_seconds(reads, rate_limit),
+                channel,
+                reads,
+                rate_limit,
+            )
+        })
+        .max();
+    match worst {
+        Some((needed_seconds, channel, reads, rate_limit))
+            if Duration::from_secs(needed_seconds) >= budget =>
+        {
+            Err(Error::BudgetBelowReads {
+                channel,
+                reads,
+                rate_limit,
+                needed_seconds,
+                budget,
+            })
+        }
+        _ => Ok(()),
     }
 }
 
@@ -95,26 +149,37 @@ pub fn check_safety(plan: &Plan, force: bool) -> Result<(), Error> {
 }
 
 impl Session {
-    /// The saved plan, if it still holds (see [`recheck`]).
-    pub async fn recheck(&self, path: &Path, saved: SavedPlan) -> Result<Plan, Error> {
-        recheck(&self.config, &self.clients, path, saved).await
+    /// The saved plan, if it still holds (see [`recheck`]); `events` hear the reads.
+    pub async fn recheck(
+        &self,
+        path: &Path,
+        saved: SavedPlan,
+        events: &(dyn Fn(ReadEvent) + Send + Sync),
+    ) -> Result<Plan, Error> {
+        recheck_with(&self.config, &self.clients, path, saved, events).await
     }
 
     /// Make the plan's calls; the report counts the requests sent (retries and recovery reads
-    /// included). `interrupt` stops new contacts from starting; `events` hear every call and
+    /// included). No contact starts whose calls could not have ended by `deadline` (the time
+    /// budget), and `interrupt` stops new contacts from starting; `events` hear every call and
     /// contact as it ends.
     pub async fn apply(
         &self,
         plan: Plan,
+        deadline: Option<Instant>,
         interrupt: &dyn Interrupt,
         events: &(dyn Fn(ApplyEvent) + Send + Sync),
     ) -> ApplyReport {
         let before = self.requests_sent();
+        let options = ApplyOptions {
+            deadline,
+            ..ApplyOptions::default()
+        };
         let mut report = apply(
             plan,
             &self.config,
             &self.clients,
-            ApplyOptions::default(),
+            options,
             interrupt,
             events,
         )

@@ -139,6 +139,24 @@ pub enum Error {
         /// The contacts that changed, in words (`email=a@b.c on web`).
         contacts: Vec<String>,
     },
+    /// The time budget cannot hold even the reads the plan needs before its first write.
+    #[error(
+        "--max-duration {} cannot hold the reads alone: channel {channel} needs at least {reads} reads before its first write, {} at {rate_limit}/min; nothing was read or written",
+        crate::render::human_duration(budget.as_secs()),
+        crate::render::human_duration(*needed_seconds)
+    )]
+    BudgetBelowReads {
+        /// The channel whose reads take longest.
+        channel: String,
+        /// The fewest reads it takes.
+        reads: usize,
+        /// Its rate limit, calls a minute.
+        rate_limit: u32,
+        /// How long those reads take at that limit.
+        needed_seconds: u64,
+        /// The budget given.
+        budget: std::time::Duration,
+    },
     /// The plan changes more existing contacts than the safety limit allows.
     #[error(
         "refusing to apply: more contacts would change than the safety limit allows; no call was made"

@@ -146,7 +146,7 @@ pub async fn import(
     if let Some(out_file) = request.out.and_then(|p| std::fs::canonicalize(p).ok()) {
         config
             .contacts
-            .retain(|c| std::fs::canonicalize(&c.source.file).map_or(true, |f| f != out_file));
+            .retain(|c| std::fs::canonicalize(&*c.source.file).map_or(true, |f| f != out_file));
     }
     let imported = match request.format {
         ImportFormat::Yaml => import::render(config, request.channel, &contacts),

@@ -11,6 +11,7 @@ mod git;
 pub mod import;
 pub mod init;
 pub mod plan;
+pub mod progress;
 pub mod saved;
 pub mod scope;
 pub mod session;

@@ -11,7 +11,7 @@ use super::targets::{Targets, select};
 use crate::api::{ContactsApi, RequestLog};
 use crate::model::Config;
 use crate::plan::{Plan, PlanOptions, RunScope, plan};
-use crate::read::{ReadOptions, read_live, read_scoped};
+use crate::read::{ReadEvent, ReadOptions, read_live_with, read_scoped_with};
 
 /// Load the config at `path`, narrow it to `channels` and `contacts` (`--channel`,
 /// `--contact`), and connect to the channels that involves.
@@ -69,7 +69,18 @@ pub async fn read_and_plan<C: ContactsApi>(
     config: &Config,
     clients: &BTreeMap<String, C>,
     targets: &Targets,
+    options: PlanOptions,
+) -> Plan {
+    read_and_plan_with(config, clients, targets, options, &|_| {}).await
+}
+
+/// [`read_and_plan`], `events` hearing the reads.
+pub async fn read_and_plan_with<C: ContactsApi>(
+    config: &Config,
+    clients: &BTreeMap<String, C>,
+    targets: &Targets,
     mut options: PlanOptions,
+    events: &(dyn Fn(ReadEvent) + Send + Sync),
 ) -> Plan {
     let read_options = ReadOptions {
         orphans: targets.orphans,
@@ -81,17 +92,22 @@ pub async fn read_and_plan<C: ContactsApi>(
                 base: scope.base.clone(),
                 skipped: scope.skipped.clone(),
             });
-            read_scoped(config, clients, &scope.read, read_options).await
+            read_scoped_with(config, clients, &scope.read, read_options, events).await
         }
-        None => read_live(config, clients, &targets.selected, read_options).await,
+        None => read_live_with(config, clients, &targets.selected, read_options, events).await,
     };
     options.warnings.extend(targets.warnings.iter().cloned());
     plan(config, live, options)
 }
 
 impl Session {
-    /// Read the live state of `targets` and plan them.
-    pub async fn plan(&self, targets: &Targets, options: PlanOptions) -> Plan {
-        read_and_plan(&self.config, &self.clients, targets, options).await
+    /// Read the live state of `targets` and plan them; `events` hear the reads.
+    pub async fn plan(
+        &self,
+        targets: &Targets,
+        options: PlanOptions,
+        events: &(dyn Fn(ReadEvent) + Send + Sync),
+    ) -> Plan {
+        read_and_plan_with(&self.config, &self.clients, targets, options, events).await
     }
 }

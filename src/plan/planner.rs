@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::estimate::estimated_seconds;
 use super::{Action, Call, ChannelSummary, ContactPlan, FieldChange, Plan, PlanOptions, Summary};
+pub use crate::model::managed_part;
 use crate::model::{
     CompactString, Config, DEFAULT_RATE_LIMIT, DesiredContact, FieldType, FieldWrite, Found,
     Identity, LiveContact, LiveState, MAX_FIELDS_PER_CALL, MAX_TAGS_PER_CALL, same_value,
@@ -79,21 +80,6 @@ pub fn plan(config: &Config, live: LiveState, options: PlanOptions) -> Plan {
         prune: options.prune,
         scope: options.scope,
     }
-}
-
-/// The managed part of a live contact: the fields declared in the config and the marker field
-/// (only those with a value; empty values folded away), and its managed tags, sorted. Two reads of
-/// an unchanged contact give equal results, so a saved plan compares this to find stale contacts.
-pub fn managed_part(config: &Config, mut live: LiveContact) -> LiveContact {
-    let marker_field = config.marker.as_ref().map(|m| m.field.as_str());
-    live.fields.retain(|name, value| {
-        (config.fields.contains_key(name) || Some(name) == marker_field)
-            && value.as_deref().is_some_and(|v| !v.is_empty())
-    });
-    live.tags.retain(|t| config.tags.contains(t));
-    live.tags.sort_unstable();
-    live.tags.dedup();
-    live
 }
 
 /// A contact plan with nothing in it yet but who it is.

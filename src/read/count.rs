@@ -1,23 +1,31 @@
 //! A client that counts the calls made through it: the reader reports how many reads each
 //! channel cost (the plan's `reads`, what apply spends again before it writes), whatever
-//! strategy it chose. Retries inside the client are not calls here.
+//! strategy it chose, and reports each read as it ends and the reads it foresees
+//! ([`ReadEvent`]), for progress displays, without the paging and look-up code knowing of it.
+//! Retries inside the client are not calls here.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::api::{ApiError, ContactsApi, LookupPage};
+use super::ReadEvent;
+use crate::api::{ApiError, ContactsApi, Forecast, LookupPage};
 use crate::model::{FieldWrite, LiveContact};
 
-/// `inner`, counting every call.
+/// Hears a reader's events.
+pub(super) type Events<'a> = &'a (dyn Fn(ReadEvent) + Send + Sync);
+
+/// `inner`, counting every call and reporting each read that ends.
 pub(super) struct Counted<'a, C> {
     inner: &'a C,
     calls: AtomicUsize,
+    events: Events<'a>,
 }
 
 impl<'a, C: ContactsApi> Counted<'a, C> {
-    pub(super) fn new(inner: &'a C) -> Self {
+    pub(super) fn new(inner: &'a C, events: Events<'a>) -> Self {
         Counted {
             inner,
             calls: AtomicUsize::new(0),
+            events,
         }
     }
 
@@ -26,8 +34,23 @@ impl<'a, C: ContactsApi> Counted<'a, C> {
         self.calls.load(Ordering::Relaxed)
     }
 
+    /// Report the reads of the channel in all, as now known: those made and `more`.
+    pub(super) fn planned(&self, more: usize) {
+        (self.events)(ReadEvent::Planned {
+            channel: self.inner.channel().to_string(),
+            reads: self.calls().saturating_add(more),
+        });
+    }
+
     fn count(&self) {
         self.calls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A read ended.
+    fn ended(&self) {
+        (self.events)(ReadEvent::CallDone {
+            channel: self.inner.channel().to_string(),
+        });
     }
 }
 
@@ -38,7 +61,9 @@ impl<C: ContactsApi> ContactsApi for Counted<'_, C> {
 
     async fn get(&self, id: &str) -> Result<Option<LiveContact>, ApiError> {
         self.count();
-        self.inner.get(id).await
+        let r = self.inner.get(id).await;
+        self.ended();
+        r
     }
 
     async fn lookup_page(
@@ -49,7 +74,9 @@ impl<C: ContactsApi> ContactsApi for Counted<'_, C> {
         per_page: u64,
     ) -> Result<LookupPage, ApiError> {
         self.count();
-        self.inner.lookup_page(field, value, page, per_page).await
+        let r = self.inner.lookup_page(field, value, page, per_page).await;
+        self.ended();
+        r
     }
 
     async fn update(&self, id: &str, fields: &[FieldWrite]) -> Result<(), ApiError> {
@@ -70,5 +97,9 @@ impl<C: ContactsApi> ContactsApi for Counted<'_, C> {
     async fn create(&self, fields: &[FieldWrite]) -> Result<String, ApiError> {
         self.count();
         self.inner.create(fields).await
+    }
+
+    fn forecast(&self, calls: usize) -> Option<Forecast> {
+        self.inner.forecast(calls)
     }
 }

@@ -17,20 +17,16 @@ pub(super) async fn page_marked<C: ContactsApi>(
     marker: &Marker,
     per_page: u64,
     concurrency: usize,
+    first: impl FnOnce(&crate::api::LookupPage),
 ) -> Result<Vec<LiveContact>, ApiError> {
     let options = PageOptions {
         per_page,
         concurrency,
         failed_page: FailedPage::Skip,
     };
-    page_all(
-        client,
-        &marker.field,
-        &marker.value,
-        options,
-        |_| {},
-        |c| carries_marker(config, marker, c),
-    )
+    page_all(client, &marker.field, &marker.value, options, first, |c| {
+        carries_marker(config, marker, c)
+    })
     .await
 }
 

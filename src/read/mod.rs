@@ -1,7 +1,12 @@
 //! The reader: turns the desired contacts of a config into the live state `plan` needs, through
 //! any [`ContactsApi`], spending as few calls as it can (SPEC "Reading in bulk"): with a marker,
 //! page through the marked contacts and read one by one only those paging did not find; without
-//! one, one read per contact. It reports what it found; it never decides what to change.
+//! one, one read per contact. It reports what it found; it never decides what to change. It
+//! knows its strategy, so it says before its first read how many reads each channel will take,
+//! revises that as paging tells more, and reports each read as it ends ([`ReadEvent`]), for
+//! progress displays. A contact it finds is kept as its managed part only
+//! (`model::managed_part`: the declared fields, the marker, the managed tags), which is all
+//! planning looks at: at 100,000 contacts the rest is tens of megabytes.
 
 mod count;
 mod marker;
@@ -10,7 +15,7 @@ pub mod pager;
 
 pub use one::{read_all, read_one};
 
-use count::Counted;
+use count::{Counted, Events};
 use marker::{MarkedIndex, Named, carries_marker, page_marked};
 
 use std::collections::{BTreeMap, HashSet};
@@ -18,16 +23,51 @@ use std::sync::Mutex;
 
 use futures::stream::{self, StreamExt};
 
-use crate::api::ContactsApi;
+use crate::api::{ContactsApi, in_flight_for};
 use crate::model::{
     Config, DEFAULT_PAGE_SIZE, DesiredContact, Found, Identity, LiveContact, LiveState, Marker,
+    managed_part,
 };
+
+/// What the reader reports while it reads, for progress displays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadEvent {
+    /// The reads a channel takes in all, as now known: sent before its first read, when paging
+    /// tells how many pages there are, when paging is done (how many contacts are left to read
+    /// one by one), and at the end (exact).
+    Planned {
+        /// Channel name.
+        channel: String,
+        /// Reads in all, those done included.
+        reads: usize,
+    },
+    /// One read call ended (successfully or not).
+    CallDone {
+        /// Channel name.
+        channel: String,
+    },
+}
+
+/// The fewest reads [`read_live`] can make for `selected` (indices into `config.contacts`), per
+/// channel, before any is made: one per contact without a marker; with one, a page (the
+/// contacts paging does not find are read one by one after, which only paging tells).
+pub fn fewest_reads(config: &Config, selected: &[usize]) -> BTreeMap<String, usize> {
+    let mut contacts: BTreeMap<String, usize> = BTreeMap::new();
+    for c in selected.iter().filter_map(|&i| config.contacts.get(i)) {
+        *contacts.entry(c.channel.clone()).or_default() += 1;
+    }
+    if config.marker.is_some() {
+        contacts.values_mut().for_each(|n| *n = 1);
+    }
+    contacts
+}
 
 /// How the reader reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReadOptions {
-    /// Reads in flight at once per channel. Default 8.
-    pub concurrency: usize,
+    /// Reads in flight at once per channel; `None` (the default): as many as the channel's rate
+    /// limit keeps busy ([`in_flight_for`]).
+    pub concurrency: Option<usize>,
     /// Page size requested when paging through the marker (the server may use another; a
     /// bigger page costs nothing and saves calls where the server allows it). Default 1000.
     pub per_page: u64,
@@ -39,7 +79,7 @@ pub struct ReadOptions {
 impl Default for ReadOptions {
     fn default() -> Self {
         ReadOptions {
-            concurrency: 8,
+            concurrency: None,
             per_page: 1000,
             orphans: false,
         }
@@ -56,16 +96,36 @@ pub async fn read_live<C: ContactsApi>(
     selected: &[usize],
     options: ReadOptions,
 ) -> LiveState {
+    read_live_with(config, clients, selected, options, &|_| {}).await
+}
+
+/// [`read_live`], reporting to `events` as it reads.
+pub async fn read_live_with<C: ContactsApi>(
+    config: &Config,
+    clients: &BTreeMap<String, C>,
+    selected: &[usize],
+    options: ReadOptions,
+    events: &(dyn Fn(ReadEvent) + Send + Sync),
+) -> LiveState {
     let orphans = if options.orphans {
         Orphans::All
     } else {
         Orphans::None
     };
-    let work = group(config, selected, |_| Work {
+    let mut work = group(config, selected, |_| Work {
         page: config.marker.is_some(),
         orphans,
+        expected: 0,
     });
-    read_groups(config, clients, selected, work, options).await
+    for (items, w) in work.values_mut() {
+        // the marker's pages at the platform's documented page, or one read per contact
+        w.expected = if w.page {
+            items.len().div_ceil(DEFAULT_PAGE_SIZE).max(1)
+        } else {
+            items.len()
+        };
+    }
+    read_groups(config, clients, selected, work, options, events).await
 }
 
 /// Read a change-scoped run's live state (see [`Scoped`]): the contacts changed since BASE and,
@@ -78,6 +138,17 @@ pub async fn read_scoped<C: ContactsApi>(
     clients: &BTreeMap<String, C>,
     scoped: &Scoped,
     options: ReadOptions,
+) -> LiveState {
+    read_scoped_with(config, clients, scoped, options, &|_| {}).await
+}
+
+/// [`read_scoped`], reporting to `events` as it reads.
+pub async fn read_scoped_with<C: ContactsApi>(
+    config: &Config,
+    clients: &BTreeMap<String, C>,
+    scoped: &Scoped,
+    options: ReadOptions,
+    events: &(dyn Fn(ReadEvent) + Send + Sync),
 ) -> LiveState {
     let dropped: BTreeMap<&str, Vec<&Identity>> =
         match config.marker {
@@ -97,6 +168,7 @@ pub async fn read_scoped<C: ContactsApi>(
     let mut work = group(config, &scoped.selected, |_| Work {
         page: false,
         orphans: Orphans::None,
+        expected: 0,
     });
     for channel in dropped.keys() {
         work.entry(channel).or_insert_with(|| {
@@ -105,6 +177,7 @@ pub async fn read_scoped<C: ContactsApi>(
                 Work {
                     page: false,
                     orphans: Orphans::None,
+                    expected: 0,
                 },
             )
         });
@@ -114,16 +187,16 @@ pub async fn read_scoped<C: ContactsApi>(
         if !gone.is_empty() {
             w.orphans = Orphans::Dropped(gone);
         }
-        w.page = config.marker.is_some() && {
-            let added = items
-                .iter()
-                .filter(|(pos, _)| scoped.added.binary_search(&scoped.selected[*pos]).is_ok())
-                .count();
-            let one_by_one = items.len() + gone.len();
-            scoped.pages(channel) + added < one_by_one
-        };
+        let added = items
+            .iter()
+            .filter(|(pos, _)| scoped.added.binary_search(&scoped.selected[*pos]).is_ok())
+            .count();
+        let one_by_one = items.len() + gone.len();
+        let paging = scoped.pages(channel) + added;
+        w.page = config.marker.is_some() && paging < one_by_one;
+        w.expected = if w.page { paging } else { one_by_one };
     }
-    read_groups(config, clients, &scoped.selected, work, options).await
+    read_groups(config, clients, &scoped.selected, work, options, events).await
 }
 
 /// What a change-scoped run reads: [`read_scoped`]'s input, from `plan::scope`.
@@ -175,6 +248,8 @@ struct Work<'a> {
     /// Page the marker first (only with a marker set).
     page: bool,
     orphans: Orphans<'a>,
+    /// The reads it is expected to take, before any is made.
+    expected: usize,
 }
 
 /// Per channel, the selected contacts (position in `selected`, contact) and how to read them.
@@ -206,15 +281,18 @@ async fn read_groups<C: ContactsApi>(
     selected: &[usize],
     groups: Groups<'_>,
     options: ReadOptions,
+    events: Events<'_>,
 ) -> LiveState {
     let channels = groups
         .into_iter()
         .map(|(channel, (items, work))| async move {
             match clients.get(channel) {
                 Some(client) => {
-                    let counted = Counted::new(client);
+                    let counted = Counted::new(client, events);
+                    counted.planned(work.expected);
                     let (found, orphans) =
                         read_channel(config, &counted, &items, work, options).await;
+                    counted.planned(0);
                     (channel, found, orphans, counted.calls())
                 }
                 None => {
@@ -255,19 +333,38 @@ async fn read_groups<C: ContactsApi>(
 /// found) and the channel's orphans.
 async fn read_channel<C: ContactsApi>(
     config: &Config,
-    client: &C,
+    client: &Counted<'_, C>,
     items: &[(usize, &DesiredContact)],
     work: Work<'_>,
     options: ReadOptions,
 ) -> (Vec<(usize, Found)>, Vec<(String, LiveContact)>) {
-    let concurrency = options.concurrency.max(1);
+    let concurrency = in_flight(config, client.channel(), options);
     let mut found: Vec<(usize, Found)> = Vec::new();
     let mut single: Vec<(usize, &DesiredContact)> = items.to_vec();
     let mut orphans: Vec<LiveContact> = Vec::new();
     let mut paged = false;
 
     if let (true, Some(marker)) = (work.page, &config.marker) {
-        match page_marked(config, client, marker, options.per_page, concurrency).await {
+        // Page 1 tells how many pages there are; the contacts paging will not find are guessed
+        // from its total until paging is done.
+        let first = |page: &crate::api::LookupPage| {
+            let pages = if page.last_page == u64::MAX {
+                page.total.div_ceil(page.per_page.max(1))
+            } else {
+                page.last_page
+            };
+            let pages = usize::try_from(pages).unwrap_or(usize::MAX);
+            let unmarked = items
+                .len()
+                .saturating_sub(usize::try_from(page.total).unwrap_or(usize::MAX));
+            client.planned(
+                pages
+                    .saturating_add(unmarked)
+                    .saturating_sub(client.calls()),
+            );
+        };
+        let paging = page_marked(config, client, marker, options.per_page, concurrency, first);
+        match paging.await {
             Err(e) if e.stops_channel() => {
                 let msg = e.to_string();
                 let failed = items
@@ -317,7 +414,9 @@ async fn read_channel<C: ContactsApi>(
                             marked[i].clone()
                         };
                         match live {
-                            Some(live) => found.push((pos, Found::Present(live))),
+                            Some(live) => {
+                                found.push((pos, Found::Present(managed_part(config, live))));
+                            }
                             // cannot happen (a contact leaves with its last use); reading it
                             // again is the safe answer if it ever does
                             None => single.push((pos, c)),
@@ -355,6 +454,11 @@ async fn read_channel<C: ContactsApi>(
                 };
             }
         }
+    }
+
+    // Paging is done: what is left is one read per contact it did not find.
+    if paged {
+        client.planned(single.len());
     }
 
     let (singles, stopped) = read_each(
@@ -406,6 +510,7 @@ async fn read_each<'a, C: ContactsApi>(
                 return (pos, Found::Failed(msg));
             }
             match read_one(client, config, identity).await {
+                Ok(Found::Present(live)) => (pos, Found::Present(managed_part(config, live))),
                 Ok(f) => (pos, f),
                 Err(e) if e.stops_channel() => {
                     let msg = e.to_string();
@@ -432,6 +537,17 @@ pub async fn read_identities<C: ContactsApi>(
     contacts: &[(String, Identity)],
     options: ReadOptions,
 ) -> Vec<Found> {
+    read_identities_with(config, clients, contacts, options, &|_| {}).await
+}
+
+/// [`read_identities`], reporting to `events` as it reads.
+pub async fn read_identities_with<C: ContactsApi>(
+    config: &Config,
+    clients: &BTreeMap<String, C>,
+    contacts: &[(String, Identity)],
+    options: ReadOptions,
+    events: &(dyn Fn(ReadEvent) + Send + Sync),
+) -> Vec<Found> {
     let mut groups: BTreeMap<&str, Vec<(usize, &Identity)>> = BTreeMap::new();
     for (pos, (channel, identity)) in contacts.iter().enumerate() {
         groups.entry(channel).or_default().push((pos, identity));
@@ -439,9 +555,14 @@ pub async fn read_identities<C: ContactsApi>(
     let channels = groups.into_iter().map(|(channel, items)| async move {
         match clients.get(channel) {
             Some(client) => {
-                read_each(config, client, items.into_iter(), options.concurrency)
+                let counted = Counted::new(client, events);
+                counted.planned(items.len());
+                let concurrency = in_flight(config, channel, options);
+                let found = read_each(config, &counted, items.into_iter(), concurrency)
                     .await
-                    .0
+                    .0;
+                counted.planned(0);
+                found
             }
             None => items
                 .into_iter()
@@ -465,6 +586,17 @@ pub async fn read_identities<C: ContactsApi>(
         }
     }
     results
+}
+
+/// Reads in flight at once on `channel`: as `options` say, else as many as its rate limit keeps
+/// busy.
+fn in_flight(config: &Config, channel: &str, options: ReadOptions) -> usize {
+    options
+        .concurrency
+        .unwrap_or_else(|| {
+            in_flight_for(config.channels.get(channel).map_or(100, |c| c.rate_limit))
+        })
+        .max(1)
 }
 
 /// The marked contacts that `gone` (identities dropped from the config) name, each read one by
@@ -518,7 +650,7 @@ mod tests {
 
     fn opts(per_page: u64, orphans: bool) -> ReadOptions {
         ReadOptions {
-            concurrency: 4,
+            concurrency: Some(4),
             per_page,
             orphans,
         }
@@ -579,6 +711,63 @@ mod tests {
         assert_eq!(fakes["web"].reads(), 4);
         assert_eq!(state.reads, BTreeMap::from([("web".to_string(), 4)]));
         assert!(state.orphans.is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_reader_says_how_many_reads_it_takes_and_reports_each() {
+        // 25 marked contacts (3 pages of 10), and 2 more desired that are not marked
+        let mut contacts: Vec<LiveContact> = (0..25)
+            .map(|i| marked(&format!("{i}"), &format!("u{i}@x.com")))
+            .collect();
+        contacts.push(live("p1", &[("email", "plain1@x.com")], &[]));
+        let mut desired_contacts: Vec<DesiredContact> = (0..25)
+            .map(|i| desired("web", key("email", &format!("u{i}@x.com"))))
+            .collect();
+        desired_contacts.push(desired("web", key("email", "plain1@x.com")));
+        desired_contacts.push(desired("web", key("email", "new@x.com")));
+        let selected: Vec<usize> = (0..27).collect();
+        for marker in [true, false] {
+            let cfg = config(desired_contacts.clone(), marker);
+            let seen = Mutex::new(Vec::new());
+            let clients: BTreeMap<String, FakeApi> =
+                [("web".to_string(), FakeApi::new("web", contacts.clone()))].into();
+            let state = read_live_with(&cfg, &clients, &selected, opts(10, marker), &|e| {
+                seen.lock().unwrap().push(e);
+            })
+            .await;
+            let seen = seen.into_inner().unwrap();
+            let done = seen
+                .iter()
+                .filter(|e| matches!(e, ReadEvent::CallDone { channel } if channel == "web"))
+                .count();
+            let totals: Vec<usize> = seen
+                .iter()
+                .filter_map(|e| match e {
+                    ReadEvent::Planned { reads, .. } => Some(*reads),
+                    ReadEvent::CallDone { .. } => None,
+                })
+                .collect();
+            assert_eq!(done, clients["web"].reads(), "marker: {marker}");
+            assert_eq!(done, state.reads["web"]);
+            if marker {
+                // before any read: 3 pages of the platform's 10; page 1 says 3 pages and 25
+                // marked (so 2 to read one by one); paging done says 2 are left; the end, 5
+                assert_eq!(fewest_reads(&cfg, &selected)["web"], 1);
+                assert_eq!(totals, vec![3, 5, 5, 5]);
+                assert_eq!(done, 5);
+            } else {
+                assert_eq!(fewest_reads(&cfg, &selected)["web"], 27);
+                assert_eq!(totals, vec![27, 27]);
+                assert_eq!(done, 27);
+            }
+            // what was found is kept as its managed part: the marker field only with a marker
+            let kept = state.contacts.iter().find_map(|(_, f)| match f {
+                Found::Present(c) if c.id == "0" => Some(c.clone()),
+                _ => None,
+            });
+            let kept = kept.unwrap();
+            assert_eq!(kept.value("managed_by").is_some(), marker, "{kept:?}");
+        }
     }
 
     #[tokio::test]
@@ -814,7 +1003,7 @@ mod tests {
         let web = FakeApi::new("web", vec![live("1", &[], &[])]).failing_all(unauthorized.clone());
         let viber = FakeApi::new("viber", vec![live("1", &[], &[])]);
         let mut o = opts(100, false);
-        o.concurrency = 1;
+        o.concurrency = Some(1);
         let (state, fakes) = read(&cfg, vec![web, viber], &[0, 1, 2, 3], o).await;
         assert_eq!(fakes["web"].reads(), 1, "reads after the 401 are not sent");
         let msg = format!("failed: {unauthorized}");

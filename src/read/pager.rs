@@ -13,6 +13,10 @@ use futures::stream::{self, StreamExt};
 use crate::api::{ApiError, ContactsApi, LookupPage};
 use crate::model::LiveContact;
 
+/// Contacts a wave of pages may bring at once: the pages' bodies and their contacts are all in
+/// memory until the wave is taken in.
+const MAX_CONTACTS_IN_FLIGHT: usize = 8_000;
+
 /// What to do when a page after the first fails (a 401 or an unreachable host always fails the
 /// whole read, as does a failed first page).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +71,10 @@ pub async fn page_all<C: ContactsApi>(
         .await?;
     first(&page1);
     let last = page1.last_page;
+    // Pages in flight at once: as many as the channel keeps calls in flight, but no more than
+    // MAX_CONTACTS_IN_FLIGHT contacts' worth (64 pages of the platform's 10, 8 of 1,000).
+    let per_page = usize::try_from(page1.per_page.max(1)).unwrap_or(usize::MAX);
+    let concurrency = concurrency.min((MAX_CONTACTS_IN_FLIGHT / per_page).max(1));
     take(page1.contacts);
     let wave_size = u64::try_from(concurrency).unwrap_or(u64::MAX);
     let mut next = 2u64;

@@ -2,7 +2,7 @@
 //! an update with field and tag changes, an unchanged contact, an ambiguous key, an orphan, a
 //! second channel) made by the real planner, and apply reports over it. Test-only.
 
-use crate::apply::{ApplyReport, ContactOutcome, Outcome};
+use crate::apply::{ApplyReport, ContactOutcome, NotRun, Outcome};
 use crate::model::{Config, DesiredContact, Identity, Safety, SourceLoc};
 use crate::model::{Found, LiveState};
 use crate::plan::{self, Action, Plan, PlanOptions};
@@ -228,6 +228,7 @@ pub(crate) fn successful_report(plan: Plan) -> ApplyReport {
                 calls_done: c.calls.len(),
                 calls_planned: c.calls.len(),
                 error: None,
+                not_run: None,
             })
             .collect();
     let requests_sent = outcomes.iter().map(|o| o.calls_done).sum();
@@ -252,9 +253,36 @@ pub(crate) fn failed_report() -> ApplyReport {
         if c.channel == "viber" {
             o.outcome = Outcome::NotRun;
             o.calls_done = 0;
+            o.not_run = Some(NotRun::ChannelStopped);
         }
     }
     report.requests_sent = report.outcomes.iter().map(|o| o.calls_done).sum::<usize>() + 1;
+    report
+}
+
+/// [`plan`] applied under a time budget that ran out after the first contact with calls: the
+/// others with calls were left for the next run, untouched.
+pub(crate) fn left_report() -> ApplyReport {
+    let mut report = successful_report(plan());
+    let mut first = true;
+    for (c, o) in report.plan.contacts.iter().zip(report.outcomes.iter_mut()) {
+        if o.outcome != Outcome::Done {
+            continue;
+        }
+        if std::mem::take(&mut first) {
+            continue;
+        }
+        o.outcome = Outcome::NotRun;
+        o.id = c.id.clone();
+        o.calls_done = 0;
+        o.not_run = Some(NotRun::TimeBudget);
+        o.error = Some(
+            "not started: its calls could not have finished within the time budget; the next \
+             apply continues with it"
+                .into(),
+        );
+    }
+    report.requests_sent = report.outcomes.iter().map(|o| o.calls_done).sum::<usize>();
     report
 }
 

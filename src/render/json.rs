@@ -8,7 +8,7 @@ use std::io;
 use serde::Serialize;
 
 use super::action_name;
-use crate::apply::{ApplyReport, ContactOutcome, Outcome};
+use crate::apply::{ApplyReport, ContactOutcome, NotRun, Outcome};
 use crate::plan::{ContactPlan, Plan, Summary};
 
 /// The `format_version` written; bump it on any incompatible change of the shape.
@@ -86,6 +86,10 @@ struct JsonResult {
     result: &'static str,
     calls_done: usize,
     calls_planned: usize,
+    /// Why a contact was not run: `interrupted`, `channel_stopped`, `time_budget` (left for the
+    /// next run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    not_run: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -94,6 +98,8 @@ struct JsonApplied {
     failed: usize,
     not_run: usize,
     interrupted: bool,
+    /// Of `not_run`, the contacts the time budget left for the next run.
+    left_for_next_run: usize,
 }
 
 fn contact<'a>(c: &'a ContactPlan, outcome: Option<&'a ContactOutcome>) -> JsonContact<'a> {
@@ -121,6 +127,7 @@ fn contact<'a>(c: &'a ContactPlan, outcome: Option<&'a ContactOutcome>) -> JsonC
             result: result_name(o.outcome),
             calls_done: o.calls_done,
             calls_planned: o.calls_planned,
+            not_run: o.not_run.map(not_run_name),
         }),
     }
 }
@@ -133,6 +140,15 @@ fn result_name(outcome: Outcome) -> &'static str {
         Outcome::Failed => "failed",
         Outcome::NotRun => "not_run",
         Outcome::PlanError => "plan_error",
+    }
+}
+
+/// The word for why a contact was not run, in `not_run`.
+fn not_run_name(reason: NotRun) -> &'static str {
+    match reason {
+        NotRun::Interrupted => "interrupted",
+        NotRun::ChannelStopped => "channel_stopped",
+        NotRun::TimeBudget => "time_budget",
     }
 }
 
@@ -184,6 +200,7 @@ pub fn report(report: &ApplyReport, w: &mut dyn io::Write) -> io::Result<()> {
                 failed: count(Outcome::Failed),
                 not_run: count(Outcome::NotRun),
                 interrupted: report.interrupted,
+                left_for_next_run: report.left_for_next_run(),
             }),
         },
     )
@@ -252,6 +269,25 @@ mod tests {
         );
         // every contact is listed, unchanged ones too
         assert_eq!(v["contacts"].as_array().unwrap().len(), 6);
+    }
+
+    #[test]
+    fn report_json_of_a_run_stopped_by_its_time_budget_names_every_contact_left() {
+        let mut out = Vec::new();
+        report(&fixtures::left_report(), &mut out).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let left: Vec<&serde_json::Value> = v["contacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["not_run"] == "time_budget")
+            .collect();
+        assert_eq!(v["applied"]["left_for_next_run"], left.len());
+        assert!(!left.is_empty());
+        assert!(
+            left.iter()
+                .all(|c| c["result"] == "not_run" && c["calls_done"] == 0)
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use std::io;
 
 use super::{
-    Tally, by_channel, calls_per_channel, contact_name, cost, diff_lines, human_duration,
+    Tally, by_channel, calls_per_channel, contact_name, cost, diff_lines, human_duration, is_left,
     is_listed, no_changes_sentence, plural, report_heading, report_hints, skipped_sentence,
     summary_sentence, writes_after_reads,
 };
@@ -301,8 +301,9 @@ pub fn plan(plan: &Plan, w: &mut dyn io::Write) -> io::Result<()> {
 }
 
 /// Write an apply report as a comment: the outcome first, a table of the contacts that had calls
-/// or an error and what happened to them, then what to do next. Cut to fit like [`plan()`].
-pub fn report(report: &ApplyReport, w: &mut dyn io::Write) -> io::Result<()> {
+/// or an error and what happened to them, then what to do next. Contacts the time budget left
+/// for the next run are counted, and get rows only with `list_left`. Cut to fit like [`plan()`].
+pub fn report(report: &ApplyReport, w: &mut dyn io::Write, list_left: bool) -> io::Result<()> {
     let mut doc = Doc::default();
     doc.fixed(format!(
         "**contactctl apply:** {} — {}.\n\n",
@@ -314,9 +315,16 @@ pub fn report(report: &ApplyReport, w: &mut dyn io::Write) -> io::Result<()> {
         .contacts
         .iter()
         .zip(&report.outcomes)
-        .filter(|(_, o)| o.outcome != Outcome::NoChange)
+        .filter(|(_, o)| o.outcome != Outcome::NoChange && (list_left || !is_left(o)))
         .map(|(c, o)| {
             let (result, detail) = match o.outcome {
+                Outcome::NotRun if is_left(o) => (
+                    "left for the next run",
+                    format!(
+                        "not started: time budget; {} planned",
+                        plural(o.calls_planned, "call", "calls")
+                    ),
+                ),
                 Outcome::Failed => (
                     "**failed**",
                     format!(
@@ -417,7 +425,14 @@ mod tests {
     #[test]
     fn report_markdown_with_a_failure_snapshot() {
         let mut out = Vec::new();
-        report(&fixtures::failed_report(), &mut out).unwrap();
+        report(&fixtures::failed_report(), &mut out, false).unwrap();
+        insta::assert_snapshot!(String::from_utf8(out).unwrap());
+    }
+
+    #[test]
+    fn report_markdown_of_a_run_stopped_by_its_time_budget_snapshot() {
+        let mut out = Vec::new();
+        report(&fixtures::left_report(), &mut out, false).unwrap();
         insta::assert_snapshot!(String::from_utf8(out).unwrap());
     }
 

@@ -19,7 +19,7 @@ use std::io;
 
 use similar::{ChangeTag, TextDiff};
 
-use crate::apply::{ApplyReport, ContactOutcome, Outcome};
+use crate::apply::{ApplyReport, ContactOutcome, NotRun, Outcome};
 use crate::model::Identity;
 use crate::plan::{Action, ContactPlan, Plan};
 
@@ -45,16 +45,19 @@ pub fn plan(format: Format, plan: &Plan, w: &mut dyn io::Write, color: bool) -> 
     }
 }
 
-/// Render an apply report in `format`; `color` as for [`plan()`].
+/// Render an apply report in `format`; `color` as for [`plan()`]. `list_left`: name each contact
+/// the time budget left for the next run (`-v`); text and Markdown otherwise only count them, as
+/// there may be thousands. JSON always has every contact.
 pub fn report(
     format: Format,
     report: &ApplyReport,
     w: &mut dyn io::Write,
     color: bool,
+    list_left: bool,
 ) -> io::Result<()> {
     match format {
-        Format::Text => text::report(report, w, color),
-        Format::Markdown => markdown::report(report, w),
+        Format::Text => text::report(report, w, color, list_left),
+        Format::Markdown => markdown::report(report, w, list_left),
         Format::Json => json::report(report, w),
     }
 }
@@ -220,6 +223,8 @@ pub(crate) struct Tally {
     pub pruned: usize,
     pub failed: usize,
     pub not_run: usize,
+    /// Not run: left for the next run by the time budget.
+    pub left: usize,
     pub plan_errors: usize,
 }
 
@@ -232,6 +237,7 @@ impl Tally {
                 (Outcome::Done, Action::Orphan) => t.pruned += 1,
                 (Outcome::Done, _) => t.updated += 1,
                 (Outcome::Failed, _) => t.failed += 1,
+                (Outcome::NotRun, _) if is_left(o) => t.left += 1,
                 (Outcome::NotRun, _) => t.not_run += 1,
                 (Outcome::PlanError, _) => t.plan_errors += 1,
                 (Outcome::NoChange, _) => {}
@@ -254,6 +260,9 @@ impl Tally {
         if self.not_run > 0 {
             parts.push(format!("{} not run", self.not_run));
         }
+        if self.left > 0 {
+            parts.push(format!("{} left for the next run", self.left));
+        }
         if self.plan_errors > 0 {
             parts.push(format!("{} not planned", self.plan_errors));
         }
@@ -265,12 +274,20 @@ impl Tally {
     }
 }
 
-/// How the apply ended: `complete`, `interrupted` or `finished with errors`.
+/// Whether a contact of a report was left for the next run by the time budget.
+pub(crate) fn is_left(o: &ContactOutcome) -> bool {
+    o.not_run == Some(NotRun::TimeBudget)
+}
+
+/// How the apply ended: `complete`, `interrupted`, `stopped at its time budget` or `finished
+/// with errors`.
 pub(crate) fn report_heading(report: &ApplyReport) -> &'static str {
     if report.succeeded() {
         "complete"
     } else if report.interrupted {
         "interrupted"
+    } else if report.left_for_next_run() > 0 {
+        "stopped at its time budget"
     } else {
         "finished with errors"
     }
@@ -284,6 +301,7 @@ pub(crate) fn report_problem(
 ) -> Option<String> {
     match o.outcome {
         Outcome::Failed => Some(o.error.clone().unwrap_or_else(|| "failed".into())),
+        Outcome::NotRun if is_left(o) => Some("left for the next run (time budget)".into()),
         Outcome::NotRun if report.interrupted => Some("not run (interrupted)".into()),
         Outcome::NotRun => Some("not run".into()),
         Outcome::PlanError => Some(format!(
@@ -295,10 +313,18 @@ pub(crate) fn report_problem(
 }
 
 /// The hints that close a report that did not succeed.
-pub(crate) fn report_hints(report: &ApplyReport) -> Vec<&'static str> {
+pub(crate) fn report_hints(report: &ApplyReport) -> Vec<String> {
     let mut hints = Vec::new();
-    if report.failures().next().is_some() || report.interrupted {
-        hints.push("Run contactctl apply again to finish.");
+    let left = report.left_for_next_run();
+    if left > 0 {
+        hints.push(format!(
+            "{} left for the next run: their calls could not have finished within the time \
+             budget (--max-duration), so they were not started. Run contactctl apply again to \
+             continue where this run stopped.",
+            plural(left, "contact was", "contacts were")
+        ));
+    } else if report.failures().next().is_some() || report.interrupted {
+        hints.push("Run contactctl apply again to finish.".to_string());
     }
     if report
         .outcomes
@@ -306,7 +332,7 @@ pub(crate) fn report_hints(report: &ApplyReport) -> Vec<&'static str> {
         .any(|o| o.outcome == Outcome::PlanError)
     {
         hints.push(
-            "Fix the contacts that could not be planned in the config, then run contactctl apply again.",
+            "Fix the contacts that could not be planned in the config, then run contactctl apply again.".to_string(),
         );
     }
     hints

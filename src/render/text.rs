@@ -9,11 +9,11 @@ use std::io;
 use anstyle::{AnsiColor, Style};
 
 use super::{
-    Mark, Sign, Tally, by_channel, calls_per_channel, contact_name, cost, diff_lines, is_listed,
-    no_changes_sentence, report_heading, report_hints, report_problem, skipped_sentence,
+    Mark, Sign, Tally, by_channel, calls_per_channel, contact_name, cost, diff_lines, is_left,
+    is_listed, no_changes_sentence, report_heading, report_hints, report_problem, skipped_sentence,
     summary_sentence,
 };
-use crate::apply::{ApplyReport, Outcome};
+use crate::apply::{ApplyReport, ContactOutcome, Outcome};
 use crate::plan::{Action, ContactPlan, Plan};
 
 const GREEN: Style = AnsiColor::Green.on_default();
@@ -207,15 +207,28 @@ fn done_verb(action: Action) -> &'static str {
 
 /// Write one line per contact that had calls or an error (`✓ created email=x (id 123)`, `✗
 /// email=y (id 5): 403: ...`), then the outcome: `Apply complete: ...` or `Apply finished with
-/// errors: ...` with the failed contacts and why, and what to do next.
-pub fn report(report: &ApplyReport, w: &mut dyn io::Write, color: bool) -> io::Result<()> {
+/// errors: ...` with the failed contacts and why, and what to do next. Contacts the time budget
+/// left for the next run are counted, and named only with `list_left`.
+pub fn report(
+    report: &ApplyReport,
+    w: &mut dyn io::Write,
+    color: bool,
+    list_left: bool,
+) -> io::Result<()> {
     let p = Painter { color };
     let mut listed = false;
+    let shown = |o: &ContactOutcome| list_left || !is_left(o);
     for (c, o) in report.plan.contacts.iter().zip(&report.outcomes) {
         let name = contact_name(c, o.id.as_deref());
+        if !shown(o) {
+            continue;
+        }
         listed |= o.outcome != Outcome::NoChange;
         match o.outcome {
             Outcome::NoChange => {}
+            Outcome::NotRun if is_left(o) => {
+                writeln!(w, "{} {name}: left for the next run", p.paint(YELLOW, "-"))?;
+            }
             Outcome::Done => {
                 writeln!(w, "{} {} {name}", p.paint(GREEN, "✓"), done_verb(c.action))?;
             }
@@ -256,6 +269,9 @@ pub fn report(report: &ApplyReport, w: &mut dyn io::Write, color: bool) -> io::R
         p.paint(RED.bold(), &format!("Apply {heading}:"))
     )?;
     for (c, o) in report.plan.contacts.iter().zip(&report.outcomes) {
+        if !shown(o) {
+            continue;
+        }
         if let Some(why) = report_problem(report, c, o) {
             writeln!(w, "  {} on {}: {why}", c.identity.display(), c.channel)?;
         }
@@ -279,7 +295,7 @@ mod tests {
 
     fn render_report(r: &ApplyReport, color: bool) -> String {
         let mut out = Vec::new();
-        report(r, &mut out, color).unwrap();
+        report(r, &mut out, color, false).unwrap();
         String::from_utf8(out).unwrap()
     }
 
@@ -390,6 +406,23 @@ mod tests {
     #[test]
     fn report_text_with_a_failure_snapshot() {
         insta::assert_snapshot!(render_report(&fixtures::failed_report(), false));
+    }
+
+    #[test]
+    fn report_text_of_a_run_stopped_by_its_time_budget_counts_the_contacts_left() {
+        let text = render_report(&fixtures::left_report(), false);
+        insta::assert_snapshot!(text);
+        assert!(
+            !text.contains("left for the next run (time budget)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn report_text_with_list_left_names_the_contacts_left() {
+        let mut out = Vec::new();
+        report(&fixtures::left_report(), &mut out, false, true).unwrap();
+        insta::assert_snapshot!(String::from_utf8(out).unwrap());
     }
 
     #[test]

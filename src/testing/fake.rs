@@ -2,13 +2,15 @@
 //! unit tests. Look-ups match exactly (or case-insensitively, like a loose server) and page
 //! honestly; creates hand out IDs `c1`, `c2`...; every call is logged by kind; faults can be
 //! scripted per call kind (fail, or act and lose the answer), for every call, or for calls about
-//! one ID or look-up value; and a broken server's paging (a claimed page count, `page` ignored)
-//! can be simulated.
+//! one ID or look-up value; a broken server's paging (a claimed page count, `page` ignored)
+//! can be simulated; and calls can be paced by a real rate limiter, which the fake then
+//! foresees with.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 
-use crate::api::{ApiError, ContactsApi, LookupPage};
+use crate::api::limiter::Permit;
+use crate::api::{ApiError, ContactsApi, Forecast, LookupPage, RateLimiter};
 use crate::model::{FieldWrite, LiveContact};
 
 /// What the fake does on the next call of a kind instead of succeeding.
@@ -36,6 +38,8 @@ pub struct FakeApi {
     faults: Mutex<BTreeMap<&'static str, VecDeque<Fault>>>,
     /// Every call: its kind, and the ID or look-up value it was about.
     calls: Mutex<Vec<(&'static str, String)>>,
+    /// Paces every call, and answers `forecast`.
+    limiter: Option<RateLimiter>,
 }
 
 impl FakeApi {
@@ -52,6 +56,22 @@ impl FakeApi {
             fail_on: None,
             faults: Mutex::new(BTreeMap::new()),
             calls: Mutex::new(Vec::new()),
+            limiter: None,
+        }
+    }
+
+    /// Every call first waits for a slot of `limiter` and holds it until it ends, as the HTTP
+    /// client does; `forecast` answers from it.
+    pub fn paced_by(mut self, limiter: RateLimiter) -> FakeApi {
+        self.limiter = Some(limiter);
+        self
+    }
+
+    /// A slot of the limiter, when the fake has one.
+    async fn slot(&self) -> Option<Permit<'_>> {
+        match &self.limiter {
+            Some(l) => Some(l.acquire().await),
+            None => None,
         }
     }
 
@@ -187,6 +207,7 @@ impl ContactsApi for FakeApi {
     }
 
     async fn get(&self, id: &str) -> Result<Option<LiveContact>, ApiError> {
+        let _slot = self.slot().await;
         self.enter("get", id)?;
         Ok(self.contact(id))
     }
@@ -198,6 +219,7 @@ impl ContactsApi for FakeApi {
         page: u64,
         per_page: u64,
     ) -> Result<LookupPage, ApiError> {
+        let _slot = self.slot().await;
         self.enter("lookup", value)?;
         let size = if per_page == 0 { 10 } else { per_page };
         let page = if self.ignore_page { 1 } else { page };
@@ -229,6 +251,7 @@ impl ContactsApi for FakeApi {
     }
 
     async fn update(&self, id: &str, fields: &[FieldWrite]) -> Result<(), ApiError> {
+        let _slot = self.slot().await;
         self.enter("update", id)?;
         if self.contact(id).is_none() {
             return Err(Self::not_found());
@@ -238,6 +261,7 @@ impl ContactsApi for FakeApi {
     }
 
     async fn add_tags(&self, id: &str, tags: &[String]) -> Result<(), ApiError> {
+        let _slot = self.slot().await;
         self.enter("add_tags", id)?;
         let mut contacts = lock(&self.contacts);
         let contact = contacts
@@ -253,6 +277,7 @@ impl ContactsApi for FakeApi {
     }
 
     async fn remove_tags(&self, id: &str, tags: &[String]) -> Result<(), ApiError> {
+        let _slot = self.slot().await;
         self.enter("remove_tags", id)?;
         if let Some(contact) = lock(&self.contacts).iter_mut().find(|c| c.id == id) {
             contact.tags.retain(|t| !tags.contains(t));
@@ -261,6 +286,7 @@ impl ContactsApi for FakeApi {
     }
 
     async fn create(&self, fields: &[FieldWrite]) -> Result<String, ApiError> {
+        let _slot = self.slot().await;
         let fault = self.enter("create", "")?;
         let id = {
             let mut n = lock(&self.next_id);
@@ -274,5 +300,9 @@ impl ContactsApi for FakeApi {
             }),
             _ => Ok(id),
         }
+    }
+
+    fn forecast(&self, calls: usize) -> Option<Forecast> {
+        self.limiter.as_ref().map(|l| l.forecast(calls))
     }
 }

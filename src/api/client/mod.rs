@@ -27,7 +27,7 @@ use super::encode;
 use super::limiter::RateLimiter;
 use super::secret::Secret;
 use super::wire::{Data, FieldsBody, IdOnly, Page, TagsBody, WireContact};
-use super::{ApiError, ContactsApi, LookupPage};
+use super::{ApiError, ContactsApi, Forecast, LookupPage};
 use crate::model::{self, FieldWrite, LiveContact};
 
 /// A line of `-v` output: one per request, never the token.
@@ -398,5 +398,9 @@ impl ContactsApi for HttpClient {
             });
         }
         Ok(data.data.id)
+    }
+
+    fn forecast(&self, calls: usize) -> Option<Forecast> {
+        Some(self.limiter.forecast(calls))
     }
 }
