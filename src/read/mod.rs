@@ -117,6 +117,22 @@ pub async fn read_live_with<C: ContactsApi>(
         orphans,
         expected: 0,
     });
+    if matches!(orphans, Orphans::All) && config.marker.is_some() {
+        // Every marked contact of a channel the config names no contact on is an orphan: its
+        // marker is paged too (the caller gives a client for each channel the run covers).
+        for channel in clients.keys() {
+            work.entry(channel.as_str()).or_insert_with(|| {
+                (
+                    Vec::new(),
+                    Work {
+                        page: true,
+                        orphans,
+                        expected: 0,
+                    },
+                )
+            });
+        }
+    }
     for (items, w) in work.values_mut() {
         // the marker's pages at the platform's documented page, or one read per contact
         w.expected = if w.page {
@@ -917,6 +933,44 @@ mod tests {
         );
         let (state, _) = read(&cfg, vec![fake], &[0], opts(100, false)).await;
         assert!(state.orphans.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_channel_the_config_names_no_contact_on_is_paged_for_its_orphans() {
+        let cfg = config(vec![desired("web", key("email", "a@x.com"))], true);
+        let web = FakeApi::new("web", vec![marked("1", "a@x.com")]);
+        let viber = FakeApi::new(
+            "viber",
+            vec![
+                marked("v1", "left@x.com"),
+                live("v2", &[("email", "mine@x.com")], &[]),
+            ],
+        );
+        let (state, fakes) = read(&cfg, vec![web, viber], &[0], opts(100, true)).await;
+        let orphans: Vec<(&str, &str)> = state
+            .orphans
+            .iter()
+            .map(|(ch, c)| (ch.as_str(), c.id.as_str()))
+            .collect();
+        assert_eq!(
+            orphans,
+            vec![("viber", "v1")],
+            "the unmarked contact is not ours"
+        );
+        assert_eq!(fakes["viber"].reads(), 1, "one page of the marker");
+        assert_eq!(state.reads["viber"], 1);
+        // without orphans asked for, the channel is not read at all
+        let (_, fakes) = read(
+            &cfg,
+            vec![
+                FakeApi::new("web", vec![marked("1", "a@x.com")]),
+                FakeApi::new("viber", vec![marked("v1", "left@x.com")]),
+            ],
+            &[0],
+            opts(100, false),
+        )
+        .await;
+        assert_eq!(fakes["viber"].reads(), 0);
     }
 
     #[tokio::test]
