@@ -5,14 +5,13 @@
 //! yet hold as configured. The second apply, fault gone, exits 0; a plan after it has no
 //! changes; no contact is duplicated and nothing unmanaged changed.
 
-mod reliability_common;
 mod support;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use contactctl::sandbox::{Faults, SandboxState};
-use reliability_common::{check_platform, unconverged};
+use support::reliability::{check_platform, unconverged};
 use support::{Env, VIBER_TOKEN, WEB_TOKEN, wire};
 
 /// A sandbox with two contacts the config updates (one holds unmanaged data), one it does not

@@ -3,7 +3,7 @@
 //! rate limiter, the planner and the apply engine, against the sandbox enforcing the same limit.
 //! The real-clock measurement of the same case is `bench/estimate.sh`.
 
-mod reliability_common;
+mod support;
 
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use contactctl::ops::plan::read_and_plan;
 use contactctl::ops::targets::Targets;
 use contactctl::plan::PlanOptions;
 use contactctl::sandbox::Faults;
-use reliability_common::*;
+use support::reliability::*;
 
 /// Rate limit of the channel, calls a minute.
 const RATE: u32 = 40;

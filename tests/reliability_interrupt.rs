@@ -4,7 +4,6 @@
 //! unfinished; the next apply finishes the job with no duplicate. SIGTERM (a cancelled CI job)
 //! does the same; a second interrupt stops at once.
 
-mod reliability_common;
 mod support;
 
 use std::collections::BTreeSet;
@@ -13,7 +12,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use contactctl::sandbox::Faults;
-use reliability_common::{check_platform, unconverged};
+use support::reliability::{check_platform, unconverged};
 use support::{Env, VIBER_TOKEN, WEB_TOKEN};
 
 const CONTACTS: usize = 200;

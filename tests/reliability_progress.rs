@@ -3,7 +3,7 @@
 //! and then a minute's wait), and the time left the progress tracker foresees compared, at every
 //! step, with the time the run really took from there.
 
-mod reliability_common;
+mod support;
 
 use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
@@ -15,7 +15,7 @@ use contactctl::ops::progress::Tracker;
 use contactctl::plan::{PlanOptions, estimated_seconds, plan};
 use contactctl::read::{ReadOptions, read_live_with};
 use contactctl::sandbox::Faults;
-use reliability_common::*;
+use support::reliability::*;
 use tokio::time::Instant;
 
 /// Calls a minute, on the sandbox and in the config.

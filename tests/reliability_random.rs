@@ -8,11 +8,11 @@
 //! A failure prints its seed and config; rerun one seed with `REL_SEED=<seed>`. Totals are
 //! printed as `FIGURES ...` lines (`cargo test --test reliability_random -- --nocapture`).
 
-mod reliability_common;
+mod support;
 
 use contactctl::api::wire::WireContact;
 use contactctl::sandbox::{Faults, RandomFaults, SandboxState};
-use reliability_common::*;
+use support::reliability::*;
 
 /// Schedules per fault class (9 classes: 450 schedules).
 const SEEDS_PER_CLASS: u64 = 50;

@@ -2,13 +2,13 @@
 //! both on one virtual clock, so minutes of waiting run in a second. The tool never makes the
 //! sandbox's limiter answer 429, on one channel or two, with or without injected faults.
 
-mod reliability_common;
+mod support;
 
 use std::time::Duration;
 
 use contactctl::model::Config;
 use contactctl::sandbox::{Faults, RandomFaults};
-use reliability_common::*;
+use support::reliability::*;
 
 /// `n` contacts to create on `channel` (each: a look-up, then a create).
 fn contacts(n: usize, channel: &str) -> String {

@@ -1,7 +1,7 @@
 //! The sandbox's API over real HTTP: every documented limit and error, Viber IDs, pagination,
 //! statefulness, and `--state` files. Owns nothing but these checks.
 
-mod sandbox_common;
+mod support;
 
 use std::io::Write;
 use std::time::Duration;
@@ -9,8 +9,8 @@ use std::time::Duration;
 use contactctl::api::wire::WireContact;
 use contactctl::sandbox::{ChannelState, SandboxError, SandboxState};
 use reqwest::Method;
-use sandbox_common::{Api, enc, error_body, fields_body, serve, tags_body, viber_path};
 use serde_json::{Value, json};
+use support::http::{Api, enc, error_body, fields_body, serve, tags_body, viber_path};
 
 const ID: &str = "1776025372480910";
 

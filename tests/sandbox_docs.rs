@@ -3,11 +3,11 @@
 //! and checked against the documented status and body. Also the documents' four error bodies.
 //! Owns nothing but these checks.
 
-mod sandbox_common;
+mod support;
 
 use reqwest::Method;
-use sandbox_common::serve;
 use serde_json::Value;
+use support::http::serve;
 
 use contactctl::sandbox::{SandboxHandle, SandboxState, sample_contact};
 
@@ -299,7 +299,7 @@ async fn every_curl_example_gets_the_documented_status_and_body() {
         // documented page, with the host's links, showing the updated contact.
         let (c, d) = example(&doc, "GET", "/contact/by_custom_field");
         assert!(
-            c.url.contains(&sandbox_common::enc(&first_name)),
+            c.url.contains(&support::http::enc(&first_name)),
             "{name}: the look-up example queries the name the update example writes"
         );
         let (status, body) = replay(&sandbox, &doc, c, &token).await;

@@ -2,14 +2,14 @@
 //! what it says and nothing more (a faulted call changes nothing, a dropped create IS created).
 //! Owns nothing but these checks.
 
-mod sandbox_common;
+mod support;
 
 use std::time::Duration;
 
 use contactctl::sandbox::{Faults, RandomFaults, SandboxHandle, SandboxState, Stats};
 use reqwest::Method;
-use sandbox_common::{Api, error_body, fields_body, serve, tags_body};
 use serde_json::{Value, json};
+use support::http::{Api, error_body, fields_body, serve, tags_body};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const ID: &str = "1776025372480910";

@@ -2,6 +2,9 @@
 //! written to a temp dir pointing at it, and the built `contactctl` binary run against them.
 #![allow(dead_code)]
 
+pub mod http;
+pub mod reliability;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
