@@ -1,8 +1,9 @@
 //! API calls of `plan` and `apply` on generated repos of 1,000 and 10,000 contacts, with and
 //! without the marker, against the fewest calls that could do the job — the figure that decides
-//! how long a run takes at 100 calls a minute. Runs the library's reader, planner and apply engine
-//! over real HTTP against the sandbox started in-process (platform page size 10, no effective
-//! rate limit: calls are counted, not waited for), and prints a Markdown table.
+//! how long a run takes at 100 calls a minute. Runs the library's operations (read and plan,
+//! apply, the saved plan's recheck), as the commands run them, over real HTTP against the test
+//! harness's sandbox started in-process (platform page size 10, no effective rate limit: calls
+//! are counted, not waited for), and prints a Markdown table.
 //!
 //! A second table: a pull request of 10 changed contacts (8 edited, 1 added, 1 dropped) to the
 //! same repos, all applied: the reads of a full plan, of a plan scoped to the change
@@ -13,29 +14,30 @@
 //! Measures only; it panics if a run fails or a count is off the expected minimum, since then
 //! the table would be wrong.
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use contactctl::api::wire::WireContact;
-use contactctl::api::{ClientOptions, HttpClient, RateLimiter, Secret, http_client};
-use contactctl::apply::{ApplyOptions, apply};
+use contactctl::api::{ClientOptions, HttpClient};
 use contactctl::model::Config;
+use contactctl::ops::Targets;
+use contactctl::ops::apply::apply_plan;
 use contactctl::ops::plan::{read_and_plan, targets};
 use contactctl::ops::saved::{FORMAT_VERSION, KIND, SavedPlan};
 use contactctl::ops::scope::{Base, load_base};
-use contactctl::plan::{Plan, PlanOptions, plan};
-use contactctl::read::{ReadOptions, read_live};
-use contactctl::sandbox::{self, CallCounts, ChannelState, SandboxHandle, SandboxState};
+use contactctl::plan::{Plan, PlanOptions};
+use contactctl::sandbox::{CallCounts, Faults, SandboxHandle};
+use support::reliability::limiters;
 
 /// The platform's page size (the vendor documents').
 const PAGE: usize = 10;
 /// The rate limit the "time at the limit" column assumes.
 const RATE: usize = 100;
-const TOKEN: &str = "bench-web-token";
 
 #[derive(Clone, Copy, PartialEq)]
 enum Scenario {
@@ -71,7 +73,7 @@ fn contact_yaml(i: usize) -> String {
 /// The config: the header, then `contacts` (YAML list items).
 fn config_with(base_url: &str, marker: bool, contacts: impl Iterator<Item = String>) -> String {
     let mut s = format!(
-        "version: 1\nchannels:\n  web:\n    base_url: {base_url}\n    token_env: BENCH_TOKEN\n    rate_limit: 1000000\nfields:\n  email: {{ type: email }}\n  firstName: {{ type: text }}\n  customerid: {{ type: number }}\ntags: [VIP, Blog Updates]\ndefaults:\n  channel: web\n  key: email\n"
+        "version: 1\nchannels:\n  web:\n    base_url: {base_url}\n    token_env: CT_WEB_TOKEN\n    rate_limit: 1000000\nfields:\n  email: {{ type: email }}\n  firstName: {{ type: text }}\n  customerid: {{ type: number }}\ntags: [VIP, Blog Updates]\ndefaults:\n  channel: web\n  key: email\n"
     );
     if marker {
         s.push_str("  marker: { field: managed_by, value: git }\n");
@@ -161,42 +163,27 @@ struct Row {
     wall: Duration,
 }
 
-/// The sandbox (page size 10, no rate limit) holding `contacts` on `web`.
+/// The harness's sandbox holding `contacts` on `web`, with the platform's page size of 10 and no
+/// rate limit.
 async fn start(contacts: Vec<WireContact>) -> SandboxHandle {
-    let mut ch = ChannelState::new(TOKEN);
-    ch.rate_limit = u32::MAX;
-    ch.max_per_page = PAGE as u64;
-    ch.contacts = contacts;
-    let state = SandboxState {
-        channels: BTreeMap::from([("web".to_string(), ch)]),
-        ..SandboxState::default()
-    };
-    sandbox::start(state, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
-        .await
-        .expect("sandbox starts")
+    let mut state = support::platform(contacts, Vec::new(), u32::MAX, Faults::default());
+    state.channels.get_mut("web").expect("web").max_per_page = PAGE as u64;
+    support::serve(state).await
 }
 
-/// The client of `web` for `config`.
-fn clients(config: &Config) -> BTreeMap<String, HttpClient> {
-    let http = http_client(Duration::from_secs(30)).expect("http client");
-    let channel = config.channels["web"].clone();
-    let client = HttpClient::new(
-        &channel,
-        Secret::new(TOKEN.to_string()),
-        http,
-        Arc::new(RateLimiter::new(channel.rate_limit)),
-        ClientOptions::default(),
-    );
-    BTreeMap::from([("web".to_string(), client)])
+/// The client of each channel of `config` (here: `web`), with the tool's own settings.
+fn clients(config: &Config, sandbox: &SandboxHandle) -> BTreeMap<String, HttpClient> {
+    let options = ClientOptions::default();
+    support::reliability::clients(config, sandbox, &limiters(config), &options)
 }
 
-/// Apply `plan`; it must succeed.
+/// Apply `plan` with the library's apply operation; it must succeed.
 async fn apply_all(plan: Plan, config: &Config, clients: &BTreeMap<String, HttpClient>) {
-    let report = apply(
-        plan,
+    let report = apply_plan(
         config,
         clients,
-        ApplyOptions::default(),
+        plan,
+        None,
         &AtomicBool::new(false),
         &|_| {},
     )
@@ -220,16 +207,16 @@ async fn run(n: usize, marker: bool, scenario: Scenario) -> Row {
         "contactctl.yaml",
         &config_text(&sandbox.base_url(), n, marker),
     );
-    let clients = clients(&config);
-    let selected: Vec<usize> = (0..config.contacts.len()).collect();
-    let options = ReadOptions {
-        orphans: true,
-        ..ReadOptions::default()
-    };
+    let clients = clients(&config, &sandbox);
 
     let started = Instant::now();
-    let live = read_live(&config, &clients, &selected, options).await;
-    let p = plan(&config, live, PlanOptions::default());
+    let p = read_and_plan(
+        &config,
+        &clients,
+        &Targets::all(&config),
+        PlanOptions::default(),
+    )
+    .await;
     assert_eq!(p.summary.errors, 0, "plan has errors");
     let after_plan = sandbox.stats().channels["web"].calls.clone();
     let planned_calls = p.summary.api_calls;
@@ -287,7 +274,7 @@ async fn run_pull_request(n: usize, marker: bool) -> PrRow {
         "contactctl.yaml",
         &config_with(&base_url, marker, pull_request(n)),
     );
-    let clients = clients(&head);
+    let clients = clients(&head, &sandbox);
     let reads = || reads(&sandbox.stats().channels["web"].calls);
 
     // A full plan.

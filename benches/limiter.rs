@@ -17,36 +17,34 @@
 //!
 //! Run with `cargo bench --bench limiter`.
 
-use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, SocketAddr};
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use contactctl::api::{ClientOptions, ContactsApi, HttpClient, RateLimiter, Secret, http_client};
 use contactctl::model::{BooleanFormat, Channel};
-use contactctl::sandbox::{self, ChannelState, SandboxHandle, SandboxState, sample_contact};
+use contactctl::sandbox::{Faults, SandboxHandle, sample_contact};
+use support::WEB_TOKEN;
 use tokio::time::Instant;
 
-const TOKEN: &str = "bench-web-token";
-
+/// The harness's sandbox, `web` holding one contact and enforcing `rate_limit`.
 async fn start(rate_limit: u32) -> SandboxHandle {
-    let mut ch = ChannelState::new(TOKEN);
-    ch.rate_limit = rate_limit;
-    ch.contacts = vec![sample_contact()];
-    let state = SandboxState {
-        channels: BTreeMap::from([("web".to_string(), ch)]),
-        ..SandboxState::default()
-    };
-    sandbox::start(state, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
-        .await
-        .expect("sandbox starts")
+    support::start_sandbox(
+        vec![sample_contact()],
+        Vec::new(),
+        rate_limit,
+        Faults::default(),
+    )
+    .await
 }
 
 fn client(base_url: String, limiter: Arc<RateLimiter>) -> Arc<HttpClient> {
     let channel = Channel {
         name: "web".into(),
         base_url,
-        token_env: "BENCH_TOKEN".into(),
+        token_env: "CT_WEB_TOKEN".into(),
         rate_limit: limiter.limit(),
         viber: false,
         viber_encode_get: false,
@@ -54,7 +52,7 @@ fn client(base_url: String, limiter: Arc<RateLimiter>) -> Arc<HttpClient> {
     };
     Arc::new(HttpClient::new(
         &channel,
-        Secret::new(TOKEN.to_string()),
+        Secret::new(WEB_TOKEN.to_string()),
         http_client(Duration::from_secs(30)).expect("http client"),
         limiter,
         ClientOptions::default(),

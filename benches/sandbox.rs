@@ -5,13 +5,16 @@
 //! `SANDBOX_BENCH_CONCURRENCY` override 50,000 and 64. Measures only; asserts nothing but that
 //! every request succeeded.
 
-use std::net::{Ipv4Addr, SocketAddr};
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use contactctl::api::wire::WireContact;
-use contactctl::sandbox::{self, ChannelState, SandboxState};
+use contactctl::sandbox::{Faults, SandboxState};
+use support::WEB_TOKEN;
 
 const CONTACTS: usize = 10_000;
 const TARGET: f64 = 5_000.0;
@@ -23,10 +26,9 @@ fn env_or(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// The harness's platform with `CONTACTS` contacts on `web` and no effective rate limit.
 fn state() -> SandboxState {
-    let mut ch = ChannelState::new("bench-token");
-    ch.rate_limit = u32::MAX;
-    ch.contacts = (0..CONTACTS)
+    let contacts = (0..CONTACTS)
         .map(|i| WireContact {
             id: format!("{}", 1_000_000_000_000_000u64 + i as u64),
             custom_fields: [
@@ -41,9 +43,7 @@ fn state() -> SandboxState {
             created_at: Some(1_575_618_542),
         })
         .collect();
-    let mut s = SandboxState::default();
-    s.channels.insert("bench".into(), ch);
-    s
+    support::platform(contacts, Vec::new(), u32::MAX, Faults::default())
 }
 
 /// Request `i` of the mix: 7 in 10 gets, 2 look-ups by e-mail, 1 update.
@@ -62,7 +62,7 @@ async fn one(http: &reqwest::Client, base: &str, i: usize) -> reqwest::Result<u1
                 r#"{{"custom_fields":[{{"name":"firstName","value":"Bench {i}"}}]}}"#
             )),
     };
-    let resp = req.bearer_auth("bench-token").send().await?;
+    let resp = req.bearer_auth(WEB_TOKEN).send().await?;
     let status = resp.status().as_u16();
     resp.bytes().await?;
     Ok(status)
@@ -119,9 +119,7 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
 async fn run() {
     let total = env_or("SANDBOX_BENCH_REQUESTS", 50_000);
     let workers = env_or("SANDBOX_BENCH_CONCURRENCY", 64);
-    let sandbox = sandbox::start(state(), SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
-        .await
-        .expect("starting the sandbox");
+    let sandbox = support::serve(state()).await;
     let base = sandbox.base_url();
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(workers)
@@ -155,7 +153,7 @@ async fn run() {
     let stats = sandbox.stats();
     println!(
         "  server counted {} API requests ({} rate-limited)",
-        stats.total, stats.channels["bench"].rate_limited
+        stats.total, stats.channels["web"].rate_limited
     );
     sandbox.shutdown().await;
     assert_eq!(failed, 0, "every request should succeed");

@@ -12,6 +12,7 @@ use contactctl::ops::targets::Targets;
 use contactctl::plan::PlanOptions;
 use contactctl::sandbox::Faults;
 use support::reliability::*;
+use support::{start_sandbox, wire};
 
 /// Rate limit of the channel, calls a minute.
 const RATE: u32 = 40;

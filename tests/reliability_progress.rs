@@ -16,6 +16,7 @@ use contactctl::plan::{PlanOptions, estimated_seconds, plan};
 use contactctl::read::{ReadOptions, read_live_with};
 use contactctl::sandbox::Faults;
 use support::reliability::*;
+use support::{start_sandbox, wire};
 use tokio::time::Instant;
 
 /// Calls a minute, on the sandbox and in the config.

@@ -13,6 +13,7 @@ mod support;
 use contactctl::api::wire::WireContact;
 use contactctl::sandbox::{Faults, RandomFaults, SandboxState};
 use support::reliability::*;
+use support::{start_sandbox, wire};
 
 /// Schedules per fault class (9 classes: 450 schedules).
 const SEEDS_PER_CLASS: u64 = 50;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use contactctl::model::Config;
 use contactctl::sandbox::{Faults, RandomFaults};
 use support::reliability::*;
+use support::start_sandbox;
 
 /// `n` contacts to create on `channel` (each: a look-up, then a create).
 fn contacts(n: usize, channel: &str) -> String {

@@ -10,7 +10,8 @@ use contactctl::api::wire::WireContact;
 use contactctl::sandbox::{ChannelState, SandboxError, SandboxState};
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::http::{Api, enc, error_body, fields_body, serve, tags_body, viber_path};
+use support::http::{Api, enc, error_body, fields_body, tags_body, viber_path};
+use support::serve;
 
 const ID: &str = "1776025372480910";
 

@@ -7,7 +7,7 @@ mod support;
 
 use reqwest::Method;
 use serde_json::Value;
-use support::http::serve;
+use support::serve;
 
 use contactctl::sandbox::{SandboxHandle, SandboxState, sample_contact};
 

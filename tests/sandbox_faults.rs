@@ -9,7 +9,8 @@ use std::time::Duration;
 use contactctl::sandbox::{Faults, RandomFaults, SandboxHandle, SandboxState, Stats};
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::http::{Api, error_body, fields_body, serve, tags_body};
+use support::http::{Api, error_body, fields_body, tags_body};
+use support::serve;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const ID: &str = "1776025372480910";

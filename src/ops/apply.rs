@@ -10,9 +10,9 @@ use tokio::time::Instant;
 
 use super::Error;
 use super::saved::{SavedPlan, stale_contacts};
-use super::session::{Endpoint, Session, connect, load};
+use super::session::{Endpoint, Session, connect, load, requests_sent};
 use super::targets::Targets;
-use crate::api::{ContactsApi, RequestLog};
+use crate::api::{ContactsApi, HttpClient, RequestLog};
 use crate::apply::{ApplyEvent, ApplyOptions, ApplyReport, Interrupt, apply};
 use crate::model::{Config, Identity};
 use crate::plan::{ContactPlan, Plan, estimated_seconds};
@@ -159,10 +159,7 @@ impl Session {
         recheck_with(&self.config, &self.clients, path, saved, events).await
     }
 
-    /// Make the plan's calls; the report counts the requests sent (retries and recovery reads
-    /// included). No contact starts whose calls could not have ended by `deadline` (the time
-    /// budget), and `interrupt` stops new contacts from starting; `events` hear every call and
-    /// contact as it ends.
+    /// Make the plan's calls through the session's clients: see [`apply_plan`].
     pub async fn apply(
         &self,
         plan: Plan,
@@ -170,21 +167,36 @@ impl Session {
         interrupt: &dyn Interrupt,
         events: &(dyn Fn(ApplyEvent) + Send + Sync),
     ) -> ApplyReport {
-        let before = self.requests_sent();
-        let options = ApplyOptions {
-            deadline,
-            ..ApplyOptions::default()
-        };
-        let mut report = apply(
-            plan,
+        apply_plan(
             &self.config,
             &self.clients,
-            options,
+            plan,
+            deadline,
             interrupt,
             events,
         )
-        .await;
-        report.requests_sent = usize::try_from(self.requests_sent() - before).unwrap_or(usize::MAX);
-        report
+        .await
     }
+}
+
+/// Make `plan`'s calls through `clients` (one per channel); the report counts the requests sent
+/// (retries and recovery reads included). No contact starts whose calls could not have ended by
+/// `deadline` (the time budget), and `interrupt` stops new contacts from starting; `events` hear
+/// every call and contact as it ends.
+pub async fn apply_plan(
+    config: &Config,
+    clients: &BTreeMap<String, HttpClient>,
+    plan: Plan,
+    deadline: Option<Instant>,
+    interrupt: &dyn Interrupt,
+    events: &(dyn Fn(ApplyEvent) + Send + Sync),
+) -> ApplyReport {
+    let before = requests_sent(clients);
+    let options = ApplyOptions {
+        deadline,
+        ..ApplyOptions::default()
+    };
+    let mut report = apply(plan, config, clients, options, interrupt, events).await;
+    report.requests_sent = usize::try_from(requests_sent(clients) - before).unwrap_or(usize::MAX);
+    report
 }

@@ -63,7 +63,7 @@ pub struct Session {
 impl Session {
     /// HTTP requests sent so far by every client.
     pub fn requests_sent(&self) -> u64 {
-        self.clients.values().map(|c| c.stats().requests).sum()
+        requests_sent(&self.clients)
     }
 
     /// What stops new requests (Ctrl-C): once cancelled, no client starts another request.
@@ -75,6 +75,11 @@ impl Session {
     pub fn sandbox_url(&self) -> Option<String> {
         self.sandbox.as_ref().map(SandboxHandle::base_url)
     }
+}
+
+/// HTTP requests sent so far by `clients`, retries included.
+pub fn requests_sent(clients: &BTreeMap<String, HttpClient>) -> u64 {
+    clients.values().map(|c| c.stats().requests).sum()
 }
 
 /// Point each of `channels` (names of `config`) at its host, or at a sandbox started in this

@@ -1,21 +1,13 @@
-//! Helpers shared by the sandbox's integration tests: start a sandbox on 127.0.0.1:0 and call it
-//! with a real HTTP client (reqwest). Test support only; nothing here is under test.
+//! The sandbox as any client sees it, for the sandbox's own suites: raw calls over a real HTTP
+//! client (reqwest) with the bodies, encodings and error shape of the API reference. Start the
+//! sandbox with [`super::serve`].
 #![allow(dead_code)]
 
-use std::net::{Ipv4Addr, SocketAddr};
-
-use contactctl::sandbox::{self, SandboxHandle, SandboxState};
+use contactctl::sandbox::SandboxHandle;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
-
-/// A sandbox serving `state` on a free loopback port.
-pub async fn serve(state: SandboxState) -> SandboxHandle {
-    sandbox::start(state, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
-        .await
-        .unwrap()
-}
 
 /// A client that keeps no idle connections and has no timeouts, so it sets no timers: tests
 /// with tokio's paused clock then see time move only when the sandbox (or the test) sleeps.

@@ -1,5 +1,11 @@
-//! End-to-end test harness: a sandbox started in this test process on 127.0.0.1:0, configs
-//! written to a temp dir pointing at it, and the built `contactctl` binary run against them.
+//! The one end-to-end harness of the integration tests and benches: the two-channel sandbox
+//! (`web`, and Viber `viber`) started in the test process on 127.0.0.1:0 with the tokens below,
+//! live-contact builders, configs written to a temp dir pointing at it, the built `contactctl`
+//! binary run against them, and git in that directory. Beside it: [`http`], a raw HTTP client
+//! of the sandbox for the sandbox's own suites, and [`reliability`], the virtual clock, the
+//! library's pipeline under it and the platform checks of the reliability suites. Benches include
+//! it with `#[path = "../tests/support/mod.rs"] mod support;`. Test support only; nothing here is
+//! under test.
 #![allow(dead_code)]
 
 pub mod http;
@@ -12,8 +18,48 @@ use std::path::PathBuf;
 use contactctl::api::wire::WireContact;
 use contactctl::sandbox::{self, ChannelState, Faults, SandboxHandle, SandboxState, Stats};
 
+/// Tokens of the sandbox's channels: distinctive, so a leak is found by a plain search. Configs
+/// written here read them from `CT_WEB_TOKEN` and `CT_VIBER_TOKEN`.
 pub const WEB_TOKEN: &str = "e2e-web-token-5f2a9c";
 pub const VIBER_TOKEN: &str = "e2e-viber-token-71be04";
+
+/// A sandbox serving `state` on a free loopback port.
+pub async fn serve(state: SandboxState) -> SandboxHandle {
+    sandbox::start(state, SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap()
+}
+
+/// The platform every suite starts from: channels `web` and Viber `viber` holding these contacts,
+/// with the tokens above, rate limit `rate` each, and `faults`.
+pub fn platform(
+    web: Vec<WireContact>,
+    viber: Vec<WireContact>,
+    rate: u32,
+    faults: Faults,
+) -> SandboxState {
+    let mut w = ChannelState::new(WEB_TOKEN);
+    w.rate_limit = rate;
+    w.contacts = web;
+    let mut v = ChannelState::new(VIBER_TOKEN);
+    v.viber = true;
+    v.rate_limit = rate;
+    v.contacts = viber;
+    SandboxState {
+        channels: [("web".to_string(), w), ("viber".to_string(), v)].into(),
+        faults,
+    }
+}
+
+/// [`platform`], served on a free loopback port.
+pub async fn start_sandbox(
+    web: Vec<WireContact>,
+    viber: Vec<WireContact>,
+    rate: u32,
+    faults: Faults,
+) -> SandboxHandle {
+    serve(platform(web, viber, rate, faults)).await
+}
 
 /// A running sandbox plus a scratch directory.
 pub struct Env {
@@ -42,28 +88,12 @@ impl Env {
     }
 
     pub fn with_rate(web: Vec<WireContact>, viber: Vec<WireContact>, rate: u32) -> Env {
-        let mut channels = BTreeMap::new();
-        let mut w = ChannelState::new(WEB_TOKEN);
-        w.rate_limit = rate;
-        w.contacts = web;
-        channels.insert("web".to_string(), w);
-        let mut v = ChannelState::new(VIBER_TOKEN);
-        v.viber = true;
-        v.rate_limit = rate;
-        v.contacts = viber;
-        channels.insert("viber".to_string(), v);
-        let state = SandboxState {
-            channels,
-            faults: Faults::default(),
-        };
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
-        let sandbox = rt
-            .block_on(sandbox::start(state, SocketAddr::from(([127, 0, 0, 1], 0))))
-            .unwrap();
+        let sandbox = rt.block_on(start_sandbox(web, viber, rate, Faults::default()));
         Env {
             rt,
             sandbox,

@@ -1,13 +1,12 @@
-//! Support for the reliability suites (`tests/reliability_*.rs`): a virtual clock under which
-//! the real HTTP client and the in-process sandbox talk over loopback, seeded configs and
-//! platform states, the read → plan → apply pipeline in-process, and the checks every suite
-//! makes: platform equals config, no duplicates, unmanaged data untouched, honest reports.
-//! Test support only; nothing here is under test.
+//! For the reliability suites (`tests/reliability_*.rs`): a virtual clock under which the real
+//! HTTP client and the in-process sandbox talk over loopback, generated configs, clients built
+//! for that clock, the library's read → plan → apply operations run in-process through them, and
+//! the checks every suite makes: platform equals config, no duplicates, unmanaged data untouched,
+//! honest reports.
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -15,15 +14,12 @@ use std::time::Duration;
 
 use contactctl::api::wire::WireContact;
 use contactctl::api::{ClientOptions, HttpClient, RateLimiter, Secret, http_client};
-use contactctl::apply::{ApplyOptions, ApplyReport, Interrupt, Outcome, apply};
+use contactctl::apply::{ApplyReport, Interrupt, Outcome};
 use contactctl::model::{Config, DesiredContact, Identity, LiveContact, normalize};
-use contactctl::plan::{Action, Plan, PlanOptions, plan};
-use contactctl::read::{ReadOptions, read_live};
-use contactctl::sandbox::{self, ChannelState, Faults, SandboxHandle, SandboxState, Stats};
+use contactctl::ops::{self, Targets};
+use contactctl::plan::{Action, Plan, PlanOptions};
+use contactctl::sandbox::{SandboxHandle, SandboxState, Stats};
 
-/// Tokens of the sandbox channels: distinctive, so a leak is found by a plain search.
-pub const WEB_TOKEN: &str = "rel-web-tok-8c1f3a9e55";
-pub const VIBER_TOKEN: &str = "rel-viber-tok-47d2b6e1";
 /// Managed tags of every generated config (12: more than one tag call's 10).
 pub const TAGS: [&str; 12] = [
     "T01", "T02", "T03", "T04", "T05", "T06", "T07", "T08", "T09", "T10", "T11", "T12",
@@ -68,48 +64,12 @@ pub fn virtual_time<F: Future>(f: F) -> F::Output {
     })
 }
 
-/// A sandbox on 127.0.0.1:0 with channels `web` and Viber `viber` (rate limit `rate` each).
-pub async fn start_sandbox(
-    web: Vec<WireContact>,
-    viber: Vec<WireContact>,
-    rate: u32,
-    faults: Faults,
-) -> SandboxHandle {
-    let mut w = ChannelState::new(WEB_TOKEN);
-    w.rate_limit = rate;
-    w.contacts = web;
-    let mut v = ChannelState::new(VIBER_TOKEN);
-    v.viber = true;
-    v.rate_limit = rate;
-    v.contacts = viber;
-    let state = SandboxState {
-        channels: [("web".to_string(), w), ("viber".to_string(), v)].into(),
-        faults,
-    };
-    sandbox::start(state, SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .unwrap()
-}
-
-/// A contact for a sandbox state.
-pub fn wire(id: &str, fields: &[(&str, &str)], tags: &[&str]) -> WireContact {
-    WireContact {
-        id: id.to_string(),
-        custom_fields: fields
-            .iter()
-            .map(|(k, v)| (k.to_string(), Some(v.to_string())))
-            .collect(),
-        tags: tags.iter().map(|t| t.to_string()).collect(),
-        created_at: Some(1_700_000_000),
-    }
-}
-
 /// The YAML header every generated config shares: both channels at `base_url`, the fields
 /// (`email`, `firstName`, `phone`, `vip`, `customerid`, `city`, `b01`..`b32`), the 12 tags, and
 /// a safety limit that never refuses (the suites test apply, not the safety check).
 pub fn config_header(base_url: &str, rate: u32, marker: bool) -> String {
     let mut s = format!(
-        "version: 1\nchannels:\n  web:\n    base_url: {base_url}\n    token_env: REL_WEB_TOKEN\n    rate_limit: {rate}\n  viber:\n    base_url: {base_url}\n    token_env: REL_VIBER_TOKEN\n    rate_limit: {rate}\n    viber: true\n    boolean_format: lower\nfields:\n  email: {{ type: email }}\n  firstName: {{ type: text }}\n  phone: {{ type: phone }}\n  vip: {{ type: boolean }}\n  customerid: {{ type: number }}\n  city: {{ type: text }}\n"
+        "version: 1\nchannels:\n  web:\n    base_url: {base_url}\n    token_env: CT_WEB_TOKEN\n    rate_limit: {rate}\n  viber:\n    base_url: {base_url}\n    token_env: CT_VIBER_TOKEN\n    rate_limit: {rate}\n    viber: true\n    boolean_format: lower\nfields:\n  email: {{ type: email }}\n  firstName: {{ type: text }}\n  phone: {{ type: phone }}\n  vip: {{ type: boolean }}\n  customerid: {{ type: number }}\n  city: {{ type: text }}\n"
     );
     for i in 1..=BULK_FIELDS {
         s.push_str(&format!("  b{i:02}: {{ type: text }}\n"));
@@ -186,39 +146,26 @@ pub fn clients(
 
 /// What `contactctl plan` does: read every contact (and orphans when there is a marker), plan.
 pub async fn read_and_plan(config: &Config, clients: &BTreeMap<String, HttpClient>) -> Plan {
-    let all: Vec<usize> = (0..config.contacts.len()).collect();
-    let live = read_live(
+    ops::plan::read_and_plan(
         config,
         clients,
-        &all,
-        ReadOptions {
-            orphans: true,
-            ..ReadOptions::default()
-        },
+        &Targets::all(config),
+        PlanOptions::default(),
     )
-    .await;
-    plan(config, live, PlanOptions::default())
+    .await
 }
 
-/// What `contactctl apply --auto-approve` does: read, plan, apply; `requests_sent` filled in.
+/// What `contactctl apply --auto-approve` does: read, plan, apply; `requests_sent` counts the
+/// plan's reads too.
 pub async fn plan_and_apply(
     config: &Config,
     clients: &BTreeMap<String, HttpClient>,
     interrupt: &dyn Interrupt,
 ) -> ApplyReport {
-    let before: u64 = clients.values().map(|c| c.stats().requests).sum();
+    let before = ops::session::requests_sent(clients);
     let plan = read_and_plan(config, clients).await;
-    let mut report = apply(
-        plan,
-        config,
-        clients,
-        ApplyOptions::default(),
-        interrupt,
-        &|_| {},
-    )
-    .await;
-    let after: u64 = clients.values().map(|c| c.stats().requests).sum();
-    report.requests_sent = (after - before) as usize;
+    let mut report = ops::apply::apply_plan(config, clients, plan, None, interrupt, &|_| {}).await;
+    report.requests_sent = usize::try_from(ops::session::requests_sent(clients) - before).unwrap();
     report
 }
 
