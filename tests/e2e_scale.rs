@@ -5,40 +5,17 @@
 
 mod support;
 
-use std::collections::BTreeMap;
-use std::net::SocketAddr;
-
 use contactctl::api::wire::WireContact;
-use contactctl::sandbox::{self, CallCounts, ChannelState, Faults, SandboxState};
-use support::{Env, VIBER_TOKEN, WEB_TOKEN, wire};
+use contactctl::sandbox::{CallCounts, Faults};
+use support::{Env, wire};
 
 const N: usize = 200;
 
 /// A sandbox whose `web` channel serves at most `max_per_page` contacts per look-up page.
 fn env_with_page(web: Vec<WireContact>, max_per_page: u64) -> Env {
-    let mut w = ChannelState::new(WEB_TOKEN);
-    w.rate_limit = 100_000;
-    w.max_per_page = max_per_page;
-    w.contacts = web;
-    let mut v = ChannelState::new(VIBER_TOKEN);
-    v.viber = true;
-    let state = SandboxState {
-        channels: BTreeMap::from([("web".to_string(), w), ("viber".to_string(), v)]),
-        faults: Faults::default(),
-    };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let sandbox = rt
-        .block_on(sandbox::start(state, SocketAddr::from(([127, 0, 0, 1], 0))))
-        .unwrap();
-    Env {
-        rt,
-        sandbox,
-        dir: tempfile::tempdir().unwrap(),
-    }
+    let mut state = support::platform(web, Vec::new(), 100_000, Faults::default());
+    state.channels.get_mut("web").unwrap().max_per_page = max_per_page;
+    Env::with_state(state)
 }
 
 /// N contacts on the platform, marked unless `unmarked(i)`.

@@ -11,19 +11,15 @@ use contactctl::sandbox::{ChannelState, SandboxError, SandboxState};
 use reqwest::Method;
 use serde_json::{Value, json};
 use support::http::{Api, enc, error_body, fields_body, tags_body, viber_path};
-use support::serve;
+use support::{serve, wire};
 
 const ID: &str = "1776025372480910";
 
+/// A contact without tags, its creation time left to the sandbox.
 fn contact(id: &str, fields: &[(&str, &str)]) -> WireContact {
     WireContact {
-        id: id.into(),
-        custom_fields: fields
-            .iter()
-            .map(|(k, v)| (k.to_string(), Some(v.to_string())))
-            .collect(),
-        tags: vec![],
         created_at: None,
+        ..wire(id, fields, &[])
     }
 }
 

@@ -88,12 +88,18 @@ impl Env {
     }
 
     pub fn with_rate(web: Vec<WireContact>, viber: Vec<WireContact>, rate: u32) -> Env {
+        Env::with_state(platform(web, viber, rate, Faults::default()))
+    }
+
+    /// A sandbox serving `state` (start from [`platform`]: the configs written here name its
+    /// channels and tokens).
+    pub fn with_state(state: SandboxState) -> Env {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
-        let sandbox = rt.block_on(start_sandbox(web, viber, rate, Faults::default()));
+        let sandbox = rt.block_on(serve(state));
         Env {
             rt,
             sandbox,
