@@ -6,7 +6,7 @@ mod support;
 
 use std::path::PathBuf;
 
-use support::{Env, wire};
+use support::{Env, text, wire};
 
 /// The channels/fields/tags file of a config directory `repo/` pointing at the sandbox, with
 /// `defaults` as given; returns the directory.
@@ -14,10 +14,6 @@ fn repo(env: &Env, defaults: &str) -> PathBuf {
     std::fs::create_dir_all(env.dir.path().join("repo")).unwrap();
     env.config_named("repo/00-base.yaml", defaults);
     env.dir.path().join("repo")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 const DEFAULTS: &str = "defaults:\n  channel: web\n  key: email\n";

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use contactctl::api::wire::WireContact;
-use support::{Env, wire};
+use support::{Env, text, wire};
 
 /// The sandbox's and the config's rate limit, calls a minute.
 const RATE: u32 = 60;
@@ -61,10 +61,6 @@ fn done_and_untouched(env: &Env) -> (Vec<String>, Vec<String>) {
         }
     }
     (done, untouched)
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::process::Output;
 
 use contactctl::api::wire::WireContact;
 use serde_json::Value;
-use support::{Env, wire};
+use support::{Env, show, wire};
 
 const MARKER: &str = "  marker: { field: managed_by, value: git }\n";
 
@@ -94,15 +94,6 @@ fn write(env: &Env, name: &str, text: &str) -> PathBuf {
     }
     std::fs::write(&path, text).unwrap();
     path
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// Run contactctl with `args` in the repo; its output, and the reads the sandbox received

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::{Value, json};
-use support::{Env, VIBER_TOKEN, WEB_TOKEN, wire};
+use support::{Env, VIBER_TOKEN, WEB_TOKEN, show, wire};
 
 const MARKER: &str = "<!-- contactctl-plan -->";
 
@@ -126,15 +126,6 @@ fn shell(env: &Env, script: &str, vars: &[(&str, &str)]) -> Output {
         cmd.env(k, v);
     }
     cmd.output().unwrap()
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 fn stdout(out: &Output) -> String {

@@ -231,6 +231,21 @@ impl Env {
     }
 }
 
+/// Bytes as text, for asserting on a run's output.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A run's exit code, stdout and stderr, for an assertion's message.
+pub fn show(out: &std::process::Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    )
+}
+
 /// Run `git args` in `dir`, with no global or system config; its stdout. Panics when git fails.
 pub fn git_in(dir: &std::path::Path, args: &[&str]) -> String {
     let out = std::process::Command::new("git")
