@@ -197,6 +197,13 @@ fn a_three_contact_change_in_a_300_contact_repo_reads_three_contacts_planned_sav
             planned,
             "exactly the saved calls"
         );
+        assert!(
+            support::text(&out.stderr).contains(
+                "The saved plan still holds: its 3 contacts with calls re-read in 3 API calls."
+            ),
+            "apply --plan says what its check cost (the printed plan's line is the plan's): {}",
+            show(&out)
+        );
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(
             stdout.contains("297 contacts unchanged since HEAD, not read."),

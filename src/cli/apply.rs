@@ -64,11 +64,26 @@ pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
     let on_read = |e: ReadEvent| progress.tracker().on_read(&e);
     let plan = match source {
         Source::Saved(saved) => {
+            let before = session.requests_sent();
             let checked = progress
                 .drive(session.recheck(&target.path, saved, &on_read))
                 .await;
             progress.finish();
-            checked?
+            let checked = checked?;
+            // The printed plan's cost line is the plan's own reads; say what this check spent.
+            let reads = session.requests_sent() - before;
+            let with_calls = checked
+                .contacts
+                .iter()
+                .filter(|c| !c.calls.is_empty())
+                .count();
+            let s = |n: u64| if n == 1 { "" } else { "s" };
+            out.note(&format!(
+                "The saved plan still holds: its {with_calls} contact{} with calls re-read in {reads} API call{}.",
+                s(with_calls as u64),
+                s(reads)
+            ));
+            checked
         }
         Source::Fresh(targets) => {
             if let Some(budget) = args.max_duration {
