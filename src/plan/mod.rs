@@ -156,7 +156,8 @@ pub struct Summary {
     #[serde(default)]
     pub skipped: usize,
     /// Seconds apply takes for its reads and writes at the channels' limits, channels in
-    /// parallel: the longest channel's.
+    /// parallel (channels on one host with one token together, at their lowest limit: the limit
+    /// is the token's): the longest.
     #[serde(default)]
     pub estimated_seconds: u64,
 }

@@ -60,11 +60,7 @@ pub fn plan(config: &Config, live: LiveState, options: PlanOptions) -> Plan {
     let mut summary = summarize(&contacts);
     summary.reads = reads.values().sum();
     summary.skipped = skipped.values().sum();
-    summary.estimated_seconds = channels
-        .iter()
-        .map(|c| c.estimated_seconds)
-        .max()
-        .unwrap_or(0);
+    summary.estimated_seconds = estimated_run_seconds(config, &channels);
     let mut warnings = options.warnings;
     warnings.extend(
         channels
@@ -436,6 +432,28 @@ fn channel_summaries(
             ch
         })
         .collect()
+}
+
+/// Seconds the whole run takes: channels go in parallel, except that channels on one host with
+/// one token share that token's rate limit (as the session's limiters do), so their calls queue
+/// together at the lowest of their limits.
+fn estimated_run_seconds(config: &Config, channels: &[ChannelSummary]) -> u64 {
+    let mut by_token: BTreeMap<(&str, &str), (usize, u32)> = BTreeMap::new();
+    for ch in channels {
+        let Some(c) = config.channels.get(&ch.channel) else {
+            continue;
+        };
+        let (calls, limit) = by_token
+            .entry((c.base_url.as_str(), c.token_env.as_str()))
+            .or_insert((0, u32::MAX));
+        *calls += ch.reads + ch.api_calls;
+        *limit = (*limit).min(ch.rate_limit);
+    }
+    by_token
+        .into_values()
+        .map(|(calls, limit)| estimated_seconds(calls, limit))
+        .max()
+        .unwrap_or(0)
 }
 
 fn safety_warning(config: &Config, ch: &ChannelSummary) -> String {
@@ -1189,6 +1207,27 @@ mod tests {
             state.contacts.push((i, Found::Present(l)));
         }
         (cfg, state)
+    }
+
+    #[test]
+    fn channels_sharing_a_token_share_its_rate_limit_in_the_time() {
+        let (mut cfg, mut state) = channel_state(12, 12, 0, Safety::default());
+        state.reads = [("web".to_string(), 250), ("viber".to_string(), 150)].into();
+        // Own tokens: in parallel, the run takes web's 262 calls at 100 a minute; viber's 150
+        // at 200 go at once.
+        let p = plan(&cfg, state.clone(), PlanOptions::default());
+        let secs: Vec<u64> = p.channels.iter().map(|c| c.estimated_seconds).collect();
+        assert_eq!(secs, [0, 120], "viber, web");
+        assert_eq!(p.summary.estimated_seconds, 120);
+        // One host, one token: 412 calls queue at the lower limit, 100 a minute.
+        let web_token = cfg.channels["web"].token_env.clone();
+        cfg.channels.get_mut("viber").unwrap().token_env = web_token;
+        let p = plan(&cfg, state.clone(), PlanOptions::default());
+        assert_eq!(p.summary.estimated_seconds, 240);
+        // The same token on another host is another limit.
+        cfg.channels.get_mut("viber").unwrap().base_url = "https://other.example/api".into();
+        let p = plan(&cfg, state, PlanOptions::default());
+        assert_eq!(p.summary.estimated_seconds, 120);
     }
 
     #[test]
