@@ -232,7 +232,7 @@ fn every_problem_is_reported_sorted_by_file_then_position() {
         errors(dir),
         [
             format!(
-                "{d}/a.yaml:3:52: unknown key \"rate\" (expected one of: base_url, token_env, rate_limit, viber, viber_encode_get, boolean_format)"
+                "{d}/a.yaml:3:52: unknown key \"rate\" (did you mean \"rate_limit\"? expected one of: base_url, token_env, rate_limit, viber, viber_encode_get, boolean_format)"
             ),
             format!(
                 "{d}/b.yaml:2:5: contact has no identity: set id, or a value for its key field \"email\""

@@ -171,8 +171,11 @@ fn describe(
                     } else if expected.is_empty() {
                         format!("unknown key {key:?}")
                     } else {
+                        let guess = did_you_mean(key, &expected)
+                            .map(|k| format!("did you mean {k:?}? "))
+                            .unwrap_or_default();
                         format!(
-                            "unknown key {key:?} (expected one of: {})",
+                            "unknown key {key:?} ({guess}expected one of: {})",
                             expected.join(", ")
                         )
                     };
@@ -232,6 +235,21 @@ fn describe(
         }
         _ => one(error.to_string()),
     }
+}
+
+/// The allowed key `key` was most likely meant to be (a typo, another case), if one is close.
+fn did_you_mean<'a>(key: &str, allowed: &'a [String]) -> Option<&'a str> {
+    allowed
+        .iter()
+        .map(|k| {
+            (
+                strsim::jaro_winkler(&key.to_lowercase(), &k.to_lowercase()),
+                k,
+            )
+        })
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k.as_str())
 }
 
 /// The property names the schema allows where an `additionalProperties` error was raised.
