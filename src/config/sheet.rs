@@ -372,6 +372,18 @@ impl Row<'_> {
             let columns = if h == 1 { "column" } else { "columns" };
             let mut message =
                 format!("the row has {n} {cells}, but the header names {h} {columns}");
+            // A quote never closed swallows the lines after it into one cell: point at that
+            // cell and say so, rather than only counting cells.
+            if let Some(j) = record.iter().position(|c| c.contains(['\n', '\r'])) {
+                let lines = record[j].lines().count();
+                diags.push(
+                    at(j),
+                    format!(
+                        "{message}, and this quoted cell runs over {lines} lines: is its closing quote (\") missing?"
+                    ),
+                );
+                return None;
+            }
             if n < h {
                 let missing: Vec<String> =
                     self.header[n..].iter().map(|c| format!("{c:?}")).collect();
