@@ -1,6 +1,8 @@
 //! `contactctl import`: run the import operation, print the fragment (or say where it went),
 //! and say what was imported.
 
+use std::path::{Path, PathBuf};
+
 use super::error::{CommandError, Kind};
 use super::output::{Exit, Output};
 use super::{FormatArg, ImportArgs};
@@ -101,10 +103,10 @@ pub async fn run(args: ImportArgs, out: &Output) -> Result<Exit, CommandError> {
 
 /// After a sheet: the `sources:` entry that reads it, and what it could not hold.
 fn sheet_notes(args: &ImportArgs, imported: &crate::import::Imported, out: &Output) {
-    let file = args
-        .out
-        .as_ref()
-        .map_or_else(|| "SHEET.csv".to_string(), |p| p.display().to_string());
+    let file = args.out.as_ref().map_or_else(
+        || "SHEET.csv".to_string(),
+        |p| relative_to_config(&args.path, p).display().to_string(),
+    );
     out.note(&format!(
         "Read it with this entry in the config (the csv: path relative to the YAML file that names it):\n  \
          sources:\n    - csv: {file}\n      channel: {}\n      tags_column: {TAGS_COLUMN}",
@@ -123,5 +125,58 @@ fn sheet_notes(args: &ImportArgs, imported: &crate::import::Imported, out: &Outp
                 if imported.notes.len() == 1 { "" } else { "s" }
             ));
         }
+    }
+}
+
+/// `sheet` as a `csv:` entry of a YAML file of the config at `config` names it: relative to the
+/// config's directory (the directory itself, or the file's), else absolute.
+fn relative_to_config(config: &Path, sheet: &Path) -> PathBuf {
+    let dir = if config.is_dir() {
+        config
+    } else {
+        config.parent().unwrap_or(Path::new(""))
+    };
+    if let Ok(rel) = sheet.strip_prefix(dir) {
+        return rel.to_path_buf();
+    }
+    match (dir.canonicalize(), sheet.canonicalize()) {
+        (Ok(dir), Ok(sheet)) => sheet
+            .strip_prefix(&dir)
+            .map_or_else(|_| sheet.clone(), Path::to_path_buf),
+        (_, Ok(sheet)) => sheet,
+        _ => sheet.to_path_buf(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sheet_is_named_as_the_config_names_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cfg = tmp.path().join("cfg");
+        std::fs::create_dir_all(cfg.join("lists")).unwrap();
+        let sheet = cfg.join("lists/event.csv");
+        std::fs::write(&sheet, "email\n").unwrap();
+        // a directory config, and a file config beside the sheet's folder
+        assert_eq!(
+            relative_to_config(&cfg, &sheet),
+            Path::new("lists/event.csv")
+        );
+        let file = cfg.join("contactctl.yaml");
+        assert_eq!(
+            relative_to_config(&file, &sheet),
+            Path::new("lists/event.csv")
+        );
+        // relative paths as typed on the command line
+        assert_eq!(
+            relative_to_config(Path::new("contactctl.yaml"), Path::new("lists/a.csv")),
+            Path::new("lists/a.csv")
+        );
+        // a sheet outside the config's directory: absolute
+        let outside = tmp.path().join("elsewhere.csv");
+        std::fs::write(&outside, "email\n").unwrap();
+        assert!(relative_to_config(&cfg, &outside).is_absolute());
     }
 }
