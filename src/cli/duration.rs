@@ -27,8 +27,18 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             .map_err(|_| format!("{text:?} is too long a duration"))?;
         rest = &rest[digits..];
         let Some(unit) = rest.chars().next() else {
+            if total == 0 && number == 0 {
+                return Err(format!("{text:?} is no time at all: {EXAMPLES}"));
+            }
+            // the units that may follow what came before, each as the whole duration: a bare
+            // number smallest first (`90s, 90m or 90h`), a last part next unit first (`5h30m`)
+            let mut say: Vec<String> = units.iter().map(|(u, _)| format!("{text}{u}")).collect();
+            if total == 0 {
+                say.reverse();
+            }
             return Err(format!(
-                "{text:?} has no unit: say {number}s, {number}m or {number}h ({EXAMPLES})"
+                "{text:?} has no unit: say {} ({EXAMPLES})",
+                or_list(&say)
             ));
         };
         let Some(at) = units.iter().position(|&(u, _)| u == unit) else {
@@ -48,6 +58,15 @@ pub fn parse(text: &str) -> Result<Duration, String> {
         return Err(format!("{text:?} is no time at all: {EXAMPLES}"));
     }
     Ok(Duration::from_secs(total))
+}
+
+/// "a", "a or b", "a, b or c".
+fn or_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
 }
 
 #[cfg(test)]
@@ -75,7 +94,9 @@ mod tests {
         for (text, says) in [
             ("", "empty duration"),
             ("90", "has no unit: say 90s, 90m or 90h"),
-            ("5h30", "has no unit"),
+            ("5h30", "has no unit: say 5h30m or 5h30s"),
+            ("1h30m5", "has no unit: say 1h30m5s"),
+            ("0", "no time at all"),
             ("3d", "unit 'd' is not one of h, m, s"),
             ("30m5h", "unit 'h' is not one of h, m, s in that order"),
             ("5m5m", "unit 'm' is not one of h, m, s in that order"),
