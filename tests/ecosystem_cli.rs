@@ -255,6 +255,61 @@ fn init_takes_a_directory_and_plan_reads_it() {
 }
 
 #[test]
+fn a_first_run_is_pointed_at_what_to_do_next() {
+    let dir = tempfile::tempdir().unwrap();
+    // no config yet: init is named
+    bin()
+        .current_dir(dir.path())
+        .arg("plan")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "contactctl.yaml:1:1: cannot read the config",
+        ))
+        .stderr(predicate::str::contains(
+            "hint: `contactctl init` writes a starter config here",
+        ));
+    // a plan saved against the sandbox is applied against the sandbox
+    bin().current_dir(dir.path()).arg("init").assert().success();
+    bin()
+        .current_dir(dir.path())
+        .args(["plan", "--sandbox", "--out", "p.json"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "Apply exactly it with: contactctl apply contactctl.yaml --plan p.json --sandbox\n",
+        ));
+    // problems only in a sheet are counted in the sheet
+    std::fs::write(
+        dir.path().join("list.csv"),
+        "email,vip\nana@example.com,yes\n",
+    )
+    .unwrap();
+    let yaml = std::fs::read_to_string(dir.path().join("contactctl.yaml")).unwrap();
+    std::fs::write(
+        dir.path().join("contactctl.yaml"),
+        format!("{yaml}\nsources:\n  - csv: list.csv\n"),
+    )
+    .unwrap();
+    bin()
+        .current_dir(dir.path())
+        .arg("validate")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "list.csv:2:2: field \"vip\" is boolean",
+        ))
+        .stderr(predicate::str::contains("error: 1 problem in list.csv\n"));
+    // a zero timeout is refused, not quietly raised
+    bin()
+        .current_dir(dir.path())
+        .args(["plan", "--sandbox", "--timeout", "0"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--timeout"));
+}
+
+#[test]
 fn validate_in_json_prints_one_verdict_object_for_scripts() {
     let out = bin()
         .args(["--format", "json", "validate", "examples/contactctl.yaml"])

@@ -122,7 +122,7 @@ pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
         return Err(e.into());
     }
     if !args.auto_approve && !reviewed {
-        confirm(&plan, out)?;
+        confirm(&plan)?;
     }
 
     let interrupted = Arc::new(AtomicBool::new(false));

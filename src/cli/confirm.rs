@@ -4,11 +4,10 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use super::error::{CommandError, Kind};
-use super::output::Output;
 use crate::plan::Plan;
 
 /// Ask whether to make the plan's calls; only `yes` goes on.
-pub fn confirm(plan: &Plan, out: &Output) -> Result<(), CommandError> {
+pub fn confirm(plan: &Plan) -> Result<(), CommandError> {
     if !std::io::stdin().is_terminal() {
         return Err(CommandError::new(
             Kind::Refused,
@@ -19,9 +18,12 @@ pub fn confirm(plan: &Plan, out: &Output) -> Result<(), CommandError> {
     let mut err = std::io::stderr();
     let _ = write!(
         err,
-        "\nDo you want to make these {} API call{}? Only 'yes' will be accepted: ",
-        plan.summary.api_calls,
-        if plan.summary.api_calls == 1 { "" } else { "s" }
+        "\nDo you want to make {}? Only 'yes' will be accepted: ",
+        if plan.summary.api_calls == 1 {
+            "this 1 API call".to_string()
+        } else {
+            format!("these {} API calls", plan.summary.api_calls)
+        }
     );
     let _ = err.flush();
     let mut answer = String::new();
@@ -30,8 +32,10 @@ pub fn confirm(plan: &Plan, out: &Output) -> Result<(), CommandError> {
         .read_line(&mut answer)
         .map_err(|e| CommandError::new(Kind::Runtime, format!("reading the answer: {e}")))?;
     if answer.trim() != "yes" {
-        out.note("Apply cancelled; nothing was written.");
-        return Err(CommandError::new(Kind::Refused, "apply cancelled"));
+        return Err(CommandError::new(
+            Kind::Refused,
+            "apply cancelled; nothing was written",
+        ));
     }
     Ok(())
 }

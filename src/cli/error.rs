@@ -98,10 +98,17 @@ impl From<ops::Error> for CommandError {
         let message = e.to_string();
         let err = |kind| CommandError::new(kind, message.clone());
         match e {
-            E::Config { diagnostics, .. } => CommandError {
-                diagnostics,
-                ..err(Kind::User)
-            },
+            E::Config { path, diagnostics } => {
+                let e = CommandError {
+                    diagnostics,
+                    ..err(Kind::User)
+                };
+                if path.exists() {
+                    e
+                } else {
+                    e.hint("`contactctl init` writes a starter config here, or name yours: contactctl plan PATH")
+                }
+            }
             E::UnknownChannel { .. } | E::BadUrl { .. } | E::BadQuery(_) => err(Kind::User),
             E::UnknownContact(_) => err(Kind::User).hint(
                 "name a contact as plans show it: email=juan@example.com, id=123, or a bare key value or ID",

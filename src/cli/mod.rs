@@ -31,7 +31,7 @@ pub use output::{Exit, Output};
 #[derive(Debug, Parser)]
 #[command(name = "contactctl", version, about, long_about = None, propagate_version = true)]
 #[command(
-    after_help = "Try it without a token: contactctl plan examples/contactctl.yaml --sandbox\n\nNew here? `contactctl init` writes a starter config; the README has a ten-minute walk-through."
+    after_help = "Try it without a token: contactctl init && contactctl plan --sandbox\n\nNew here? `contactctl init` writes a starter config; the README has a ten-minute walk-through."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -119,12 +119,13 @@ pub struct Endpoint {
     /// Allow plain http:// base URLs for hosts other than this machine (tokens travel in clear).
     #[arg(long)]
     pub allow_insecure: bool,
-    /// Seconds to wait for one HTTP response before treating it as lost.
+    /// Seconds to wait for one HTTP response before treating it as lost (at least 1).
     #[arg(
         long,
         value_name = "SECS",
         default_value_t = 30,
-        env = "CONTACTCTL_TIMEOUT"
+        env = "CONTACTCTL_TIMEOUT",
+        value_parser = clap::value_parser!(u64).range(1..)
     )]
     pub timeout: u64,
 }
@@ -138,6 +139,21 @@ impl Endpoint {
             allow_insecure: self.allow_insecure,
             timeout: Duration::from_secs(self.timeout.max(1)),
         }
+    }
+
+    /// These settings as flags to repeat in a suggested command (` --sandbox`, ...).
+    pub fn flags(&self) -> String {
+        let mut flags = String::new();
+        if self.sandbox {
+            flags.push_str(" --sandbox");
+        }
+        if let Some(state) = &self.sandbox_state {
+            flags.push_str(&format!(" --sandbox-state {}", state.display()));
+        }
+        if self.allow_insecure {
+            flags.push_str(" --allow-insecure");
+        }
+        flags
     }
 }
 

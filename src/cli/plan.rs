@@ -71,10 +71,11 @@ pub async fn run(args: PlanArgs, out: &Output) -> Result<Exit, CommandError> {
             &plan,
         )?;
         out.note(&format!(
-            "Saved the plan to {}. Apply exactly it with: contactctl apply {} --plan {}",
+            "Saved the plan to {}. Apply exactly it with: contactctl apply {} --plan {}{}",
             path.display(),
             target.path.display(),
-            path.display()
+            path.display(),
+            target.endpoint.flags()
         ));
     }
     Ok(if plan.summary.errors > 0 {

@@ -2,7 +2,8 @@
 //! hints and an exit code once, at its edge (`cli::error`). Variants carry the facts (paths,
 //! channels, contacts, the underlying error), never a token, never a pre-rendered hint.
 
-use std::path::PathBuf;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 
 use crate::api::ApiError;
 use crate::config::Diagnostic;
@@ -14,7 +15,7 @@ use super::saved::SavedPlanError;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The config has problems, each with its `file:line:col`.
-    #[error("{} problem{} in {}", diagnostics.len(), if diagnostics.len() == 1 { "" } else { "s" }, path.display())]
+    #[error("{}", config_problems(path, diagnostics))]
     Config {
         /// The config as the user named it.
         path: PathBuf,
@@ -219,5 +220,20 @@ impl Error {
             path: path.into(),
             source,
         }
+    }
+}
+
+/// "3 problems in lists/event.csv": the one file they are in, or how many files of the config.
+fn config_problems(path: &Path, diagnostics: &[Diagnostic]) -> String {
+    let n = diagnostics.len();
+    let s = if n == 1 { "" } else { "s" };
+    let files: BTreeSet<&str> = diagnostics.iter().map(|d| &*d.loc.file).collect();
+    match files.len() {
+        1 => format!(
+            "{n} problem{s} in {}",
+            files.first().copied().unwrap_or_default()
+        ),
+        0 => format!("{n} problem{s} in {}", path.display()),
+        k => format!("{n} problem{s} in {k} files of {}", path.display()),
     }
 }
