@@ -14,7 +14,7 @@ use super::signals::on_interrupt;
 use crate::apply::{ApplyEvent, ApplyReport};
 use crate::ops;
 use crate::read::ReadEvent;
-use crate::render::{self, Format};
+use crate::render::{self, Format, plural};
 
 /// Where the plan comes from: a saved plan to check, or the targets to read and plan.
 enum Source {
@@ -71,17 +71,16 @@ pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
             progress.finish();
             let checked = checked?;
             // The printed plan's cost line is the plan's own reads; say what this check spent.
-            let reads = session.requests_sent() - before;
+            let reads = usize::try_from(session.requests_sent() - before).unwrap_or(usize::MAX);
             let with_calls = checked
                 .contacts
                 .iter()
                 .filter(|c| !c.calls.is_empty())
                 .count();
-            let s = |n: u64| if n == 1 { "" } else { "s" };
             out.note(&format!(
-                "The saved plan still holds: its {with_calls} contact{} with calls re-read in {reads} API call{}.",
-                s(with_calls as u64),
-                s(reads)
+                "The saved plan still holds: its {} with calls re-read in {}.",
+                plural(with_calls, "contact", "contacts"),
+                plural(reads, "API call", "API calls")
             ));
             checked
         }

@@ -137,7 +137,7 @@ impl Endpoint {
             sandbox: self.sandbox,
             sandbox_state: self.sandbox_state.clone(),
             allow_insecure: self.allow_insecure,
-            timeout: Duration::from_secs(self.timeout.max(1)),
+            timeout: Duration::from_secs(self.timeout),
         }
     }
 
