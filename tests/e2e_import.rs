@@ -341,8 +341,8 @@ fn a_csv_import_reads_back_through_a_source_with_no_change_planned() {
         "{err}"
     );
     assert!(
-        err.contains("tags_column: Tags"),
-        "the sources: entry to add:\n{err}"
+        err.contains("    - csv: lists/premium.csv\n") && err.contains("tags_column: Tags"),
+        "the sources: entry to add, the sheet named as the config's YAML names it:\n{err}"
     );
     assert!(
         err.contains("values read but not in the sheet") && !err.contains("segment=premium"),
@@ -378,6 +378,22 @@ fn a_csv_import_reads_back_through_a_source_with_no_change_planned() {
     let plan = Env::json(&out);
     assert_eq!(out.status.code(), Some(0), "{plan:#}\n{csv}");
     assert_eq!(plan["summary"]["unchanged"], 28, "{plan:#}");
+
+    // nobody matches: an empty sheet, and no sources: entry to add for it
+    let out = env
+        .cmd()
+        .args(["import", "--channel", "web", "--field", "segment=nobody"])
+        .args(["--format", "csv", "--out"])
+        .arg(repo.join("lists/nobody.csv"))
+        .arg(&repo)
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("Imported 0 contacts from channel web"),
+        "{err}"
+    );
+    assert!(!err.contains("sources:"), "{err}");
 }
 
 #[test]

@@ -9,7 +9,7 @@ use super::{FormatArg, ImportArgs};
 use crate::import::TAGS_COLUMN;
 use crate::ops;
 use crate::ops::import::{ImportEvent, ImportFormat, ImportRequest};
-use crate::render::human_duration;
+use crate::render::{human_duration, plural};
 
 pub async fn run(args: ImportArgs, out: &Output) -> Result<Exit, CommandError> {
     let format = match out.format_arg {
@@ -59,9 +59,8 @@ pub async fn run(args: ImportArgs, out: &Output) -> Result<Exit, CommandError> {
         .as_ref()
         .map_or_else(|| "stdout".to_string(), |p| p.display().to_string());
     let mut note = format!(
-        "Imported {} contact{} from channel {} to {whereto}",
-        imported.written,
-        if imported.written == 1 { "" } else { "s" },
+        "Imported {} from channel {} to {whereto}",
+        plural(imported.written, "contact", "contacts"),
         args.channel
     );
     if imported.by_id > 0 {
@@ -75,7 +74,7 @@ pub async fn run(args: ImportArgs, out: &Output) -> Result<Exit, CommandError> {
     }
     note.push('.');
     out.note(&note);
-    if format == ImportFormat::Csv {
+    if format == ImportFormat::Csv && imported.written > 0 {
         sheet_notes(&args, imported, out);
     }
     if !outcome.missing.is_empty() {
