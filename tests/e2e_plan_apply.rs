@@ -386,6 +386,24 @@ fn saved_plan_applies_exactly_and_refuses_when_stale() {
         env.contacts("web")["1"].custom_fields["firstName"].as_deref(),
         Some("Alpha")
     );
+    // Applied twice: the second run says the plan is in already, not only "changed".
+    let writes = env.writes("web");
+    env.cmd()
+        .args(["apply", "--auto-approve", "--plan"])
+        .arg(&saved)
+        .arg(&config)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "the platform is already as this saved plan would make it",
+        ))
+        .stderr(predicate::str::contains(
+            "email=a@x.com on web (it is already as this plan would make it)",
+        ))
+        .stderr(predicate::str::contains(
+            "hint: `contactctl plan` shows what",
+        ));
+    assert_eq!(env.writes("web"), writes, "nothing written");
 
     // A changed config makes it stale too.
     env.cmd()

@@ -121,6 +121,8 @@ impl From<ops::Error> for CommandError {
             E::SandboxState(_) | E::NarrowedSavedPlan => err(Kind::User),
             E::SavedPlan(SavedPlanError::Read { .. }) => err(Kind::User),
             E::SavedPlan(_) => err(Kind::User).hint(PLAN_AGAIN),
+            E::PlatformChanged { applied: true, .. } => err(Kind::Refused)
+                .hint("`contactctl plan` shows what, if anything, is left to do"),
             E::ConfigChanged { .. } | E::PlatformChanged { .. } => {
                 err(Kind::Refused).hint(PLAN_AGAIN)
             }

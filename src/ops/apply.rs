@@ -94,7 +94,10 @@ pub async fn recheck_with<C: ContactsApi>(
     if stale.is_empty() {
         Ok(saved.plan)
     } else {
-        Err(Error::PlatformChanged { contacts: stale })
+        Err(Error::PlatformChanged {
+            applied: stale.iter().all(|s| s.applied),
+            contacts: stale.into_iter().map(|s| s.contact).collect(),
+        })
     }
 }
 

@@ -135,10 +135,18 @@ pub enum Error {
         path: PathBuf,
     },
     /// Planned contacts changed on the platform since the saved plan was made.
-    #[error("the platform changed since the plan was saved, so it no longer holds; nothing was written (--force does not override this). Changed: {}", contacts.join(", "))]
+    #[error("{}; nothing was written (--force does not override this). Changed: {}",
+        if *applied {
+            "the platform is already as this saved plan would make it: it was applied since it was saved"
+        } else {
+            "the platform changed since the plan was saved, so it no longer holds"
+        },
+        contacts.join(", "))]
     PlatformChanged {
-        /// The contacts that changed, in words (`email=a@b.c on web`).
+        /// The contacts that changed, in words (`email=a@b.c on web (why)`).
         contacts: Vec<String>,
+        /// Every one of them is already as the plan would make it.
+        applied: bool,
     },
     /// The time budget cannot hold even the reads the plan needs before its first write.
     #[error(

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::Error;
-use crate::model::{Config, Found};
-use crate::plan::{Action, ContactPlan, Plan, managed_part};
+use crate::model::{Config, Found, LiveContact, normalize};
+use crate::plan::{Action, Call, ContactPlan, Plan, managed_part};
 
 /// Version of the saved-plan file format this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -138,33 +138,66 @@ pub fn load(path: &Path) -> Result<SavedPlan, SavedPlanError> {
     serde_json::from_str(&text).map_err(|e| not_a_plan(format!("it is damaged: {e}")))
 }
 
-/// The planned contacts (those with calls) that no longer hold, in words: each `identity on
-/// channel (why)`. `fresh` is what a read of each found now, aligned with `planned`: a contact
-/// to create must still be absent; any other must exist with the managed part (declared fields,
-/// the marker, managed tags) it was planned against.
-pub fn stale_contacts(config: &Config, planned: &[&ContactPlan], fresh: Vec<Found>) -> Vec<String> {
+/// A planned contact that no longer holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stale {
+    /// `identity on channel (why)`.
+    pub contact: String,
+    /// It is already as the plan's calls would make it: the plan (or the same change) was
+    /// applied since it was saved.
+    pub applied: bool,
+}
+
+/// The planned contacts (those with calls) that no longer hold. `fresh` is what a read of each
+/// found now, aligned with `planned`: a contact to create must still be absent; any other must
+/// exist with the managed part (declared fields, the marker, managed tags) it was planned
+/// against. One that is already as the plan would make it says so.
+pub fn stale_contacts(config: &Config, planned: &[&ContactPlan], fresh: Vec<Found>) -> Vec<Stale> {
     planned
         .iter()
         .zip(fresh)
         .filter_map(|(c, found)| {
-            let why = match (c.action, found) {
+            let (why, applied) = match (c.action, found) {
                 (Action::Create, Found::Absent) => return None,
-                (Action::Create, Found::Present(_) | Found::Ambiguous { .. }) => {
-                    "it exists now".to_string()
-                }
-                (_, Found::Present(live)) => {
-                    if c.live.as_ref() == Some(&managed_part(config, live)) {
+                (action, Found::Present(live)) => {
+                    let applied = as_planned(config, &c.calls, &live);
+                    if action != Action::Create
+                        && c.live.as_ref() == Some(&managed_part(config, live))
+                    {
                         return None;
                     }
-                    "its fields or tags changed".to_string()
+                    match (applied, action) {
+                        (true, _) => ("it is already as this plan would make it".to_string(), true),
+                        (false, Action::Create) => ("it exists now".to_string(), false),
+                        (false, _) => ("its fields or tags changed".to_string(), false),
+                    }
                 }
-                (_, Found::Absent) => "it no longer exists".to_string(),
-                (_, Found::Ambiguous { total, .. }) => format!("its key matches {total} contacts"),
-                (_, Found::Failed(message)) => format!("it could not be read: {message}"),
+                (Action::Create, Found::Ambiguous { .. }) => ("it exists now".to_string(), false),
+                (_, Found::Absent) => ("it no longer exists".to_string(), false),
+                (_, Found::Ambiguous { total, .. }) => {
+                    (format!("its key matches {total} contacts"), false)
+                }
+                (_, Found::Failed(message)) => (format!("it could not be read: {message}"), false),
             };
-            Some(format!("{} on {} ({why})", c.identity, c.channel))
+            Some(Stale {
+                contact: format!("{} on {} ({why})", c.identity, c.channel),
+                applied,
+            })
         })
         .collect()
+}
+
+/// Whether `live` already holds what `calls` would write: every field at its value (compared
+/// by type), every tag added there, every tag removed gone.
+fn as_planned(config: &Config, calls: &[Call], live: &LiveContact) -> bool {
+    calls.iter().all(|call| match call {
+        Call::Create { fields } | Call::Update { fields } => fields.iter().all(|w| {
+            let ty = config.field_type(&w.name);
+            normalize(ty, live.value(&w.name)) == normalize(ty, Some(&w.value))
+        }),
+        Call::AddTags { tags } => tags.iter().all(|t| live.tags.contains(t)),
+        Call::RemoveTags { tags } => !tags.iter().any(|t| live.tags.contains(t)),
+    })
 }
 
 #[cfg(test)]
@@ -185,7 +218,7 @@ mod tests {
             tags_removed: vec![],
             error: None,
             calls: vec![Call::AddTags {
-                tags: vec!["VIP".into()],
+                tags: vec!["Blog Updates".into()],
             }],
             marker_only: false,
             source: None,
@@ -239,6 +272,17 @@ mod tests {
                 Found::Present(live("Ana", &[])),
                 Some("its fields or tags changed"),
             ),
+            // the plan's calls were made since: it says so rather than only "changed"
+            (
+                &update,
+                Found::Present(live("Ana", &["VIP", "Blog Updates"])),
+                Some("it is already as this plan would make it"),
+            ),
+            (
+                &create,
+                Found::Present(live("Ana", &["Blog Updates"])),
+                Some("it is already as this plan would make it"),
+            ),
             (&update, Found::Absent, Some("it no longer exists")),
             (
                 &update,
@@ -249,8 +293,11 @@ mod tests {
         for (planned, found, why) in cases {
             let what = format!("{:?} found {found:?}", planned.action);
             let stale = stale_contacts(&config, &[planned], vec![found]);
-            let expected: Vec<String> = why
-                .map(|w| format!("email=a@x.example on web ({w})"))
+            let expected: Vec<Stale> = why
+                .map(|w| Stale {
+                    contact: format!("email=a@x.example on web ({w})"),
+                    applied: w.starts_with("it is already"),
+                })
                 .into_iter()
                 .collect();
             assert_eq!(stale, expected, "{what}");
