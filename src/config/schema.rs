@@ -158,6 +158,12 @@ fn describe(
         [LocationSegment::Property(s), LocationSegment::Property(_)] if s == "channels"
     );
     let one = |m: String| vec![(Target::Value, m)];
+    // a value's message names its key: `rate_limit: expected a whole number, found text`
+    let named = if last.is_empty() {
+        String::new()
+    } else {
+        format!("{last}: ")
+    };
     match error.kind() {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
             let expected = allowed_keys(schema, error.schema_path());
@@ -197,17 +203,23 @@ fn describe(
             expected.sort();
             let expected: Vec<&str> = expected.into_iter().map(|(_, name)| name).collect();
             one(format!(
-                "expected {}, found {}",
+                "{named}expected {}, found {}",
                 or_list(&expected),
                 json_kind(instance)
             ))
         }
+        // `version: "1"`: the type error above says it; "unsupported version" would contradict it
+        ValidationErrorKind::Constant { expected_value }
+            if last == "version" && instance.is_string() && expected_value.is_number() =>
+        {
+            Vec::new()
+        }
         ValidationErrorKind::Constant { expected_value } if last == "version" => one(format!(
             "unsupported version {instance}: this contactctl reads version {expected_value}"
         )),
-        ValidationErrorKind::Constant { expected_value } => {
-            one(format!("expected {expected_value}, found {instance}"))
-        }
+        ValidationErrorKind::Constant { expected_value } => one(format!(
+            "{named}expected {expected_value}, found {instance}"
+        )),
         ValidationErrorKind::Enum { options } => {
             let options: Vec<String> = options
                 .as_array()
@@ -217,15 +229,18 @@ fn describe(
                         .collect()
                 })
                 .unwrap_or_default();
-            one(format!("{instance} is not one of: {}", options.join(", ")))
+            one(format!(
+                "{named}{instance} is not one of: {}",
+                options.join(", ")
+            ))
         }
-        ValidationErrorKind::Minimum { limit } => {
-            one(format!("{instance} is less than the minimum, {limit}"))
-        }
-        ValidationErrorKind::Maximum { limit } => {
-            one(format!("{instance} is more than the maximum, {limit}"))
-        }
-        ValidationErrorKind::MinLength { limit: 1 } => one("must not be empty".to_string()),
+        ValidationErrorKind::Minimum { limit } => one(format!(
+            "{named}{instance} is less than the minimum, {limit}"
+        )),
+        ValidationErrorKind::Maximum { limit } => one(format!(
+            "{named}{instance} is more than the maximum, {limit}"
+        )),
+        ValidationErrorKind::MinLength { limit: 1 } => one(format!("{named}must not be empty")),
         ValidationErrorKind::Pattern { .. } if last == "token_env" => one(format!(
             "{instance} is not an environment variable name (letters, digits and _, not \
              starting with a digit)"
