@@ -145,11 +145,31 @@ pub(crate) fn parse(file: u32, text: &str, diags: &mut Diags) -> Option<Node> {
     };
     match builder.document() {
         Ok(root) => Some(root),
-        Err(Stop { pos, message }) => {
+        Err(Stop { mut pos, message }) => {
+            // The scanner reports a stray tab at the scalar or block it was reading; the tab is
+            // what the user must find.
+            if message.contains("tab")
+                && let Some(tab) = first_tab_from(text, pos)
+            {
+                pos = tab;
+            }
             builder.diags.push(pos, format!("invalid YAML: {message}"));
             None
         }
     }
+}
+
+/// The position of the first tab on the line of `from` or after it.
+fn first_tab_from(text: &str, from: Pos) -> Option<Pos> {
+    let start = usize::try_from(from.line.saturating_sub(1)).ok()?;
+    text.lines().enumerate().skip(start).find_map(|(i, line)| {
+        let col = line.chars().position(|c| c == '\t')?;
+        Some(Pos {
+            line: u32::try_from(i + 1).ok()?,
+            col: u32::try_from(col + 1).ok()?,
+            ..from
+        })
+    })
 }
 
 /// Why parsing stopped, and where.
@@ -647,6 +667,18 @@ mod tests {
         assert_eq!(
             problems("a: [\n"),
             ["f.yaml:1:4: invalid YAML: unclosed bracket '['"]
+        );
+    }
+
+    #[test]
+    fn a_stray_tab_is_pointed_at_where_it_is() {
+        assert_eq!(
+            problems("version: 1\n\tchannels:\n"),
+            ["f.yaml:2:1: invalid YAML: while scanning a plain scalar, found a tab"]
+        );
+        assert_eq!(
+            problems("version: 1\nchannels:\n\tweb: {}\n"),
+            ["f.yaml:3:1: invalid YAML: tabs disallowed within this context (block indentation)"]
         );
     }
 
