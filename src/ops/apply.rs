@@ -95,7 +95,8 @@ pub async fn recheck_with<C: ContactsApi>(
         Ok(saved.plan)
     } else {
         Err(Error::PlatformChanged {
-            applied: stale.iter().all(|s| s.applied),
+            // applied: every contact with calls is already as the plan would make it
+            applied: stale.len() == planned.len() && stale.iter().all(|s| s.applied),
             contacts: stale.into_iter().map(|s| s.contact).collect(),
         })
     }

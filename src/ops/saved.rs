@@ -2,6 +2,7 @@
 //! it, refusing a file of another kind or version), and whether the plan still holds — the config
 //! unchanged, and every planned contact as it was on the platform.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -160,12 +161,11 @@ pub fn stale_contacts(config: &Config, planned: &[&ContactPlan], fresh: Vec<Foun
             let (why, applied) = match (c.action, found) {
                 (Action::Create, Found::Absent) => return None,
                 (action, Found::Present(live)) => {
-                    let applied = as_planned(config, &c.calls, &live);
-                    if action != Action::Create
-                        && c.live.as_ref() == Some(&managed_part(config, live))
-                    {
+                    let live = managed_part(config, live);
+                    if action != Action::Create && c.live.as_ref() == Some(&live) {
                         return None;
                     }
+                    let applied = as_planned(config, c, &live);
                     match (applied, action) {
                         (true, _) => ("it is already as this plan would make it".to_string(), true),
                         (false, Action::Create) => ("it exists now".to_string(), false),
@@ -187,23 +187,41 @@ pub fn stale_contacts(config: &Config, planned: &[&ContactPlan], fresh: Vec<Foun
         .collect()
 }
 
-/// Whether `live` already holds what `calls` would write: every field at its value (compared
-/// by type), every tag added there, every tag removed gone.
-fn as_planned(config: &Config, calls: &[Call], live: &LiveContact) -> bool {
-    calls.iter().all(|call| match call {
-        Call::Create { fields } | Call::Update { fields } => fields.iter().all(|w| {
-            let ty = config.field_type(&w.name);
-            normalize(ty, live.value(&w.name)) == normalize(ty, Some(&w.value))
-        }),
-        Call::AddTags { tags } => tags.iter().all(|t| live.tags.contains(t)),
-        Call::RemoveTags { tags } => !tags.iter().any(|t| live.tags.contains(t)),
-    })
+/// Whether the managed part `live` is exactly what `c`'s calls make of the managed part it was
+/// planned against (nothing, for a create): every managed field as written (compared by type),
+/// the managed tags as added and removed, and nothing else managed changed.
+fn as_planned(config: &Config, c: &ContactPlan, live: &LiveContact) -> bool {
+    let mut want = c.live.clone().unwrap_or_default();
+    for call in &c.calls {
+        match call {
+            Call::Create { fields } | Call::Update { fields } => {
+                for w in fields {
+                    want.fields
+                        .insert(w.name.as_str(), Some(w.value.as_str().into()));
+                }
+            }
+            Call::AddTags { tags } => want.tags.extend(tags.iter().cloned()),
+            Call::RemoveTags { tags } => want.tags.retain(|t| !tags.contains(t)),
+        }
+    }
+    let want = managed_part(config, want);
+    let names: BTreeSet<&str> = want
+        .fields
+        .keys()
+        .chain(live.fields.keys())
+        .map(|n| n.as_str())
+        .collect();
+    want.tags == live.tags
+        && names.into_iter().all(|name| {
+            let ty = config.field_type(name);
+            normalize(ty, want.value(name)) == normalize(ty, live.value(name))
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::LiveContact;
+    use crate::model::{FieldWrite, LiveContact};
     use crate::plan::Call;
     use crate::testing::{self, config, key};
 
@@ -280,8 +298,19 @@ mod tests {
             ),
             (
                 &create,
-                Found::Present(live("Ana", &["Blog Updates"])),
+                Found::Present(testing::live("1", &[("locale", "es")], &["Blog Updates"])),
                 Some("it is already as this plan would make it"),
+            ),
+            // as the calls would make it, and more: a managed field the calls do not write
+            (
+                &update,
+                Found::Present(live("Anna", &["VIP", "Blog Updates"])),
+                Some("its fields or tags changed"),
+            ),
+            (
+                &create,
+                Found::Present(live("Ana", &["Blog Updates"])),
+                Some("it exists now"),
             ),
             (&update, Found::Absent, Some("it no longer exists")),
             (
@@ -302,5 +331,61 @@ mod tests {
                 .collect();
             assert_eq!(stale, expected, "{what}");
         }
+    }
+
+    #[test]
+    fn a_contact_is_as_planned_when_every_call_s_effect_and_nothing_else_is_there() {
+        let config = testing::with_marker(config());
+        let snapshot = managed_part(&config, live("Ana", &["VIP"]));
+        let mut plan = contact(Action::Update, Some("1"), Some(snapshot));
+        plan.calls = vec![
+            Call::Update {
+                fields: vec![
+                    FieldWrite {
+                        name: "firstName".into(),
+                        value: "Bea".into(),
+                    },
+                    FieldWrite {
+                        name: "managed_by".into(),
+                        value: "git".into(),
+                    },
+                    FieldWrite {
+                        name: "vip".into(),
+                        value: "TRUE".into(),
+                    },
+                ],
+            },
+            Call::RemoveTags {
+                tags: vec!["VIP".into()],
+            },
+        ];
+        let now = |fields: &[(&str, &str)], tags: &[&str]| {
+            managed_part(&config, testing::live("1", fields, tags))
+        };
+        let done = [("firstName", "Bea"), ("managed_by", "git"), ("vip", "true")];
+        // booleans compare by value, unmanaged data is free
+        assert!(as_planned(&config, &plan, &now(&done, &["Newsletter"])));
+        // a tag the plan removes is still there; the marker is missing; a managed field more
+        assert!(!as_planned(&config, &plan, &now(&done, &["VIP"])));
+        assert!(!as_planned(
+            &config,
+            &plan,
+            &now(&[("firstName", "Bea"), ("vip", "TRUE")], &[])
+        ));
+        let more = [done.as_slice(), &[("lastName", "Cruz")]].concat();
+        assert!(!as_planned(&config, &plan, &now(&more, &[])));
+        // a field the plan clears ("") is empty
+        plan.calls = vec![Call::Update {
+            fields: vec![FieldWrite {
+                name: "firstName".into(),
+                value: String::new(),
+            }],
+        }];
+        assert!(as_planned(&config, &plan, &now(&[], &["VIP"])));
+        assert!(!as_planned(
+            &config,
+            &plan,
+            &now(&[("firstName", "Ana")], &["VIP"])
+        ));
     }
 }
