@@ -30,10 +30,16 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             if total == 0 && number == 0 {
                 return Err(format!("{text:?} is no time at all: {EXAMPLES}"));
             }
+            if units.is_empty() {
+                return Err(format!(
+                    "{text:?}: nothing can follow the seconds ({EXAMPLES})"
+                ));
+            }
             // the units that may follow what came before, each as the whole duration: a bare
             // number smallest first (`90s, 90m or 90h`), a last part next unit first (`5h30m`)
-            let mut say: Vec<String> = units.iter().map(|(u, _)| format!("{text}{u}")).collect();
-            if total == 0 {
+            let written = text.trim();
+            let mut say: Vec<String> = units.iter().map(|(u, _)| format!("{written}{u}")).collect();
+            if units.len() == 3 {
                 say.reverse();
             }
             return Err(format!(
@@ -97,6 +103,9 @@ mod tests {
             ("5h30", "has no unit: say 5h30m or 5h30s"),
             ("1h30m5", "has no unit: say 1h30m5s"),
             ("0", "no time at all"),
+            ("0h30", "has no unit: say 0h30m or 0h30s"),
+            (" 90 ", "has no unit: say 90s, 90m or 90h"),
+            ("5s3", "nothing can follow the seconds"),
             ("3d", "unit 'd' is not one of h, m, s"),
             ("30m5h", "unit 'h' is not one of h, m, s in that order"),
             ("5m5m", "unit 'm' is not one of h, m, s in that order"),
