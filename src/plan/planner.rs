@@ -18,8 +18,8 @@ use super::estimate::estimated_seconds;
 use super::{Action, Call, ChannelSummary, ContactPlan, FieldChange, Plan, PlanOptions, Summary};
 pub use crate::model::managed_part;
 use crate::model::{
-    CompactString, Config, DEFAULT_RATE_LIMIT, DesiredContact, FieldType, FieldWrite, Found,
-    Identity, LiveContact, LiveState, MAX_FIELDS_PER_CALL, MAX_TAGS_PER_CALL, same_value,
+    Channel, CompactString, Config, DEFAULT_RATE_LIMIT, DesiredContact, FieldType, FieldWrite,
+    Found, Identity, LiveContact, LiveState, MAX_FIELDS_PER_CALL, MAX_TAGS_PER_CALL, same_value,
 };
 
 /// Decide what apply must do so the platform matches `config` for the contacts in `live`.
@@ -435,19 +435,25 @@ fn channel_summaries(
 }
 
 /// Seconds the whole run takes: channels go in parallel, except that channels on one host with
-/// one token share that token's rate limit (as the session's limiters do), so their calls queue
-/// together at the lowest of their limits.
+/// one token share that token's rate limit, the lowest any of the config's channels there sets
+/// (as the session's limiters do), so their calls queue together.
 fn estimated_run_seconds(config: &Config, channels: &[ChannelSummary]) -> u64 {
+    fn token(c: &Channel) -> (&str, &str) {
+        (c.base_url.as_str(), c.token_env.as_str())
+    }
     let mut by_token: BTreeMap<(&str, &str), (usize, u32)> = BTreeMap::new();
+    for c in config.channels.values() {
+        let (_, limit) = by_token.entry(token(c)).or_insert((0, u32::MAX));
+        *limit = (*limit).min(c.rate_limit);
+    }
     for ch in channels {
-        let Some(c) = config.channels.get(&ch.channel) else {
-            continue;
-        };
-        let (calls, limit) = by_token
-            .entry((c.base_url.as_str(), c.token_env.as_str()))
-            .or_insert((0, u32::MAX));
-        *calls += ch.reads + ch.api_calls;
-        *limit = (*limit).min(ch.rate_limit);
+        if let Some((calls, _)) = config
+            .channels
+            .get(&ch.channel)
+            .and_then(|c| by_token.get_mut(&token(c)))
+        {
+            *calls += ch.reads + ch.api_calls;
+        }
     }
     by_token
         .into_values()
@@ -1226,8 +1232,18 @@ mod tests {
         assert_eq!(p.summary.estimated_seconds, 240);
         // The same token on another host is another limit.
         cfg.channels.get_mut("viber").unwrap().base_url = "https://other.example/api".into();
-        let p = plan(&cfg, state, PlanOptions::default());
+        let p = plan(&cfg, state.clone(), PlanOptions::default());
         assert_eq!(p.summary.estimated_seconds, 120);
+        // A channel of the config with no contact in the plan still sets the token's limit:
+        // web's 262 calls at 50 a minute.
+        let slow = Channel {
+            name: "slow".into(),
+            rate_limit: 50,
+            ..cfg.channels["web"].clone()
+        };
+        cfg.channels.insert("slow".into(), slow);
+        let p = plan(&cfg, state, PlanOptions::default());
+        assert_eq!(p.summary.estimated_seconds, 300);
     }
 
     #[test]
