@@ -198,6 +198,27 @@ pub(super) fn read(
         match reader.read_record(&mut record) {
             Ok(true) => {
                 let line = line_of(&record, &bytes);
+                // A quote never closed runs to the end of the file: the reader gives the rest of
+                // the file as one cell of this last row. Say that, not what the row then lacks.
+                let at_end =
+                    usize::try_from(reader.position().byte()).unwrap_or(usize::MAX) >= bytes.len();
+                if at_end && let Some((line, cell)) = unclosed_quote(&bytes) {
+                    let lines = record
+                        .get(cell.saturating_sub(1) as usize)
+                        .map_or(1, |c| c.lines().count());
+                    diags.push(
+                        Pos {
+                            file,
+                            line,
+                            col: cell,
+                        },
+                        format!(
+                            "this cell opens a quote (\") that is never closed: the {lines} lines to \
+                             the end of the file went into it"
+                        ),
+                    );
+                    break;
+                }
                 if let Some(c) = row.contact(&record, line, &sheet, identities, diags) {
                     out.push(c);
                 }
@@ -372,18 +393,6 @@ impl Row<'_> {
             let columns = if h == 1 { "column" } else { "columns" };
             let mut message =
                 format!("the row has {n} {cells}, but the header names {h} {columns}");
-            // A quote never closed swallows the lines after it into one cell: point at that
-            // cell and say so, rather than only counting cells.
-            if let Some(j) = record.iter().position(|c| c.contains(['\n', '\r'])) {
-                let lines = record[j].lines().count();
-                diags.push(
-                    at(j),
-                    format!(
-                        "{message}, and this quoted cell runs over {lines} lines: is its closing quote (\") missing?"
-                    ),
-                );
-                return None;
-            }
             if n < h {
                 let missing: Vec<String> =
                     self.header[n..].iter().map(|c| format!("{c:?}")).collect();
@@ -549,8 +558,9 @@ fn open(files: &dyn FileSource, csv: &str, yaml: &str) -> Result<(String, Vec<u8
 /// start, `""` inside quotes is a quote, rows end at `\n`, `\r\n` or `\r` outside quotes, lines
 /// with nothing on them hold no record), calling `f(offset, record_line, cell)` at the start of
 /// every cell (`cell` is 1-based) and `f(offset, record_line, None)` where each record ends.
-/// Line numbers count `\n`, as the csv crate's do.
-fn walk(text: &[u8], mut f: impl FnMut(usize, u32, Option<u32>) -> ControlFlow<()>) {
+/// Line numbers count `\n`, as the csv crate's do. Returns whether the text ends inside a
+/// quoted cell (a quote never closed), unless `f` stopped the walk first.
+fn walk(text: &[u8], mut f: impl FnMut(usize, u32, Option<u32>) -> ControlFlow<()>) -> bool {
     let mut i = if text.starts_with(b"\xEF\xBB\xBF") {
         3
     } else {
@@ -565,7 +575,7 @@ fn walk(text: &[u8], mut f: impl FnMut(usize, u32, Option<u32>) -> ControlFlow<(
     macro_rules! emit {
         ($offset:expr, $cell:expr) => {
             if f($offset, record_line, $cell).is_break() {
-                return;
+                return false;
             }
         };
     }
@@ -622,6 +632,20 @@ fn walk(text: &[u8], mut f: impl FnMut(usize, u32, Option<u32>) -> ControlFlow<(
     if in_record {
         emit!(text.len(), None);
     }
+    in_record && quoted
+}
+
+/// The record line and cell (1-based) of a cell whose opening quote is never closed: it runs to
+/// the end of `text`.
+fn unclosed_quote(text: &[u8]) -> Option<(u32, u32)> {
+    let mut last = (1, 1);
+    let open = walk(text, |_, line, cell| {
+        if let Some(cell) = cell {
+            last = (line, cell);
+        }
+        ControlFlow::Continue(())
+    });
+    open.then_some(last)
 }
 
 /// The record line and cell of byte `offset` of `text`.
@@ -683,6 +707,16 @@ mod tests {
             "a missing cell: the record's end"
         );
         assert_eq!(cell_offset(text, 9, 1), None);
+    }
+
+    #[test]
+    fn a_quote_never_closed_is_found_at_its_cell() {
+        assert_eq!(unclosed_quote(b"a,b\n1,\"x\n2,y\n"), Some((2, 2)));
+        assert_eq!(unclosed_quote(b"a,b\n\"1,x\r\n2,y"), Some((2, 1)));
+        // closed, escaped, or a quote inside an unquoted cell: nothing open
+        assert_eq!(unclosed_quote(b"a,b\n1,\"x\ny\"\n"), None);
+        assert_eq!(unclosed_quote(b"a,b\n1,\"x\"\"\"\n"), None);
+        assert_eq!(unclosed_quote(b"a,b\n1,x\"y\n"), None);
     }
 
     #[test]
