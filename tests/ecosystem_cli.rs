@@ -267,7 +267,15 @@ fn a_first_run_is_pointed_at_what_to_do_next() {
             "contactctl.yaml:1:1: cannot read the config",
         ))
         .stderr(predicate::str::contains(
-            "hint: `contactctl init` writes a starter config here",
+            "hint: `contactctl init` writes a starter config there",
+        ));
+    bin()
+        .current_dir(dir.path())
+        .args(["validate", "my contacts/"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "hint: `contactctl init 'my contacts/'` writes a starter config there",
         ));
     // a plan saved against the sandbox is applied against the sandbox
     bin().current_dir(dir.path()).arg("init").assert().success();
@@ -278,6 +286,14 @@ fn a_first_run_is_pointed_at_what_to_do_next() {
         .success()
         .stderr(predicate::str::contains(
             "Apply exactly it with: contactctl apply contactctl.yaml --plan p.json --sandbox\n",
+        ));
+    bin()
+        .current_dir(dir.path())
+        .args(["plan", "--sandbox", "--out", "my plan.json"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "contactctl apply contactctl.yaml --plan 'my plan.json' --sandbox\n",
         ));
     // problems only in a sheet are counted in the sheet
     std::fs::write(

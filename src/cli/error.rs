@@ -3,7 +3,10 @@
 //! `CommandError`). Printed on stderr as `error: ...` followed by `hint: ...` lines; a config's
 //! problems come first, as `file:line:col: message` (with source excerpts on a terminal).
 
+use std::path::Path;
+
 use super::output::{Exit, Output};
+use super::{DEFAULT_CONFIG, shell_word};
 use crate::config::{self, Diagnostic};
 use crate::ops;
 use crate::ops::saved::SavedPlanError;
@@ -106,7 +109,14 @@ impl From<ops::Error> for CommandError {
                 if path.exists() {
                     e
                 } else {
-                    e.hint("`contactctl init` writes a starter config here, or name yours: contactctl plan PATH")
+                    let init = if path == Path::new(DEFAULT_CONFIG) {
+                        "contactctl init".to_string()
+                    } else {
+                        format!("contactctl init {}", shell_word(&path.display().to_string()))
+                    };
+                    e.hint(format!(
+                        "`{init}` writes a starter config there, or name yours: contactctl plan PATH"
+                    ))
                 }
             }
             E::UnknownChannel { .. } | E::BadUrl { .. } | E::BadQuery(_) => err(Kind::User),

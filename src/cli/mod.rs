@@ -74,7 +74,7 @@ pub enum FormatArg {
 #[derive(Debug, Args, Clone)]
 pub struct Target {
     /// The config: a YAML file, or a directory of *.yaml/*.yml files.
-    #[arg(default_value = "contactctl.yaml")]
+    #[arg(default_value = DEFAULT_CONFIG)]
     pub path: PathBuf,
     /// Only this channel (repeatable).
     #[arg(long = "channel", value_name = "NAME")]
@@ -148,7 +148,8 @@ impl Endpoint {
             flags.push_str(" --sandbox");
         }
         if let Some(state) = &self.sandbox_state {
-            flags.push_str(&format!(" --sandbox-state {}", state.display()));
+            let state = shell_word(&state.display().to_string());
+            flags.push_str(&format!(" --sandbox-state {state}"));
         }
         if self.allow_insecure {
             flags.push_str(" --allow-insecure");
@@ -157,6 +158,19 @@ impl Endpoint {
     }
 }
 
+/// `word` as one shell word: as is when it is plain, else in single quotes.
+pub fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+=:,@%".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// The config a command reads when given no PATH.
+pub const DEFAULT_CONFIG: &str = "contactctl.yaml";
+
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -164,7 +178,7 @@ pub enum Command {
     #[command(after_help = "Example: contactctl validate contacts/")]
     Validate {
         /// The config: a YAML file, or a directory of *.yaml/*.yml files.
-        #[arg(default_value = "contactctl.yaml")]
+        #[arg(default_value = DEFAULT_CONFIG)]
         path: PathBuf,
     },
     /// Read the live state of every managed contact and print the changes apply would make.
@@ -220,7 +234,7 @@ pub enum Command {
 pub struct InitArgs {
     /// Where to write the config: a file, or a directory (ending in `/` or existing) to write
     /// `contactctl.yaml` into. An existing config is never overwritten.
-    #[arg(default_value = "contactctl.yaml")]
+    #[arg(default_value = DEFAULT_CONFIG)]
     pub path: PathBuf,
 }
 
@@ -297,7 +311,7 @@ pub struct ShowArgs {
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// The config: a YAML file, or a directory of *.yaml/*.yml files.
-    #[arg(default_value = "contactctl.yaml")]
+    #[arg(default_value = DEFAULT_CONFIG)]
     pub path: PathBuf,
     /// The channel to read the contacts from.
     #[arg(long, value_name = "NAME")]
@@ -366,4 +380,18 @@ pub async fn run(cli: Cli) -> Exit {
         Command::Import(args) => import::run(args, &out).await,
     };
     result.unwrap_or_else(|e| e.print(&out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_word;
+
+    #[test]
+    fn a_path_is_quoted_only_when_a_shell_would_split_or_expand_it() {
+        assert_eq!(shell_word("contacts/plan.json"), "contacts/plan.json");
+        assert_eq!(shell_word("my plan.json"), "'my plan.json'");
+        assert_eq!(shell_word("it's.json"), "'it'\\''s.json'");
+        assert_eq!(shell_word("$HOME/x"), "'$HOME/x'");
+        assert_eq!(shell_word(""), "''");
+    }
 }

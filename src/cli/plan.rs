@@ -1,10 +1,10 @@
 //! `contactctl plan`: open a session, read and plan, render; optionally save the plan for
 //! `apply --plan`.
 
-use super::PlanArgs;
 use super::error::CommandError;
 use super::output::{Exit, Output};
 use super::progress::Progress;
+use super::{PlanArgs, shell_word};
 use crate::ops;
 use crate::plan::{Plan, PlanOptions};
 use crate::read::ReadEvent;
@@ -73,8 +73,8 @@ pub async fn run(args: PlanArgs, out: &Output) -> Result<Exit, CommandError> {
         out.note(&format!(
             "Saved the plan to {}. Apply exactly it with: contactctl apply {} --plan {}{}",
             path.display(),
-            target.path.display(),
-            path.display(),
+            shell_word(&target.path.display().to_string()),
+            shell_word(&path.display().to_string()),
             target.endpoint.flags()
         ));
     }
