@@ -191,11 +191,7 @@ fn a_sheet_plans_and_applies_like_yaml_contacts() {
     assert_eq!(set(&yaml[0].tags), set(&["VIP".to_string()]));
 
     // Converged: a second plan has nothing to do.
-    env.cmd()
-        .args(["plan", "--detailed-exitcode"])
-        .arg(&config)
-        .assert()
-        .code(0)
+    env.plan_has_no_changes(&config)
         .stdout(predicate::str::contains("No changes"));
 }
 

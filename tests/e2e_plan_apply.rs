@@ -105,11 +105,7 @@ fn plan_then_apply_makes_the_platform_match_with_exactly_the_planned_calls() {
     assert_eq!(viber.tags, vec!["VIP"]);
 
     // Converged: a second plan has nothing to do.
-    env.cmd()
-        .args(["plan", "--detailed-exitcode"])
-        .arg(&config)
-        .assert()
-        .code(0)
+    env.plan_has_no_changes(&config)
         .stdout(predicate::str::contains("No changes"));
 }
 
@@ -237,11 +233,7 @@ fn detailed_exitcode_is_0_without_drift_and_2_with_it() {
         "same.yaml",
         &format!("{DEFAULTS}contacts:\n  - fields: {{ email: A@X.com, vip: true, customerid: 7.0 }}\n    tags: [VIP]\n"),
     );
-    env.cmd()
-        .args(["plan", "--detailed-exitcode"])
-        .arg(&same)
-        .assert()
-        .code(0);
+    env.plan_has_no_changes(&same);
     let drift = env.config_named(
         "drift.yaml",
         &format!("{DEFAULTS}contacts:\n  - fields: {{ email: a@x.com, vip: false }}\n"),
@@ -632,11 +624,7 @@ fn the_marker_reads_in_bulk_reports_orphans_and_prune_removes_them() {
         Some("git")
     );
     // Orphans only: exit 0 under --detailed-exitcode.
-    env.cmd()
-        .args(["plan", "--detailed-exitcode"])
-        .arg(&config)
-        .assert()
-        .code(0);
+    env.plan_has_no_changes(&config);
     // With --prune they are changes, and apply removes their managed tags and the marker.
     env.cmd()
         .args(["plan", "--detailed-exitcode", "--prune"])

@@ -98,11 +98,7 @@ fn finish(env: &Env, path: &PathBuf) {
         .arg(path)
         .assert()
         .code(0);
-    env.cmd()
-        .args(["plan", "--detailed-exitcode"])
-        .arg(path)
-        .assert()
-        .code(0);
+    env.plan_has_no_changes(path);
     let config = contactctl::config::load(path).unwrap();
     let c = check_platform(
         &config,

@@ -134,6 +134,19 @@ impl Env {
         cmd
     }
 
+    /// `contactctl plan --detailed-exitcode CONFIG` exits 0: the platform matches the config.
+    /// The assertion, for more checks of the output.
+    pub fn plan_has_no_changes(
+        &self,
+        config: impl AsRef<std::ffi::OsStr>,
+    ) -> assert_cmd::assert::Assert {
+        self.cmd()
+            .args(["plan", "--detailed-exitcode"])
+            .arg(config)
+            .assert()
+            .code(0)
+    }
+
     /// Live contacts of a channel, by ID.
     pub fn contacts(&self, channel: &str) -> BTreeMap<String, WireContact> {
         self.sandbox.snapshot().channels[channel]
