@@ -14,7 +14,7 @@
 //! Measures only; it panics if a run fails or a count is off the expected minimum, since then
 //! the table would be wrong.
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 mod support;
 
 use std::collections::BTreeMap;

@@ -17,7 +17,7 @@
 //!
 //! Run with `cargo bench --bench limiter`.
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 mod support;
 
 use std::sync::Arc;

@@ -5,7 +5,7 @@
 //! `SANDBOX_BENCH_CONCURRENCY` override 50,000 and 64. Measures only; asserts nothing but that
 //! every request succeeded.
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 mod support;
 
 use std::sync::Arc;

@@ -1,10 +1,8 @@
 //! End to end: the built binary plans and applies against the sandbox over real HTTP, and the
 //! platform ends up equal to the config, with exactly the planned number of calls.
 
-mod support;
-
+use crate::support::{Env, VIBER_TOKEN, WEB_TOKEN, wire};
 use predicates::prelude::*;
-use support::{Env, VIBER_TOKEN, WEB_TOKEN, wire};
 
 const DEFAULTS: &str = "defaults:\n  channel: web\n  key: email\n";
 

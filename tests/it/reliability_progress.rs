@@ -3,20 +3,18 @@
 //! and then a minute's wait), and the time left the progress tracker foresees compared, at every
 //! step, with the time the run really took from there.
 
-mod support;
-
 use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
+use crate::support::reliability::*;
+use crate::support::{start_sandbox, wire};
 use contactctl::api::wire::WireContact;
 use contactctl::apply::{ApplyOptions, apply};
 use contactctl::ops::progress::Tracker;
 use contactctl::plan::{PlanOptions, estimated_seconds, plan};
 use contactctl::read::{ReadOptions, read_live_with};
 use contactctl::sandbox::Faults;
-use support::reliability::*;
-use support::{start_sandbox, wire};
 use tokio::time::Instant;
 
 /// Calls a minute, on the sandbox and in the config.

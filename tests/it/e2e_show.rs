@@ -2,11 +2,9 @@
 //! format, byte for byte as `plan` printed it in that format, from the file alone — no config,
 //! no token, no API call; a file that is not a plan, or of another format version, refused.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 
-use support::{Env, wire};
+use crate::support::{Env, wire};
 
 /// A platform and a config whose plan has a bit of everything: a create, an update with a long
 /// note, a tag removed, an unchanged contact, an orphan, and a contact that cannot be planned

@@ -2,15 +2,13 @@
 //! what it says and nothing more (a faulted call changes nothing, a dropped create IS created).
 //! Owns nothing but these checks.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::http::{Api, error_body, fields_body, tags_body};
+use crate::support::serve;
 use contactctl::sandbox::{Faults, RandomFaults, SandboxHandle, SandboxState, Stats};
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::http::{Api, error_body, fields_body, tags_body};
-use support::serve;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const ID: &str = "1776025372480910";

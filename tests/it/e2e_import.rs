@@ -2,11 +2,9 @@
 //! config directory → `plan` right after shows every imported contact unchanged (the round
 //! trip), through the built binary.
 
-mod support;
-
 use std::path::PathBuf;
 
-use support::{Env, text, wire};
+use crate::support::{Env, text, wire};
 
 /// The channels/fields/tags file of a config directory `repo/` pointing at the sandbox, with
 /// `defaults` as given; returns the directory.

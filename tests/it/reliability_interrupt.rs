@@ -4,16 +4,14 @@
 //! unfinished; the next apply finishes the job with no duplicate. SIGTERM (a cancelled CI job)
 //! does the same; a second interrupt stops at once.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::reliability::{check_platform, unconverged};
+use crate::support::{Env, VIBER_TOKEN, WEB_TOKEN};
 use contactctl::sandbox::Faults;
-use support::reliability::{check_platform, unconverged};
-use support::{Env, VIBER_TOKEN, WEB_TOKEN};
 
 const CONTACTS: usize = 200;
 

@@ -3,16 +3,14 @@
 //! rate limiter, the planner and the apply engine, against the sandbox enforcing the same limit.
 //! The real-clock measurement of the same case is `bench/estimate.sh`.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::reliability::*;
+use crate::support::{start_sandbox, wire};
 use contactctl::ops::plan::read_and_plan;
 use contactctl::ops::targets::Targets;
 use contactctl::plan::PlanOptions;
 use contactctl::sandbox::Faults;
-use support::reliability::*;
-use support::{start_sandbox, wire};
 
 /// Rate limit of the channel, calls a minute.
 const RATE: u32 = 40;

@@ -8,12 +8,10 @@
 //! A failure prints its seed and config; rerun one seed with `REL_SEED=<seed>`. Totals are
 //! printed as `FIGURES ...` lines (`cargo test --test reliability_random -- --nocapture`).
 
-mod support;
-
+use crate::support::reliability::*;
+use crate::support::{start_sandbox, wire};
 use contactctl::api::wire::WireContact;
 use contactctl::sandbox::{Faults, RandomFaults, SandboxState};
-use support::reliability::*;
-use support::{start_sandbox, wire};
 
 /// Schedules per fault class (9 classes: 450 schedules).
 const SEEDS_PER_CLASS: u64 = 50;

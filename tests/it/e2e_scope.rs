@@ -4,14 +4,12 @@
 //! desired state changed are read (dropped ones too, with a marker), whatever did not change
 //! costs nothing, and `apply --plan` of a scoped plan reads only the contacts it has calls for.
 
-mod support;
-
 use std::path::PathBuf;
 use std::process::Output;
 
+use crate::support::{Env, show, wire};
 use contactctl::api::wire::WireContact;
 use serde_json::Value;
-use support::{Env, show, wire};
 
 const MARKER: &str = "  marker: { field: managed_by, value: git }\n";
 
@@ -198,7 +196,7 @@ fn a_three_contact_change_in_a_300_contact_repo_reads_three_contacts_planned_sav
             "exactly the saved calls"
         );
         assert!(
-            support::text(&out.stderr).contains(
+            crate::support::text(&out.stderr).contains(
                 "The saved plan still holds: its 3 contacts with calls re-read in 3 API calls."
             ),
             "apply --plan says what its check cost (the printed plan's line is the plan's): {}",
@@ -670,7 +668,7 @@ fn a_saved_plan_is_checked_by_one_read_per_contact_it_changes_and_refused_when_o
     let created = env.rt.block_on(async {
         reqwest::Client::new()
             .post(format!("{}/v1/contact", env.sandbox.base_url()))
-            .bearer_auth(support::WEB_TOKEN)
+            .bearer_auth(crate::support::WEB_TOKEN)
             .json(&serde_json::json!({"custom_fields": [{"name": "email", "value": "u10@x.example"}]}))
             .send()
             .await

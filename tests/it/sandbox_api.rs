@@ -1,17 +1,15 @@
 //! The sandbox's API over real HTTP: every documented limit and error, Viber IDs, pagination,
 //! statefulness, and `--state` files. Owns nothing but these checks.
 
-mod support;
-
 use std::io::Write;
 use std::time::Duration;
 
+use crate::support::http::{Api, enc, error_body, fields_body, tags_body, viber_path};
+use crate::support::{serve, wire};
 use contactctl::api::wire::WireContact;
 use contactctl::sandbox::{ChannelState, SandboxError, SandboxState};
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::http::{Api, enc, error_body, fields_body, tags_body, viber_path};
-use support::{serve, wire};
 
 const ID: &str = "1776025372480910";
 

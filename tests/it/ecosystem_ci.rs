@@ -8,13 +8,11 @@
 //! GitLab note script against a fake GitLab API, and the action's install step with a fake
 //! `cargo`. The recipes' install steps are not run (they fetch from the network).
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::support::{Env, VIBER_TOKEN, WEB_TOKEN, show, wire};
 use serde_json::{Value, json};
-use support::{Env, VIBER_TOKEN, WEB_TOKEN, show, wire};
 
 const MARKER: &str = "<!-- contactctl-plan -->";
 
@@ -871,7 +869,7 @@ fn the_action_fetches_the_base_a_shallow_clone_lacks() {
     let env = setup();
     // The repository as GitHub holds it: the base, then zoe added.
     let origin = tempfile::tempdir().unwrap();
-    let git = support::git_in;
+    let git = crate::support::git_in;
     let o = origin.path();
     git(o, &["init", "-q", "-b", "main"]);
     std::fs::create_dir_all(o.join("contacts")).unwrap();

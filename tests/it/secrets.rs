@@ -4,8 +4,6 @@
 //! stderr and every file it writes; `Debug` of every type that holds a token shows `***`; and
 //! plain http to another machine is refused, however the URL is spelled.
 
-mod support;
-
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -13,10 +11,10 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::{Env, VIBER_TOKEN, WEB_TOKEN, wire};
 use contactctl::api::{ClientOptions, HttpClient, RateLimiter, Secret, http_client};
 use contactctl::sandbox::{ChannelState, Faults, SandboxState};
 use predicates::prelude::*;
-use support::{Env, VIBER_TOKEN, WEB_TOKEN, wire};
 
 /// A token the platform refuses: it must not be printed either.
 const WRONG_TOKEN: &str = "wrong-tok-e91c07d3aa";

@@ -4,7 +4,7 @@
 //! binary run against them, and git in that directory. Beside it: [`http`], a raw HTTP client
 //! of the sandbox for the sandbox's own suites, and [`reliability`], the virtual clock, the
 //! library's pipeline under it and the platform checks of the reliability suites. Benches include
-//! it with `#[path = "../tests/support/mod.rs"] mod support;`. Test support only; nothing here is
+//! it with `#[path = "../tests/it/support/mod.rs"] mod support;`. Test support only; nothing here is
 //! under test.
 #![allow(dead_code)]
 

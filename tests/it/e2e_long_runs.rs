@@ -4,13 +4,11 @@
 //! apply finishes the job without repeating a call. A budget that cannot hold even the reads is
 //! refused before any call.
 
-mod support;
-
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::support::{Env, text, wire};
 use contactctl::api::wire::WireContact;
-use support::{Env, text, wire};
 
 /// The sandbox's and the config's rate limit, calls a minute.
 const RATE: u32 = 60;

@@ -5,14 +5,12 @@
 //! yet hold as configured. The second apply, fault gone, exits 0; a plan after it has no
 //! changes; no contact is duplicated and nothing unmanaged changed.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+use crate::support::reliability::{check_platform, unconverged};
+use crate::support::{Env, VIBER_TOKEN, WEB_TOKEN, wire};
 use contactctl::sandbox::{Faults, SandboxState};
-use support::reliability::{check_platform, unconverged};
-use support::{Env, VIBER_TOKEN, WEB_TOKEN, wire};
 
 /// A sandbox with two contacts the config updates (one holds unmanaged data), one it does not
 /// name, a Viber contact by ID; and a config that also creates five.

@@ -2,14 +2,12 @@
 //! both on one virtual clock, so minutes of waiting run in a second. The tool never makes the
 //! sandbox's limiter answer 429, on one channel or two, with or without injected faults.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::reliability::*;
+use crate::support::start_sandbox;
 use contactctl::model::Config;
 use contactctl::sandbox::{Faults, RandomFaults};
-use support::reliability::*;
-use support::start_sandbox;
 
 /// `n` contacts to create on `channel` (each: a look-up, then a create).
 fn contacts(n: usize, channel: &str) -> String {

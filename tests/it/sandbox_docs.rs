@@ -3,22 +3,20 @@
 //! and checked against the documented status and body. Also the documents' four error bodies.
 //! Owns nothing but these checks.
 
-mod support;
-
+use crate::support::serve;
 use reqwest::Method;
 use serde_json::Value;
-use support::serve;
 
 use contactctl::sandbox::{SandboxHandle, SandboxState, sample_contact};
 
 const DOCS: [(&str, &str); 2] = [
     (
         "000_fb70a2f5098819cb.txt",
-        include_str!("sandbox_seeds/000_fb70a2f5098819cb.txt"),
+        include_str!("../sandbox_seeds/000_fb70a2f5098819cb.txt"),
     ),
     (
         "001_78f2fdc6eb9111ee.txt",
-        include_str!("sandbox_seeds/001_78f2fdc6eb9111ee.txt"),
+        include_str!("../sandbox_seeds/001_78f2fdc6eb9111ee.txt"),
     ),
 ];
 
@@ -299,7 +297,7 @@ async fn every_curl_example_gets_the_documented_status_and_body() {
         // documented page, with the host's links, showing the updated contact.
         let (c, d) = example(&doc, "GET", "/contact/by_custom_field");
         assert!(
-            c.url.contains(&support::http::enc(&first_name)),
+            c.url.contains(&crate::support::http::enc(&first_name)),
             "{name}: the look-up example queries the name the update example writes"
         );
         let (status, body) = replay(&sandbox, &doc, c, &token).await;

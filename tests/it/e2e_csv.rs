@@ -3,12 +3,10 @@
 //! the column and the source, unmanaged tags and fields left alone) with exactly the planned
 //! calls; plan errors name the sheet's row; editing the sheet makes a saved plan stale.
 
-mod support;
-
 use std::collections::BTreeSet;
 
+use crate::support::{Env, wire};
 use predicates::prelude::*;
-use support::{Env, wire};
 
 const DEFAULTS: &str = "defaults:\n  channel: web\n  key: email\n";
 

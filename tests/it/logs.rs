@@ -2,12 +2,10 @@
 //! field values are masked; `-vv` shows them and says so once), and a channel whose host cannot
 //! be reached is named with the URL it tried, quickly.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{Env, WEB_TOKEN, wire};
 use predicates::prelude::*;
-use support::{Env, WEB_TOKEN, wire};
 
 /// Key and field values of the contacts below: none may reach stderr under `-v`.
 const VALUES: [&str; 6] = [

@@ -3,17 +3,15 @@
 //! reads, and apply makes exactly the calls the plan announced. Counts come from the sandbox,
 //! which sees every request the built binary sends.
 
-mod support;
-
+use crate::support::{Env, wire};
 use contactctl::api::wire::WireContact;
 use contactctl::sandbox::{CallCounts, Faults};
-use support::{Env, wire};
 
 const N: usize = 200;
 
 /// A sandbox whose `web` channel serves at most `max_per_page` contacts per look-up page.
 fn env_with_page(web: Vec<WireContact>, max_per_page: u64) -> Env {
-    let mut state = support::platform(web, Vec::new(), 100_000, Faults::default());
+    let mut state = crate::support::platform(web, Vec::new(), 100_000, Faults::default());
     state.channels.get_mut("web").unwrap().max_per_page = max_per_page;
     Env::with_state(state)
 }
