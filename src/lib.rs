@@ -4,7 +4,7 @@
 //! Dependencies point one way:
 //! `cli → ops → {read, apply, render, import, sandbox} → {api, plan, config} → model`, and
 //! `apply → read`. `plan` and `model` are pure; IO (files, HTTP, git, terminal) lives at the
-//! edges. `tests/tidy.rs` holds the code to this, and README's design notes draw it.
+//! edges. `tests/it/tidy.rs` holds the code to this, and README's design notes draw it.
 
 pub mod api;
 pub mod apply;
