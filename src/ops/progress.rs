@@ -257,6 +257,7 @@ mod tests {
                     rate_limit: 0,
                     estimated_seconds: 0,
                     existing: 0,
+                    pruned: 0,
                     changing: 0,
                     unsafe_change: false,
                 })

@@ -127,13 +127,18 @@ pub struct ChannelSummary {
     /// Seconds apply's reads and writes take at that limit ([`estimated_seconds`]: a sliding
     /// window lets `rate_limit` go at once, the next batch when the first leave the 60 s window).
     pub estimated_seconds: u64,
-    /// Contacts of the config found on the platform.
+    /// Existing managed contacts: contacts of the config found on the platform, plus the
+    /// orphans a `--prune` run prunes.
     pub existing: usize,
+    /// Of `existing`, the orphans a `--prune` run prunes.
+    #[serde(default)]
+    pub pruned: usize,
     /// Of those, how many change (marker-only updates excluded; pruned orphans included).
     pub changing: usize,
     /// The safety check refuses this channel (without `--force`): `changing` is more than
     /// `safety.max_change_percent` of `existing + skipped` (a scoped run's skipped contacts are
-    /// presumed to exist unchanged, as BASE was applied).
+    /// presumed to exist unchanged, as BASE was applied), or the run prunes contacts on a
+    /// channel where no contact of the config was found (a config that lost its contacts file).
     pub unsafe_change: bool,
 }
 

@@ -398,6 +398,7 @@ fn channel_summaries(
                 .map_or(DEFAULT_RATE_LIMIT, |ch| ch.rate_limit),
             estimated_seconds: 0,
             existing: 0,
+            pruned: 0,
             changing: 0,
             unsafe_change: false,
         });
@@ -415,7 +416,12 @@ fn channel_summaries(
                 }
             }
             Action::Unchanged => entry.existing += 1,
-            Action::Orphan if !c.calls.is_empty() => entry.changing += 1,
+            // A pruned orphan is an existing managed contact, and it changes.
+            Action::Orphan if !c.calls.is_empty() => {
+                entry.existing += 1;
+                entry.pruned += 1;
+                entry.changing += 1;
+            }
             Action::Orphan | Action::Create | Action::Error => {}
         }
     }
@@ -426,9 +432,10 @@ fn channel_summaries(
             // Contacts a scoped run skipped exist unchanged (BASE was applied): they count
             // toward the contacts a change is a share of, as in a full run.
             let existing = ch.existing + ch.skipped;
-            ch.unsafe_change = existing >= config.safety.min_existing
-                && (ch.changing as f64) * 100.0
-                    > config.safety.max_change_percent * (existing as f64);
+            ch.unsafe_change = prunes_a_lost_config(&ch)
+                || existing >= config.safety.min_existing
+                    && (ch.changing as f64) * 100.0
+                        > config.safety.max_change_percent * (existing as f64);
             ch
         })
         .collect()
@@ -462,7 +469,26 @@ fn estimated_run_seconds(config: &Config, channels: &[ChannelSummary]) -> u64 {
         .unwrap_or(0)
 }
 
+/// The run prunes contacts on a channel where no contact of the config was found (none read
+/// present, none skipped as presumed present): the config most likely lost its contacts file,
+/// and every managed contact there would be pruned. Unsafe whatever the percentages.
+fn prunes_a_lost_config(ch: &ChannelSummary) -> bool {
+    ch.pruned > 0 && ch.existing == ch.pruned && ch.skipped == 0
+}
+
 fn safety_warning(config: &Config, ch: &ChannelSummary) -> String {
+    if prunes_a_lost_config(ch) {
+        return format!(
+            "channel {}: --prune would prune {} and no contact of the config was found on \
+             the channel (did the config lose its contacts file?); apply refuses without --force",
+            ch.channel,
+            if ch.pruned == 1 {
+                "1 contact".to_string()
+            } else {
+                format!("all {} managed contacts", ch.pruned)
+            }
+        );
+    }
     let existing = ch.existing + ch.skipped;
     let share = if existing > 0 {
         format!(" ({:.1}%)", ch.changing as f64 * 100.0 / existing as f64)
@@ -1137,8 +1163,103 @@ mod tests {
         assert_eq!(p.summary.api_calls, 3);
         assert_eq!(p.summary.tags_removed, 2);
         assert_eq!(p.channels[0].changing, 2);
-        assert_eq!(p.channels[0].existing, 0);
+        // pruned orphans are existing managed contacts (SPEC "Safety")
+        assert_eq!(p.channels[0].existing, 2);
+        assert_eq!(p.channels[0].pruned, 2);
         assert!(p.prune);
+    }
+
+    /// [`channel_state`] plus `orphans` marked contacts on web that are not in the config.
+    fn with_orphans((cfg, mut state): (Config, LiveState), orphans: usize, prune: bool) -> Plan {
+        for i in 0..orphans {
+            let id = format!("o{i}");
+            state.orphans.push((
+                "web".into(),
+                live_opt(&id, &[("managed_by", Some("git"))], &["VIP"]),
+            ));
+        }
+        plan(
+            &cfg,
+            state,
+            PlanOptions {
+                prune,
+                ..PlanOptions::default()
+            },
+        )
+    }
+
+    #[test]
+    fn pruned_orphans_count_as_existing_contacts_that_change() {
+        // 8 unchanged contacts alone are below min_existing; with 4 pruned orphans, 4 of 12
+        // change: 33% is more than 30%
+        let p = with_orphans(channel_state(8, 0, 0, Safety::default()), 4, true);
+        let web = &p.channels[0];
+        assert_eq!((web.existing, web.pruned, web.changing), (12, 4, 4));
+        assert!(p.is_unsafe());
+        assert_eq!(
+            p.warnings,
+            [
+                "channel web: 4 of 12 existing contacts (33.3%) would change, more than \
+              safety.max_change_percent 30%; apply refuses without --force"
+            ]
+        );
+        // 2 of 22: safe; orphans that are not pruned are neither existing nor changes
+        let p = with_orphans(channel_state(20, 0, 0, Safety::default()), 2, true);
+        assert!(!p.is_unsafe(), "{:?}", p.warnings);
+        let p = with_orphans(channel_state(8, 0, 0, Safety::default()), 4, false);
+        let web = &p.channels[0];
+        assert_eq!((web.existing, web.pruned, web.changing), (8, 0, 0));
+        assert!(!p.is_unsafe());
+    }
+
+    #[test]
+    fn a_prune_where_no_contact_of_the_config_was_found_is_refused_whatever_the_share() {
+        // a config that lost its contacts file: 20 marked contacts, all orphans
+        let p = with_orphans(channel_state(0, 0, 0, Safety::default()), 20, true);
+        assert!(p.is_unsafe());
+        assert_eq!(
+            p.warnings,
+            [
+                "channel web: --prune would prune all 20 managed contacts and no contact of the \
+                 config was found on the channel (did the config lose its contacts file?); apply \
+                 refuses without --force"
+            ]
+        );
+        // below min_existing and under any percentage, still refused
+        let lenient = Safety {
+            max_change_percent: 100.0,
+            min_existing: 1000,
+        };
+        let p = with_orphans(channel_state(0, 0, 0, lenient), 1, true);
+        assert!(p.is_unsafe());
+        assert!(
+            p.warnings[0].contains("would prune 1 contact and"),
+            "{:?}",
+            p.warnings
+        );
+        // one contact of the config found is enough for the percentages to decide
+        let p = with_orphans(channel_state(1, 0, 0, lenient), 1, true);
+        assert!(!p.is_unsafe(), "{:?}", p.warnings);
+        // a scoped run's skipped contacts are presumed found
+        let (cfg, state) = channel_state(0, 0, 0, lenient);
+        let mut state = state;
+        state.orphans.push((
+            "web".into(),
+            live_opt("o", &[("managed_by", Some("git"))], &[]),
+        ));
+        let p = plan(
+            &cfg,
+            state,
+            PlanOptions {
+                prune: true,
+                scope: Some(RunScope {
+                    base: "origin/main".into(),
+                    skipped: [("web".to_string(), 3)].into(),
+                }),
+                ..PlanOptions::default()
+            },
+        );
+        assert!(!p.is_unsafe(), "{:?}", p.warnings);
     }
 
     #[test]
@@ -1461,7 +1582,8 @@ mod tests {
             (web.channel.as_str(), web.api_calls, web.rate_limit),
             ("web", 6, 100)
         );
-        assert_eq!((web.existing, web.changing), (2, 2));
+        // existing: the update, the unchanged contact and the pruned orphan
+        assert_eq!((web.existing, web.pruned, web.changing), (3, 1, 2));
         assert!(p.has_changes());
         let actions: Vec<Action> = p.contacts.iter().map(|c| c.action).collect();
         assert_eq!(
