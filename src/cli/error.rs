@@ -133,7 +133,7 @@ impl From<ops::Error> for CommandError {
             E::SavedPlan(_) => err(Kind::User).hint(PLAN_AGAIN),
             E::PlatformChanged { applied: true, .. } => err(Kind::Refused)
                 .hint("`contactctl plan` shows what, if anything, is left to do"),
-            E::ConfigChanged { .. } | E::PlatformChanged { .. } => {
+            E::ConfigChanged { .. } | E::PlatformChanged { .. } | E::PlanMismatch { .. } => {
                 err(Kind::Refused).hint(PLAN_AGAIN)
             }
             E::BudgetBelowReads { .. } => err(Kind::Refused)

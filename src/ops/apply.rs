@@ -90,16 +90,20 @@ pub async fn recheck_with<C: ContactsApi>(
         .collect();
     let fresh =
         read_identities_with(config, clients, &identities, ReadOptions::default(), events).await;
-    let stale = stale_contacts(config, &planned, fresh);
-    if stale.is_empty() {
-        Ok(saved.plan)
-    } else {
-        Err(Error::PlatformChanged {
+    let stale = stale_contacts(config, &planned, &fresh);
+    if !stale.is_empty() {
+        return Err(Error::PlatformChanged {
             // applied: every contact with calls is already as the plan would make it
             applied: stale.len() == planned.len() && stale.iter().all(|s| s.applied),
             contacts: stale.into_iter().map(|s| s.contact).collect(),
-        })
+        });
     }
+    // The platform is as it was: the file's calls must be the ones the config plans from it.
+    crate::plan::verify(config, saved.plan, fresh).map_err(|m| Error::PlanMismatch {
+        path: path.to_path_buf(),
+        contact: m.contact,
+        why: m.why,
+    })
 }
 
 /// Refuse a time budget that cannot hold even the reads of `targets` (the fewest the reader can

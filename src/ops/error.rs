@@ -134,6 +134,17 @@ pub enum Error {
         /// The config.
         path: PathBuf,
     },
+    /// A saved plan's calls are not the ones the config plans (a tampered, hand-edited or
+    /// foreign file).
+    #[error("the saved plan does not match what the config at {} plans: {contact} ({why}); nothing was written (--force does not override this)", path.display())]
+    PlanMismatch {
+        /// The config.
+        path: PathBuf,
+        /// The first contact that differs, in words (`email=a@b.c on web`).
+        contact: String,
+        /// How it differs.
+        why: String,
+    },
     /// Planned contacts changed on the platform since the saved plan was made.
     #[error("{}; nothing was written (--force does not override this). Changed: {}",
         if *applied {

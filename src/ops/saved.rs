@@ -153,7 +153,7 @@ pub struct Stale {
 /// found now, aligned with `planned`: a contact to create must still be absent; any other must
 /// exist with the managed part (declared fields, the marker, managed tags) it was planned
 /// against. One that is already as the plan would make it says so.
-pub fn stale_contacts(config: &Config, planned: &[&ContactPlan], fresh: Vec<Found>) -> Vec<Stale> {
+pub fn stale_contacts(config: &Config, planned: &[&ContactPlan], fresh: &[Found]) -> Vec<Stale> {
     planned
         .iter()
         .zip(fresh)
@@ -161,7 +161,7 @@ pub fn stale_contacts(config: &Config, planned: &[&ContactPlan], fresh: Vec<Foun
             let (why, applied) = match (c.action, found) {
                 (Action::Create, Found::Absent) => return None,
                 (action, Found::Present(live)) => {
-                    let live = managed_part(config, live);
+                    let live = managed_part(config, live.clone());
                     if action != Action::Create && c.live.as_ref() == Some(&live) {
                         return None;
                     }
@@ -321,7 +321,7 @@ mod tests {
         ];
         for (planned, found, why) in cases {
             let what = format!("{:?} found {found:?}", planned.action);
-            let stale = stale_contacts(&config, &[planned], vec![found]);
+            let stale = stale_contacts(&config, &[planned], &[found]);
             let expected: Vec<Stale> = why
                 .map(|w| Stale {
                     contact: format!("email=a@x.example on web ({w})"),

@@ -6,6 +6,7 @@
 mod estimate;
 mod planner;
 pub mod scope;
+mod verify;
 
 use std::collections::BTreeMap;
 
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{FieldWrite, Identity, LiveContact, SourceLoc};
 pub use estimate::estimated_seconds;
 pub use planner::{managed_part, plan};
+pub use verify::{Mismatch, verify};
 
 /// Choices that change the plan, and what the run that reads for it knows about itself.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

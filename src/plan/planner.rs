@@ -56,10 +56,22 @@ pub fn plan(config: &Config, live: LiveState, options: PlanOptions) -> Plan {
         .as_ref()
         .map(|s| s.skipped.clone())
         .unwrap_or_default();
-    let channels = channel_summaries(config, &contacts, &reads, &skipped);
+    let counts = channel_counts(config, &contacts, &reads, &skipped);
+    assemble(config, contacts, counts, options)
+}
+
+/// The plan of `contacts`, whose per-channel counts are `counts`: each channel judged (time,
+/// safety check), the totals, and the run's warnings followed by the safety warnings.
+pub(super) fn assemble(
+    config: &Config,
+    contacts: Vec<ContactPlan>,
+    counts: Vec<ChannelSummary>,
+    options: PlanOptions,
+) -> Plan {
+    let channels: Vec<ChannelSummary> = counts.into_iter().map(|ch| judged(config, ch)).collect();
     let mut summary = summarize(&contacts);
-    summary.reads = reads.values().sum();
-    summary.skipped = skipped.values().sum();
+    summary.reads = channels.iter().map(|c| c.reads).sum();
+    summary.skipped = channels.iter().map(|c| c.skipped).sum();
     summary.estimated_seconds = estimated_run_seconds(config, &channels);
     let mut warnings = options.warnings;
     warnings.extend(
@@ -363,8 +375,9 @@ fn summarize(contacts: &[ContactPlan]) -> Summary {
     s
 }
 
-/// Per channel: those with planned contacts, reads or skipped contacts, in name order.
-fn channel_summaries(
+/// Per channel: those with planned contacts, reads or skipped contacts, in name order; the
+/// counts alone (see [`judged`]).
+pub(super) fn channel_counts(
     config: &Config,
     contacts: &[ContactPlan],
     reads: &BTreeMap<String, usize>,
@@ -425,20 +438,19 @@ fn channel_summaries(
             Action::Orphan | Action::Create | Action::Error => {}
         }
     }
-    by_channel
-        .into_values()
-        .map(|mut ch| {
-            ch.estimated_seconds = estimated_seconds(ch.reads + ch.api_calls, ch.rate_limit);
-            // Contacts a scoped run skipped exist unchanged (BASE was applied): they count
-            // toward the contacts a change is a share of, as in a full run.
-            let existing = ch.existing + ch.skipped;
-            ch.unsafe_change = prunes_a_lost_config(&ch)
-                || existing >= config.safety.min_existing
-                    && (ch.changing as f64) * 100.0
-                        > config.safety.max_change_percent * (existing as f64);
-            ch
-        })
-        .collect()
+    by_channel.into_values().collect()
+}
+
+/// `ch` with its time at its rate limit and its safety check.
+pub(super) fn judged(config: &Config, mut ch: ChannelSummary) -> ChannelSummary {
+    ch.estimated_seconds = estimated_seconds(ch.reads + ch.api_calls, ch.rate_limit);
+    // Contacts a scoped run skipped exist unchanged (BASE was applied): they count
+    // toward the contacts a change is a share of, as in a full run.
+    let existing = ch.existing + ch.skipped;
+    ch.unsafe_change = prunes_a_lost_config(&ch)
+        || existing >= config.safety.min_existing
+            && (ch.changing as f64) * 100.0 > config.safety.max_change_percent * (existing as f64);
+    ch
 }
 
 /// Seconds the whole run takes: channels go in parallel, except that channels on one host with
@@ -469,6 +481,14 @@ fn estimated_run_seconds(config: &Config, channels: &[ChannelSummary]) -> u64 {
         .unwrap_or(0)
 }
 
+/// How every safety warning ends.
+const REFUSES: &str = "apply refuses without --force";
+
+/// Whether `warning` is one of the safety check's (not one of the run's own).
+pub(super) fn is_safety_warning(warning: &str) -> bool {
+    warning.ends_with(REFUSES)
+}
+
 /// The run prunes contacts on a channel where no contact of the config was found (none read
 /// present, none skipped as presumed present): the config most likely lost its contacts file,
 /// and every managed contact there would be pruned. Unsafe whatever the percentages.
@@ -480,7 +500,7 @@ fn safety_warning(config: &Config, ch: &ChannelSummary) -> String {
     if prunes_a_lost_config(ch) {
         return format!(
             "channel {}: --prune would prune {} and no contact of the config was found on \
-             the channel (did the config lose its contacts file?); apply refuses without --force",
+             the channel (did the config lose its contacts file?); {REFUSES}",
             ch.channel,
             if ch.pruned == 1 {
                 "1 contact".to_string()
@@ -497,7 +517,7 @@ fn safety_warning(config: &Config, ch: &ChannelSummary) -> String {
     };
     format!(
         "channel {}: {} of {} existing contacts{share} would change, more than \
-         safety.max_change_percent {}%; apply refuses without --force",
+         safety.max_change_percent {}%; {REFUSES}",
         ch.channel, ch.changing, existing, config.safety.max_change_percent
     )
 }

@@ -9,7 +9,8 @@ use serde::Serialize;
 
 use super::action_name;
 use crate::apply::{ApplyReport, ContactOutcome, NotRun, Outcome};
-use crate::plan::{ContactPlan, Plan, Summary};
+use crate::model::FieldWrite;
+use crate::plan::{Call, ContactPlan, Plan, Summary};
 
 /// The `format_version` written; bump it on any incompatible change of the shape.
 pub const FORMAT_VERSION: u32 = 1;
@@ -69,8 +70,51 @@ struct JsonContact<'a> {
     tags_removed: &'a [String],
     /// Why the contact could not be planned or, in a report, why it failed.
     error: Option<&'a str>,
+    /// The exact calls apply makes for it, in order: what is reviewed is what runs.
+    calls: Vec<JsonCall<'a>>,
     #[serde(flatten)]
     result: Option<JsonResult>,
+}
+
+/// One API call: its kind (`call`) and the fields or tags it sends, as the saved plan has it.
+#[derive(Serialize)]
+#[serde(tag = "call", rename_all = "snake_case")]
+enum JsonCall<'a> {
+    Create { fields: Vec<JsonWrite<'a>> },
+    Update { fields: Vec<JsonWrite<'a>> },
+    AddTags { tags: &'a [String] },
+    RemoveTags { tags: &'a [String] },
+}
+
+/// One field a call writes (`""` clears it).
+#[derive(Serialize)]
+struct JsonWrite<'a> {
+    name: &'a str,
+    value: &'a str,
+}
+
+impl<'a> From<&'a Call> for JsonCall<'a> {
+    fn from(call: &'a Call) -> Self {
+        let writes = |fields: &'a [FieldWrite]| {
+            fields
+                .iter()
+                .map(|f| JsonWrite {
+                    name: &f.name,
+                    value: &f.value,
+                })
+                .collect()
+        };
+        match call {
+            Call::Create { fields } => JsonCall::Create {
+                fields: writes(fields),
+            },
+            Call::Update { fields } => JsonCall::Update {
+                fields: writes(fields),
+            },
+            Call::AddTags { tags } => JsonCall::AddTags { tags },
+            Call::RemoveTags { tags } => JsonCall::RemoveTags { tags },
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -123,6 +167,7 @@ fn contact<'a>(c: &'a ContactPlan, outcome: Option<&'a ContactOutcome>) -> JsonC
             .error
             .as_deref()
             .or(outcome.and_then(|o| o.error.as_deref())),
+        calls: c.calls.iter().map(JsonCall::from).collect(),
         result: outcome.map(|o| JsonResult {
             result: result_name(o.outcome),
             calls_done: o.calls_done,
@@ -260,7 +305,8 @@ mod tests {
                 "fields",
                 "tags_added",
                 "tags_removed",
-                "error"
+                "error",
+                "calls"
             ]
         );
         assert_eq!(

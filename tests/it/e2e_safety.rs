@@ -75,3 +75,151 @@ fn a_prune_of_a_config_that_lost_its_contacts_file_is_refused_without_force() {
                 .is_none()
     }));
 }
+
+const DEFAULTS: &str = "defaults:\n  channel: web\n  key: email\n";
+
+/// `edit` applied to the saved plan's JSON, written beside it as `name`.
+fn tampered(
+    saved: &std::path::Path,
+    name: &str,
+    edit: impl FnOnce(&mut serde_json::Value),
+) -> std::path::PathBuf {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(saved).unwrap()).unwrap();
+    edit(&mut v);
+    let path = saved.with_file_name(name);
+    std::fs::write(&path, serde_json::to_string_pretty(&v).unwrap()).unwrap();
+    path
+}
+
+/// The saved plan's contact entry whose identity shows `email`.
+fn entry<'a>(v: &'a mut serde_json::Value, email: &str) -> &'a mut serde_json::Value {
+    v["plan"]["contacts"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|c| c["identity"].to_string().contains(email))
+        .unwrap()
+}
+
+#[test]
+fn a_tampered_saved_plan_is_refused_with_no_call_and_an_untouched_one_applies() {
+    let env = Env::new(
+        vec![
+            wire("1", &[("email", "a@x.com"), ("firstName", "A")], &[]),
+            wire("2", &[("email", "c@x.com"), ("firstName", "Cy")], &[]),
+        ],
+        vec![],
+    );
+    let config = env.config(&format!(
+        "{DEFAULTS}contacts:\n  - fields: {{ email: a@x.com, firstName: Alpha }}\n  - fields: {{ email: b@x.com, firstName: Bea }}\n  - fields: {{ email: c@x.com, firstName: Cy }}\n"
+    ));
+    let saved = env.dir.path().join("plan.json");
+    let out = env
+        .cmd()
+        .args(["plan", "--format", "json", "--out"])
+        .arg(&saved)
+        .arg(&config)
+        .output()
+        .unwrap();
+    // the reviewed JSON carries the exact calls, as does `show` of the saved file
+    let reviewed = Env::json(&out);
+    assert_eq!(
+        reviewed["contacts"][0]["calls"],
+        serde_json::json!([{"call": "update", "fields": [{"name": "firstName", "value": "Alpha"}]}]),
+        "{}",
+        show(&out)
+    );
+    let shown = env
+        .cmd()
+        .args(["show", "--format", "json"])
+        .arg(&saved)
+        .output()
+        .unwrap();
+    assert_eq!(Env::json(&shown)["contacts"], reviewed["contacts"]);
+
+    let text_of_saved = std::fs::read_to_string(&saved).unwrap();
+    let everywhere = saved.with_file_name("everywhere.json");
+    std::fs::write(&everywhere, text_of_saved.replace("Alpha", "Evil")).unwrap();
+    let cases = [
+        (
+            "a value changed everywhere it appears",
+            everywhere,
+            "email=a@x.com on web",
+        ),
+        (
+            "a call added to the unchanged contact",
+            tampered(&saved, "added.json", |v| {
+                entry(v, "c@x.com")["calls"] =
+                    serde_json::json!([{"call": "add_tags", "tags": ["VIP"]}]);
+            }),
+            "email=c@x.com on web",
+        ),
+        (
+            "an unmanaged field",
+            tampered(&saved, "unmanaged.json", |v| {
+                entry(v, "a@x.com")["calls"][0]["fields"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(serde_json::json!({"name": "locale", "value": "xx"}));
+            }),
+            "email=a@x.com on web",
+        ),
+        (
+            "an unmanaged tag",
+            tampered(&saved, "tag.json", |v| {
+                entry(v, "b@x.com")["calls"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(serde_json::json!({"call": "add_tags", "tags": ["Owned"]}));
+            }),
+            "email=b@x.com on web",
+        ),
+        (
+            "an extra contact entry",
+            tampered(&saved, "extra.json", |v| {
+                let extra: serde_json::Value = serde_json::from_str(
+                    &entry(v, "b@x.com")
+                        .to_string()
+                        .replace("b@x.com", "z@x.com"),
+                )
+                .unwrap();
+                v["plan"]["contacts"]
+                    .as_array_mut()
+                    .unwrap()
+                    .insert(2, extra);
+            }),
+            "email=z@x.com on web",
+        ),
+    ];
+    for (what, file, contact) in cases {
+        let out = env
+            .cmd()
+            .args(["apply", "--auto-approve", "--force", "--plan"])
+            .arg(&file)
+            .arg(&config)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{what}: {}", show(&out));
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("the saved plan does not match what the config at")
+                && stderr.contains(contact),
+            "{what}: {}",
+            show(&out)
+        );
+        assert_eq!(env.writes("web"), 0, "{what}: no call");
+    }
+
+    // The file as saved applies as before.
+    env.cmd()
+        .args(["apply", "--auto-approve", "--plan"])
+        .arg(&saved)
+        .arg(&config)
+        .assert()
+        .success();
+    assert_eq!(env.writes("web"), 2, "one update, one create");
+    assert_eq!(env.find("web", "firstName", "Alpha").len(), 1);
+    assert_eq!(env.find("web", "email", "b@x.com").len(), 1);
+    env.plan_has_no_changes(&config);
+}
