@@ -187,6 +187,12 @@ pub trait ContactsApi: Send + Sync {
         fields: &[FieldWrite],
     ) -> impl Future<Output = Result<String, ApiError>> + Send;
 
+    /// Where the calls go, as errors name it (scheme, host, port and path, no user info); `None`
+    /// for a client that is not HTTP (an in-memory fake).
+    fn endpoint(&self) -> Option<&str> {
+        None
+    }
+
     /// What the channel's rate limiter foresees for `calls` calls of this run that have not
     /// ended (those holding a slot now included): when the last of them could be sent, and how
     /// long a call takes. `None` for a client without a rate limiter (an in-memory fake): then

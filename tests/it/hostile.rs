@@ -47,7 +47,7 @@ fn config(dir: &std::path::Path, base_url: &str, contacts: usize) -> std::path::
         "version: 1\nchannels:\n  web:\n    base_url: {base_url}\n    token_env: CT_WEB_TOKEN\n    rate_limit: 100000\nfields:\n  email: {{ type: email }}\ndefaults:\n  channel: web\n  key: email\n  marker: {{ field: managed_by, value: git }}\ncontacts:\n"
     );
     for i in 0..contacts {
-        yaml.push_str(&format!("  - email: u{i}@example.com\n"));
+        yaml.push_str(&format!("  - fields: {{ email: u{i}@example.com }}\n"));
     }
     if contacts == 0 {
         yaml.push_str("  []\n");
@@ -141,4 +141,92 @@ fn import_from_a_server_sending_a_gigabyte_fails_naming_the_host() {
     assert!(err.contains("larger than 16 MiB"), "{}", show(&out));
     assert_eq!(server.requests(), 1);
     assert!(server.bytes_sent() < MAX_RESPONSE_BYTES as u64 + SLACK);
+}
+
+// ---- bounded paging ---------------------------------------------------------------------------
+
+/// Run `contactctl ARGS CONFIG` against `server`; the output, with stdout and stderr together.
+fn run(server: &Hostile, contacts: usize, args: &[&str]) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = config(dir.path(), &server.base_url(), contacts);
+    let out = cmd(dir.path()).args(args).arg(&path).output().unwrap();
+    (out.status.code(), show(&out))
+}
+
+#[test]
+fn a_plan_stops_paging_a_huge_last_page_at_1000_pages_plus_one_per_contact() {
+    let server = Background::start(Behaviour::EndlessPages {
+        per_page: 10,
+        last_page: Some(1_000_000_000),
+    });
+    let (code, out) = run(&server, 3, &["plan"]);
+    assert_eq!(code, Some(1), "{out}");
+    // exactly the ceiling, and nothing read one by one after it
+    assert_eq!(server.lookups(), 1_003, "{out}");
+    assert_eq!(server.requests(), 1_003, "{out}");
+    assert!(
+        out.contains(&format!(
+            "channel web: stopped paging {}",
+            server.base_url()
+        )),
+        "{out}"
+    );
+    assert!(out.contains("after 1003 pages"), "{out}");
+    assert!(
+        out.contains("raise the ceiling with --max-pages N"),
+        "{out}"
+    );
+
+    // --max-pages sets the ceiling (here lower, to keep the test short)
+    let (code, out) = run(&server, 3, &["plan", "--max-pages", "20"]);
+    assert_eq!(code, Some(1), "{out}");
+    assert_eq!(server.lookups(), 1_003 + 20, "{out}");
+    assert!(
+        out.contains("after 20 pages, the most one read takes (--max-pages 20)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_page_whose_next_link_is_itself_is_followed_only_to_the_ceiling_by_plan_and_apply() {
+    let server = Background::start(Behaviour::EndlessPages {
+        per_page: 10,
+        last_page: None,
+    });
+    let (code, out) = run(&server, 2, &["plan", "--max-pages", "5"]);
+    assert_eq!(code, Some(1), "{out}");
+    assert_eq!(server.requests(), 5, "{out}");
+    assert!(out.contains("after 5 pages"), "{out}");
+    let (code, out) = run(&server, 2, &["apply", "--auto-approve", "--max-pages", "7"]);
+    assert_eq!(code, Some(1), "{out}");
+    assert_eq!(
+        server.requests(),
+        5 + 7,
+        "no write after a read that did not end: {out}"
+    );
+    assert!(out.contains("after 7 pages"), "{out}");
+}
+
+#[test]
+fn an_import_by_field_stops_at_its_ceiling_naming_the_host() {
+    let server = Background::start(Behaviour::EndlessPages {
+        per_page: 10,
+        last_page: None,
+    });
+    let args = ["import", "--channel", "web", "--field", "segment=x"];
+    // no contact of web in the config: 1,000 pages
+    let (code, out) = run(&server, 0, &args);
+    assert_eq!(code, Some(1), "{out}");
+    assert_eq!(server.requests(), 1_000, "{out}");
+    assert!(
+        out.contains("looking up segment=x: channel web: stopped paging"),
+        "{out}"
+    );
+    assert!(out.contains(&server.base_url()), "{out}");
+    assert!(out.contains("after 1000 pages"), "{out}");
+    let mut raised = args.to_vec();
+    raised.extend(["--max-pages", "1200"]);
+    let (code, out) = run(&server, 0, &raised);
+    assert_eq!(code, Some(1), "{out}");
+    assert_eq!(server.requests(), 1_000 + 1_200, "{out}");
 }

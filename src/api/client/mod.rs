@@ -401,6 +401,10 @@ impl ContactsApi for HttpClient {
         Ok(data.data.id)
     }
 
+    fn endpoint(&self) -> Option<&str> {
+        Some(&self.shown_url)
+    }
+
     fn forecast(&self, calls: usize) -> Option<Forecast> {
         Some(self.limiter.forecast(calls))
     }
