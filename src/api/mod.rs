@@ -14,7 +14,8 @@ use std::future::Future;
 use crate::model::{FieldWrite, LiveContact};
 pub use cancel::{Cancel, CancelHandle};
 pub use client::{
-    CallCounts, ClientOptions, ClientStats, HttpClient, LogFn, RequestLog, http_client,
+    CallCounts, ClientOptions, ClientStats, HttpClient, LogFn, MAX_RESPONSE_BYTES, RequestLog,
+    http_client,
 };
 pub use limiter::{Forecast, RateLimiter, in_flight_for};
 pub use secret::{Secret, SecretError};
@@ -74,6 +75,20 @@ pub enum ApiError {
         /// What was wrong with it.
         reason: String,
     },
+    /// A response body larger than the most the tool reads (`client::MAX_RESPONSE_BYTES`): the
+    /// server misbehaves. Not retried; reading stopped at the cap. The call may have taken effect.
+    #[error(
+        "channel {channel}: {url} sent a response larger than {limit_mib} MiB, the most contactctl \
+         reads (its largest page, 1,000 contacts, is far smaller); it was not read"
+    )]
+    TooLarge {
+        /// Channel name.
+        channel: String,
+        /// The channel's API root with scheme, host and port spelled out.
+        url: String,
+        /// The cap, in MiB.
+        limit_mib: usize,
+    },
     /// The platform's state contradicts the plan in a way only a person can resolve (e.g. a
     /// create's outcome was unknown and its key now matches several contacts).
     #[error("{message}")]
@@ -102,7 +117,10 @@ impl ApiError {
 
     /// Whether the call might have taken effect on the platform.
     pub fn outcome_unknown(&self) -> bool {
-        matches!(self, ApiError::Unknown { .. } | ApiError::Protocol { .. })
+        matches!(
+            self,
+            ApiError::Unknown { .. } | ApiError::Protocol { .. } | ApiError::TooLarge { .. }
+        )
     }
 }
 
@@ -168,6 +186,12 @@ pub trait ContactsApi: Send + Sync {
         &self,
         fields: &[FieldWrite],
     ) -> impl Future<Output = Result<String, ApiError>> + Send;
+
+    /// Where the calls go, as errors name it (scheme, host, port and path, no user info); `None`
+    /// for a client that is not HTTP (an in-memory fake).
+    fn endpoint(&self) -> Option<&str> {
+        None
+    }
 
     /// What the channel's rate limiter foresees for `calls` calls of this run that have not
     /// ended (those holding a slot now included): when the last of them could be sent, and how

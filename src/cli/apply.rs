@@ -46,7 +46,7 @@ pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
             (session, Source::Saved(saved))
         }
         None => {
-            let (session, targets) = ops::plan::open_scoped(
+            let (mut session, targets) = ops::plan::open_scoped(
                 &target.path,
                 &target.channels,
                 &target.contacts,
@@ -55,6 +55,7 @@ pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
                 out.log(),
             )
             .await?;
+            session.read.max_pages = args.paging.max_pages;
             (session, Source::Fresh(targets))
         }
     };

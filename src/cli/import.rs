@@ -30,6 +30,7 @@ pub async fn run(args: ImportArgs, out: &Output) -> Result<Exit, CommandError> {
         out: args.out.as_deref(),
         format,
         endpoint: &args.endpoint.to_ops(),
+        max_pages: args.paging.max_pages,
     };
     let events = |e: ImportEvent| match e {
         ImportEvent::Paging {

@@ -255,6 +255,17 @@ pub struct ManArgs {
     pub out: Option<PathBuf>,
 }
 
+/// How far a paged read may go.
+#[derive(Debug, Args, Clone)]
+pub struct Paging {
+    /// The most pages one paged read takes (the marker's pages; an import's look-up), whatever
+    /// the server announces; past it the read stops with an error. Default: 1000 plus one per
+    /// contact of the channel in the config. Raise it for a channel with many orphans or a large
+    /// import.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_pages: Option<u64>,
+}
+
 /// `plan` flags.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -270,6 +281,8 @@ pub struct PlanArgs {
     /// the marker.
     #[arg(long)]
     pub prune: bool,
+    #[command(flatten)]
+    pub paging: Paging,
 }
 
 /// `apply` flags.
@@ -283,7 +296,7 @@ pub struct ApplyArgs {
     pub auto_approve: bool,
     /// Apply this saved plan exactly, if neither the config nor the planned contacts changed
     /// since it was made. It was the reviewed plan, so it is applied without asking.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["base", "changed_since"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["base", "changed_since", "max_pages"])]
     pub plan: Option<PathBuf>,
     /// Apply even when more contacts would change than the safety limit allows.
     #[arg(long)]
@@ -297,6 +310,8 @@ pub struct ApplyArgs {
     /// (exit 1). In CI, set it a margin below the job's time limit.
     #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
     pub max_duration: Option<Duration>,
+    #[command(flatten)]
+    pub paging: Paging,
 }
 
 /// `show` arguments.
@@ -321,7 +336,7 @@ pub struct ImportArgs {
         long = "id",
         value_name = "ID",
         required_unless_present = "field",
-        conflicts_with = "field"
+        conflicts_with_all = ["field", "max_pages"]
     )]
     pub ids: Vec<String>,
     /// Import every contact the look-up by this custom field returns (all pages).
@@ -330,6 +345,8 @@ pub struct ImportArgs {
     /// Write the YAML to FILE instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub paging: Paging,
     #[command(flatten)]
     pub endpoint: Endpoint,
 }

@@ -49,7 +49,7 @@ pub fn note_sandbox(session: &ops::Session, out: &Output) {
 pub async fn run(args: PlanArgs, out: &Output) -> Result<Exit, CommandError> {
     out.no_csv("plan")?;
     let target = &args.target;
-    let (session, targets) = ops::plan::open_scoped(
+    let (mut session, targets) = ops::plan::open_scoped(
         &target.path,
         &target.channels,
         &target.contacts,
@@ -58,6 +58,7 @@ pub async fn run(args: PlanArgs, out: &Output) -> Result<Exit, CommandError> {
         out.log(),
     )
     .await?;
+    session.read.max_pages = args.paging.max_pages;
     note_sandbox(&session, out);
     let progress = Progress::new(&session.clients, &session.config, "plan", out.verbose > 0);
     let plan = read_and_plan(&session, &targets, args.prune, &progress).await;

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::api::ApiError;
 use crate::config::Diagnostic;
+use crate::read::pager::PageError;
 use crate::sandbox::SandboxError;
 
 use super::saved::SavedPlanError;
@@ -193,8 +194,8 @@ pub enum Error {
     Lookup {
         /// `field=value`.
         query: String,
-        /// The API's error.
-        source: ApiError,
+        /// The API's error, or the read's page limit.
+        source: PageError,
     },
     /// Some `--id`s of an import were not found (the others were written).
     #[error("{} of the IDs asked for could not be imported (the others were written): {}", missing.len(), missing.join("; "))]

@@ -15,7 +15,7 @@ use crate::api::{ApiError, ContactsApi, RequestLog};
 use crate::import::{self, Imported};
 use crate::model::{Config, FieldType, LiveContact};
 use crate::plan::estimated_seconds;
-use crate::read::pager::{FailedPage, PageOptions, page_all};
+use crate::read::pager::{FailedPage, PageLimit, PageOptions, page_all};
 
 /// Page size asked of the look-up; the server may serve fewer (the platform's is 10), and what
 /// it says in `meta` is followed.
@@ -50,6 +50,9 @@ pub struct ImportRequest<'a> {
     pub format: ImportFormat,
     /// Where the API is.
     pub endpoint: &'a Endpoint,
+    /// The most pages the look-up of `field` reads (`--max-pages`); `None`: the default of a
+    /// marker read, 1,000 plus one per contact of the channel in the config.
+    pub max_pages: Option<u64>,
 }
 
 /// What import tells while it works.
@@ -95,6 +98,7 @@ pub async fn import(
         }
         None => None,
     };
+    let limit = PageLimit::for_channel(&config, request.channel, request.max_pages);
     let rate_limit = config
         .channels
         .get(request.channel)
@@ -128,6 +132,7 @@ pub async fn import(
                 concurrency: CONCURRENCY,
                 // a partial bootstrap would look complete
                 failed_page: FailedPage::Fail,
+                limit,
             };
             let contacts = page_all(client, field, value, options, paging, |_| true)
                 .await

@@ -71,20 +71,23 @@ pub async fn read_and_plan<C: ContactsApi>(
     targets: &Targets,
     options: PlanOptions,
 ) -> Plan {
-    read_and_plan_with(config, clients, targets, options, &|_| {}).await
+    let read = ReadOptions::default();
+    read_and_plan_with(config, clients, targets, read, options, &|_| {}).await
 }
 
-/// [`read_and_plan`], `events` hearing the reads.
+/// [`read_and_plan`], reading as `read` says (its `orphans` is the targets'), `events` hearing
+/// the reads.
 pub async fn read_and_plan_with<C: ContactsApi>(
     config: &Config,
     clients: &BTreeMap<String, C>,
     targets: &Targets,
+    read: ReadOptions,
     mut options: PlanOptions,
     events: &(dyn Fn(ReadEvent) + Send + Sync),
 ) -> Plan {
     let read_options = ReadOptions {
         orphans: targets.orphans,
-        ..ReadOptions::default()
+        ..read
     };
     let live = match &targets.scope {
         Some(scope) => {
@@ -101,13 +104,15 @@ pub async fn read_and_plan_with<C: ContactsApi>(
 }
 
 impl Session {
-    /// Read the live state of `targets` and plan them; `events` hear the reads.
+    /// Read the live state of `targets` as the session's read options say, and plan them;
+    /// `events` hear the reads.
     pub async fn plan(
         &self,
         targets: &Targets,
         options: PlanOptions,
         events: &(dyn Fn(ReadEvent) + Send + Sync),
     ) -> Plan {
-        read_and_plan_with(&self.config, &self.clients, targets, options, events).await
+        let (config, clients) = (&self.config, &self.clients);
+        read_and_plan_with(config, clients, targets, self.read, options, events).await
     }
 }

@@ -15,6 +15,7 @@ use crate::api::{
 };
 use crate::config;
 use crate::model::{Channel, Config};
+use crate::read::ReadOptions;
 use crate::sandbox::{self, SandboxHandle, SandboxState};
 
 /// Where the API is and how to reach it: the configured hosts, or the in-process sandbox.
@@ -55,6 +56,8 @@ pub struct Session {
     pub config: Config,
     /// One client per channel asked for, by name.
     pub clients: BTreeMap<String, HttpClient>,
+    /// How its reads read (`--max-pages`); the targets say whether orphans are looked for.
+    pub read: ReadOptions,
     cancel: Arc<CancelHandle>,
     /// Keeps the in-process sandbox alive while the session calls it.
     sandbox: Option<SandboxHandle>,
@@ -142,6 +145,7 @@ pub async fn connect(
     Ok(Session {
         config,
         clients,
+        read: ReadOptions::default(),
         cancel: Arc::new(cancel_handle),
         sandbox,
     })

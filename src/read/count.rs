@@ -99,6 +99,10 @@ impl<C: ContactsApi> ContactsApi for Counted<'_, C> {
         self.inner.create(fields).await
     }
 
+    fn endpoint(&self) -> Option<&str> {
+        self.inner.endpoint()
+    }
+
     fn forecast(&self, calls: usize) -> Option<Forecast> {
         self.inner.forecast(calls)
     }

@@ -3,26 +3,29 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use super::pager::{FailedPage, PageOptions, page_all};
+use super::pager::{FailedPage, PageError, PageLimit, PageOptions, page_all};
 
-use crate::api::{ApiError, ContactsApi};
+use crate::api::ContactsApi;
 use crate::model::{self, Config, DesiredContact, Identity, LiveContact, Marker};
 
 /// Every contact carrying the marker, through the pager: contacts the server returned without
 /// the marker's exact value (a loose match) are dropped. A failed later page only makes the list
-/// shorter (those contacts are then read one by one); a 401 or a failed first page is an error.
+/// shorter (those contacts are then read one by one); a 401, a failed first page or more pages
+/// than `limit` is an error.
 pub(super) async fn page_marked<C: ContactsApi>(
     config: &Config,
     client: &C,
     marker: &Marker,
     per_page: u64,
     concurrency: usize,
+    limit: PageLimit,
     first: impl FnOnce(&crate::api::LookupPage),
-) -> Result<Vec<LiveContact>, ApiError> {
+) -> Result<Vec<LiveContact>, PageError> {
     let options = PageOptions {
         per_page,
         concurrency,
         failed_page: FailedPage::Skip,
+        limit,
     };
     page_all(client, &marker.field, &marker.value, options, first, |c| {
         carries_marker(config, marker, c)

@@ -74,6 +74,9 @@ pub struct ReadOptions {
     /// Report orphans: marked contacts no desired contact matched. Only meaningful when every
     /// contact of the channel is being read. Default false.
     pub orphans: bool,
+    /// The most pages one paged read takes (`--max-pages`); `None` (the default): 1,000 plus
+    /// one per contact of the channel in the config ([`pager::PageLimit`]).
+    pub max_pages: Option<u64>,
 }
 
 impl Default for ReadOptions {
@@ -82,6 +85,7 @@ impl Default for ReadOptions {
             concurrency: None,
             per_page: 1000,
             orphans: false,
+            max_pages: None,
         }
     }
 }
@@ -363,12 +367,15 @@ async fn read_channel<C: ContactsApi>(
     if let (true, Some(marker)) = (work.page, &config.marker) {
         // Page 1 tells how many pages there are; the contacts paging will not find are guessed
         // from its total until paging is done.
+        let limit = pager::PageLimit::for_channel(config, client.channel(), options.max_pages);
         let first = |page: &crate::api::LookupPage| {
             let pages = if page.last_page == u64::MAX {
                 page.total.div_ceil(page.per_page.max(1))
             } else {
                 page.last_page
             };
+            // whatever the server announces, the read stops at its limit
+            let pages = pages.min(limit.pages());
             let pages = usize::try_from(pages).unwrap_or(usize::MAX);
             let unmarked = items
                 .len()
@@ -379,7 +386,15 @@ async fn read_channel<C: ContactsApi>(
                     .saturating_sub(client.calls()),
             );
         };
-        let paging = page_marked(config, client, marker, options.per_page, concurrency, first);
+        let paging = page_marked(
+            config,
+            client,
+            marker,
+            options.per_page,
+            concurrency,
+            limit,
+            first,
+        );
         match paging.await {
             Err(e) if e.stops_channel() => {
                 let msg = e.to_string();
@@ -669,6 +684,7 @@ mod tests {
             concurrency: Some(4),
             per_page,
             orphans,
+            max_pages: None,
         }
     }
 
@@ -849,6 +865,48 @@ mod tests {
                     .iter()
                     .all(|(_, f)| matches!(f, Found::Present(_))),
                 "{state:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_server_paging_without_end_fails_the_channel_at_its_page_limit() {
+        let cfg = config(
+            vec![
+                desired("web", key("email", "a@x.com")),
+                desired("web", key("email", "b@x.com")),
+                desired("viber", Identity::Id("v1".into())),
+            ],
+            true,
+        );
+        for (max_pages, lookups) in [(None, 1_000 + 2), (Some(3), 3)] {
+            let web = FakeApi::new("web", Vec::new()).inventing(10);
+            let viber = FakeApi::new("viber", vec![marked("v1", "v@x.com")]);
+            let o = ReadOptions {
+                max_pages,
+                ..opts(10, true)
+            };
+            let (state, fakes) = read(&cfg, vec![web, viber], &[0, 1, 2], o).await;
+            // 1,000 pages plus one per contact of web in the config, or --max-pages
+            assert_eq!(fakes["web"].count("lookup"), lookups, "{max_pages:?}");
+            assert_eq!(
+                fakes["web"].count("get"),
+                0,
+                "no reading one by one instead"
+            );
+            let found = ids(&state);
+            for (i, what) in &found[..2] {
+                assert!(
+                    what.starts_with("failed: channel web: stopped paging")
+                        && what.contains(&format!("after {lookups} pages"))
+                        && what.contains("--max-pages N"),
+                    "{i}: {what}"
+                );
+            }
+            assert_eq!(found[2], (2, "present v1".to_string()), "viber carries on");
+            assert!(
+                state.orphans.is_empty(),
+                "no orphans from a read that did not end"
             );
         }
     }

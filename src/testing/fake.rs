@@ -33,6 +33,9 @@ pub struct FakeApi {
     loose: bool,
     claimed_pages: Option<u64>,
     ignore_page: bool,
+    /// Look-ups serve this many contacts never served before on every page.
+    inventing: Option<u64>,
+    invented: Mutex<u64>,
     fail_all: Option<ApiError>,
     fail_on: Option<(String, ApiError)>,
     faults: Mutex<BTreeMap<&'static str, VecDeque<Fault>>>,
@@ -52,6 +55,8 @@ impl FakeApi {
             loose: false,
             claimed_pages: None,
             ignore_page: false,
+            inventing: None,
+            invented: Mutex::new(0),
             fail_all: None,
             fail_on: None,
             faults: Mutex::new(BTreeMap::new()),
@@ -90,6 +95,14 @@ impl FakeApi {
     /// Look-ups serve page 1 whatever page is asked (a broken server).
     pub fn ignoring_page(mut self) -> FakeApi {
         self.ignore_page = true;
+        self
+    }
+
+    /// Look-ups serve `per_page` contacts never served before on every page, each holding the
+    /// looked-up value, and claim the pages `claiming_pages` says, else no end (a hostile
+    /// server).
+    pub fn inventing(mut self, per_page: u64) -> FakeApi {
+        self.inventing = Some(per_page);
         self
     }
 
@@ -222,6 +235,22 @@ impl ContactsApi for FakeApi {
         let _slot = self.slot().await;
         self.enter("lookup", value)?;
         let size = if per_page == 0 { 10 } else { per_page };
+        if let Some(n) = self.inventing {
+            let mut next = lock(&self.invented);
+            let contacts = (0..n)
+                .map(|_| {
+                    *next += 1;
+                    crate::testing::live(&format!("inv{next}"), &[(field, value)], &[])
+                })
+                .collect();
+            return Ok(LookupPage {
+                contacts,
+                page,
+                last_page: self.claimed_pages.unwrap_or(u64::MAX),
+                per_page: n,
+                total: self.claimed_pages.unwrap_or(u64::MAX).saturating_mul(n),
+            });
+        }
         let page = if self.ignore_page { 1 } else { page };
         let contacts = lock(&self.contacts);
         let all: Vec<&LiveContact> = contacts

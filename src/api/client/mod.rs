@@ -19,6 +19,7 @@ use std::time::Duration;
 use reqwest::Method;
 
 use self::message::{masked, says_not_found};
+pub use self::retry::MAX_RESPONSE_BYTES;
 use self::retry::Reply;
 pub use self::stats::{CallCounts, ClientStats};
 use self::stats::{Counters, Kind};
@@ -398,6 +399,10 @@ impl ContactsApi for HttpClient {
             });
         }
         Ok(data.data.id)
+    }
+
+    fn endpoint(&self) -> Option<&str> {
+        Some(&self.shown_url)
     }
 
     fn forecast(&self, calls: usize) -> Option<Forecast> {

@@ -18,6 +18,10 @@ use super::stats::Kind;
 use crate::api::ApiError;
 use crate::api::limiter::Permit;
 
+/// The largest response body read, 16 MiB: the largest page the tool asks for (`per_page=1000`
+/// contacts of up to 30 fields) is a few MiB at most. A larger body is an error naming the host.
+pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+
 /// Longest wait between attempts to reach a host that has never answered.
 const FIRST_CONTACT_MAX_DELAY: Duration = Duration::from_secs(1);
 
@@ -118,11 +122,22 @@ impl HttpClient {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     let headers = resp.headers().clone();
-                    match resp.bytes().await {
-                        Ok(b) => Ok((status, headers, b.to_vec())),
+                    let success = (200..300).contains(&status);
+                    match read_capped(resp, MAX_RESPONSE_BYTES).await {
+                        Ok(Some(b)) => Ok((status, headers, b)),
                         // the status alone says what happened, unless it claims success
-                        Err(_) if !(200..300).contains(&status) => {
-                            Ok((status, headers, Vec::new()))
+                        Ok(None) | Err(_) if !success => Ok((status, headers, Vec::new())),
+                        Ok(None) => {
+                            let ms = started.elapsed().as_millis();
+                            self.log(|| {
+                                format!("{method} {shown} -> {status}, too large ({ms} ms)")
+                            });
+                            self.reached.store(true, Ordering::SeqCst);
+                            return Err(ApiError::TooLarge {
+                                channel: self.channel.clone(),
+                                url: self.shown_url.clone(),
+                                limit_mib: MAX_RESPONSE_BYTES >> 20,
+                            });
                         }
                         Err(e) => Err(e),
                     }
@@ -245,6 +260,29 @@ impl HttpClient {
             }
         }
     }
+}
+
+/// The body of `resp`, or `None` when it is larger than `cap` bytes: said by its
+/// `Content-Length` (nothing is read then), or found while reading it chunk by chunk (reading
+/// stops at the cap, and the connection is dropped). A server sending a gigabyte costs at most
+/// `cap` bytes of memory.
+async fn read_capped(
+    mut resp: reqwest::Response,
+    cap: usize,
+) -> Result<Option<Vec<u8>>, reqwest::Error> {
+    let declared = resp.content_length();
+    if declared.is_some_and(|n| n > cap as u64) {
+        return Ok(None);
+    }
+    // a declared length is a hint, never trusted beyond the cap
+    let mut body = Vec::with_capacity(declared.map_or(0, |n| n as usize));
+    while let Some(chunk) = resp.chunk().await? {
+        if body.len() + chunk.len() > cap {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body))
 }
 
 /// `Retry-After` as a delay: whole (or fractional) seconds, or an HTTP date.

@@ -2,12 +2,15 @@
 //! (`web`, and Viber `viber`) started in the test process on 127.0.0.1:0 with the tokens below,
 //! live-contact builders, configs written to a temp dir pointing at it, the built `contactctl`
 //! binary run against them, and git in that directory. Beside it: [`http`], a raw HTTP client
-//! of the sandbox for the sandbox's own suites, and [`reliability`], the virtual clock, the
-//! library's pipeline under it and the platform checks of the reliability suites. Benches include
+//! of the sandbox for the sandbox's own suites, [`reliability`], the virtual clock, the
+//! library's pipeline under it and the platform checks of the reliability suites, and
+//! [`hostile`], a bounded misbehaving server (huge bodies, endless pages, self-links, 429 for
+//! ever) for the hardening suite, whose behaviour each test sets. Benches include
 //! it with `#[path = "../tests/it/support/mod.rs"] mod support;`. Test support only; nothing here is
 //! under test.
 #![allow(dead_code)]
 
+pub mod hostile;
 pub mod http;
 pub mod reliability;
 
