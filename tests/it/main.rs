@@ -22,6 +22,7 @@ mod ecosystem_color;
 mod ecosystem_walkthrough;
 mod fuzz_api_responses;
 mod fuzz_config;
+mod hardening_inputs;
 mod logs;
 mod reliability_cli;
 mod reliability_estimate;
