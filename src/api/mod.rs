@@ -96,6 +96,13 @@ pub enum ApiError {
         /// What was found, and what to do.
         message: String,
     },
+    /// The contact ID cannot be a path segment (empty, `.` or `..`): nothing was sent, as the
+    /// call would have gone to another endpoint.
+    #[error("not sent: {}", crate::model::unusable_id_reason(id))]
+    UnusableId {
+        /// The ID.
+        id: String,
+    },
     /// The run was interrupted before this call was sent.
     #[error("interrupted before the call was sent")]
     Cancelled,

@@ -7,6 +7,10 @@ use std::time::Duration;
 
 const EXAMPLES: &str = "write it as hours, minutes and seconds, e.g. 5h30m, 90m or 45s";
 
+/// The longest duration taken, in hours: a year. A budget is added to the clock, and a clock
+/// plus `18446744073709551615s` overflows; no job runs this long anyway.
+const MAX_HOURS: u64 = 24 * 366;
+
 /// Parse `5h30m`, `90m`, `45s`, `2h`, `1h0m30s`; a number without a unit, an unknown unit, a unit
 /// twice or out of order, and zero are refused with a message saying what to write.
 pub fn parse(text: &str) -> Result<Duration, String> {
@@ -63,6 +67,11 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     if total == 0 {
         return Err(format!("{text:?} is no time at all: {EXAMPLES}"));
     }
+    if total > MAX_HOURS * 3600 {
+        return Err(format!(
+            "{text:?} is too long a duration (at most {MAX_HOURS}h, a year)"
+        ));
+    }
     Ok(Duration::from_secs(total))
 }
 
@@ -89,6 +98,7 @@ mod tests {
             ("1h0m30s", 3_630),
             ("1h15m30s", 4_530),
             ("0h1s", 1),
+            ("8784h", 8784 * 3600),
             (" 20s ", 20),
         ] {
             assert_eq!(parse(text), Ok(Duration::from_secs(secs)), "{text}");
@@ -115,6 +125,8 @@ mod tests {
             ("0s", "no time at all"),
             ("99999999999999999999h", "too long"),
             ("9999999999999999h", "too long"),
+            ("18446744073709551615s", "too long"),
+            ("8785h", "too long"),
         ] {
             let e = parse(text).unwrap_err();
             assert!(e.contains(says), "{text}: {e}");

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::model::{
     BooleanFormat, Channel, Config, DesiredContact, FieldType, Fields, Identity, Marker, Safety,
-    check_value, normalize,
+    check_value, id_is_usable, normalize, unusable_id_reason,
 };
 
 use super::ConfigHash;
@@ -649,6 +649,10 @@ impl Checker<'_> {
                 Some(Kind::Number { text, .. }) => text.to_string(),
                 _ => id.0.clone(),
             };
+            if !id_is_usable(&id) {
+                self.diags
+                    .push(at("id"), format!("id: {}", unusable_id_reason(&id)));
+            }
             Some(Identity::Id(id))
         } else {
             match key_field {

@@ -26,7 +26,7 @@ use futures::stream::{self, StreamExt};
 use crate::api::{ContactsApi, in_flight_for};
 use crate::model::{
     Config, DEFAULT_PAGE_SIZE, DesiredContact, Found, Identity, LiveContact, LiveState, Marker,
-    managed_part,
+    id_is_usable, managed_part, unusable_id_reason,
 };
 
 /// What the reader reports while it reads, for progress displays.
@@ -446,7 +446,7 @@ async fn read_channel<C: ContactsApi>(
                         };
                         match live {
                             Some(live) => {
-                                found.push((pos, Found::Present(managed_part(config, live))));
+                                found.push((pos, present(config, live)));
                             }
                             // cannot happen (a contact leaves with its last use); reading it
                             // again is the safe answer if it ever does
@@ -541,7 +541,7 @@ async fn read_each<'a, C: ContactsApi>(
                 return (pos, Found::Failed(msg));
             }
             match read_one(client, config, identity).await {
-                Ok(Found::Present(live)) => (pos, Found::Present(managed_part(config, live))),
+                Ok(Found::Present(live)) => (pos, present(config, live)),
                 Ok(f) => (pos, f),
                 Err(e) if e.stops_channel() => {
                     let msg = e.to_string();
@@ -617,6 +617,19 @@ pub async fn read_identities_with<C: ContactsApi>(
         }
     }
     results
+}
+
+/// A contact found: its managed part, or an error naming its ID when no call could address it
+/// (empty, `.`, `..`: as a path segment it would reach another endpoint).
+fn present(config: &Config, live: LiveContact) -> Found {
+    if id_is_usable(&live.id) {
+        Found::Present(managed_part(config, live))
+    } else {
+        Found::Failed(format!(
+            "the platform holds it under an ID no call can use: {}",
+            unusable_id_reason(&live.id)
+        ))
+    }
 }
 
 /// Reads in flight at once on `channel`: as `options` say, else as many as its rate limit keeps

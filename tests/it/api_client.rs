@@ -923,3 +923,54 @@ async fn a_cancel_ends_a_wait_in_the_rate_limiter() {
     assert_eq!(result.unwrap_err(), ApiError::Cancelled);
     m.assert_calls_async(1).await;
 }
+
+#[tokio::test]
+async fn an_id_that_is_no_path_segment_is_refused_before_any_request() {
+    let server = MockServer::start_async().await;
+    let any = server
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(200).json_body(contact_body("1"));
+        })
+        .await;
+    for viber in [false, true] {
+        let c = client_with(&server, viber, fast());
+        for id in ["", ".", ".."] {
+            let unusable = ApiError::UnusableId { id: id.into() };
+            assert_eq!(c.get(id).await, Err(unusable.clone()), "{id:?}");
+            let write = [FieldWrite {
+                name: "firstName".into(),
+                value: "Ana".into(),
+            }];
+            assert_eq!(c.update(id, &write).await, Err(unusable.clone()));
+            let tags = ["VIP".to_string()];
+            assert_eq!(c.add_tags(id, &tags).await, Err(unusable.clone()));
+            assert_eq!(c.remove_tags(id, &tags).await, Err(unusable));
+        }
+        assert_eq!(c.stats().requests, 0);
+    }
+    any.assert_calls_async(0).await;
+}
+
+#[tokio::test]
+async fn a_created_contact_whose_id_is_no_path_segment_is_a_protocol_error() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/v1/contact");
+            then.status(200).json_body(json!({"data": {"id": ".."}}));
+        })
+        .await;
+    let e = client(&server)
+        .create(&[FieldWrite {
+            name: "email".into(),
+            value: "a@x.com".into(),
+        }])
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("the new contact's ID cannot be used"),
+        "{e}"
+    );
+}

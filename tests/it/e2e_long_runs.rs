@@ -172,3 +172,26 @@ fn a_duration_without_a_unit_is_a_usage_error() {
     assert!(text(&out.stderr).contains("has no unit: say 90s, 90m or 90h"));
     assert_eq!(env.stats().total, 0);
 }
+
+#[test]
+fn a_duration_the_clock_cannot_hold_is_a_usage_error_not_a_panic() {
+    let env = Env::new(vec![], vec![]);
+    let path = config(&env, 1);
+    let out = env
+        .cmd()
+        .args([
+            "apply",
+            path.to_str().unwrap(),
+            "--max-duration",
+            "18446744073709551615s",
+        ])
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("is too long a duration (at most 8784h"),
+        "{stderr}"
+    );
+    assert_eq!(env.stats().total, 0);
+}

@@ -23,6 +23,7 @@ mod ecosystem_color;
 mod ecosystem_walkthrough;
 mod fuzz_api_responses;
 mod fuzz_config;
+mod hardening_inputs;
 mod hostile;
 mod logs;
 mod reliability_cli;

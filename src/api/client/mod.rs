@@ -114,6 +114,17 @@ fn shown_url(base_url: &str) -> String {
     }
 }
 
+/// The `{contact_id}` path segment of `id` ([`encode::contact_segment`]), refused for an ID no
+/// path can hold (empty, `.`, `..`): whatever let it through, no request leaves for the
+/// endpoint it would collapse to.
+fn contact_segment(id: &str, viber: bool) -> Result<String, ApiError> {
+    if model::id_is_usable(id) {
+        Ok(encode::contact_segment(id, viber))
+    } else {
+        Err(ApiError::UnusableId { id: id.to_string() })
+    }
+}
+
 /// The one shared `reqwest` client: connection pooling, `timeout` per request (body included),
 /// a shorter connect timeout, no redirects (a redirected PUT must not silently become a GET),
 /// user agent `contactctl/<version>`.
@@ -210,10 +221,7 @@ impl HttpClient {
         id: &str,
         tags: &[String],
     ) -> Result<(), ApiError> {
-        let path = format!(
-            "/v1/contact/{}/tags",
-            encode::contact_segment(id, self.viber)
-        );
+        let path = format!("/v1/contact/{}/tags", contact_segment(id, self.viber)?);
         let body = Self::json_body(&TagsBody {
             tags: tags.to_vec(),
         })?;
@@ -259,7 +267,7 @@ impl ContactsApi for HttpClient {
     async fn get(&self, id: &str) -> Result<Option<LiveContact>, ApiError> {
         let path = format!(
             "/v1/contact/{}",
-            encode::contact_segment(id, self.viber_encode_get)
+            contact_segment(id, self.viber_encode_get)?
         );
         let reply = self
             .send(Kind::Get, Method::GET, &path, &path, None)
@@ -351,7 +359,7 @@ impl ContactsApi for HttpClient {
     }
 
     async fn update(&self, id: &str, fields: &[FieldWrite]) -> Result<(), ApiError> {
-        let path = format!("/v1/contact/{}", encode::contact_segment(id, self.viber));
+        let path = format!("/v1/contact/{}", contact_segment(id, self.viber)?);
         let body = Self::json_body(&FieldsBody {
             custom_fields: fields.to_vec(),
         })?;
@@ -396,6 +404,14 @@ impl ContactsApi for HttpClient {
         if data.data.id.is_empty() {
             return Err(ApiError::Protocol {
                 reason: "the new contact's ID is empty".into(),
+            });
+        }
+        if !model::id_is_usable(&data.data.id) {
+            return Err(ApiError::Protocol {
+                reason: format!(
+                    "the new contact's ID cannot be used: {}",
+                    model::unusable_id_reason(&data.data.id)
+                ),
             });
         }
         Ok(data.data.id)
