@@ -297,6 +297,10 @@ pub struct ApplyArgs {
     /// (exit 1). In CI, set it a margin below the job's time limit.
     #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
     pub max_duration: Option<Duration>,
+    /// Write the run's record to FILE as it goes (JSON Lines: a header, the plan's counts, each
+    /// call and contact with its outcome and time, a summary last; README "The apply report").
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 /// `show` arguments.
