@@ -207,6 +207,8 @@ fn expand(expr: &str, inputs: &[(&str, &str)], temp: &Path) -> String {
                     .unwrap_or_else(|| declared[name]["default"].as_str().unwrap_or("").into())
             } else if alt == "runner.temp" {
                 temp.display().to_string()
+            } else if alt == "github.action_path" {
+                root().display().to_string()
             } else if let Some(literal) = alt.strip_prefix('\'') {
                 literal.trim_end_matches('\'').to_string()
             } else {
@@ -269,6 +271,8 @@ fn the_action_runs_its_scripts_in_bash_with_inputs_only_through_env() {
         "changed-since",
         "artifact",
         "github-token",
+        "drift-issue",
+        "drift-label",
     ] {
         assert!(
             inputs[name]["description"]
@@ -306,7 +310,9 @@ fn the_action_runs_its_scripts_in_bash_with_inputs_only_through_env() {
         ("Post the plan on the pull request", "plan"),
         ("Keep the full plan", "plan"),
         ("Apply", "apply"),
+        ("Keep the apply report", "apply"),
         ("Check for drift", "drift"),
+        ("Keep the drift issue", "drift"),
         ("Keep the drift report", "drift"),
     ] {
         let cond = text(&action_step(name)["if"]).to_string();
@@ -634,7 +640,10 @@ fn github_apply_runs_on_main_and_applies_with_auto_approve() {
     assert_eq!(wf["on"]["push"]["branches"], json!(["main"]));
     assert_eq!(wf["concurrency"]["cancel-in-progress"], false);
     let with = gh_uses_the_action(&wf, "apply");
-    assert_eq!(with["changed-since"], "${{ github.event.before }}");
+    assert_eq!(
+        with["changed-since"], "last-success",
+        "since the last commit applied with exit 0, not the commit before the push"
+    );
     assert_eq!(
         gh_job(&wf)["steps"][0]["with"]["fetch-depth"],
         0,
@@ -643,8 +652,23 @@ fn github_apply_runs_on_main_and_applies_with_auto_approve() {
     assert_eq!(
         contactctl_lines(text(&action_step("Apply")["run"])),
         [
-            r#"contactctl apply "$CONTACTCTL_CONFIG" --auto-approve --format markdown ${CONTACTCTL_CHANGED_SINCE_REF:+--changed-since "$CONTACTCTL_CHANGED_SINCE_REF"} "${extra[@]}""#
+            r#"contactctl apply "$CONTACTCTL_CONFIG" --auto-approve --format markdown --report "$record" ${CONTACTCTL_CHANGED_SINCE_REF:+--changed-since "$CONTACTCTL_CHANGED_SINCE_REF"} "${extra[@]}""#
         ]
+    );
+    assert_eq!(
+        wf["permissions"]["actions"], "read",
+        "to find the last success"
+    );
+    let keep = action_step("Keep the apply report");
+    assert!(text(&keep["uses"]).starts_with("actions/upload-artifact@"));
+    assert!(text(&keep["if"]).contains("always()"), "a failed run's too");
+    assert!(
+        keep["with"]["retention-days"].is_u64(),
+        "it holds contact data"
+    );
+    assert_eq!(
+        keep["with"]["path"],
+        "${{ runner.temp }}/contactctl/apply-report.jsonl"
     );
 
     // A time budget a margin below the job's own limit, both said explicitly.
@@ -659,6 +683,14 @@ fn github_apply_runs_on_main_and_applies_with_auto_approve() {
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let page = read_temp(&env, "summary.md");
     assert!(page.contains("**contactctl apply:** "), "{page}");
+    if have("jq") {
+        assert!(
+            page.contains("<sub>Record: succeeded, exit 0; 2 calls made, 0 failed;"),
+            "the report's summary on the run's page: {page}"
+        );
+    }
+    let record = read_temp(&env, "contactctl/apply-report.jsonl");
+    assert!(record.starts_with("{\"type\":\"header\""), "{record}");
     assert_eq!(
         env.contacts("web")["100"].custom_fields["firstName"].as_deref(),
         Some("Juan")
@@ -692,8 +724,12 @@ fn github_drift_check_passes_when_in_sync_and_fails_on_drift_or_error() {
     );
     assert_eq!(
         contactctl_lines(text(&action_step("Check for drift")["run"])),
-        [r#"contactctl plan "$CONTACTCTL_CONFIG" --detailed-exitcode --format json "${extra[@]}""#]
+        [
+            r#"contactctl plan "$CONTACTCTL_CONFIG" --detailed-exitcode --format json --out "$saved" "${extra[@]}""#,
+            r#"contactctl show "$saved" --format markdown"#
+        ]
     );
+    assert_eq!(wf["permissions"]["issues"], "write", "the drift issue");
     drift_check(
         &|env, vars| action_shell(env, "Check for drift", &[("command", "drift")], vars),
         "runner-temp/contactctl/drift.json",
@@ -1237,4 +1273,412 @@ fn every_recipe_file_is_covered_here() {
         ],
         "a new recipe needs its test here"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Apply loses nothing: `changed-since: last-success` scopes to the last commit applied with
+// exit 0, found through a fake GitHub API, in a real git repository.
+
+const RUNS_PATH: &str = "/repos/acme/contacts/actions/workflows/contactctl-apply.yml/runs";
+
+/// A push to main as the runner sees it, the fake API's successful runs of the workflow being
+/// `successes` (head commit, run number), newest first: "Find the base" then "Apply". The base
+/// found, and the log of both steps.
+fn apply_run(
+    env: &Env,
+    server: &httpmock::MockServer,
+    successes: &[(&str, u64)],
+    event: &str,
+) -> (String, String, Output) {
+    let runs: Vec<Value> = successes
+        .iter()
+        .map(|(sha, n)| {
+            json!({ "head_sha": sha, "run_number": n, "conclusion": "success",
+                    "html_url": format!("https://github.com/acme/contacts/actions/runs/{n}") })
+        })
+        .collect();
+    let mut mock = server.mock(|when, then| {
+        when.method(httpmock::Method::GET)
+            .path(RUNS_PATH)
+            .query_param("branch", "main")
+            .query_param("status", "success")
+            .header("authorization", "Bearer ghs-test");
+        then.status(200)
+            .json_body(json!({ "total_count": runs.len(), "workflow_runs": runs }));
+    });
+    let api = server.base_url();
+    let vars = [
+        ("GITHUB_API_URL", api.as_str()),
+        ("GITHUB_REPOSITORY", "acme/contacts"),
+        (
+            "GITHUB_WORKFLOW_REF",
+            "acme/contacts/.github/workflows/contactctl-apply.yml@refs/heads/main",
+        ),
+        ("GITHUB_REF_NAME", "main"),
+        ("GITHUB_EVENT_NAME", event),
+    ];
+    let inputs = [
+        ("command", "apply"),
+        ("changed-since", "last-success"),
+        ("github-token", "ghs-test"),
+    ];
+    let _ = std::fs::remove_file(runner_temp(env).join("env"));
+    let found = action_shell(env, "Find the base", &inputs, &vars);
+    assert_eq!(found.status.code(), Some(0), "{}", show(&found));
+    if event == "push" {
+        assert_eq!(mock.calls(), 1, "one call to list the runs");
+    }
+    mock.delete();
+    let base = read_temp(env, "env")
+        .lines()
+        .last()
+        .and_then(|l| l.strip_prefix("CONTACTCTL_CHANGED_SINCE_REF="))
+        .unwrap()
+        .to_string();
+    let scope = [("CONTACTCTL_CHANGED_SINCE_REF", base.as_str())];
+    let applied = action_shell(env, "Apply", &inputs, &scope);
+    (base, stdout(&found), applied)
+}
+
+fn add_contact(env: &Env, line: &str) {
+    let path = env.dir.path().join("contacts/contactctl.yaml");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str(line);
+    std::fs::write(&path, text).unwrap();
+}
+
+#[test]
+fn github_apply_since_the_last_success_applies_what_a_cancelled_run_left() {
+    if !have("jq") || !have("curl") {
+        return skip("finding the last successful apply", "jq or curl");
+    }
+    let env = setup();
+    env.git_init();
+    let server = httpmock::MockServer::start();
+
+    // Push 1: no successful run yet: everything.
+    let first = env.commit("the contacts");
+    let (base, log, out) = apply_run(&env, &server, &[], "push");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(base, "");
+    assert!(
+        log.contains("Applying every contact: no successful apply on main"),
+        "{log}"
+    );
+    assert!(read_temp(&env, "summary.md").contains("Applying every contact"));
+
+    // Push 2 (zoe): its run is cancelled while it waits its turn; it applies nothing.
+    add_contact(
+        &env,
+        "  - fields: { email: zoe@example.com, firstName: Zoe }\n",
+    );
+    env.commit("zoe");
+    // Push 3 (yan, on Viber): the last success is still run 1, at push 1.
+    add_contact(
+        &env,
+        "  - channel: viber\n    fields: { email: yan@example.com, firstName: Yan }\n",
+    );
+    env.commit("yan");
+    let before = reads(&env);
+    let (base, log, out) = apply_run(&env, &server, &[(first.as_str(), 1)], "push");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(
+        base, first,
+        "run 1's commit, not the commit before this push"
+    );
+    assert!(
+        log.contains(&format!(
+            "Applying the contacts changed since {first}: the head commit of run #1 (https://github.com/acme/contacts/actions/runs/1), the last successful apply on main."
+        )),
+        "{log}"
+    );
+    assert_eq!(reads(&env) - before, 2, "zoe and yan, read once each");
+    assert_eq!(env.find("web", "email", "zoe@example.com").len(), 1);
+    assert_eq!(env.find("viber", "email", "yan@example.com").len(), 1);
+    // The platform matches main.
+    let out = shell(&env, "contactctl plan contacts/ --detailed-exitcode", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+
+    // A success whose commit this one lacks (a force push) is passed over; none left: all.
+    let elsewhere = other_branch(&env);
+    let (base, log, _) = apply_run(&env, &server, &[(elsewhere.as_str(), 4)], "push");
+    assert_eq!(base, "");
+    assert!(
+        log.contains("no successful apply on main whose commit"),
+        "{log}"
+    );
+    let head = env.git(&["rev-parse", "HEAD"]);
+    let (base, _, _) = apply_run(
+        &env,
+        &server,
+        &[(elsewhere.as_str(), 4), (head.as_str(), 3)],
+        "push",
+    );
+    assert_eq!(base, head, "the newest one this commit contains");
+    // A run by hand applies everything, without asking the API.
+    let (base, log, _) = apply_run(&env, &server, &[(head.as_str(), 3)], "workflow_dispatch");
+    assert_eq!(base, "");
+    assert!(log.contains("a run by hand applies every contact"), "{log}");
+}
+
+#[test]
+fn github_apply_applies_everything_when_the_runs_cannot_be_listed() {
+    if !have("jq") || !have("curl") {
+        return skip("finding the last successful apply", "jq or curl");
+    }
+    let env = setup();
+    env.git_init();
+    env.commit("the contacts");
+    let server = httpmock::MockServer::start();
+    server.mock(|when, then| {
+        when.path(RUNS_PATH);
+        then.status(403)
+            .json_body(json!({ "message": "Resource not accessible by integration" }));
+    });
+    let api = server.base_url();
+    let out = action_shell(
+        &env,
+        "Find the base",
+        &[
+            ("command", "apply"),
+            ("changed-since", "last-success"),
+            ("github-token", "ghs-test"),
+        ],
+        &[
+            ("GITHUB_API_URL", api.as_str()),
+            ("GITHUB_REPOSITORY", "acme/contacts"),
+            (
+                "GITHUB_WORKFLOW_REF",
+                "acme/contacts/.github/workflows/contactctl-apply.yml@refs/heads/main",
+            ),
+            ("GITHUB_REF_NAME", "main"),
+            ("GITHUB_EVENT_NAME", "push"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        stdout(&out).contains("::warning title=contactctl::this workflow's runs could not be listed (the job needs permissions: actions: read): every contact is applied."),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(read_temp(&env, "env"), "CONTACTCTL_CHANGED_SINCE_REF=\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The drift issue: the action's "Check for drift" step against the sandbox, then its github-script
+// step (action/drift.js) under node against a fake GitHub whose state persists between runs.
+
+/// Run the step "Keep the drift issue" — the text of its script, as github-script runs it — with
+/// its `env:` as the runner expands it, against the fake GitHub kept in `state`.
+fn drift_issue(env: &Env, state: &Path, inputs: &[(&str, &str)]) -> Output {
+    let step = action_step("Keep the drift issue");
+    assert!(text(&step["uses"]).starts_with("actions/github-script@"));
+    let temp = runner_temp(env);
+    let script = env.dir.path().join("drift-step.js");
+    std::fs::write(&script, text(&step["with"]["script"])).unwrap();
+    let mut node = Command::new("node");
+    node.arg(root().join("tests/it/js/run_script.js"))
+        .arg(&script)
+        .arg(state)
+        .current_dir(env.dir.path());
+    let mut all = vec![("command", "drift")];
+    all.extend_from_slice(inputs);
+    for (k, v) in step["env"].as_object().unwrap() {
+        node.env(k, expand(text(v), &all, &temp));
+    }
+    let out = node.output().unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    out
+}
+
+fn github_state(state: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(state).unwrap_or_else(|_| "{}".into())).unwrap()
+}
+
+fn calls_named(state: &Value, name: &str) -> usize {
+    state["calls"]
+        .as_array()
+        .map_or(0, |c| c.iter().filter(|c| c["call"] == name).count())
+}
+
+#[test]
+fn drift_js_unit_tests_pass_under_node() {
+    if !have("node") {
+        return skip(
+            "the drift script's unit tests (action/drift.test.js)",
+            "node",
+        );
+    }
+    let out = Command::new("node")
+        .args(["--test", "action/"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(stdout(&out).contains("# fail 0"), "{}", show(&out));
+}
+
+#[test]
+fn github_drift_issue_is_opened_updated_left_alone_without_a_plan_then_closed() {
+    if !have("node") {
+        return skip("the drift issue script", "node");
+    }
+    let env = setup();
+    let state = env.dir.path().join("github-state.json");
+    let check = |vars: &[(&str, &str)]| {
+        action_shell(&env, "Check for drift", &[("command", "drift")], vars)
+    };
+    let apply = || shell(&env, "contactctl apply contacts/ --auto-approve", &[]);
+    assert_eq!(apply().status.code(), Some(0));
+
+    // In sync, no issue: nothing to do.
+    assert_eq!(check(&[]).status.code(), Some(0));
+    let out = drift_issue(&env, &state, &[]);
+    assert!(
+        stdout(&out).contains(r#"drift issue: {"action":"none"}"#),
+        "{}",
+        show(&out)
+    );
+    assert!(
+        github_state(&state)["issues"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    // A hand edit: the first drift opens one issue, labelled (the label created), with the plan.
+    env.put_fields("100", &[("firstName", "Hand-edited")]);
+    assert_eq!(check(&[]).status.code(), Some(2));
+    let out = drift_issue(&env, &state, &[]);
+    assert!(
+        stdout(&out).contains(r#""action":"opened""#),
+        "{}",
+        show(&out)
+    );
+    let gh = github_state(&state);
+    assert_eq!(gh["labels"][0]["name"], "contactctl-drift");
+    let issues = gh["issues"].as_array().unwrap();
+    assert_eq!(issues.len(), 1);
+    assert_eq!(issues[0]["labels"][0]["name"], "contactctl-drift");
+    let body = text(&issues[0]["body"]);
+    assert!(
+        body.starts_with("<!-- contactctl-drift -->\n**The platform no longer matches `contacts/`:** 0 to create, 1 to update"),
+        "summary first: {body}"
+    );
+    for needle in [
+        "`contactctl apply contacts/`",
+        "`contactctl adopt contacts/`",
+        "**contactctl plan:** 0 to create, 1 to update",
+        "Hand-edited",
+        "[Job log and full plan (artifact contactctl-drift)](https://github.com/acme/contacts/actions/runs/4242)",
+    ] {
+        assert!(body.contains(needle), "{needle}: {body}");
+    }
+
+    // Later drift (zoe added to the repo, not applied): the same issue, body replaced, and a
+    // comment with what changed.
+    add_zoe(&env);
+    assert_eq!(check(&[]).status.code(), Some(2));
+    let out = drift_issue(&env, &state, &[]);
+    assert!(
+        stdout(&out).contains(r#""action":"updated","number":1"#),
+        "{}",
+        show(&out)
+    );
+    let gh = github_state(&state);
+    assert_eq!(
+        gh["issues"].as_array().unwrap().len(),
+        1,
+        "never a second issue"
+    );
+    let body = text(&gh["issues"][0]["body"]);
+    assert!(body.contains(":** 1 to create, 1 to update"), "{body}");
+    assert_eq!(gh["comments"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        text(&gh["comments"][0]["body"]),
+        "Since the last check: 1 to create (was 0). [Run](https://github.com/acme/contacts/actions/runs/4242)"
+    );
+    assert_eq!(
+        calls_named(&gh, "issues.createLabel"),
+        1,
+        "the label exists now"
+    );
+
+    // One channel's token refused: a plan of the other; the issue lists the contacts that could
+    // not be checked, and the step fails.
+    let out = check(&[("CONTACTS_VIBER_TOKEN", "revoked")]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    drift_issue(&env, &state, &[]);
+    let gh = github_state(&state);
+    let body = text(&gh["issues"][0]["body"]);
+    assert!(
+        body.contains("**1 contact(s) could not be checked** (the job fails):"),
+        "{body}"
+    );
+    assert!(
+        body.contains("- viber: `email=ana@example.com`: channel viber: the API refused the token"),
+        "{body}"
+    );
+
+    // No plan at all (every token refused; then an invalid config): the step fails, the issue
+    // is left as it was.
+    let before = (gh["issues"].clone(), gh["comments"].clone());
+    let out = check(&[
+        ("CONTACTS_WEB_TOKEN", "revoked"),
+        ("CONTACTS_VIBER_TOKEN", "revoked"),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let out = drift_issue(&env, &state, &[]);
+    assert!(
+        stdout(&out).contains("the drift issue is left as it was"),
+        "{}",
+        show(&out)
+    );
+    let config = env.dir.path().join("contacts/contactctl.yaml");
+    let good = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, "version: 1\nbogus: 1\n").unwrap();
+    assert_eq!(check(&[]).status.code(), Some(1));
+    drift_issue(&env, &state, &[]);
+    std::fs::write(&config, good).unwrap();
+    let gh = github_state(&state);
+    assert_eq!((gh["issues"].clone(), gh["comments"].clone()), before);
+
+    // Applied: the next check finds no drift, comments and closes the issue.
+    assert_eq!(apply().status.code(), Some(0));
+    assert_eq!(check(&[]).status.code(), Some(0));
+    let out = drift_issue(&env, &state, &[]);
+    assert!(
+        stdout(&out).contains(r#""action":"closed","number":1"#),
+        "{}",
+        show(&out)
+    );
+    let gh = github_state(&state);
+    assert_eq!(gh["issues"][0]["state"], "closed");
+    assert!(
+        text(&gh["comments"][2]["body"])
+            .starts_with("No drift at 0123456: the platform matches `contacts/` again."),
+        "{}",
+        gh["comments"]
+    );
+
+    // Turned off: the step does not run.
+    let cond = text(&action_step("Keep the drift issue")["if"]).to_string();
+    assert!(cond.contains("inputs.drift-issue == 'true'"), "{cond}");
+    assert!(cond.contains("!cancelled()"), "{cond}");
+}
+
+#[test]
+fn github_drift_issue_takes_the_label_input() {
+    if !have("node") {
+        return skip("the drift issue script", "node");
+    }
+    let env = setup();
+    let state = env.dir.path().join("github-state.json");
+    // juan is drifted from the start
+    let out = action_shell(&env, "Check for drift", &[("command", "drift")], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    drift_issue(&env, &state, &[("drift-label", "contacts-drift")]);
+    let gh = github_state(&state);
+    assert_eq!(gh["labels"][0]["name"], "contacts-drift");
+    assert_eq!(gh["issues"][0]["labels"][0]["name"], "contacts-drift");
 }
