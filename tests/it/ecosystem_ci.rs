@@ -273,6 +273,9 @@ fn the_action_runs_its_scripts_in_bash_with_inputs_only_through_env() {
         "github-token",
         "drift-issue",
         "drift-label",
+        "adopt-pull-request",
+        "adopt-branch",
+        "adopt-token",
     ] {
         assert!(
             inputs[name]["description"]
@@ -301,7 +304,7 @@ fn the_action_runs_its_scripts_in_bash_with_inputs_only_through_env() {
             }
         }
     }
-    assert_eq!(scripts, 7);
+    assert_eq!(scripts, 8);
     // Each command runs its own steps, and only its own.
     for (name, command) in [
         ("Find the base", "plan"),
@@ -313,6 +316,7 @@ fn the_action_runs_its_scripts_in_bash_with_inputs_only_through_env() {
         ("Keep the apply report", "apply"),
         ("Check for drift", "drift"),
         ("Keep the drift issue", "drift"),
+        ("Adopt", "drift"),
         ("Keep the drift report", "drift"),
     ] {
         let cond = text(&action_step(name)["if"]).to_string();
@@ -1468,13 +1472,13 @@ fn github_apply_applies_everything_when_the_runs_cannot_be_listed() {
 // The drift issue: the action's "Check for drift" step against the sandbox, then its github-script
 // step (action/drift.js) under node against a fake GitHub whose state persists between runs.
 
-/// Run the step "Keep the drift issue" — the text of its script, as github-script runs it — with
-/// its `env:` as the runner expands it, against the fake GitHub kept in `state`.
-fn drift_issue(env: &Env, state: &Path, inputs: &[(&str, &str)]) -> Output {
-    let step = action_step("Keep the drift issue");
+/// Run the github-script step `name` — the text of its script, as github-script runs it — with
+/// its `env:` as the runner expands it for `inputs`, against the fake GitHub kept in `state`.
+fn script_step(env: &Env, name: &str, state: &Path, inputs: &[(&str, &str)]) -> Output {
+    let step = action_step(name);
     assert!(text(&step["uses"]).starts_with("actions/github-script@"));
     let temp = runner_temp(env);
-    let script = env.dir.path().join("drift-step.js");
+    let script = env.dir.path().join("step-script.js");
     std::fs::write(&script, text(&step["with"]["script"])).unwrap();
     let mut node = Command::new("node");
     node.arg(root().join("tests/it/js/run_script.js"))
@@ -1489,6 +1493,11 @@ fn drift_issue(env: &Env, state: &Path, inputs: &[(&str, &str)]) -> Output {
     let out = node.output().unwrap();
     assert!(out.status.success(), "{}", show(&out));
     out
+}
+
+/// The step "Keep the drift issue" (see [`script_step`]).
+fn drift_issue(env: &Env, state: &Path, inputs: &[(&str, &str)]) -> Output {
+    script_step(env, "Keep the drift issue", state, inputs)
 }
 
 fn github_state(state: &Path) -> Value {
@@ -1681,4 +1690,193 @@ fn github_drift_issue_takes_the_label_input() {
     let gh = github_state(&state);
     assert_eq!(gh["labels"][0]["name"], "contacts-drift");
     assert_eq!(gh["issues"][0]["labels"][0]["name"], "contacts-drift");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The adopt pull request: the action's "Adopt" step in a real git repository pushing to a bare
+// "origin", then its github-script steps under node against the fake GitHub. `contactctl adopt`
+// is not on this branch: tests/it/fakes/contactctl-with-fake-adopt stands in for it.
+
+/// The "Adopt" step then "Keep the adopt pull request" then "Keep the drift issue", after a
+/// "Check for drift", with the fake adopt replacing `from` by `to` in the config and printing
+/// `adopt_json`. The Adopt step's output.
+fn adopt_run(env: &Env, state: &Path, edit: Option<(&str, &str)>, adopt_json: &str) -> Output {
+    let check = action_shell(env, "Check for drift", &[("command", "drift")], &[]);
+    assert!(
+        matches!(check.status.code(), Some(0 | 2)),
+        "{}",
+        show(&check)
+    );
+    let fake = env.dir.path().join("fake-bin");
+    std::fs::create_dir_all(&fake).unwrap();
+    std::fs::copy(
+        root().join("tests/it/fakes/contactctl-with-fake-adopt"),
+        fake.join("contactctl"),
+    )
+    .unwrap();
+    let path = format!("{}:{}", fake.display(), std::env::var("PATH").unwrap());
+    let server = format!("file://{}", env.dir.path().display());
+    let (from, to) = edit.unwrap_or(("", ""));
+    let inputs = [
+        ("command", "drift"),
+        ("adopt-pull-request", "true"),
+        ("adopt-token", "ghs-adopt-secret"),
+    ];
+    let out = action_shell(
+        env,
+        "Adopt",
+        &inputs,
+        &[
+            ("PATH", path.as_str()),
+            ("CONTACTCTL_REAL", env!("CARGO_BIN_EXE_contactctl")),
+            ("FAKE_ADOPT_FROM", from),
+            ("FAKE_ADOPT_TO", to),
+            ("FAKE_ADOPT_JSON", adopt_json),
+            ("FAKE_ADOPT_EXIT", "1"),
+            ("GITHUB_SERVER_URL", server.as_str()),
+            ("GITHUB_REPOSITORY", "origin"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        !format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr))
+            .contains("ghs-adopt-secret"),
+        "the token is never printed"
+    );
+    // the github-script steps, as the runner runs them
+    script_step(env, "Keep the adopt pull request", state, &inputs);
+    drift_issue(env, state, &inputs);
+    out
+}
+
+/// The commits of `branch` in the bare origin on top of main, and its config.
+fn origin_branch(env: &Env, branch: &str) -> (String, String) {
+    let origin = env.dir.path().join("origin.git");
+    let count = crate::support::git_in(
+        &origin,
+        &["rev-list", "--count", &format!("main..{branch}")],
+    );
+    let config = crate::support::git_in(
+        &origin,
+        &["show", &format!("{branch}:contacts/contactctl.yaml")],
+    );
+    (count, config)
+}
+
+#[test]
+fn github_adopt_pull_request_is_opened_updated_then_closed() {
+    if !have("node") {
+        return skip("the adopt pull request scripts", "node");
+    }
+    let env = setup();
+    let state = env.dir.path().join("github-state.json");
+    assert_eq!(
+        shell(&env, "contactctl apply contacts/ --auto-approve", &[])
+            .status
+            .code(),
+        Some(0)
+    );
+    env.git_init();
+    env.commit("the contacts");
+    let origin = env.dir.path().join("origin.git");
+    crate::support::git_in(
+        env.dir.path(),
+        &["init", "-q", "--bare", origin.to_str().unwrap()],
+    );
+    env.git(&["push", "-q", origin.to_str().unwrap(), "main"]);
+    let refused = r#"{"summary":"1 contact adopted, 1 refused","contacts":[{"channel":"web","identity":"email=juan@example.com","edits":[]},{"channel":"viber","identity":"email=ana@example.com","refused":"a tag every row of the CSV carries","location":"contacts/contactctl.yaml:9:5"}]}"#;
+
+    // First drift: the branch pushed, one pull request opened with adopt's summary and diff;
+    // the refused contact and the pull request are named in the drift issue.
+    env.put_fields("100", &[("firstName", "Hand-edited")]);
+    adopt_run(
+        &env,
+        &state,
+        Some(("firstName: Juan }", "firstName: Hand-edited }")),
+        refused,
+    );
+    let (count, config) = origin_branch(&env, "contactctl/adopt");
+    assert_eq!(count, "1");
+    assert!(config.contains("firstName: Hand-edited }"), "{config}");
+    let gh = github_state(&state);
+    let pulls = gh["pulls"].as_array().unwrap();
+    assert_eq!(pulls.len(), 1);
+    assert_eq!(pulls[0]["head"], "contactctl/adopt");
+    assert_eq!(pulls[0]["base"], "main");
+    let body = text(&pulls[0]["body"]);
+    assert!(body.contains("1 contact adopted, 1 refused"), "{body}");
+    assert!(body.contains("```diff\n"), "{body}");
+    assert!(
+        body.contains("+  - fields: { email: juan@example.com, firstName: Hand-edited }"),
+        "{body}"
+    );
+    let issue = text(&gh["issues"][0]["body"]);
+    assert!(issue.contains("The adopt pull request is #"), "{issue}");
+    assert!(
+        issue.contains("- viber: `email=ana@example.com`: refused (contacts/contactctl.yaml:9:5): a tag every row of the CSV carries"),
+        "{issue}"
+    );
+
+    // The next night (a fresh checkout of main), another hand edit: the branch force-updated
+    // (still one commit on main), the same pull request updated.
+    env.git(&["checkout", "-q", "-f", "main"]);
+    env.put_fields("100", &[("firstName", "Juanjo")]);
+    adopt_run(
+        &env,
+        &state,
+        Some(("firstName: Juan }", "firstName: Juanjo }")),
+        refused,
+    );
+    let (count, config) = origin_branch(&env, "contactctl/adopt");
+    assert_eq!(count, "1", "force-updated, not stacked");
+    assert!(config.contains("firstName: Juanjo }"), "{config}");
+    let gh = github_state(&state);
+    assert_eq!(gh["pulls"].as_array().unwrap().len(), 1, "one pull request");
+    assert!(text(&gh["pulls"][0]["body"]).contains("firstName: Juanjo }"));
+    assert_eq!(calls_named(&gh, "pulls.update"), 1);
+
+    // The platform follows the repo again: nothing to adopt, the pull request is closed.
+    env.git(&["checkout", "-q", "-f", "main"]);
+    assert_eq!(
+        shell(&env, "contactctl apply contacts/ --auto-approve", &[])
+            .status
+            .code(),
+        Some(0)
+    );
+    adopt_run(&env, &state, None, "{}");
+    let gh = github_state(&state);
+    assert_eq!(gh["pulls"][0]["state"], "closed");
+    assert!(
+        gh["comments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| text(&c["body"]).starts_with("Nothing left to adopt"))
+    );
+}
+
+#[test]
+fn github_adopt_needs_its_token() {
+    let env = setup();
+    let out = action_shell(
+        &env,
+        "Adopt",
+        &[("command", "drift"), ("adopt-pull-request", "true")],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        stdout(&out).contains("adopt-pull-request needs adopt-token"),
+        "{}",
+        show(&out)
+    );
+    let cond = text(&action_step("Adopt")["if"]).to_string();
+    assert!(
+        cond.contains("inputs.adopt-pull-request == 'true'"),
+        "off by default: {cond}"
+    );
+    assert_eq!(
+        recipe("action.yml")["inputs"]["adopt-pull-request"]["default"],
+        "false"
+    );
 }

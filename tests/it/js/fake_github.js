@@ -75,7 +75,7 @@ function fakeGithub(file) {
       },
       createComment: async (p) => {
         call('issues.createComment', p);
-        issue(p.issue_number);
+        if (!state.pulls.some((x) => x.number === p.issue_number)) issue(p.issue_number);
         state.comments.push({ issue_number: p.issue_number, body: p.body });
         save();
         return { data: {} };

@@ -15,6 +15,7 @@ const context = {
   runId: Number(process.env.FAKE_RUN_ID || 4242),
   sha: process.env.FAKE_SHA || '0123456789abcdef0123456789abcdef01234567',
   repo: { owner: 'acme', repo: 'contacts' },
+  payload: { repository: { default_branch: 'main' } },
 };
 const core = {
   info: (m) => console.log(m),
