@@ -80,7 +80,9 @@ function body({ plan, markdown, counts, config, runUrl, artifact, sha, adopt }) 
   const failed = (plan.contacts || []).filter((c) => c.action === 'error');
   const head = [
     MARKER,
-    `**The platform no longer matches \`${config}\`:** ${sayCounts(counts)}.`,
+    counts.create + counts.update + counts.tags_added + counts.tags_removed > 0
+      ? `**The platform no longer matches \`${config}\`:** ${sayCounts(counts)}.`
+      : `**Some contacts of \`${config}\` could not be checked:** ${sayCounts(counts)}.`,
     '',
     'Two ways out:',
     `- the platform follows the repo: \`contactctl apply ${shellWord(config)}\` (or merge a change that applies), or`,

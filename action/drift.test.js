@@ -58,3 +58,9 @@ test('the comment says what changed since the last check', () => {
   );
   assert.match(drift.sayChange(before, before), /^Unchanged since the last check: 0 to create, 1 to update/);
 });
+
+test('failed contacts without drift are not called drift', () => {
+  const body = drift.body(args(plan(0, 2), '**contactctl plan:** 0 to create, 0 to update'));
+  assert.ok(body.includes('**Some contacts of `my contacts/` could not be checked:** 0 to create, 0 to update'), body);
+  assert.ok(body.includes('**2 contact(s) could not be checked** (the job fails):'));
+});

@@ -214,3 +214,44 @@ fn a_killed_apply_leaves_whole_lines_and_the_calls_made_before_the_kill() {
         "u0 failed; every other call finished its contact"
     );
 }
+
+#[test]
+fn a_saved_plan_applied_leaves_its_record_too() {
+    let env = Env::new(platform(2), vec![]);
+    let path = config(&env, 2, true, "safety: { max_change_percent: 100 }\n");
+    let saved = env.dir.path().join("plan.json");
+    let report = env.dir.path().join("report.jsonl");
+    env.cmd()
+        .args(["plan", path.to_str().unwrap(), "--out"])
+        .arg(&saved)
+        .assert()
+        .code(0);
+    let out = env
+        .cmd()
+        .args(["apply", path.to_str().unwrap(), "--plan"])
+        .arg(&saved)
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "u0 fails: {}",
+        text(&out.stderr)
+    );
+    let l = lines(&report);
+    let kinds: Vec<&str> = l.iter().map(|x| x["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds.first(), Some(&"header"));
+    assert_eq!(kinds[1], "plan");
+    assert_eq!(kinds.last(), Some(&"summary"));
+    let calls = of_type(&l, "call");
+    assert_eq!(
+        calls.len() as u64,
+        env.writes("web"),
+        "u0's update, u1's two"
+    );
+    assert_eq!(calls.len(), 3);
+    assert_eq!(l.last().unwrap()["status"], "failed");
+    assert_eq!(l.last().unwrap()["contacts"]["done"], 1);
+}
