@@ -806,10 +806,10 @@ fn commit_then_add_zoe(env: &Env) -> String {
 }
 
 fn add_zoe(env: &Env) {
-    let path = env.dir.path().join("contacts/contactctl.yaml");
-    let mut text = std::fs::read_to_string(&path).unwrap();
-    text.push_str("  - fields: { email: zoe@example.com, firstName: Zoe }\n");
-    std::fs::write(&path, text).unwrap();
+    add_contact(
+        env,
+        "  - fields: { email: zoe@example.com, firstName: Zoe }\n",
+    );
 }
 
 /// A commit on top of HEAD that the branch does not hold (as after a force push).
@@ -1030,6 +1030,11 @@ fn gitlab_has_the_three_jobs_with_their_triggers() {
     );
     assert!(ci["contactctl-apply"]["resource_group"].is_string());
     assert_eq!(
+        ci["contactctl-apply"]["artifacts"]["paths"],
+        json!(["apply-report.jsonl"])
+    );
+    assert_eq!(ci["contactctl-apply"]["artifacts"]["when"], "always");
+    assert_eq!(
         gl_rule(&ci, "contactctl-drift"),
         "$CI_PIPELINE_SOURCE == \"schedule\""
     );
@@ -1043,7 +1048,7 @@ fn gitlab_has_the_three_jobs_with_their_triggers() {
     assert_eq!(
         contactctl_lines(&gl_script(&ci, "contactctl-apply")),
         [
-            r#"contactctl apply contacts/ --auto-approve --max-duration 2h30m ${base:+--changed-since "$base"}"#
+            r#"contactctl apply contacts/ --auto-approve --max-duration 2h30m --report apply-report.jsonl ${base:+--changed-since "$base"}"#
         ]
     );
     assert_eq!(ci["contactctl-apply"]["variables"]["GIT_DEPTH"], "0");
@@ -1163,37 +1168,95 @@ fn gitlab_apply_applies_and_fails_on_a_refused_token() {
     );
 }
 
-#[test]
-fn gitlab_applies_only_what_the_push_changed_and_everything_without_a_base() {
+/// The GitLab apply job for a push to main, the fake jobs API answering with `successes`
+/// (commit, job id) as this job's successful runs, newest first, among a plan job's.
+fn gl_apply(env: &Env, successes: &[(&str, u64)], source: &str) -> Output {
     let script = gl_script(&gitlab(), "contactctl-apply");
-    for (before, scoped) in [("base", true), ("zeros", false), ("elsewhere", false)] {
-        let env = setup();
-        let base = commit_then_add_zoe(&env);
-        let sha = match before {
-            "base" => base,
-            "zeros" => "0".repeat(40),
-            _ => other_branch(&env),
-        };
-        env.commit("zoe");
-        let out = shell(&env, &script, &[("CI_COMMIT_BEFORE_SHA", sha.as_str())]);
-        assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-        let reads = reads(&env);
-        if scoped {
-            assert_eq!(reads, 1, "zoe alone");
-            assert_eq!(
-                env.contacts("web")["100"].custom_fields["firstName"].as_deref(),
-                Some("Juanito")
-            );
-        } else {
-            assert_eq!(reads, 3, "{before}: every contact");
-            assert!(
-                stdout(&out).contains("applying every contact"),
-                "{}",
-                show(&out)
-            );
-        }
-        assert_eq!(env.find("web", "email", "zoe@example.com").len(), 1);
+    let server = httpmock::MockServer::start();
+    let mut jobs: Vec<Value> = vec![json!({ "name": "contactctl-plan", "ref": "main",
+        "commit": { "id": "f".repeat(40) }, "web_url": "https://gitlab.example/j/1" })];
+    jobs.extend(successes.iter().map(|(sha, id)| {
+        json!({ "name": "contactctl-apply", "ref": "main", "commit": { "id": sha },
+                "web_url": format!("https://gitlab.example/acme/contacts/-/jobs/{id}") })
+    }));
+    let listed = server.mock(|when, then| {
+        when.method(httpmock::Method::GET)
+            .path("/api/v4/projects/7/jobs")
+            .query_param("scope[]", "success")
+            .header("PRIVATE-TOKEN", "glpat-test");
+        then.status(200).json_body(Value::Array(jobs));
+    });
+    let api = server.url("/api/v4");
+    let out = shell(
+        env,
+        &script,
+        &[
+            ("CI_API_V4_URL", api.as_str()),
+            ("CI_PROJECT_ID", "7"),
+            ("CI_JOB_NAME", "contactctl-apply"),
+            ("CI_COMMIT_BRANCH", "main"),
+            ("CI_PIPELINE_SOURCE", source),
+            ("GITLAB_API_TOKEN", "glpat-test"),
+        ],
+    );
+    assert_eq!(listed.calls(), usize::from(source == "push"));
+    out
+}
+
+#[test]
+fn gitlab_applies_since_the_last_success_what_a_failed_pipeline_left() {
+    if !have("jq") || !have("curl") {
+        return skip("finding the last successful apply", "jq or curl");
     }
+    let env = setup();
+    env.git_init();
+    // Push 1: no success known: everything.
+    let first = env.commit("the contacts");
+    let out = gl_apply(&env, &[], "push");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        stdout(&out).contains("Applying every contact: no successful apply on main"),
+        "{}",
+        show(&out)
+    );
+    assert!(read(&env, "apply-report.jsonl").starts_with("{\"type\":\"header\""));
+    // Push 2 (zoe): its pipeline fails before the apply. Push 3 (yan): from push 1's commit.
+    add_zoe(&env);
+    env.commit("zoe");
+    add_contact(
+        &env,
+        "  - channel: viber\n    fields: { email: yan@example.com, firstName: Yan }\n",
+    );
+    env.commit("yan");
+    let before = reads(&env);
+    let out = gl_apply(&env, &[(first.as_str(), 11)], "push");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        stdout(&out).contains(&format!("Applying the contacts changed since {first}: the commit of job https://gitlab.example/acme/contacts/-/jobs/11, the last successful apply on main.")),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(reads(&env) - before, 2, "zoe and yan");
+    let out = shell(&env, "contactctl plan contacts/ --detailed-exitcode", &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the platform matches main: {}",
+        show(&out)
+    );
+
+    // A success this commit lacks (a force push) is passed over; a run by hand: everything.
+    let elsewhere = other_branch(&env);
+    let before = reads(&env);
+    let out = gl_apply(&env, &[(elsewhere.as_str(), 12)], "push");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(reads(&env) - before, 4, "every contact");
+    let out = gl_apply(&env, &[(first.as_str(), 11)], "web");
+    assert!(
+        stdout(&out).contains("Applying every contact: a run by hand"),
+        "{}",
+        show(&out)
+    );
 }
 
 #[test]
@@ -1344,6 +1407,7 @@ fn apply_run(
     (base, stdout(&found), applied)
 }
 
+/// Append a contact (its YAML lines) to the config.
 fn add_contact(env: &Env, line: &str) {
     let path = env.dir.path().join("contacts/contactctl.yaml");
     let mut text = std::fs::read_to_string(&path).unwrap();
