@@ -60,6 +60,12 @@ pub enum ApplyEvent {
         channel: String,
         /// Whether it succeeded.
         ok: bool,
+        /// Its contact's position in `Plan::contacts`.
+        index: usize,
+        /// Its position in the contact's `calls`.
+        call: usize,
+        /// Why it failed (`ok == false`).
+        error: Option<String>,
     },
     /// A contact finished (or will not start); `index` is its position in the plan.
     ContactDone {
@@ -143,7 +149,7 @@ pub async fn apply<C: ContactsApi>(
                                 "not started: its calls could not have finished within the time budget; the next apply continues with it".to_string(),
                             )
                         } else {
-                            let o = run_contact(cp, config, client, options, budget, events).await;
+                            let o = run_contact(i, cp, config, client, options, budget, events).await;
                             if o.stops_channel {
                                 stopped.store(true, Ordering::SeqCst);
                             }
@@ -300,6 +306,7 @@ struct RunResult {
 
 /// Make one contact's calls in order; stop at its first failure.
 async fn run_contact<C: ContactsApi>(
+    index: usize,
     cp: &ContactPlan,
     config: &Config,
     client: &C,
@@ -324,6 +331,9 @@ async fn run_contact<C: ContactsApi>(
         events(ApplyEvent::CallDone {
             channel: cp.channel.clone(),
             ok: result.is_ok(),
+            index,
+            call: done,
+            error: result.as_ref().err().map(ToString::to_string),
         });
         if let Err(e) = result {
             // the calls after a failure are not made

@@ -6,13 +6,14 @@ use std::sync::atomic::AtomicBool;
 
 use super::ApplyArgs;
 use super::confirm::confirm;
-use super::error::CommandError;
+use super::error::{CommandError, Kind};
 use super::output::{Exit, Output};
 use super::plan::{note_sandbox, print_plan, read_and_plan};
 use super::progress::Progress;
 use super::signals::on_interrupt;
 use crate::apply::{ApplyEvent, ApplyReport};
 use crate::ops;
+use crate::ops::report::{End, Report};
 use crate::read::ReadEvent;
 use crate::render::{self, Format, plural};
 
@@ -23,6 +24,26 @@ enum Source {
 }
 
 pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
+    let report = match &args.report {
+        Some(file) => Report::create(file, &args.target.path)?,
+        None => Report::none(),
+    };
+    let result = run_reported(args, out, &report).await;
+    report.end(match &result {
+        Ok(exit) => End::Finished { exit: *exit as i32 },
+        Err(e) => End::Failed {
+            refused: e.kind == Kind::Refused,
+            message: &e.message,
+        },
+    })?;
+    result
+}
+
+async fn run_reported(
+    args: ApplyArgs,
+    out: &Output,
+    report: &Report,
+) -> Result<Exit, CommandError> {
     out.no_csv("apply")?;
     // The time budget counts from the start, as a CI job's limit does.
     let deadline = args
@@ -60,6 +81,7 @@ pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
         }
     };
     note_sandbox(&session, out);
+    report.start(&session.clients.keys().cloned().collect::<Vec<_>>());
     // One progress display for the whole run: the reads of its plan, then the writes.
     let progress = Progress::new(&session.clients, &session.config, "apply", out.verbose > 0);
     let on_read = |e: ReadEvent| progress.tracker().on_read(&e);
@@ -93,6 +115,7 @@ pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
         }
     };
 
+    report.plan(&plan);
     // As Terraform: the plan comes first, and only changes need a yes. An up-to-date repo applies
     // (doing nothing) without a terminal; a plan saved with `plan --out` was the reviewed one,
     // so applying it asks nothing either.
@@ -128,7 +151,10 @@ pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
     let interrupted = Arc::new(AtomicBool::new(false));
     on_interrupt(interrupted.clone(), session.cancel_handle());
     progress.tracker().expect_writes(&plan);
-    let on_apply = |e: ApplyEvent| progress.tracker().on_apply(&e);
+    let on_apply = |e: ApplyEvent| {
+        progress.tracker().on_apply(&e);
+        report.on_apply(&e);
+    };
     let report = progress
         .drive(session.apply(plan, deadline, interrupted.as_ref(), &on_apply))
         .await;

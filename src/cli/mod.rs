@@ -312,6 +312,10 @@ pub struct ApplyArgs {
     pub max_duration: Option<Duration>,
     #[command(flatten)]
     pub paging: Paging,
+    /// Write the run's record to FILE as it goes (JSON Lines: a header, the plan's counts, each
+    /// call and contact with its outcome and time, a summary last; README "The apply report").
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 /// `show` arguments.

@@ -12,6 +12,7 @@ pub mod import;
 pub mod init;
 pub mod plan;
 pub mod progress;
+pub mod report;
 pub mod saved;
 pub mod scope;
 pub mod session;

@@ -14,7 +14,7 @@ use contactctl::api::wire::WireContact;
 const RATE: u32 = 60;
 
 /// `n` contacts on the platform, each needing a field update and a tag.
-fn platform(n: usize) -> Vec<WireContact> {
+pub(crate) fn platform(n: usize) -> Vec<WireContact> {
     (0..n)
         .map(|i| {
             let email = format!("u{i}@x.com");

@@ -207,6 +207,8 @@ fn expand(expr: &str, inputs: &[(&str, &str)], temp: &Path) -> String {
                     .unwrap_or_else(|| declared[name]["default"].as_str().unwrap_or("").into())
             } else if alt == "runner.temp" {
                 temp.display().to_string()
+            } else if alt == "github.action_path" {
+                root().display().to_string()
             } else if let Some(literal) = alt.strip_prefix('\'') {
                 literal.trim_end_matches('\'').to_string()
             } else {
@@ -269,6 +271,11 @@ fn the_action_runs_its_scripts_in_bash_with_inputs_only_through_env() {
         "changed-since",
         "artifact",
         "github-token",
+        "drift-issue",
+        "drift-label",
+        "adopt-pull-request",
+        "adopt-branch",
+        "adopt-token",
     ] {
         assert!(
             inputs[name]["description"]
@@ -297,7 +304,7 @@ fn the_action_runs_its_scripts_in_bash_with_inputs_only_through_env() {
             }
         }
     }
-    assert_eq!(scripts, 7);
+    assert_eq!(scripts, 8);
     // Each command runs its own steps, and only its own.
     for (name, command) in [
         ("Find the base", "plan"),
@@ -306,7 +313,10 @@ fn the_action_runs_its_scripts_in_bash_with_inputs_only_through_env() {
         ("Post the plan on the pull request", "plan"),
         ("Keep the full plan", "plan"),
         ("Apply", "apply"),
+        ("Keep the apply report", "apply"),
         ("Check for drift", "drift"),
+        ("Keep the drift issue", "drift"),
+        ("Adopt", "drift"),
         ("Keep the drift report", "drift"),
     ] {
         let cond = text(&action_step(name)["if"]).to_string();
@@ -634,7 +644,10 @@ fn github_apply_runs_on_main_and_applies_with_auto_approve() {
     assert_eq!(wf["on"]["push"]["branches"], json!(["main"]));
     assert_eq!(wf["concurrency"]["cancel-in-progress"], false);
     let with = gh_uses_the_action(&wf, "apply");
-    assert_eq!(with["changed-since"], "${{ github.event.before }}");
+    assert_eq!(
+        with["changed-since"], "last-success",
+        "since the last commit applied with exit 0, not the commit before the push"
+    );
     assert_eq!(
         gh_job(&wf)["steps"][0]["with"]["fetch-depth"],
         0,
@@ -643,8 +656,23 @@ fn github_apply_runs_on_main_and_applies_with_auto_approve() {
     assert_eq!(
         contactctl_lines(text(&action_step("Apply")["run"])),
         [
-            r#"contactctl apply "$CONTACTCTL_CONFIG" --auto-approve --format markdown ${CONTACTCTL_CHANGED_SINCE_REF:+--changed-since "$CONTACTCTL_CHANGED_SINCE_REF"} "${extra[@]}""#
+            r#"contactctl apply "$CONTACTCTL_CONFIG" --auto-approve --format markdown --report "$record" ${CONTACTCTL_CHANGED_SINCE_REF:+--changed-since "$CONTACTCTL_CHANGED_SINCE_REF"} "${extra[@]}""#
         ]
+    );
+    assert_eq!(
+        wf["permissions"]["actions"], "read",
+        "to find the last success"
+    );
+    let keep = action_step("Keep the apply report");
+    assert!(text(&keep["uses"]).starts_with("actions/upload-artifact@"));
+    assert!(text(&keep["if"]).contains("always()"), "a failed run's too");
+    assert!(
+        keep["with"]["retention-days"].is_u64(),
+        "it holds contact data"
+    );
+    assert_eq!(
+        keep["with"]["path"],
+        "${{ runner.temp }}/contactctl/apply-report.jsonl"
     );
 
     // A time budget a margin below the job's own limit, both said explicitly.
@@ -659,6 +687,14 @@ fn github_apply_runs_on_main_and_applies_with_auto_approve() {
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let page = read_temp(&env, "summary.md");
     assert!(page.contains("**contactctl apply:** "), "{page}");
+    if have("jq") {
+        assert!(
+            page.contains("<sub>Record: succeeded, exit 0; 2 calls made, 0 failed;"),
+            "the report's summary on the run's page: {page}"
+        );
+    }
+    let record = read_temp(&env, "contactctl/apply-report.jsonl");
+    assert!(record.starts_with("{\"type\":\"header\""), "{record}");
     assert_eq!(
         env.contacts("web")["100"].custom_fields["firstName"].as_deref(),
         Some("Juan")
@@ -692,8 +728,12 @@ fn github_drift_check_passes_when_in_sync_and_fails_on_drift_or_error() {
     );
     assert_eq!(
         contactctl_lines(text(&action_step("Check for drift")["run"])),
-        [r#"contactctl plan "$CONTACTCTL_CONFIG" --detailed-exitcode --format json "${extra[@]}""#]
+        [
+            r#"contactctl plan "$CONTACTCTL_CONFIG" --detailed-exitcode --format json --out "$saved" "${extra[@]}""#,
+            r#"contactctl show "$saved" --format markdown"#
+        ]
     );
+    assert_eq!(wf["permissions"]["issues"], "write", "the drift issue");
     drift_check(
         &|env, vars| action_shell(env, "Check for drift", &[("command", "drift")], vars),
         "runner-temp/contactctl/drift.json",
@@ -766,10 +806,10 @@ fn commit_then_add_zoe(env: &Env) -> String {
 }
 
 fn add_zoe(env: &Env) {
-    let path = env.dir.path().join("contacts/contactctl.yaml");
-    let mut text = std::fs::read_to_string(&path).unwrap();
-    text.push_str("  - fields: { email: zoe@example.com, firstName: Zoe }\n");
-    std::fs::write(&path, text).unwrap();
+    add_contact(
+        env,
+        "  - fields: { email: zoe@example.com, firstName: Zoe }\n",
+    );
 }
 
 /// A commit on top of HEAD that the branch does not hold (as after a force push).
@@ -990,6 +1030,11 @@ fn gitlab_has_the_three_jobs_with_their_triggers() {
     );
     assert!(ci["contactctl-apply"]["resource_group"].is_string());
     assert_eq!(
+        ci["contactctl-apply"]["artifacts"]["paths"],
+        json!(["apply-report.jsonl"])
+    );
+    assert_eq!(ci["contactctl-apply"]["artifacts"]["when"], "always");
+    assert_eq!(
         gl_rule(&ci, "contactctl-drift"),
         "$CI_PIPELINE_SOURCE == \"schedule\""
     );
@@ -1003,7 +1048,7 @@ fn gitlab_has_the_three_jobs_with_their_triggers() {
     assert_eq!(
         contactctl_lines(&gl_script(&ci, "contactctl-apply")),
         [
-            r#"contactctl apply contacts/ --auto-approve --max-duration 2h30m ${base:+--changed-since "$base"}"#
+            r#"contactctl apply contacts/ --auto-approve --max-duration 2h30m --report apply-report.jsonl ${base:+--changed-since "$base"}"#
         ]
     );
     assert_eq!(ci["contactctl-apply"]["variables"]["GIT_DEPTH"], "0");
@@ -1123,37 +1168,95 @@ fn gitlab_apply_applies_and_fails_on_a_refused_token() {
     );
 }
 
-#[test]
-fn gitlab_applies_only_what_the_push_changed_and_everything_without_a_base() {
+/// The GitLab apply job for a push to main, the fake jobs API answering with `successes`
+/// (commit, job id) as this job's successful runs, newest first, among a plan job's.
+fn gl_apply(env: &Env, successes: &[(&str, u64)], source: &str) -> Output {
     let script = gl_script(&gitlab(), "contactctl-apply");
-    for (before, scoped) in [("base", true), ("zeros", false), ("elsewhere", false)] {
-        let env = setup();
-        let base = commit_then_add_zoe(&env);
-        let sha = match before {
-            "base" => base,
-            "zeros" => "0".repeat(40),
-            _ => other_branch(&env),
-        };
-        env.commit("zoe");
-        let out = shell(&env, &script, &[("CI_COMMIT_BEFORE_SHA", sha.as_str())]);
-        assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-        let reads = reads(&env);
-        if scoped {
-            assert_eq!(reads, 1, "zoe alone");
-            assert_eq!(
-                env.contacts("web")["100"].custom_fields["firstName"].as_deref(),
-                Some("Juanito")
-            );
-        } else {
-            assert_eq!(reads, 3, "{before}: every contact");
-            assert!(
-                stdout(&out).contains("applying every contact"),
-                "{}",
-                show(&out)
-            );
-        }
-        assert_eq!(env.find("web", "email", "zoe@example.com").len(), 1);
+    let server = httpmock::MockServer::start();
+    let mut jobs: Vec<Value> = vec![json!({ "name": "contactctl-plan", "ref": "main",
+        "commit": { "id": "f".repeat(40) }, "web_url": "https://gitlab.example/j/1" })];
+    jobs.extend(successes.iter().map(|(sha, id)| {
+        json!({ "name": "contactctl-apply", "ref": "main", "commit": { "id": sha },
+                "web_url": format!("https://gitlab.example/acme/contacts/-/jobs/{id}") })
+    }));
+    let listed = server.mock(|when, then| {
+        when.method(httpmock::Method::GET)
+            .path("/api/v4/projects/7/jobs")
+            .query_param("scope[]", "success")
+            .header("PRIVATE-TOKEN", "glpat-test");
+        then.status(200).json_body(Value::Array(jobs));
+    });
+    let api = server.url("/api/v4");
+    let out = shell(
+        env,
+        &script,
+        &[
+            ("CI_API_V4_URL", api.as_str()),
+            ("CI_PROJECT_ID", "7"),
+            ("CI_JOB_NAME", "contactctl-apply"),
+            ("CI_COMMIT_BRANCH", "main"),
+            ("CI_PIPELINE_SOURCE", source),
+            ("GITLAB_API_TOKEN", "glpat-test"),
+        ],
+    );
+    assert_eq!(listed.calls(), usize::from(source == "push"));
+    out
+}
+
+#[test]
+fn gitlab_applies_since_the_last_success_what_a_failed_pipeline_left() {
+    if !have("jq") || !have("curl") {
+        return skip("finding the last successful apply", "jq or curl");
     }
+    let env = setup();
+    env.git_init();
+    // Push 1: no success known: everything.
+    let first = env.commit("the contacts");
+    let out = gl_apply(&env, &[], "push");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        stdout(&out).contains("Applying every contact: no successful apply on main"),
+        "{}",
+        show(&out)
+    );
+    assert!(read(&env, "apply-report.jsonl").starts_with("{\"type\":\"header\""));
+    // Push 2 (zoe): its pipeline fails before the apply. Push 3 (yan): from push 1's commit.
+    add_zoe(&env);
+    env.commit("zoe");
+    add_contact(
+        &env,
+        "  - channel: viber\n    fields: { email: yan@example.com, firstName: Yan }\n",
+    );
+    env.commit("yan");
+    let before = reads(&env);
+    let out = gl_apply(&env, &[(first.as_str(), 11)], "push");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        stdout(&out).contains(&format!("Applying the contacts changed since {first}: the commit of job https://gitlab.example/acme/contacts/-/jobs/11, the last successful apply on main.")),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(reads(&env) - before, 2, "zoe and yan");
+    let out = shell(&env, "contactctl plan contacts/ --detailed-exitcode", &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the platform matches main: {}",
+        show(&out)
+    );
+
+    // A success this commit lacks (a force push) is passed over; a run by hand: everything.
+    let elsewhere = other_branch(&env);
+    let before = reads(&env);
+    let out = gl_apply(&env, &[(elsewhere.as_str(), 12)], "push");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(reads(&env) - before, 4, "every contact");
+    let out = gl_apply(&env, &[(first.as_str(), 11)], "web");
+    assert!(
+        stdout(&out).contains("Applying every contact: a run by hand"),
+        "{}",
+        show(&out)
+    );
 }
 
 #[test]
@@ -1236,5 +1339,608 @@ fn every_recipe_file_is_covered_here() {
             "action.yml",
         ],
         "a new recipe needs its test here"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Apply loses nothing: `changed-since: last-success` scopes to the last commit applied with
+// exit 0, found through a fake GitHub API, in a real git repository.
+
+const RUNS_PATH: &str = "/repos/acme/contacts/actions/workflows/contactctl-apply.yml/runs";
+
+/// A push to main as the runner sees it, the fake API's successful runs of the workflow being
+/// `successes` (head commit, run number), newest first: "Find the base" then "Apply". The base
+/// found, and the log of both steps.
+fn apply_run(
+    env: &Env,
+    server: &httpmock::MockServer,
+    successes: &[(&str, u64)],
+    event: &str,
+) -> (String, String, Output) {
+    let runs: Vec<Value> = successes
+        .iter()
+        .map(|(sha, n)| {
+            json!({ "head_sha": sha, "run_number": n, "conclusion": "success",
+                    "html_url": format!("https://github.com/acme/contacts/actions/runs/{n}") })
+        })
+        .collect();
+    let mut mock = server.mock(|when, then| {
+        when.method(httpmock::Method::GET)
+            .path(RUNS_PATH)
+            .query_param("branch", "main")
+            .query_param("status", "success")
+            .header("authorization", "Bearer ghs-test");
+        then.status(200)
+            .json_body(json!({ "total_count": runs.len(), "workflow_runs": runs }));
+    });
+    let api = server.base_url();
+    let vars = [
+        ("GITHUB_API_URL", api.as_str()),
+        ("GITHUB_REPOSITORY", "acme/contacts"),
+        (
+            "GITHUB_WORKFLOW_REF",
+            "acme/contacts/.github/workflows/contactctl-apply.yml@refs/heads/main",
+        ),
+        ("GITHUB_REF_NAME", "main"),
+        ("GITHUB_EVENT_NAME", event),
+    ];
+    let inputs = [
+        ("command", "apply"),
+        ("changed-since", "last-success"),
+        ("github-token", "ghs-test"),
+    ];
+    let _ = std::fs::remove_file(runner_temp(env).join("env"));
+    let found = action_shell(env, "Find the base", &inputs, &vars);
+    assert_eq!(found.status.code(), Some(0), "{}", show(&found));
+    if event == "push" {
+        assert_eq!(mock.calls(), 1, "one call to list the runs");
+    }
+    mock.delete();
+    let base = read_temp(env, "env")
+        .lines()
+        .last()
+        .and_then(|l| l.strip_prefix("CONTACTCTL_CHANGED_SINCE_REF="))
+        .unwrap()
+        .to_string();
+    let scope = [("CONTACTCTL_CHANGED_SINCE_REF", base.as_str())];
+    let applied = action_shell(env, "Apply", &inputs, &scope);
+    (base, stdout(&found), applied)
+}
+
+/// Append a contact (its YAML lines) to the config.
+fn add_contact(env: &Env, line: &str) {
+    let path = env.dir.path().join("contacts/contactctl.yaml");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str(line);
+    std::fs::write(&path, text).unwrap();
+}
+
+#[test]
+fn github_apply_since_the_last_success_applies_what_a_cancelled_run_left() {
+    if !have("jq") || !have("curl") {
+        return skip("finding the last successful apply", "jq or curl");
+    }
+    let env = setup();
+    env.git_init();
+    let server = httpmock::MockServer::start();
+
+    // Push 1: no successful run yet: everything.
+    let first = env.commit("the contacts");
+    let (base, log, out) = apply_run(&env, &server, &[], "push");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(base, "");
+    assert!(
+        log.contains("Applying every contact: no successful apply on main"),
+        "{log}"
+    );
+    assert!(read_temp(&env, "summary.md").contains("Applying every contact"));
+
+    // Push 2 (zoe): its run is cancelled while it waits its turn; it applies nothing.
+    add_contact(
+        &env,
+        "  - fields: { email: zoe@example.com, firstName: Zoe }\n",
+    );
+    env.commit("zoe");
+    // Push 3 (yan, on Viber): the last success is still run 1, at push 1.
+    add_contact(
+        &env,
+        "  - channel: viber\n    fields: { email: yan@example.com, firstName: Yan }\n",
+    );
+    env.commit("yan");
+    let before = reads(&env);
+    let (base, log, out) = apply_run(&env, &server, &[(first.as_str(), 1)], "push");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(
+        base, first,
+        "run 1's commit, not the commit before this push"
+    );
+    assert!(
+        log.contains(&format!(
+            "Applying the contacts changed since {first}: the head commit of run #1 (https://github.com/acme/contacts/actions/runs/1), the last successful apply on main."
+        )),
+        "{log}"
+    );
+    assert_eq!(reads(&env) - before, 2, "zoe and yan, read once each");
+    assert_eq!(env.find("web", "email", "zoe@example.com").len(), 1);
+    assert_eq!(env.find("viber", "email", "yan@example.com").len(), 1);
+    // The platform matches main.
+    let out = shell(&env, "contactctl plan contacts/ --detailed-exitcode", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+
+    // A success whose commit this one lacks (a force push) is passed over; none left: all.
+    let elsewhere = other_branch(&env);
+    let (base, log, _) = apply_run(&env, &server, &[(elsewhere.as_str(), 4)], "push");
+    assert_eq!(base, "");
+    assert!(
+        log.contains("no successful apply on main whose commit"),
+        "{log}"
+    );
+    let head = env.git(&["rev-parse", "HEAD"]);
+    let (base, _, _) = apply_run(
+        &env,
+        &server,
+        &[(elsewhere.as_str(), 4), (head.as_str(), 3)],
+        "push",
+    );
+    assert_eq!(base, head, "the newest one this commit contains");
+    // A run by hand applies everything, without asking the API.
+    let (base, log, _) = apply_run(&env, &server, &[(head.as_str(), 3)], "workflow_dispatch");
+    assert_eq!(base, "");
+    assert!(log.contains("a run by hand applies every contact"), "{log}");
+}
+
+#[test]
+fn github_apply_applies_everything_when_the_runs_cannot_be_listed() {
+    if !have("jq") || !have("curl") {
+        return skip("finding the last successful apply", "jq or curl");
+    }
+    let env = setup();
+    env.git_init();
+    env.commit("the contacts");
+    let server = httpmock::MockServer::start();
+    server.mock(|when, then| {
+        when.path(RUNS_PATH);
+        then.status(403)
+            .json_body(json!({ "message": "Resource not accessible by integration" }));
+    });
+    let api = server.base_url();
+    let out = action_shell(
+        &env,
+        "Find the base",
+        &[
+            ("command", "apply"),
+            ("changed-since", "last-success"),
+            ("github-token", "ghs-test"),
+        ],
+        &[
+            ("GITHUB_API_URL", api.as_str()),
+            ("GITHUB_REPOSITORY", "acme/contacts"),
+            (
+                "GITHUB_WORKFLOW_REF",
+                "acme/contacts/.github/workflows/contactctl-apply.yml@refs/heads/main",
+            ),
+            ("GITHUB_REF_NAME", "main"),
+            ("GITHUB_EVENT_NAME", "push"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        stdout(&out).contains("::warning title=contactctl::this workflow's runs could not be listed (the job needs permissions: actions: read): every contact is applied."),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(read_temp(&env, "env"), "CONTACTCTL_CHANGED_SINCE_REF=\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The drift issue: the action's "Check for drift" step against the sandbox, then its github-script
+// step (action/drift.js) under node against a fake GitHub whose state persists between runs.
+
+/// Run the github-script step `name` — the text of its script, as github-script runs it — with
+/// its `env:` as the runner expands it for `inputs`, against the fake GitHub kept in `state`.
+fn script_step(env: &Env, name: &str, state: &Path, inputs: &[(&str, &str)]) -> Output {
+    let step = action_step(name);
+    assert!(text(&step["uses"]).starts_with("actions/github-script@"));
+    let temp = runner_temp(env);
+    let script = env.dir.path().join("step-script.js");
+    std::fs::write(&script, text(&step["with"]["script"])).unwrap();
+    let mut node = Command::new("node");
+    node.arg(root().join("tests/it/js/run_script.js"))
+        .arg(&script)
+        .arg(state)
+        .current_dir(env.dir.path());
+    let mut all = vec![("command", "drift")];
+    all.extend_from_slice(inputs);
+    for (k, v) in step["env"].as_object().unwrap() {
+        node.env(k, expand(text(v), &all, &temp));
+    }
+    let out = node.output().unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    out
+}
+
+/// The step "Keep the drift issue" (see [`script_step`]).
+fn drift_issue(env: &Env, state: &Path, inputs: &[(&str, &str)]) -> Output {
+    script_step(env, "Keep the drift issue", state, inputs)
+}
+
+fn github_state(state: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(state).unwrap_or_else(|_| "{}".into())).unwrap()
+}
+
+fn calls_named(state: &Value, name: &str) -> usize {
+    state["calls"]
+        .as_array()
+        .map_or(0, |c| c.iter().filter(|c| c["call"] == name).count())
+}
+
+#[test]
+fn drift_js_unit_tests_pass_under_node() {
+    if !have("node") {
+        return skip(
+            "the drift script's unit tests (action/drift.test.js)",
+            "node",
+        );
+    }
+    let out = Command::new("node")
+        .args(["--test", "action/"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(stdout(&out).contains("# fail 0"), "{}", show(&out));
+}
+
+#[test]
+fn github_drift_issue_is_opened_updated_left_alone_without_a_plan_then_closed() {
+    if !have("node") {
+        return skip("the drift issue script", "node");
+    }
+    let env = setup();
+    let state = env.dir.path().join("github-state.json");
+    let check = |vars: &[(&str, &str)]| {
+        action_shell(&env, "Check for drift", &[("command", "drift")], vars)
+    };
+    let apply = || shell(&env, "contactctl apply contacts/ --auto-approve", &[]);
+    assert_eq!(apply().status.code(), Some(0));
+
+    // In sync, no issue: nothing to do.
+    assert_eq!(check(&[]).status.code(), Some(0));
+    let out = drift_issue(&env, &state, &[]);
+    assert!(
+        stdout(&out).contains(r#"drift issue: {"action":"none"}"#),
+        "{}",
+        show(&out)
+    );
+    assert!(
+        github_state(&state)["issues"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    // A hand edit: the first drift opens one issue, labelled (the label created), with the plan.
+    env.put_fields("100", &[("firstName", "Hand-edited")]);
+    assert_eq!(check(&[]).status.code(), Some(2));
+    let out = drift_issue(&env, &state, &[]);
+    assert!(
+        stdout(&out).contains(r#""action":"opened""#),
+        "{}",
+        show(&out)
+    );
+    let gh = github_state(&state);
+    assert_eq!(gh["labels"][0]["name"], "contactctl-drift");
+    let issues = gh["issues"].as_array().unwrap();
+    assert_eq!(issues.len(), 1);
+    assert_eq!(issues[0]["labels"][0]["name"], "contactctl-drift");
+    let body = text(&issues[0]["body"]);
+    assert!(
+        body.starts_with("<!-- contactctl-drift -->\n**The platform no longer matches `contacts/`:** 0 to create, 1 to update"),
+        "summary first: {body}"
+    );
+    for needle in [
+        "`contactctl apply contacts/`",
+        "`contactctl adopt contacts/`",
+        "**contactctl plan:** 0 to create, 1 to update",
+        "Hand-edited",
+        "[Job log and full plan (artifact contactctl-drift)](https://github.com/acme/contacts/actions/runs/4242)",
+    ] {
+        assert!(body.contains(needle), "{needle}: {body}");
+    }
+
+    // Later drift (zoe added to the repo, not applied): the same issue, body replaced, and a
+    // comment with what changed.
+    add_zoe(&env);
+    assert_eq!(check(&[]).status.code(), Some(2));
+    let out = drift_issue(&env, &state, &[]);
+    assert!(
+        stdout(&out).contains(r#""action":"updated","number":1"#),
+        "{}",
+        show(&out)
+    );
+    let gh = github_state(&state);
+    assert_eq!(
+        gh["issues"].as_array().unwrap().len(),
+        1,
+        "never a second issue"
+    );
+    let body = text(&gh["issues"][0]["body"]);
+    assert!(body.contains(":** 1 to create, 1 to update"), "{body}");
+    assert_eq!(gh["comments"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        text(&gh["comments"][0]["body"]),
+        "Since the last check: 1 to create (was 0). [Run](https://github.com/acme/contacts/actions/runs/4242)"
+    );
+    assert_eq!(
+        calls_named(&gh, "issues.createLabel"),
+        1,
+        "the label exists now"
+    );
+
+    // One channel's token refused: a plan of the other; the issue lists the contacts that could
+    // not be checked, and the step fails.
+    let out = check(&[("CONTACTS_VIBER_TOKEN", "revoked")]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    drift_issue(&env, &state, &[]);
+    let gh = github_state(&state);
+    let body = text(&gh["issues"][0]["body"]);
+    assert!(
+        body.contains("**1 contact(s) could not be checked** (the job fails):"),
+        "{body}"
+    );
+    assert!(
+        body.contains("- viber: `email=ana@example.com`: channel viber: the API refused the token"),
+        "{body}"
+    );
+
+    // No plan at all (every token refused; then an invalid config): the step fails, the issue
+    // is left as it was.
+    let before = (gh["issues"].clone(), gh["comments"].clone());
+    let out = check(&[
+        ("CONTACTS_WEB_TOKEN", "revoked"),
+        ("CONTACTS_VIBER_TOKEN", "revoked"),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let out = drift_issue(&env, &state, &[]);
+    assert!(
+        stdout(&out).contains("the drift issue is left as it was"),
+        "{}",
+        show(&out)
+    );
+    let config = env.dir.path().join("contacts/contactctl.yaml");
+    let good = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, "version: 1\nbogus: 1\n").unwrap();
+    assert_eq!(check(&[]).status.code(), Some(1));
+    drift_issue(&env, &state, &[]);
+    std::fs::write(&config, good).unwrap();
+    let gh = github_state(&state);
+    assert_eq!((gh["issues"].clone(), gh["comments"].clone()), before);
+
+    // Applied: the next check finds no drift, comments and closes the issue.
+    assert_eq!(apply().status.code(), Some(0));
+    assert_eq!(check(&[]).status.code(), Some(0));
+    let out = drift_issue(&env, &state, &[]);
+    assert!(
+        stdout(&out).contains(r#""action":"closed","number":1"#),
+        "{}",
+        show(&out)
+    );
+    let gh = github_state(&state);
+    assert_eq!(gh["issues"][0]["state"], "closed");
+    assert!(
+        text(&gh["comments"][2]["body"])
+            .starts_with("No drift at 0123456: the platform matches `contacts/` again."),
+        "{}",
+        gh["comments"]
+    );
+
+    // Turned off: the step does not run.
+    let cond = text(&action_step("Keep the drift issue")["if"]).to_string();
+    assert!(cond.contains("inputs.drift-issue == 'true'"), "{cond}");
+    assert!(cond.contains("!cancelled()"), "{cond}");
+}
+
+#[test]
+fn github_drift_issue_takes_the_label_input() {
+    if !have("node") {
+        return skip("the drift issue script", "node");
+    }
+    let env = setup();
+    let state = env.dir.path().join("github-state.json");
+    // juan is drifted from the start
+    let out = action_shell(&env, "Check for drift", &[("command", "drift")], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    drift_issue(&env, &state, &[("drift-label", "contacts-drift")]);
+    let gh = github_state(&state);
+    assert_eq!(gh["labels"][0]["name"], "contacts-drift");
+    assert_eq!(gh["issues"][0]["labels"][0]["name"], "contacts-drift");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The adopt pull request: the action's "Adopt" step in a real git repository pushing to a bare
+// "origin", then its github-script steps under node against the fake GitHub. `contactctl adopt`
+// is not on this branch: tests/it/fakes/contactctl-with-fake-adopt stands in for it.
+
+/// The "Adopt" step then "Keep the adopt pull request" then "Keep the drift issue", after a
+/// "Check for drift", with the fake adopt replacing `from` by `to` in the config and printing
+/// `adopt_json`. The Adopt step's output.
+fn adopt_run(env: &Env, state: &Path, edit: Option<(&str, &str)>, adopt_json: &str) -> Output {
+    let check = action_shell(env, "Check for drift", &[("command", "drift")], &[]);
+    assert!(
+        matches!(check.status.code(), Some(0 | 2)),
+        "{}",
+        show(&check)
+    );
+    let fake = env.dir.path().join("fake-bin");
+    std::fs::create_dir_all(&fake).unwrap();
+    std::fs::copy(
+        root().join("tests/it/fakes/contactctl-with-fake-adopt"),
+        fake.join("contactctl"),
+    )
+    .unwrap();
+    let path = format!("{}:{}", fake.display(), std::env::var("PATH").unwrap());
+    let server = format!("file://{}", env.dir.path().display());
+    let (from, to) = edit.unwrap_or(("", ""));
+    let inputs = [
+        ("command", "drift"),
+        ("adopt-pull-request", "true"),
+        ("adopt-token", "ghs-adopt-secret"),
+    ];
+    let out = action_shell(
+        env,
+        "Adopt",
+        &inputs,
+        &[
+            ("PATH", path.as_str()),
+            ("CONTACTCTL_REAL", env!("CARGO_BIN_EXE_contactctl")),
+            ("FAKE_ADOPT_FROM", from),
+            ("FAKE_ADOPT_TO", to),
+            ("FAKE_ADOPT_JSON", adopt_json),
+            ("FAKE_ADOPT_EXIT", "1"),
+            ("GITHUB_SERVER_URL", server.as_str()),
+            ("GITHUB_REPOSITORY", "origin"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        !format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr))
+            .contains("ghs-adopt-secret"),
+        "the token is never printed"
+    );
+    // the github-script steps, as the runner runs them
+    script_step(env, "Keep the adopt pull request", state, &inputs);
+    drift_issue(env, state, &inputs);
+    out
+}
+
+/// The commits of `branch` in the bare origin on top of main, and its config.
+fn origin_branch(env: &Env, branch: &str) -> (String, String) {
+    let origin = env.dir.path().join("origin.git");
+    let count = crate::support::git_in(
+        &origin,
+        &["rev-list", "--count", &format!("main..{branch}")],
+    );
+    let config = crate::support::git_in(
+        &origin,
+        &["show", &format!("{branch}:contacts/contactctl.yaml")],
+    );
+    (count, config)
+}
+
+#[test]
+fn github_adopt_pull_request_is_opened_updated_then_closed() {
+    if !have("node") {
+        return skip("the adopt pull request scripts", "node");
+    }
+    let env = setup();
+    let state = env.dir.path().join("github-state.json");
+    assert_eq!(
+        shell(&env, "contactctl apply contacts/ --auto-approve", &[])
+            .status
+            .code(),
+        Some(0)
+    );
+    env.git_init();
+    env.commit("the contacts");
+    let origin = env.dir.path().join("origin.git");
+    crate::support::git_in(
+        env.dir.path(),
+        &["init", "-q", "--bare", origin.to_str().unwrap()],
+    );
+    env.git(&["push", "-q", origin.to_str().unwrap(), "main"]);
+    let refused = r#"{"summary":"1 contact adopted, 1 refused","contacts":[{"channel":"web","identity":"email=juan@example.com","edits":[]},{"channel":"viber","identity":"email=ana@example.com","refused":"a tag every row of the CSV carries","location":"contacts/contactctl.yaml:9:5"}]}"#;
+
+    // First drift: the branch pushed, one pull request opened with adopt's summary and diff;
+    // the refused contact and the pull request are named in the drift issue.
+    env.put_fields("100", &[("firstName", "Hand-edited")]);
+    adopt_run(
+        &env,
+        &state,
+        Some(("firstName: Juan }", "firstName: Hand-edited }")),
+        refused,
+    );
+    let (count, config) = origin_branch(&env, "contactctl/adopt");
+    assert_eq!(count, "1");
+    assert!(config.contains("firstName: Hand-edited }"), "{config}");
+    let gh = github_state(&state);
+    let pulls = gh["pulls"].as_array().unwrap();
+    assert_eq!(pulls.len(), 1);
+    assert_eq!(pulls[0]["head"], "contactctl/adopt");
+    assert_eq!(pulls[0]["base"], "main");
+    let body = text(&pulls[0]["body"]);
+    assert!(body.contains("1 contact adopted, 1 refused"), "{body}");
+    assert!(body.contains("```diff\n"), "{body}");
+    assert!(
+        body.contains("+  - fields: { email: juan@example.com, firstName: Hand-edited }"),
+        "{body}"
+    );
+    let issue = text(&gh["issues"][0]["body"]);
+    assert!(issue.contains("The adopt pull request is #"), "{issue}");
+    assert!(
+        issue.contains("- viber: `email=ana@example.com`: refused (contacts/contactctl.yaml:9:5): a tag every row of the CSV carries"),
+        "{issue}"
+    );
+
+    // The next night (a fresh checkout of main), another hand edit: the branch force-updated
+    // (still one commit on main), the same pull request updated.
+    env.git(&["checkout", "-q", "-f", "main"]);
+    env.put_fields("100", &[("firstName", "Juanjo")]);
+    adopt_run(
+        &env,
+        &state,
+        Some(("firstName: Juan }", "firstName: Juanjo }")),
+        refused,
+    );
+    let (count, config) = origin_branch(&env, "contactctl/adopt");
+    assert_eq!(count, "1", "force-updated, not stacked");
+    assert!(config.contains("firstName: Juanjo }"), "{config}");
+    let gh = github_state(&state);
+    assert_eq!(gh["pulls"].as_array().unwrap().len(), 1, "one pull request");
+    assert!(text(&gh["pulls"][0]["body"]).contains("firstName: Juanjo }"));
+    assert_eq!(calls_named(&gh, "pulls.update"), 1);
+
+    // The platform follows the repo again: nothing to adopt, the pull request is closed.
+    env.git(&["checkout", "-q", "-f", "main"]);
+    assert_eq!(
+        shell(&env, "contactctl apply contacts/ --auto-approve", &[])
+            .status
+            .code(),
+        Some(0)
+    );
+    adopt_run(&env, &state, None, "{}");
+    let gh = github_state(&state);
+    assert_eq!(gh["pulls"][0]["state"], "closed");
+    assert!(
+        gh["comments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| text(&c["body"]).starts_with("Nothing left to adopt"))
+    );
+}
+
+#[test]
+fn github_adopt_needs_its_token() {
+    let env = setup();
+    let out = action_shell(
+        &env,
+        "Adopt",
+        &[("command", "drift"), ("adopt-pull-request", "true")],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        stdout(&out).contains("adopt-pull-request needs adopt-token"),
+        "{}",
+        show(&out)
+    );
+    let cond = text(&action_step("Adopt")["if"]).to_string();
+    assert!(
+        cond.contains("inputs.adopt-pull-request == 'true'"),
+        "off by default: {cond}"
+    );
+    assert_eq!(
+        recipe("action.yml")["inputs"]["adopt-pull-request"]["default"],
+        "false"
     );
 }

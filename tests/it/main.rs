@@ -14,6 +14,7 @@ mod e2e_import;
 mod e2e_long_runs;
 mod e2e_plan_apply;
 mod e2e_safety;
+mod e2e_report;
 mod e2e_scale;
 mod e2e_scope;
 mod e2e_show;
