@@ -51,4 +51,3 @@ fn a_live_contact_whose_id_is_dot_dot_is_a_contact_error_and_no_call_goes_to_it(
         None
     );
 }
-
