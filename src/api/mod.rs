@@ -47,6 +47,29 @@ pub enum ApiError {
         /// Connection attempts made.
         attempts: u32,
     },
+    /// 429 past the whole retry schedule (`ClientOptions::max_429_wait`): the platform keeps
+    /// refusing the channel's calls over its rate limit, and every other call would wait as
+    /// long for the same answer, so the whole channel stops.
+    #[error(
+        "channel {channel}: {url} still answers 429, the platform's rate limit ({message}), \
+         after {} and {waited_secs} s of waiting, past the retry schedule ({schedule_secs} s): \
+         the channel stops; run contactctl again later",
+        attempts_text(*attempts)
+    )]
+    Throttled {
+        /// Channel name.
+        channel: String,
+        /// The channel's API root with scheme, host and port spelled out.
+        url: String,
+        /// The API's message (an excerpt).
+        message: String,
+        /// Attempts the call made, each answered 429.
+        attempts: u32,
+        /// Seconds the call waited between them.
+        waited_secs: u64,
+        /// Seconds of 429s one call waits out at most.
+        schedule_secs: u64,
+    },
     /// 405: the tool called a method the API does not allow there — a bug in the tool.
     #[error("405 Method Not Allowed for {method} {path} (a bug in contactctl; please report it)")]
     MethodNotAllowed {
@@ -114,11 +137,14 @@ fn attempts_text(n: u32) -> String {
 }
 
 impl ApiError {
-    /// Whether the whole channel stops: its token was refused, or its host cannot be reached.
+    /// Whether the whole channel stops: its token was refused, its host cannot be reached, or
+    /// it kept answering 429 past the whole retry schedule.
     pub fn stops_channel(&self) -> bool {
         matches!(
             self,
-            ApiError::Unauthorized { .. } | ApiError::Unreachable { .. }
+            ApiError::Unauthorized { .. }
+                | ApiError::Unreachable { .. }
+                | ApiError::Throttled { .. }
         )
     }
 
@@ -197,6 +223,12 @@ pub trait ContactsApi: Send + Sync {
     /// Where the calls go, as errors name it (scheme, host, port and path, no user info); `None`
     /// for a client that is not HTTP (an in-memory fake).
     fn endpoint(&self) -> Option<&str> {
+        None
+    }
+
+    /// How long the channel has been answering nothing but 429 (waiting for the platform's
+    /// rate limit), when it is; `None` otherwise, and for a client that cannot tell.
+    fn throttled_for(&self) -> Option<std::time::Duration> {
         None
     }
 

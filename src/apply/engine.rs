@@ -140,7 +140,7 @@ pub async fn apply<C: ContactsApi>(
                             not_run(
                                 cp,
                                 NotRun::ChannelStopped,
-                                format!("not started: channel {channel} stopped (its token was refused or its host cannot be reached)"),
+                                format!("not started: channel {channel} stopped (its token was refused, its host cannot be reached, or it kept answering 429)"),
                             )
                         } else if !budget.admit(client, cp.calls.len()) {
                             not_run(

@@ -28,7 +28,8 @@ pub enum Outcome {
 pub enum NotRun {
     /// The run was interrupted (Ctrl-C, SIGTERM).
     Interrupted,
-    /// Its channel stopped: the token was refused or the host cannot be reached.
+    /// Its channel stopped: the token was refused, the host cannot be reached, or it kept
+    /// answering 429 past the whole retry schedule.
     ChannelStopped,
     /// Its calls could not have ended before the time budget ran out: it is left for the next
     /// run, untouched.

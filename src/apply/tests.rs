@@ -224,34 +224,46 @@ async fn partly_applied_contact_says_so() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn refused_token_stops_the_channel() {
-    let fake = FakeApi::new("web", vec![]);
-    let e = ApiError::Unauthorized {
+async fn a_refused_token_or_a_429_past_the_whole_schedule_stops_the_channel() {
+    let refused = ApiError::Unauthorized {
         channel: "web".into(),
         token_env: "T".into(),
     };
-    fake.fault("create", Fault::Fail(e));
-    let contacts = (0..5).map(|i| create_plan(&format!("{i}@x.com"))).collect();
-    let clients: BTreeMap<String, FakeApi> = [("web".to_string(), fake)].into();
-    let report = apply(
-        plan_of(contacts),
-        &config(),
-        &clients,
-        ApplyOptions {
-            concurrency: Some(1),
-            ..ApplyOptions::default()
-        },
-        &AtomicBool::new(false),
-        &|_| {},
-    )
-    .await;
-    assert_eq!(report.outcomes[0].outcome, Outcome::Failed);
-    assert!(
-        report.outcomes[1..]
-            .iter()
-            .all(|o| o.outcome == Outcome::NotRun)
-    );
-    assert_eq!(clients["web"].calls(), vec!["create"]);
+    let throttled = ApiError::Throttled {
+        channel: "web".into(),
+        url: "http://127.0.0.1:1/api".into(),
+        message: "Too Many Attempts.".into(),
+        attempts: 11,
+        waited_secs: 600,
+        schedule_secs: 600,
+    };
+    for e in [refused, throttled] {
+        let fake = FakeApi::new("web", vec![]);
+        fake.fault("create", Fault::Fail(e.clone()));
+        let contacts = (0..5).map(|i| create_plan(&format!("{i}@x.com"))).collect();
+        let clients: BTreeMap<String, FakeApi> = [("web".to_string(), fake)].into();
+        let report = apply(
+            plan_of(contacts),
+            &config(),
+            &clients,
+            ApplyOptions {
+                concurrency: Some(1),
+                ..ApplyOptions::default()
+            },
+            &AtomicBool::new(false),
+            &|_| {},
+        )
+        .await;
+        assert_eq!(report.outcomes[0].outcome, Outcome::Failed);
+        assert_eq!(report.outcomes[0].error, Some(e.to_string()));
+        assert!(
+            report.outcomes[1..]
+                .iter()
+                .all(|o| o.outcome == Outcome::NotRun && o.not_run == Some(NotRun::ChannelStopped)),
+            "{e:?}"
+        );
+        assert_eq!(clients["web"].calls(), vec!["create"]);
+    }
 }
 
 #[tokio::test(start_paused = true)]

@@ -155,11 +155,24 @@ impl<'a> Progress<'a> {
     }
 }
 
+/// What the progress says of a channel the platform keeps answering 429: its limiter's
+/// foresight means nothing then, so not a time left but how long it has waited so far.
+fn waiting(throttled: Duration) -> String {
+    let so_far = human_duration(throttled.as_secs());
+    format!(
+        "waiting for the platform's rate limit (429) for {} so far",
+        so_far.trim_start_matches('~')
+    )
+}
+
 /// What a bar says after its counts: `reads, 37 left, ~1m for the reads` or `calls, 73 left,
-/// ~2m 30s left`.
+/// ~2m 30s left` (or, while the platform answers 429, how long it has been waiting).
 fn bar_message(c: &ChannelProgress) -> String {
     let time = human_duration(c.time_left.as_secs());
-    if !c.writes_known {
+    if let Some(throttled) = c.throttled {
+        let what = if c.writes_known { "calls" } else { "reads" };
+        format!("{what}, {} left, {}", c.left(), waiting(throttled))
+    } else if !c.writes_known {
         format!("reads, {} left, {time} for the reads", c.left())
     } else if c.left() == 0 {
         "calls, done".to_string()
@@ -168,11 +181,22 @@ fn bar_message(c: &ChannelProgress) -> String {
     }
 }
 
-/// A plain line about a channel: `web: 17/90 calls done, 73 left, ~2m left`.
+/// A plain line about a channel: `web: 17/90 calls done, 73 left, ~2m left`, or `..., 73 left,
+/// waiting for the platform's rate limit (429) for 3m 10s so far`.
 fn line(c: &ChannelProgress) -> String {
     let what = if c.writes_known { "calls" } else { "reads" };
     if c.left() == 0 {
         return format!("{}: {}/{} {what} done", c.channel, c.done, c.total);
+    }
+    if let Some(throttled) = c.throttled {
+        return format!(
+            "{}: {}/{} {what} done, {} left, {}",
+            c.channel,
+            c.done,
+            c.total,
+            c.left(),
+            waiting(throttled)
+        );
     }
     let after = if c.writes_known {
         ""
@@ -200,6 +224,7 @@ mod tests {
             total,
             writes_known,
             time_left: Duration::from_secs(secs),
+            throttled: None,
         }
     }
 
@@ -221,6 +246,22 @@ mod tests {
         assert_eq!(
             bar_message(&at(3, 40, false, 60)),
             "reads, 37 left, ~1m for the reads"
+        );
+    }
+
+    #[test]
+    fn a_channel_answering_429_says_how_long_it_has_waited_not_a_time_left() {
+        let throttled = |done, total, writes_known| ChannelProgress {
+            throttled: Some(Duration::from_secs(190)),
+            ..at(done, total, writes_known, 0)
+        };
+        assert_eq!(
+            line(&throttled(17, 90, true)),
+            "web: 17/90 calls done, 73 left, waiting for the platform's rate limit (429) for 3m 10s so far"
+        );
+        assert_eq!(
+            bar_message(&throttled(3, 40, false)),
+            "reads, 37 left, waiting for the platform's rate limit (429) for 3m 10s so far"
         );
     }
 }

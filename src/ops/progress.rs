@@ -2,7 +2,8 @@
 //! the time left as the channel's rate limiter foresees it (the slots it holds, those coming
 //! free, then a window at a time: the arithmetic of `plan::estimated_seconds`), never extrapolated
 //! from elapsed time, which a sliding window makes meaningless (a window's calls go in a second,
-//! then nothing for a minute). Fed by the reader's and the engine's events; read by displays.
+//! then nothing for a minute), and whether the platform is refusing the channel's calls (429)
+//! and since when. Fed by the reader's and the engine's events; read by displays.
 //! Knows nothing of terminals.
 
 use std::collections::BTreeMap;
@@ -28,6 +29,9 @@ pub struct ChannelProgress {
     pub writes_known: bool,
     /// Until the last call left could have ended, as the rate limiter foresees it.
     pub time_left: Duration,
+    /// How long the channel has been answering only 429 (waiting for the platform's rate limit),
+    /// when it is: then the limiter's foresight says nothing of when the run ends.
+    pub throttled: Option<Duration>,
 }
 
 impl ChannelProgress {
@@ -134,6 +138,9 @@ impl<'a, C: ContactsApi> Tracker<'a, C> {
             .into_iter()
             .map(|(channel, c)| ChannelProgress {
                 time_left: self.time_left_of(&channel, c.left()),
+                throttled: (c.left() > 0)
+                    .then(|| self.clients.get(&channel).and_then(|c| c.throttled_for()))
+                    .flatten(),
                 done: c.reads_done + c.writes_done,
                 total: (c.reads + c.writes).max(c.reads_done + c.writes_done),
                 writes_known: c.writes_known,
@@ -173,8 +180,9 @@ mod tests {
     use crate::api::{ApiError, Forecast, LookupPage, RateLimiter};
     use crate::model::{FieldWrite, LiveContact};
 
-    /// A channel that only foresees, with a real limiter.
-    struct Foresees(RateLimiter);
+    /// A channel that only foresees, with a real limiter, and says how long it has been
+    /// answering 429.
+    struct Foresees(RateLimiter, Option<Duration>);
 
     impl ContactsApi for Foresees {
         fn channel(&self) -> &str {
@@ -207,6 +215,9 @@ mod tests {
         fn forecast(&self, calls: usize) -> Option<Forecast> {
             Some(self.0.forecast(calls))
         }
+        fn throttled_for(&self) -> Option<Duration> {
+            self.1
+        }
     }
 
     fn config() -> Config {
@@ -232,8 +243,8 @@ mod tests {
             (1_000, 30_000, 10_000),
         ] {
             let clients: BTreeMap<String, Foresees> = [
-                ("web".to_string(), Foresees(RateLimiter::new(20))),
-                ("wa".to_string(), Foresees(RateLimiter::new(100))),
+                ("web".to_string(), Foresees(RateLimiter::new(20), None)),
+                ("wa".to_string(), Foresees(RateLimiter::new(100), None)),
             ]
             .into();
             let tracker = Tracker::new(&clients, &config);
@@ -271,5 +282,45 @@ mod tests {
                 "{web_reads} + {web_writes}, {wa_calls}"
             );
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_channel_answering_429_is_shown_waiting_while_it_has_calls_left() {
+        let config = config();
+        let clients: BTreeMap<String, Foresees> = [
+            (
+                "web".to_string(),
+                Foresees(RateLimiter::new(20), Some(Duration::from_secs(190))),
+            ),
+            ("wa".to_string(), Foresees(RateLimiter::new(100), None)),
+        ]
+        .into();
+        let tracker = Tracker::new(&clients, &config);
+        for channel in ["web", "wa"] {
+            tracker.on_read(&ReadEvent::Planned {
+                channel: channel.into(),
+                reads: 3,
+            });
+        }
+        let throttled = |t: &Tracker<'_, Foresees>| {
+            t.snapshot()
+                .into_iter()
+                .map(|c| (c.channel, c.throttled))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            throttled(&tracker),
+            vec![
+                ("wa".to_string(), None),
+                ("web".to_string(), Some(Duration::from_secs(190)))
+            ]
+        );
+        // once nothing is left, nothing is waited for
+        for _ in 0..3 {
+            tracker.on_read(&ReadEvent::CallDone {
+                channel: "web".into(),
+            });
+        }
+        assert_eq!(throttled(&tracker)[1], ("web".to_string(), None));
     }
 }

@@ -103,6 +103,10 @@ impl<C: ContactsApi> ContactsApi for Counted<'_, C> {
         self.inner.endpoint()
     }
 
+    fn throttled_for(&self) -> Option<std::time::Duration> {
+        self.inner.throttled_for()
+    }
+
     fn forecast(&self, calls: usize) -> Option<Forecast> {
         self.inner.forecast(calls)
     }

@@ -480,7 +480,7 @@ async fn a_429_with_retry_after_is_waited_out_and_counted() {
 }
 
 #[tokio::test]
-async fn a_429_asking_for_more_than_the_allowed_wait_is_a_rejection() {
+async fn a_429_asking_for_more_than_the_allowed_wait_stops_the_channel_at_once() {
     let server = MockServer::start_async().await;
     let m = server
         .mock_async(|when, then| {
@@ -490,11 +490,16 @@ async fn a_429_asking_for_more_than_the_allowed_wait_is_a_rejection() {
                 .json_body(error_body("Too many requests"));
         })
         .await;
-    let e = client(&server).get("1").await.unwrap_err();
+    let c = client(&server);
+    let e = c.get("1").await.unwrap_err();
     assert!(
-        matches!(&e, ApiError::Rejected { status: 429, message } if message.starts_with("Too many requests")),
+        matches!(&e, ApiError::Throttled { message, attempts: 1, waited_secs: 0, schedule_secs: 5, .. } if message.starts_with("Too many requests")),
         "{e:?}"
     );
+    assert!(e.stops_channel());
+    m.assert_calls_async(1).await;
+    // every later call of the channel fails with it, sending nothing
+    assert_eq!(c.get("2").await.unwrap_err(), e);
     m.assert_calls_async(1).await;
 }
 
@@ -520,7 +525,8 @@ async fn a_server_that_keeps_throttling_is_given_up_on_after_the_allowed_wait() 
         },
     );
     let e = c.update("1", &[]).await.unwrap_err();
-    assert!(matches!(e, ApiError::Rejected { status: 429, .. }), "{e:?}");
+    assert!(matches!(e, ApiError::Throttled { .. }), "{e:?}");
+    assert!(e.to_string().contains(&server.url("/api")), "{e}");
     // at most 100 ms of waits of at least 10 ms each
     let calls = m.calls_async().await;
     assert!((2..=11).contains(&calls), "{calls} calls");

@@ -230,3 +230,168 @@ fn an_import_by_field_stops_at_its_ceiling_naming_the_host() {
     assert_eq!(code, Some(1), "{out}");
     assert_eq!(server.requests(), 1_000 + 1_200, "{out}");
 }
+
+// ---- a 429 that never ends --------------------------------------------------------------------
+
+/// `web` at the hostile server, Viber `viber` at the sandbox; `n` contacts on web by e-mail, and
+/// on viber the sandbox's contact `v1` by ID.
+fn two_hosts(dir: &std::path::Path, web: &str, viber: &str, n: usize) -> std::path::PathBuf {
+    let mut yaml = format!(
+        "version: 1\nchannels:\n  web:\n    base_url: {web}\n    token_env: CT_WEB_TOKEN\n  viber:\n    base_url: {viber}\n    token_env: CT_VIBER_TOKEN\n    viber: true\nfields:\n  email: {{ type: email }}\n  firstName: {{ type: text }}\ndefaults:\n  channel: web\n  key: email\ncontacts:\n  - {{ channel: viber, id: v1, fields: {{ firstName: Vera }} }}\n"
+    );
+    for i in 0..n {
+        yaml.push_str(&format!("  - fields: {{ email: u{i}@example.com }}\n"));
+    }
+    let path = dir.join("contactctl.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    path
+}
+
+#[test]
+fn a_channel_answering_429_for_ever_stops_after_one_retry_schedule_and_the_others_carry_on() {
+    use contactctl::ops::progress::Tracker;
+    use contactctl::read::{ReadOptions, read_live_with};
+    use std::collections::BTreeMap;
+
+    crate::support::reliability::virtual_time(async {
+        // Retry-After 60 s is above every backoff (at most 30 s): each wait is exactly 60 s, so
+        // the 10-minute schedule is 10 waits, 11 attempts
+        let hostile = Hostile::start(Behaviour::Throttle { retry_after: 60 }).await;
+        let sandbox = crate::support::start_sandbox(
+            vec![],
+            vec![crate::support::wire("v1", &[("firstName", "Vera")], &[])],
+            1000,
+            Default::default(),
+        )
+        .await;
+        let dir = tempfile::tempdir().unwrap();
+        let path = two_hosts(dir.path(), &hostile.base_url(), &sandbox.base_url(), 5);
+        let config = contactctl::config::load(&path).unwrap();
+        let http = http_client(Duration::from_secs(30)).unwrap();
+        let clients: BTreeMap<String, HttpClient> = config
+            .channels
+            .values()
+            .map(|ch| {
+                let token = sandbox.token(&ch.name).unwrap_or_else(|| "t".into());
+                let limiter = Arc::new(RateLimiter::new(ch.rate_limit));
+                let options = ClientOptions::default();
+                let c = HttpClient::new(ch, Secret::new(token), http.clone(), limiter, options);
+                (ch.name.clone(), c)
+            })
+            .collect();
+        assert_eq!(
+            ClientOptions::default().max_429_wait,
+            Duration::from_secs(600)
+        );
+
+        let tracker = Tracker::new(&clients, &config);
+        let selected: Vec<usize> = (0..config.contacts.len()).collect();
+        let options = ReadOptions {
+            concurrency: Some(1),
+            ..ReadOptions::default()
+        };
+        let events = |e| tracker.on_read(&e);
+        let read = read_live_with(&config, &clients, &selected, options, &events);
+        // while it waits, progress says so, and since when (the virtual clock)
+        let probe = async {
+            tokio::time::sleep(Duration::from_secs(300)).await;
+            tracker.snapshot()
+        };
+        let (state, during) = tokio::join!(read, probe);
+        let web = during.iter().find(|c| c.channel == "web").unwrap();
+        let waited = web
+            .throttled
+            .expect("web is waiting for the platform's limit");
+        assert!(
+            waited >= Duration::from_secs(240) && waited <= Duration::from_secs(300),
+            "{waited:?}"
+        );
+        let viber = during.iter().find(|c| c.channel == "viber").unwrap();
+        assert_eq!(viber.throttled, None);
+
+        // one schedule for the whole channel: 11 attempts, then no other contact sends a call
+        assert_eq!(hostile.requests(), 11);
+        assert_eq!(clients["web"].stats().throttled_429, 11);
+        let failures: Vec<&str> = state
+            .contacts
+            .iter()
+            .filter_map(|(i, f)| match f {
+                contactctl::model::Found::Failed(m) if config.contacts[*i].channel == "web" => {
+                    Some(m.as_str())
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(failures.len(), 5, "{state:?}");
+        let expected = format!(
+            "channel web: {} still answers 429, the platform's rate limit (Too Many Attempts.), after 11 attempts and 600 s of waiting, past the retry schedule (600 s): the channel stops; run contactctl again later",
+            hostile.base_url()
+        );
+        assert!(failures.iter().all(|m| *m == expected), "{failures:?}");
+        // the other channel carried on
+        assert!(
+            state
+                .contacts
+                .iter()
+                .any(|(i, f)| config.contacts[*i].channel == "viber"
+                    && matches!(f, contactctl::model::Found::Present(c) if c.id == "v1")),
+            "{state:?}"
+        );
+    });
+}
+
+#[test]
+fn plan_and_apply_group_the_throttled_channel_s_error_and_carry_on_with_the_others() {
+    // asked to wait an hour: past the whole schedule at the first answer
+    let server = Background::start(Behaviour::Throttle { retry_after: 3600 });
+    let env = crate::support::Env::new(
+        vec![],
+        vec![crate::support::wire("v1", &[("firstName", "Old")], &[])],
+    );
+    let path = two_hosts(
+        env.dir.path(),
+        &server.base_url(),
+        &env.sandbox.base_url(),
+        12,
+    );
+    let out = env.cmd().arg("plan").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("12 contacts could not be planned:"),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(
+        stdout
+            .matches("still answers 429, the platform's rate limit")
+            .count(),
+        1,
+        "one grouped error: {}",
+        show(&out)
+    );
+    assert!(stdout.contains(&server.base_url()), "{}", show(&out));
+    assert!(
+        stdout.contains("~ id=v1"),
+        "viber is planned: {}",
+        show(&out)
+    );
+    // one attempt each for the reads already in flight when the first answer came (at most
+    // 8 at once on a channel of 100 a minute), none after it, none retried
+    let first = server.requests();
+    assert!((1..=8).contains(&first), "{first} requests: {}", show(&out));
+
+    let out = env
+        .cmd()
+        .args(["apply", "--auto-approve"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let again = server.requests() - first;
+    assert!((1..=8).contains(&again), "{again} requests: {}", show(&out));
+    assert_eq!(
+        env.contacts("viber")["v1"].custom_fields["firstName"].as_deref(),
+        Some("Vera")
+    );
+}

@@ -12,11 +12,12 @@ mod message;
 mod retry;
 mod stats;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use reqwest::Method;
+use tokio::time::Instant;
 
 use self::message::{masked, says_not_found};
 pub use self::retry::MAX_RESPONSE_BYTES;
@@ -155,6 +156,11 @@ pub struct HttpClient {
     stopped: AtomicBool,
     /// Set by the first answer of any kind: the host is reachable.
     reached: AtomicBool,
+    /// Set when a call has waited out 429s through the whole retry schedule: every later
+    /// attempt fails with it without sending (calls waiting out 429s too end at their next).
+    throttled_out: OnceLock<ApiError>,
+    /// Since when every answer has been a 429 (`None`: the last answer was not one).
+    throttled_since: Mutex<Option<Instant>>,
     counters: Counters,
 }
 
@@ -191,6 +197,8 @@ impl HttpClient {
             shown_url: shown_url(&channel.base_url),
             stopped: AtomicBool::new(false),
             reached: AtomicBool::new(false),
+            throttled_out: OnceLock::new(),
+            throttled_since: Mutex::new(None),
             counters: Counters::default(),
         }
     }
@@ -203,6 +211,30 @@ impl HttpClient {
     /// Whether a 401 has stopped this channel.
     pub fn is_stopped(&self) -> bool {
         self.stopped.load(Ordering::SeqCst)
+    }
+
+    /// How long the channel has been answering nothing but 429 (the platform's rate limit),
+    /// counted from the first 429 after the last other answer; `None` when it is not.
+    pub fn throttled_for(&self) -> Option<Duration> {
+        let since = *self
+            .throttled_since
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        since.map(|at| at.elapsed())
+    }
+
+    /// Note what the last answer was: a 429 starts (or continues) a run of them, anything else
+    /// ends it.
+    fn note_throttled(&self, throttled: bool) {
+        let mut since = self
+            .throttled_since
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match (throttled, *since) {
+            (true, None) => *since = Some(Instant::now()),
+            (false, Some(_)) => *since = None,
+            _ => {}
+        }
     }
 
     fn unauthorized(&self) -> ApiError {
@@ -419,6 +451,10 @@ impl ContactsApi for HttpClient {
 
     fn endpoint(&self) -> Option<&str> {
         Some(&self.shown_url)
+    }
+
+    fn throttled_for(&self) -> Option<Duration> {
+        HttpClient::throttled_for(self)
     }
 
     fn forecast(&self, calls: usize) -> Option<Forecast> {

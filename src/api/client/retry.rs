@@ -1,5 +1,7 @@
 //! Sending one call: wait for the channel's rate limiter before every attempt, then the retry
-//! policy — a 429 is waited out (`Retry-After` as a floor under the backoff); 5xx, timeouts and
+//! policy — a 429 is waited out (`Retry-After` as a floor under the backoff), and a channel
+//! still answering 429 past the whole schedule stops (every later call of it fails at once);
+//! 5xx, timeouts and
 //! resets are retried with backoff for idempotent calls only; a create is repeated only when the
 //! server cannot have acted on it. Statuses the caller must not interpret (401, 405, 429, 5xx,
 //! redirects) become an [`ApiError`] here.
@@ -38,6 +40,9 @@ impl HttpClient {
         if self.is_stopped() {
             return Err(self.unauthorized());
         }
+        if let Some(e) = self.throttled_out.get() {
+            return Err(e.clone());
+        }
         let cancel = &self.options.cancel;
         if cancel.is_cancelled() {
             return Err(ApiError::Cancelled);
@@ -47,9 +52,13 @@ impl HttpClient {
             () = cancel.cancelled() => return Err(ApiError::Cancelled),
             permit = self.limiter.acquire() => permit,
         };
-        // a 401 or a cancel may have come in while this call waited for its slot
+        // a 401, a channel throttled out or a cancel may have come in while this call waited
+        // for its slot
         if self.is_stopped() {
             return Err(self.unauthorized());
+        }
+        if let Some(e) = self.throttled_out.get() {
+            return Err(e.clone());
         }
         if cancel.is_cancelled() {
             return Err(ApiError::Cancelled);
@@ -97,6 +106,7 @@ impl HttpClient {
         let mut throttle_delays = self.backoff();
         let mut errors_retried = 0u32;
         let mut waited_429 = Duration::ZERO;
+        let mut throttled_attempts = 0u32;
         let mut first = true;
         loop {
             let permit = self.ready().await?;
@@ -188,6 +198,7 @@ impl HttpClient {
                 }
             };
             self.reached.store(true, Ordering::SeqCst);
+            self.note_throttled(status == 429);
             self.log(|| format!("{method} {shown} -> {status} ({ms} ms)"));
 
             match status {
@@ -214,15 +225,20 @@ impl HttpClient {
                     let backoff = throttle_delays.next().unwrap_or(self.options.backoff_max);
                     let wait = retry_after(&headers).map_or(backoff, |r| r.max(backoff));
                     if waited_429 + wait > self.options.max_429_wait {
-                        let msg = self.error_message(429, &bytes);
-                        return Err(ApiError::Rejected {
-                            status: 429,
-                            message: format!(
-                                "{msg} (still refused after waiting {} s)",
-                                waited_429.as_secs()
-                            ),
-                        });
+                        // Past the whole schedule: the platform keeps refusing the channel's
+                        // calls, and every other call of it would wait as long for the same
+                        // answer. The channel stops, as for an unreachable host.
+                        let e = ApiError::Throttled {
+                            channel: self.channel.clone(),
+                            url: self.shown_url.clone(),
+                            message: excerpt(&self.error_message(429, &bytes)),
+                            attempts: throttled_attempts + 1,
+                            waited_secs: waited_429.as_secs(),
+                            schedule_secs: self.options.max_429_wait.as_secs(),
+                        };
+                        return Err(self.throttled_out.get_or_init(|| e).clone());
                     }
+                    throttled_attempts += 1;
                     waited_429 += wait;
                     self.pause(wait).await?;
                 }
