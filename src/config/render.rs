@@ -19,7 +19,8 @@ pub fn render_diagnostics(diags: &[Diagnostic], snippets: bool) -> String {
     let mut sources: HashMap<&str, Option<String>> = HashMap::new();
     for d in diags {
         let _ = writeln!(out, "{d}");
-        if !snippets {
+        // a file refused unread is never read here either
+        if !snippets || d.kind == FileKind::Unread {
             continue;
         }
         let source = sources.entry(&*d.loc.file).or_insert_with(|| {
@@ -30,6 +31,7 @@ pub fn render_diagnostics(diags: &[Diagnostic], snippets: bool) -> String {
         let excerpt = source.as_deref().and_then(|s| match d.kind {
             FileKind::Yaml => excerpt(s, d.loc.line, d.loc.col),
             FileKind::Csv => cell_excerpt(s, d.loc.line, d.loc.col),
+            FileKind::Unread => None,
         });
         if let Some(excerpt) = excerpt {
             out.push_str(&excerpt);

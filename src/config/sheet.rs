@@ -24,7 +24,7 @@ use crate::model::{DesiredContact, FieldType, Fields, Identity, SourceLoc};
 use super::check::{Identities, KeyField, Rules, marker_written, type_mismatch, wire_value};
 use super::diag::{Diags, Pos};
 use super::raw::{EmptyCells, RawSource};
-use super::source::{Entry, FileSource};
+use super::source::{self, Entry, FileSource};
 use super::yaml::Node;
 use super::{ConfigHash, FileKind, MAX_FILE_BYTES};
 
@@ -529,11 +529,7 @@ fn open(files: &dyn FileSource, csv: &str, yaml: &str) -> Result<(String, Vec<u8
     let entry = files
         .entry(&path)
         .map_err(|e| format!("cannot read the CSV file {name}: {e}"))?;
-    let inside = || -> Option<bool> {
-        let dir = files.resolve(dir).ok()?;
-        Some(files.resolve(&path).ok()?.starts_with(dir))
-    };
-    if inside() != Some(true) {
+    if source::inside(files, dir, &path) != Some(true) {
         return Err(format!(
             "{name} is outside the directory of this YAML file: a CSV file must be in that \
              directory or below it"
