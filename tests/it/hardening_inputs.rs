@@ -154,3 +154,32 @@ fn a_device_is_an_error_naming_it_and_never_read() {
         "{all}"
     );
 }
+
+#[test]
+fn a_csv_header_of_100000_unknown_columns_reports_each_with_a_short_excerpt() {
+    let env = Env::new(vec![], vec![]);
+    let path = env.config("defaults: { channel: web, key: email }\nsources:\n  - csv: wide.csv\n");
+    let header: Vec<String> = (1..100_000).map(|i| format!("c{i}")).collect();
+    let sheet = format!(
+        "email,{}\na@x.example{}\n",
+        header.join(","),
+        ",".repeat(99_999)
+    );
+    std::fs::write(env.dir.path().join("wide.csv"), sheet).unwrap();
+    let out = env
+        .cmd()
+        .args(["validate", path.to_str().unwrap()])
+        .env_remove("NO_COLOR")
+        .env("CLICOLOR_FORCE", "1")
+        // a guard, not a measure: before excerpts were cut this took hours
+        .timeout(std::time::Duration::from_secs(600))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("wide.csv:1:100000: unknown column \"c99999\""));
+    let excerpts = stderr.lines().filter(|l| l.starts_with("1 | ")).count();
+    assert_eq!(excerpts, 99_999, "each problem has its excerpt");
+    let longest = stderr.lines().map(|l| l.chars().count()).max().unwrap();
+    assert!(longest < 200, "a line of {longest} characters");
+}
