@@ -300,6 +300,10 @@ const PARTLY: &[(&str, &str)] = &[
         "the schema catches the settings of the wrong shape; a source's channel, key field, mapped fields and `tags_column` must name a channel, declared fields and a column of its sheet: rules between values and files",
     ),
     (
+        "dot-segment-id.yaml",
+        "the schema catches the empty `id`; `.` and `..` are refused by validate, which says why (a path segment that would address another endpoint)",
+    ),
+    (
         "missing-required.yaml",
         "`version` is required of the merged config, not of each file: a directory may write it in one file only",
     ),
