@@ -45,6 +45,7 @@ fn client(base_url: String, limiter: Arc<RateLimiter>) -> Arc<HttpClient> {
         name: "web".into(),
         base_url,
         token_env: "CT_WEB_TOKEN".into(),
+        token_env_at: Default::default(),
         rate_limit: limiter.limit(),
         viber: false,
         viber_encode_get: false,

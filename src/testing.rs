@@ -18,6 +18,7 @@ pub fn channel(name: &str) -> Channel {
         name: name.to_string(),
         base_url: "http://127.0.0.1:1/api".into(),
         token_env: format!("{}_TOKEN", name.to_uppercase()),
+        token_env_at: Default::default(),
         rate_limit: 100,
         viber: false,
         viber_encode_get: false,

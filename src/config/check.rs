@@ -120,9 +120,11 @@ pub(crate) fn check(
         .into_iter()
         .map(|(name, raw)| {
             let raw = raw?;
+            let token_env_at = cx.diags.loc(cx.pos(&["channels", &name, "token_env"]));
             let channel = Channel {
                 base_url: raw.base_url.trim_end_matches('/').to_string(),
                 token_env: raw.token_env,
+                token_env_at,
                 rate_limit: raw.rate_limit,
                 viber: raw.viber,
                 viber_encode_get: raw.viber_encode_get.unwrap_or(raw.viber),

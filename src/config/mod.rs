@@ -54,6 +54,9 @@ pub enum FileKind {
     /// A CSV file named by `sources:`: a line is where a row's record starts, a column is the
     /// 1-based index of a cell in its row.
     Csv,
+    /// A file that was refused unread (a link out of the config directory, a FIFO, a device):
+    /// no excerpt of it is ever shown, as its content may be anything (`/proc/self/environ`).
+    Unread,
 }
 
 /// Load and check the config at `path` (a file, or a directory whose `*.yaml`/`*.yml` files are
@@ -137,8 +140,45 @@ fn problem(name: &Path, message: String) -> Vec<Diagnostic> {
             col: 1,
         },
         message,
-        kind: FileKind::Yaml,
+        kind: FileKind::Unread,
     }]
+}
+
+/// Why the config file `file` (of the directory `dir`, when the config is one) is not read,
+/// if it must not be: a symbolic link out of the directory, a link that leads nowhere or in a
+/// loop, anything but a regular file (a FIFO would block the read, a device never end), or a
+/// file too large. The file's content is never part of the answer.
+fn refused(files: &dyn FileSource, dir: Option<&Path>, file: &Path) -> Option<String> {
+    let entry = match files.entry(file) {
+        Ok(entry) => entry,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Some(
+                "the file is a symbolic link to nothing (its target does not exist)".to_string(),
+            );
+        }
+        Err(e) => return Some(format!("cannot read the file: {e}")),
+    };
+    if let Some(dir) = dir
+        && source::inside(files, dir, file) != Some(true)
+    {
+        return Some(
+            "the file is a symbolic link out of the config directory: a config file must be \
+             inside it"
+                .to_string(),
+        );
+    }
+    match entry {
+        Entry::File { len } if len > MAX_FILE_BYTES => Some(format!(
+            "the file is too large (more than {} MiB)",
+            MAX_FILE_BYTES / (1024 * 1024)
+        )),
+        Entry::File { .. } => None,
+        Entry::Dir | Entry::Other => Some(
+            "not a regular file (a FIFO, a device or a socket): a config file must be a \
+             regular file"
+                .to_string(),
+        ),
+    }
 }
 
 /// Read the file at `path`, or the config files of the directory at `path`, from `files`.
@@ -146,6 +186,7 @@ fn read_sources(files: &dyn FileSource, path: &Path) -> Result<Vec<Source>, Vec<
     let entry = files
         .entry(path)
         .map_err(|e| problem(path, format!("cannot read the config: {e}")))?;
+    let dir = (entry == Entry::Dir).then_some(path);
     let paths: Vec<PathBuf> = if entry == Entry::Dir {
         let mut paths: Vec<PathBuf> = files
             .files_in(path)
@@ -173,15 +214,9 @@ fn read_sources(files: &dyn FileSource, path: &Path) -> Result<Vec<Source>, Vec<
     let mut sources = Vec::with_capacity(paths.len());
     let mut problems = Vec::new();
     for file in paths {
-        let too_big = files
-            .entry(&file)
-            .map(|e| matches!(e, Entry::File { len } if len > MAX_FILE_BYTES));
-        let bytes = match too_big {
-            Ok(true) => Err(format!(
-                "the file is too large (more than {} MiB)",
-                MAX_FILE_BYTES / (1024 * 1024)
-            )),
-            _ => files
+        let bytes = match refused(files, dir, &file) {
+            Some(why) => Err(why),
+            None => files
                 .read(&file)
                 .map_err(|e| format!("cannot read the file: {e}")),
         };

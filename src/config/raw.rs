@@ -66,11 +66,12 @@ pub(crate) struct RawConfig {
 #[schemars(rename = "Channel")]
 pub(crate) struct RawChannel {
     /// API root, `http://` or `https://`; calls go to `{base_url}/v1/...`. A trailing `/` is
-    /// ignored.
-    #[schemars(regex(pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]+[^\s]*$"))]
+    /// ignored. No user info (`user:pass@`: the token comes from `token_env`), no query string.
+    #[schemars(regex(pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#@]+(/[^\s?#]*)?$"))]
     pub base_url: String,
     /// Name of the environment variable that holds this channel's token, e.g.
-    /// `CONTACTS_WEB_TOKEN`. The token itself is never written in the config.
+    /// `CONTACTS_WEB_TOKEN`: letters, digits and `_`, not starting with a digit. The token
+    /// itself is never written in the config.
     #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
     pub token_env: String,
     /// Calls per minute the channel accepts; contactctl never sends more in any 60-second window.

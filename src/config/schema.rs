@@ -241,14 +241,36 @@ fn describe(
             "{named}{instance} is more than the maximum, {limit}"
         )),
         ValidationErrorKind::MinLength { limit: 1 } => one(format!("{named}must not be empty")),
-        ValidationErrorKind::Pattern { .. } if last == "token_env" => one(format!(
-            "{instance} is not an environment variable name (letters, digits and _, not \
-             starting with a digit)"
-        )),
+        // the value is not repeated: it may be the token itself, pasted in by mistake
+        ValidationErrorKind::Pattern { .. } if last == "token_env" => one(
+            "token_env is not an environment variable name (letters, digits and _, not \
+             starting with a digit) and looks like a token itself: put it in an environment \
+             variable and write that variable's name here"
+                .to_string(),
+        ),
         ValidationErrorKind::Pattern { .. } if last == "base_url" => {
-            one(format!("{instance} is not an http:// or https:// URL"))
+            one(base_url_problem(instance.as_str().unwrap_or("")))
         }
         _ => one(error.to_string()),
+    }
+}
+
+/// Why `url` is not a `base_url`, repeating it only when it holds no user info (which may be a
+/// password).
+fn base_url_problem(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        "base_url holds user info (user:password@): the API takes the channel's token from \
+         token_env as a bearer token, and nothing else; remove it"
+            .to_string()
+    } else if url.contains('?') || url.contains('#') {
+        format!(
+            "base_url {url:?} holds a query string or a fragment: calls add their own path and \
+             query to it; remove what follows ? or #"
+        )
+    } else {
+        format!("{url:?} is not an http:// or https:// URL")
     }
 }
 

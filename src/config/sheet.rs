@@ -8,7 +8,7 @@
 //! its cells are reported at its first line, so every problem of one row shares its line), and
 //! COL is the 1-based index of the cell in its row, not a character column. LINE comes from the
 //! csv crate's `Position` of the record, moved past the line breaks in front of it (see
-//! `line_of`). `cell_offset` maps such a position back to the text, for excerpts.
+//! `line_of`). `cell_offsets` maps such positions back to the text, for excerpts.
 //!
 //! Rows are streamed through one reused `StringRecord` into the model: no tree per row.
 
@@ -24,7 +24,7 @@ use crate::model::{DesiredContact, FieldType, Fields, Identity, SourceLoc};
 use super::check::{Identities, KeyField, Rules, marker_written, type_mismatch, wire_value};
 use super::diag::{Diags, Pos};
 use super::raw::{EmptyCells, RawSource};
-use super::source::{Entry, FileSource};
+use super::source::{self, Entry, FileSource};
 use super::yaml::Node;
 use super::{ConfigHash, FileKind, MAX_FILE_BYTES};
 
@@ -529,11 +529,7 @@ fn open(files: &dyn FileSource, csv: &str, yaml: &str) -> Result<(String, Vec<u8
     let entry = files
         .entry(&path)
         .map_err(|e| format!("cannot read the CSV file {name}: {e}"))?;
-    let inside = || -> Option<bool> {
-        let dir = files.resolve(dir).ok()?;
-        Some(files.resolve(&path).ok()?.starts_with(dir))
-    };
-    if inside() != Some(true) {
+    if source::inside(files, dir, &path) != Some(true) {
         return Err(format!(
             "{name} is outside the directory of this YAML file: a CSV file must be in that \
              directory or below it"
@@ -665,17 +661,31 @@ fn cell_at(text: &[u8], offset: usize) -> (u32, u32) {
 
 /// The byte offset in `text` of cell `cell` of the record that starts on line `line`; where
 /// that record ends when it has fewer cells. `None` when no record starts on that line.
-pub(super) fn cell_offset(text: &[u8], line: usize, cell: usize) -> Option<usize> {
-    let mut found = None;
-    walk(text, |at, record_line, c| {
-        if (record_line as usize) < line {
-            return ControlFlow::Continue(());
-        }
-        if record_line as usize == line && c.is_none_or(|c| c as usize == cell) {
-            found = Some(at);
-        }
-        if record_line as usize > line || found.is_some() {
+#[cfg(test)]
+fn cell_offset(text: &[u8], line: usize, cell: usize) -> Option<usize> {
+    let cells = cell_offsets(text, &BTreeSet::from([line]));
+    let record = cells.get(&line)?;
+    cell.checked_sub(1)
+        .and_then(|i| record.get(i))
+        .or(record.last())
+        .copied()
+}
+
+/// For each record starting on one of `lines`, the byte offsets of its cells in order, then the
+/// offset where it ends: what [`cell_offset`] answers, for every cell of those records in one
+/// walk of `text` (an excerpt per cell of a 100,000-column row must not walk the file each).
+pub(super) fn cell_offsets(text: &[u8], lines: &BTreeSet<usize>) -> HashMap<usize, Vec<usize>> {
+    let mut found: HashMap<usize, Vec<usize>> = HashMap::new();
+    let Some(&last) = lines.last() else {
+        return found;
+    };
+    walk(text, |at, record_line, _| {
+        let line = record_line as usize;
+        if line > last {
             return ControlFlow::Break(());
+        }
+        if lines.contains(&line) {
+            found.entry(line).or_default().push(at);
         }
         ControlFlow::Continue(())
     });

@@ -27,8 +27,9 @@ pub enum Entry {
 pub trait FileSource {
     /// What is at `path`; an error of kind `NotFound` when nothing is.
     fn entry(&self, path: &Path) -> io::Result<Entry>;
-    /// The regular files directly in the directory `dir`, as `dir` joined with each name, in no
-    /// particular order.
+    /// The entries directly in the directory `dir` that are not directories (regular files,
+    /// and what the loader must refuse rather than skip: symbolic links that lead nowhere or in
+    /// a loop, FIFOs, devices), as `dir` joined with each name, in no particular order.
     fn files_in(&self, dir: &Path) -> io::Result<Vec<PathBuf>>;
     /// The bytes of the file at `path`.
     fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
@@ -57,7 +58,8 @@ impl FileSource for Fs {
         Ok(fs::read_dir(dir)?
             .filter_map(|e| e.ok())
             .map(|e| e.path())
-            .filter(|p| p.is_file())
+            // `is_dir` follows links: a link to a directory is skipped as a directory is
+            .filter(|p| !p.is_dir())
             .collect())
     }
 
@@ -73,4 +75,11 @@ impl FileSource for Fs {
         };
         fs::canonicalize(path)
     }
+}
+
+/// Whether `path` is inside the directory `dir` once both are resolved (symbolic links
+/// followed); `None` when either cannot be resolved (a dangling link, a loop).
+pub(crate) fn inside(files: &dyn FileSource, dir: &Path, path: &Path) -> Option<bool> {
+    let dir = files.resolve(dir).ok()?;
+    Some(files.resolve(path).ok()?.starts_with(dir))
 }

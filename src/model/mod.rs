@@ -114,6 +114,8 @@ pub struct Channel {
     pub base_url: String,
     /// Name of the environment variable that holds the token (never the token itself).
     pub token_env: String,
+    /// Where `token_env` is written, to point at it when its value is not shown.
+    pub token_env_at: SourceLoc,
     /// Calls per minute the channel accepts.
     pub rate_limit: u32,
     /// Contact IDs in update and tag calls are Base64-encoded (Viber channels).

@@ -201,13 +201,30 @@ fn configured_endpoints(
             Ok(token) => {
                 endpoints.insert(name.clone(), (ch.base_url.clone(), token));
             }
-            Err(_) => missing.push((ch.token_env.clone(), name.clone())),
+            Err(_) => missing.push((shown_variable(ch), name.clone())),
         }
     }
     if missing.is_empty() {
         Ok(endpoints)
     } else {
         Err(Error::NoToken { missing })
+    }
+}
+
+/// The token variable of `channel` as a message names it: its name when it looks like one
+/// (`CONTACTS_WEB_TOKEN`), else where the config writes it, as a name of another shape may be a
+/// token pasted in by mistake and must not reach a CI log.
+fn shown_variable(channel: &Channel) -> String {
+    let name = &channel.token_env;
+    let mut chars = name.chars();
+    let looks_like_one = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_uppercase() || c == '_')
+        && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    if looks_like_one {
+        name.clone()
+    } else {
+        format!("named by token_env at {}", channel.token_env_at)
     }
 }
 

@@ -19,6 +19,7 @@ fn channel(base_url: String, viber: bool) -> Channel {
         name: "web".into(),
         base_url,
         token_env: "CONTACTS_WEB_TOKEN".into(),
+        token_env_at: Default::default(),
         rate_limit: 1000,
         viber,
         viber_encode_get: viber,

@@ -70,6 +70,7 @@ fn client(base_url: String) -> HttpClient {
         name: "web".into(),
         base_url,
         token_env: "FUZZ_TOKEN".into(),
+        token_env_at: Default::default(),
         rate_limit: 1_000_000,
         viber: false,
         viber_encode_get: false,

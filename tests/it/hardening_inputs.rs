@@ -51,3 +51,135 @@ fn a_live_contact_whose_id_is_dot_dot_is_a_contact_error_and_no_call_goes_to_it(
         None
     );
 }
+
+/// A config directory whose `contacts.yaml` is valid, for the links and special files beside it.
+fn config_dir(env: &Env) -> std::path::PathBuf {
+    let dir = env.dir.path().join("conf");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = env.config(
+        "contacts:\n  - fields: { email: a@x.example }\n    channel: web\n    key: email\n",
+    );
+    std::fs::rename(file, dir.join("contacts.yaml")).unwrap();
+    dir
+}
+
+/// `validate DIR`, bounded in time (a FIFO read would block for ever); its output.
+fn validate(env: &Env, dir: &std::path::Path) -> std::process::Output {
+    env.cmd()
+        .args(["validate", dir.to_str().unwrap()])
+        // excerpts are shown in colour only: that is where a file's text could leak
+        .env_remove("NO_COLOR")
+        .env("CLICOLOR_FORCE", "1")
+        .env("HARDENING_SECRET", "s3cr3t-value-9d1f")
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap()
+}
+
+#[cfg(unix)]
+#[test]
+fn a_yaml_link_out_of_the_config_directory_is_an_error_naming_it_and_never_read() {
+    let env = Env::new(vec![], vec![]);
+    let dir = config_dir(&env);
+    assert_eq!(
+        validate(&env, &dir).status.code(),
+        Some(0),
+        "the base config is valid"
+    );
+    std::os::unix::fs::symlink("/proc/self/environ", dir.join("env.yaml")).unwrap();
+    let out = validate(&env, &dir);
+    let all = show(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("env.yaml:1:1: the file is a symbolic link out of the config directory"),
+        "{all}"
+    );
+    for secret in [
+        "s3cr3t-value-9d1f",
+        "CT_WEB_TOKEN=",
+        crate::support::WEB_TOKEN,
+    ] {
+        assert!(!all.contains(secret), "{secret} leaked: {all}");
+    }
+    // a link inside the directory is a file like any other
+    std::fs::remove_file(dir.join("env.yaml")).unwrap();
+    std::fs::create_dir(dir.join("team")).unwrap();
+    std::fs::write(dir.join("team/more.yaml"), "tags: [VIP]\n").unwrap();
+    std::os::unix::fs::symlink("team/more.yaml", dir.join("more.yaml")).unwrap();
+    assert_eq!(validate(&env, &dir).status.code(), Some(0));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_dangling_link_a_loop_and_a_fifo_are_errors_naming_them() {
+    let env = Env::new(vec![], vec![]);
+    let dir = config_dir(&env);
+    std::os::unix::fs::symlink("gone.yaml", dir.join("dangling.yaml")).unwrap();
+    std::os::unix::fs::symlink("loop-b.yaml", dir.join("loop-a.yaml")).unwrap();
+    std::os::unix::fs::symlink("loop-a.yaml", dir.join("loop-b.yaml")).unwrap();
+    let fifo = dir.join("pipe.yaml");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let out = validate(&env, &dir);
+    let all = show(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("dangling.yaml:1:1: the file is a symbolic link to nothing"),
+        "{all}"
+    );
+    for name in ["loop-a.yaml", "loop-b.yaml"] {
+        assert!(
+            all.contains(&format!("{name}:1:1: cannot read the file: ")),
+            "{all}"
+        );
+    }
+    assert!(
+        all.contains("pipe.yaml:1:1: not a regular file (a FIFO, a device or a socket)"),
+        "{all}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_device_is_an_error_naming_it_and_never_read() {
+    let env = Env::new(vec![], vec![]);
+    let out = validate(&env, std::path::Path::new("/dev/zero"));
+    let all = show(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("/dev/zero:1:1: not a regular file (a FIFO, a device or a socket)"),
+        "{all}"
+    );
+}
+
+#[test]
+fn a_csv_header_of_100000_unknown_columns_reports_each_with_a_short_excerpt() {
+    let env = Env::new(vec![], vec![]);
+    let path = env.config("defaults: { channel: web, key: email }\nsources:\n  - csv: wide.csv\n");
+    let header: Vec<String> = (1..100_000).map(|i| format!("c{i}")).collect();
+    let sheet = format!(
+        "email,{}\na@x.example{}\n",
+        header.join(","),
+        ",".repeat(99_999)
+    );
+    std::fs::write(env.dir.path().join("wide.csv"), sheet).unwrap();
+    let out = env
+        .cmd()
+        .args(["validate", path.to_str().unwrap()])
+        .env_remove("NO_COLOR")
+        .env("CLICOLOR_FORCE", "1")
+        // a guard, not a measure: before excerpts were cut this took hours
+        .timeout(std::time::Duration::from_secs(600))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("wide.csv:1:100000: unknown column \"c99999\""));
+    let excerpts = stderr.lines().filter(|l| l.starts_with("1 | ")).count();
+    assert_eq!(excerpts, 99_999, "each problem has its excerpt");
+    let longest = stderr.lines().map(|l| l.chars().count()).max().unwrap();
+    assert!(longest < 200, "a line of {longest} characters");
+}

@@ -301,7 +301,7 @@ const PARTLY: &[(&str, &str)] = &[
     ),
     (
         "dot-segment-id.yaml",
-        "the schema requires a non-empty `id`; `.` and `..` are refused by the loader, which says why (a path segment that would address another endpoint)",
+        "the schema catches the empty `id`; `.` and `..` are refused by validate, which says why (a path segment that would address another endpoint)",
     ),
     (
         "missing-required.yaml",

@@ -299,6 +299,7 @@ fn debug_of_every_type_holding_a_token_shows_stars() {
         name: "web".into(),
         base_url: "https://x.example/api".into(),
         token_env: "CT_WEB_TOKEN".into(),
+        token_env_at: Default::default(),
         rate_limit: 100,
         viber: false,
         viber_encode_get: false,
@@ -349,12 +350,32 @@ fn remote_config(dir: &Path, base_url: &str) -> PathBuf {
 #[test]
 fn plain_http_to_another_machine_is_refused_however_the_url_is_spelled() {
     let env = Env::new(vec![], vec![]);
+    // user info and fragments are refused by validate before any transport check
+    for (url, says) in [
+        (
+            "http://contacts.example.invalid\\@127.0.0.1/api",
+            "base_url holds user info",
+        ),
+        (
+            "http://contacts.example.invalid#@127.0.0.1/api",
+            "holds a query string or a fragment",
+        ),
+        (
+            "http://127.0.0.1:80@contacts.example.invalid/api",
+            "base_url holds user info",
+        ),
+    ] {
+        let config = remote_config(env.dir.path(), url);
+        env.cmd()
+            .args(["plan", "--timeout", "2"])
+            .arg(&config)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains(says));
+    }
     for url in [
         "http://contacts.example.invalid/api",
         "HTTP://contacts.example.invalid/api",
-        "http://contacts.example.invalid\\@127.0.0.1/api",
-        "http://contacts.example.invalid#@127.0.0.1/api",
-        "http://127.0.0.1:80@contacts.example.invalid/api",
     ] {
         let config = remote_config(env.dir.path(), url);
         for command in [&["plan"][..], &["apply", "--auto-approve"]] {
@@ -385,4 +406,32 @@ fn plain_http_to_another_machine_is_refused_however_the_url_is_spelled() {
     let local = SocketAddr::from(([127, 0, 0, 1], env.sandbox.addr().port()));
     let config = remote_config(env.dir.path(), &format!("HTTP://{local}/api"));
     env.cmd().arg("plan").arg(&config).assert().code(0);
+}
+
+#[test]
+fn an_unset_token_variable_is_named_only_when_it_looks_like_one() {
+    let env = Env::new(vec![], vec![]);
+    // a name of the allowed shape, but lower case: a pasted token, perhaps
+    let pasted = "sk_live_4f9a8b7c6d5e";
+    let path = env.dir.path().join("pasted.yaml");
+    std::fs::write(
+        &path,
+        format!("version: 1\nchannels:\n  web:\n    base_url: https://x.example/api\n    token_env: {pasted}\n  viber:\n    base_url: https://x.example/api\n    token_env: CT_UNSET_VIBER_TOKEN\nfields:\n  email: {{ type: email }}\ndefaults:\n  key: email\ncontacts:\n  - fields: {{ email: a@x.com }}\n    channel: web\n  - fields: {{ email: b@x.com }}\n    channel: viber\n"),
+    )
+    .unwrap();
+    let out = env.cmd().args(["plan"]).arg(&path).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains(pasted), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "named by token_env at {}:5:16 (channel web)",
+            path.display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("CT_UNSET_VIBER_TOKEN (channel viber)"),
+        "{stderr}"
+    );
 }
