@@ -25,6 +25,7 @@ mod fuzz_config;
 mod logs;
 mod reliability_cli;
 mod reliability_estimate;
+mod reliability_gate;
 mod reliability_interrupt;
 mod reliability_progress;
 mod reliability_random;
