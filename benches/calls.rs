@@ -1,9 +1,10 @@
 //! API calls of `plan` and `apply` on generated repos of 1,000 and 10,000 contacts, with and
 //! without the marker, against the fewest calls that could do the job — the figure that decides
-//! how long a run takes at 100 calls a minute. Runs the library's operations (read and plan,
-//! apply, the saved plan's recheck), as the commands run them, over real HTTP against the test
-//! harness's sandbox started in-process (platform page size 10, no effective rate limit: calls
-//! are counted, not waited for), and prints a Markdown table.
+//! how long a run takes at 100 calls a minute. Runs the library's operations (read and plan;
+//! `ops::apply::run`, the sequence `contactctl apply --auto-approve` runs, its safety gate and
+//! the saved plan's recheck included) over real HTTP against the test harness's sandbox started
+//! in-process (platform page size 10, no effective rate limit: calls are counted, not waited
+//! for), and prints a Markdown table.
 //!
 //! A second table: a pull request of 10 changed contacts (8 edited, 1 added, 1 dropped) to the
 //! same repos, all applied: the reads of a full plan, of a plan scoped to the change
@@ -18,6 +19,7 @@
 mod support;
 
 use std::collections::BTreeMap;
+use std::convert::Infallible;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
@@ -26,7 +28,9 @@ use contactctl::api::wire::WireContact;
 use contactctl::api::{ClientOptions, HttpClient};
 use contactctl::model::Config;
 use contactctl::ops::Targets;
-use contactctl::ops::apply::apply_plan;
+use contactctl::ops::apply::{
+    ApplyRequest, ApplyUi, Event, Rechecked, RunError, Source, run as run_apply,
+};
 use contactctl::ops::plan::{read_and_plan, targets};
 use contactctl::ops::saved::{FORMAT_VERSION, KIND, SavedPlan};
 use contactctl::ops::scope::{Base, load_base};
@@ -177,18 +181,64 @@ fn clients(config: &Config, sandbox: &SandboxHandle) -> BTreeMap<String, HttpCli
     support::reliability::clients(config, sandbox, &limiters(config), &options)
 }
 
-/// Apply `plan` with the library's apply operation; it must succeed.
-async fn apply_all(plan: Plan, config: &Config, clients: &BTreeMap<String, HttpClient>) {
-    let report = apply_plan(
+/// The bench's side of `ops::apply::run`: it asks nothing (as `--auto-approve`) and notes the
+/// platform's call counts when the plan is known, so that the plan's reads and the writes are
+/// told apart.
+struct AtPlan<'a> {
+    sandbox: &'a SandboxHandle,
+    /// `web`'s calls when the plan was known.
+    calls: CallCounts,
+    /// The plan's calls.
+    planned_calls: usize,
+}
+
+impl ApplyUi for AtPlan<'_> {
+    type Error = Infallible;
+    fn planned(&mut self, plan: &Plan, _: Option<Rechecked>) -> Result<(), Infallible> {
+        assert_eq!(plan.summary.errors, 0, "plan has errors");
+        self.calls = self.sandbox.stats().channels["web"].calls.clone();
+        self.planned_calls = plan.summary.api_calls;
+        Ok(())
+    }
+    fn confirm(&mut self, _: &Plan) -> Result<(), Infallible> {
+        Ok(())
+    }
+    fn writing(&mut self, _: &Plan) {}
+    fn event(&self, _: Event<'_>) {}
+}
+
+/// Apply the plan from `source` with the library's apply operation, as `contactctl apply
+/// --auto-approve` does (its safety gate included); it must succeed. What the sandbox had
+/// counted when the plan was known.
+async fn apply_all<'a>(
+    source: Source,
+    config: &Config,
+    clients: &BTreeMap<String, HttpClient>,
+    sandbox: &'a SandboxHandle,
+) -> AtPlan<'a> {
+    let mut ui = AtPlan {
+        sandbox,
+        calls: CallCounts::default(),
+        planned_calls: 0,
+    };
+    let request = ApplyRequest {
         config,
         clients,
-        plan,
-        None,
-        &AtomicBool::new(false),
-        &|_| {},
-    )
-    .await;
-    assert!(report.succeeded(), "apply failed");
+        source,
+        read: Default::default(),
+        prune: false,
+        force: false,
+        auto_approve: true,
+        max_duration: None,
+        started: tokio::time::Instant::now(),
+        interrupt: &AtomicBool::new(false),
+    };
+    match run_apply(request, &mut ui).await {
+        Ok(applied) => assert!(applied.report.succeeded(), "apply failed"),
+        Err(RunError::Ops(e)) => panic!("apply refused: {e}"),
+        Err(RunError::Ui(never)) => match never {},
+    }
+    ui
 }
 
 /// Write `text` to `dir/name` and load it.
@@ -210,17 +260,14 @@ async fn run(n: usize, marker: bool, scenario: Scenario) -> Row {
     let clients = clients(&config, &sandbox);
 
     let started = Instant::now();
-    let p = read_and_plan(
+    let at_plan = apply_all(
+        Source::Fresh(Targets::all(&config)),
         &config,
         &clients,
-        &Targets::all(&config),
-        PlanOptions::default(),
+        &sandbox,
     )
     .await;
-    assert_eq!(p.summary.errors, 0, "plan has errors");
-    let after_plan = sandbox.stats().channels["web"].calls.clone();
-    let planned_calls = p.summary.api_calls;
-    apply_all(p, &config, &clients).await;
+    let (after_plan, planned_calls) = (at_plan.calls, at_plan.planned_calls);
     let wall = started.elapsed();
     let after_apply = sandbox.stats().channels["web"].calls.clone();
     let (min_reads, min_writes) = minimum(n, marker, scenario);
@@ -275,23 +322,23 @@ async fn run_pull_request(n: usize, marker: bool) -> PrRow {
         &config_with(&base_url, marker, pull_request(n)),
     );
     let clients = clients(&head, &sandbox);
-    let reads = || reads(&sandbox.stats().channels["web"].calls);
+    let reads_now = || reads(&sandbox.stats().channels["web"].calls);
 
     // A full plan.
-    let before = reads();
+    let before = reads_now();
     let all = targets(&head, &[], &[], None).expect("targets");
     let full = read_and_plan(&head, &clients, &all, PlanOptions::default()).await;
     assert_eq!(full.summary.errors, 0);
-    let full_reads = reads() - before;
+    let full_reads = reads_now() - before;
 
     // The plan scoped to the change (`--base base.yaml`; `--changed-since` reads the same BASE
     // from git).
     let base = Base::Path(base_path);
     let loaded = load_base(&head_path, &base).expect("BASE loads");
     let scoped_targets = targets(&head, &[], &[], Some((&base, loaded))).expect("targets");
-    let before = reads();
+    let before = reads_now();
     let scoped = read_and_plan(&head, &clients, &scoped_targets, PlanOptions::default()).await;
-    let scoped_reads = reads() - before;
+    let scoped_reads = reads_now() - before;
     assert_eq!(scoped.summary.reads as u64, scoped_reads);
     assert_eq!(
         (scoped.summary.create, scoped.summary.update),
@@ -315,13 +362,14 @@ async fn run_pull_request(n: usize, marker: bool) -> PrRow {
         contacts: vec![],
         plan: scoped,
     };
-    let before = reads();
-    let checked = contactctl::ops::apply::recheck(&head, &clients, &head_path, saved)
-        .await
-        .expect("the saved plan holds");
-    let apply_plan_reads = reads() - before;
-    let writes_before = writes(&sandbox.stats().channels["web"].calls);
-    apply_all(checked, &head, &clients).await;
+    let before = reads_now();
+    let source = Source::Saved {
+        saved,
+        path: head_path,
+    };
+    let at_plan = apply_all(source, &head, &clients, &sandbox).await;
+    let apply_plan_reads = reads(&at_plan.calls) - before;
+    let writes_before = writes(&at_plan.calls);
     let written = writes(&sandbox.stats().channels["web"].calls) - writes_before;
     assert_eq!(written, planned, "apply made other calls than planned");
     PrRow {

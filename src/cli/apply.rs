@@ -1,5 +1,6 @@
-//! `contactctl apply`: the plan (fresh, or a saved plan proven to still hold), the safety gate,
-//! confirmation, then the calls with progress and Ctrl-C handling, and the report.
+//! `contactctl apply`: the arguments turned into an `ops::apply` request, the terminal's side of
+//! the run (the plan printed, the confirmation prompt, the progress display, Ctrl-C), and the
+//! report. The sequence itself is `ops::apply::run`'s.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -8,22 +9,21 @@ use super::ApplyArgs;
 use super::confirm::confirm;
 use super::error::{CommandError, Kind};
 use super::output::{Exit, Output};
-use super::plan::{note_sandbox, print_plan, read_and_plan};
+use super::plan::{note_sandbox, print_plan};
 use super::progress::Progress;
 use super::signals::on_interrupt;
-use crate::apply::{ApplyEvent, ApplyReport};
-use crate::ops;
+use crate::api::CancelHandle;
+use crate::apply::ApplyReport;
 use crate::ops::report::{End, Report};
-use crate::read::ReadEvent;
+use crate::ops::{
+    self,
+    apply::{ApplyRequest, ApplyUi, Event, Rechecked, RunError},
+};
+use crate::plan::Plan;
 use crate::render::{self, Format, plural};
 
-/// Where the plan comes from: a saved plan to check, or the targets to read and plan.
-enum Source {
-    Saved(ops::saved::SavedPlan),
-    Fresh(ops::Targets),
-}
-
 pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
+    out.no_csv("apply")?;
     let report = match &args.report {
         Some(file) => Report::create(file, &args.target.path)?,
         None => Report::none(),
@@ -39,126 +39,80 @@ pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
     result
 }
 
+/// The run, its record written to `report` as it goes.
 async fn run_reported(
     args: ApplyArgs,
     out: &Output,
     report: &Report,
 ) -> Result<Exit, CommandError> {
-    out.no_csv("apply")?;
     // The time budget counts from the start, as a CI job's limit does.
-    let deadline = args
-        .max_duration
-        .map(|budget| tokio::time::Instant::now() + budget);
+    let started = tokio::time::Instant::now();
     let target = &args.target;
-    let endpoint = target.endpoint.to_ops();
-    let reviewed = args.plan.is_some();
-    let (session, source) = match &args.plan {
-        Some(file) => {
-            let saved = ops::saved::load(file).map_err(ops::Error::from)?;
-            let session = ops::apply::open_saved(
-                &target.path,
-                &saved,
-                &target.channels,
-                &target.contacts,
-                &endpoint,
-                out.log(),
-            )
-            .await?;
-            (session, Source::Saved(saved))
-        }
-        None => {
-            let (mut session, targets) = ops::plan::open_scoped(
-                &target.path,
-                &target.channels,
-                &target.contacts,
-                target.base().as_ref(),
-                &endpoint,
-                out.log(),
-            )
-            .await?;
-            session.read.max_pages = args.paging.max_pages;
-            (session, Source::Fresh(targets))
-        }
-    };
-    note_sandbox(&session, out);
+    let (mut session, source) = ops::apply::open(
+        &target.path,
+        args.plan.as_deref(),
+        &target.channels,
+        &target.contacts,
+        target.base().as_ref(),
+        &target.endpoint.to_ops(),
+        out.log(),
+    )
+    .await?;
+    session.read.max_pages = args.paging.max_pages;
     report.start(&session.clients.keys().cloned().collect::<Vec<_>>());
+    note_sandbox(&session, out);
     // One progress display for the whole run: the reads of its plan, then the writes.
     let progress = Progress::new(&session.clients, &session.config, "apply", out.verbose > 0);
-    let on_read = |e: ReadEvent| progress.tracker().on_read(&e);
-    let plan = match source {
-        Source::Saved(saved) => {
-            let before = session.requests_sent();
-            let checked = progress
-                .drive(session.recheck(&target.path, saved, &on_read))
-                .await;
-            progress.finish();
-            let checked = checked?;
-            // The printed plan's cost line is the plan's own reads; say what this check spent.
-            let reads = usize::try_from(session.requests_sent() - before).unwrap_or(usize::MAX);
-            let with_calls = checked
-                .contacts
-                .iter()
-                .filter(|c| !c.calls.is_empty())
-                .count();
-            out.note(&format!(
-                "The saved plan still holds: its {} with calls re-read in {}.",
-                plural(with_calls, "contact", "contacts"),
-                plural(reads, "API call", "API calls")
-            ));
-            checked
-        }
-        Source::Fresh(targets) => {
-            if let Some(budget) = args.max_duration {
-                ops::apply::check_read_budget(&session.config, &targets, budget)?;
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let mut ui = Terminal {
+        out,
+        report,
+        progress: &progress,
+        interrupted: interrupted.clone(),
+        cancel: session.cancel_handle(),
+        reads_shown: false,
+        writing: false,
+    };
+    let request = ApplyRequest {
+        config: &session.config,
+        clients: &session.clients,
+        source,
+        read: session.read,
+        prune: args.prune,
+        force: args.force,
+        auto_approve: args.auto_approve,
+        max_duration: args.max_duration,
+        started,
+        interrupt: interrupted.as_ref(),
+    };
+    let result = progress.drive(ops::apply::run(request, &mut ui)).await;
+    if ui.writing || !ui.reads_shown {
+        progress.finish();
+    }
+    let applied = match result {
+        Ok(applied) => applied,
+        Err(RunError::Ui(e)) => return Err(e),
+        Err(RunError::Ops(e)) => {
+            if let (ops::Error::Unsafe { warnings }, Format::Json) = (&e, out.format) {
+                // The JSON plan was not printed: the warnings say what the refusal is about.
+                for w in warnings {
+                    out.note(w);
+                }
             }
-            read_and_plan(&session, &targets, args.prune, &progress).await
+            return Err(e.into());
         }
     };
-
-    report.plan(&plan);
-    // As Terraform: the plan comes first, and only changes need a yes. An up-to-date repo applies
-    // (doing nothing) without a terminal; a plan saved with `plan --out` was the reviewed one,
-    // so applying it asks nothing either.
-    if out.format != Format::Json {
-        print_plan(&plan, out)?;
-    }
-    if !plan.has_changes() {
+    let report = applied.report;
+    if !applied.had_changes {
         if out.format == Format::Json {
-            let report = session
-                .apply(plan.clone(), None, &AtomicBool::new(false), &|_| {})
-                .await;
             print_report(&report, out)?;
         }
-        return Ok(if plan.summary.errors > 0 {
+        return Ok(if report.plan.summary.errors > 0 {
             Exit::Error
         } else {
             Exit::Ok
         });
     }
-    if let Err(e) = ops::apply::check_safety(&plan, args.force) {
-        if out.format == Format::Json {
-            // The JSON plan was not printed: the warnings say what the refusal is about.
-            for w in &plan.warnings {
-                out.note(w);
-            }
-        }
-        return Err(e.into());
-    }
-    if !args.auto_approve && !reviewed {
-        confirm(&plan)?;
-    }
-
-    let interrupted = Arc::new(AtomicBool::new(false));
-    on_interrupt(interrupted.clone(), session.cancel_handle());
-    progress.tracker().expect_writes(&plan);
-    let on_apply = |e: ApplyEvent| {
-        progress.tracker().on_apply(&e);
-        report.on_apply(&e);
-    };
-    let report = progress
-        .drive(session.apply(plan, deadline, interrupted.as_ref(), &on_apply))
-        .await;
-    progress.finish();
     print_report(&report, out)?;
     let left = report.left_for_next_run();
     if left > 0 && out.format == Format::Json {
@@ -173,6 +127,67 @@ async fn run_reported(
     } else {
         Exit::Error
     })
+}
+
+/// The terminal's side of an apply: the plan on stdout, the prompt, the progress display, and
+/// Ctrl-C once the writes start.
+struct Terminal<'a, 'p> {
+    out: &'a Output,
+    /// The run's record (`--report`), or none.
+    report: &'a Report,
+    progress: &'a Progress<'p>,
+    /// Raised by the first Ctrl-C, once the writes start.
+    interrupted: Arc<AtomicBool>,
+    cancel: Arc<CancelHandle>,
+    /// The reads' display was closed and the plan shown.
+    reads_shown: bool,
+    /// The writes started.
+    writing: bool,
+}
+
+impl ApplyUi for Terminal<'_, '_> {
+    type Error = CommandError;
+
+    fn planned(&mut self, plan: &Plan, rechecked: Option<Rechecked>) -> Result<(), CommandError> {
+        self.progress.finish();
+        self.reads_shown = true;
+        self.report.plan(plan);
+        if let Some(r) = rechecked {
+            // The printed plan's cost line is the plan's own reads; say what this check spent.
+            self.out.note(&format!(
+                "The saved plan still holds: its {} with calls re-read in {}.",
+                plural(r.contacts, "contact", "contacts"),
+                plural(r.reads, "API call", "API calls")
+            ));
+        }
+        // As Terraform: the plan comes first, and only changes need a yes. An up-to-date repo
+        // applies (doing nothing) without a terminal; a plan saved with `plan --out` was the
+        // reviewed one, so applying it asks nothing either.
+        if self.out.format != Format::Json {
+            print_plan(plan, self.out)?;
+        }
+        Ok(())
+    }
+
+    fn confirm(&mut self, plan: &Plan) -> Result<(), CommandError> {
+        confirm(plan)
+    }
+
+    fn writing(&mut self, plan: &Plan) {
+        self.writing = true;
+        on_interrupt(self.interrupted.clone(), self.cancel.clone());
+        self.progress.tracker().expect_writes(plan);
+    }
+
+    fn event(&self, event: Event<'_>) {
+        match event {
+            Event::Read(e) => self.progress.tracker().on_read(e),
+            Event::Apply(e) => {
+                self.progress.tracker().on_apply(e);
+                self.report.on_apply(e);
+            }
+        }
+    }
 }
 
 fn print_report(report: &ApplyReport, out: &Output) -> Result<(), CommandError> {

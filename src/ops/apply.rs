@@ -1,22 +1,230 @@
-//! The apply operation: the plan it applies (fresh, or a saved plan proven to still hold), the
-//! safety gate, and running the engine with the session's clients. Confirmation, progress and
-//! signals are the command line's; this decides and executes.
+//! The apply operation, the whole sequence in one call ([`run`]): the plan it applies (fresh, or
+//! a saved plan proven to still hold), the read budget, the gates (safety), the no-change path,
+//! confirmation, the engine with the session's clients, and the report. What it shows and asks
+//! goes through [`ApplyUi`]: the command line's prompt, progress bar and signals, a test's
+//! recorder. This decides and executes; it never prints.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use super::Error;
-use super::saved::{SavedPlan, stale_contacts};
+use super::plan::{open_scoped, read_and_plan_with};
+use super::saved::{self, SavedPlan, stale_contacts};
+use super::scope::Base;
 use super::session::{Endpoint, Session, connect, load, requests_sent};
 use super::targets::Targets;
 use crate::api::{ContactsApi, HttpClient, RequestLog};
 use crate::apply::{ApplyEvent, ApplyOptions, ApplyReport, Interrupt, apply};
 use crate::model::{Config, Identity};
-use crate::plan::{ContactPlan, Plan, estimated_seconds};
+use crate::plan::{ContactPlan, Plan, PlanOptions, estimated_seconds};
 use crate::read::{ReadEvent, ReadOptions, fewest_reads, read_identities_with};
+
+/// Where the plan to apply comes from.
+pub enum Source {
+    /// A plan saved with `plan --out` (the reviewed one), checked against the config at `path`
+    /// and the platform before anything is written.
+    Saved {
+        /// The saved plan.
+        saved: SavedPlan,
+        /// The config it must have been made from.
+        path: PathBuf,
+    },
+    /// Read and plan these targets now.
+    Fresh(Targets),
+}
+
+/// What to apply and how: the command's arguments, turned into the operation's terms.
+pub struct ApplyRequest<'a> {
+    /// The config.
+    pub config: &'a Config,
+    /// One client per channel the run calls.
+    pub clients: &'a BTreeMap<String, HttpClient>,
+    /// The plan: saved, or to make.
+    pub source: Source,
+    /// How a fresh plan reads (the session's: in flight, page size, `--max-pages`).
+    pub read: ReadOptions,
+    /// Plan deletions of marked contacts the config no longer lists (`--prune`; fresh plans).
+    pub prune: bool,
+    /// Apply a plan the safety gate would refuse (`--force`).
+    pub force: bool,
+    /// Apply without asking (`--auto-approve`); a saved plan was reviewed and is never asked.
+    pub auto_approve: bool,
+    /// The time budget (`--max-duration`), counted from `started`.
+    pub max_duration: Option<Duration>,
+    /// When the run started (the budget counts from there, as a CI job's limit does).
+    pub started: Instant,
+    /// What stops new contacts from starting (Ctrl-C).
+    pub interrupt: &'a dyn Interrupt,
+}
+
+/// What the operation tells the one who runs it, as it goes.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// A read of the plan (or of the saved plan's check).
+    Read(&'a ReadEvent),
+    /// A call of the writes, or a contact done.
+    Apply(&'a ApplyEvent),
+}
+
+/// The saved plan's check passed: what it cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rechecked {
+    /// Contacts with calls, each re-read.
+    pub contacts: usize,
+    /// The requests the check sent.
+    pub reads: usize,
+}
+
+/// What [`run`] shows and asks through: a terminal, a CI log, a test. Events come from the
+/// reads and the writes as they happen (`&self`: they may come from several tasks at once).
+pub trait ApplyUi: Send + Sync {
+    /// What the UI's own steps fail with (output gone, a confirmation refused).
+    type Error;
+    /// The plan is known (made, or the saved one checked: `rechecked` says at what cost), before
+    /// any gate: shown so that a refusal or a question can refer to it.
+    fn planned(&mut self, plan: &Plan, rechecked: Option<Rechecked>) -> Result<(), Self::Error>;
+    /// The plan has changes and passed the gates: go on only if the user says so.
+    fn confirm(&mut self, plan: &Plan) -> Result<(), Self::Error>;
+    /// The writes start now (after confirmation): the place to listen for Ctrl-C.
+    fn writing(&mut self, plan: &Plan);
+    /// A read or a write happened.
+    fn event(&self, event: Event<'_>);
+}
+
+/// Why [`run`] stopped before a report: the operation refused or failed, or the UI did.
+#[derive(Debug)]
+pub enum RunError<E> {
+    /// The operation's own error (a gate refused, the saved plan is stale, ...).
+    Ops(Error),
+    /// The UI's error (output gone, confirmation refused).
+    Ui(E),
+}
+
+impl<E> From<Error> for RunError<E> {
+    fn from(e: Error) -> Self {
+        RunError::Ops(e)
+    }
+}
+
+/// What a run did.
+#[derive(Debug)]
+pub struct Applied {
+    /// Whether the plan had changes (without, the report is of a run that called nothing).
+    pub had_changes: bool,
+    /// The report; its plan is the one applied.
+    pub report: ApplyReport,
+}
+
+/// Open the session of an apply: with `plan_file` (`--plan`), the saved plan and a client for
+/// each channel it has calls on (`channels` and `contacts` must then be empty); otherwise the
+/// targets (`--channel`, `--contact`, narrowed to the change since `base`) and their channels.
+pub async fn open(
+    path: &Path,
+    plan_file: Option<&Path>,
+    channels: &[String],
+    contacts: &[String],
+    base: Option<&Base>,
+    endpoint: &Endpoint,
+    log: Option<RequestLog>,
+) -> Result<(Session, Source), Error> {
+    match plan_file {
+        Some(file) => {
+            let saved = saved::load(file)?;
+            let session = open_saved(path, &saved, channels, contacts, endpoint, log).await?;
+            let path = path.to_path_buf();
+            Ok((session, Source::Saved { saved, path }))
+        }
+        None => {
+            let (session, targets) =
+                open_scoped(path, channels, contacts, base, endpoint, log).await?;
+            Ok((session, Source::Fresh(targets)))
+        }
+    }
+}
+
+/// Apply, the whole sequence `contactctl apply` runs: the plan (a saved plan rechecked, or read
+/// and planned within the read budget), shown; a plan without changes ends there (its report
+/// calls nothing); the gates; confirmation (unless `auto_approve` or the plan was saved); the
+/// writes, until done, the time budget, or an interrupt; the report.
+pub async fn run<U: ApplyUi>(
+    request: ApplyRequest<'_>,
+    ui: &mut U,
+) -> Result<Applied, RunError<U::Error>> {
+    let ApplyRequest {
+        config,
+        clients,
+        source,
+        read,
+        prune,
+        force,
+        auto_approve,
+        max_duration,
+        started,
+        interrupt,
+    } = request;
+    let on_read = |e: ReadEvent| ui.event(Event::Read(&e));
+    let reviewed = matches!(source, Source::Saved { .. });
+    let (plan, rechecked) = match source {
+        Source::Saved { saved, path } => {
+            let before = requests_sent(clients);
+            let plan = recheck_with(config, clients, &path, saved, &on_read).await?;
+            let rechecked = Rechecked {
+                contacts: plan.contacts.iter().filter(|c| !c.calls.is_empty()).count(),
+                reads: usize::try_from(requests_sent(clients) - before).unwrap_or(usize::MAX),
+            };
+            (plan, Some(rechecked))
+        }
+        Source::Fresh(targets) => {
+            if let Some(budget) = max_duration {
+                check_read_budget(config, &targets, budget)?;
+            }
+            let options = PlanOptions {
+                prune,
+                ..PlanOptions::default()
+            };
+            let plan = read_and_plan_with(config, clients, &targets, read, options, &on_read).await;
+            (plan, None)
+        }
+    };
+    ui.planned(&plan, rechecked).map_err(RunError::Ui)?;
+    if !plan.has_changes() {
+        // no call to make: nothing to interrupt
+        let report = apply_plan(
+            config,
+            clients,
+            plan,
+            None,
+            &AtomicBool::new(false),
+            &|_| {},
+        )
+        .await;
+        return Ok(Applied {
+            had_changes: false,
+            report,
+        });
+    }
+    check_gates(&plan, force)?;
+    if !auto_approve && !reviewed {
+        ui.confirm(&plan).map_err(RunError::Ui)?;
+    }
+    ui.writing(&plan);
+    let deadline = max_duration.map(|budget| started + budget);
+    let on_apply = |e: ApplyEvent| ui.event(Event::Apply(&e));
+    let report = apply_plan(config, clients, plan, deadline, interrupt, &on_apply).await;
+    Ok(Applied {
+        had_changes: true,
+        report,
+    })
+}
+
+/// The gates a plan with changes passes before anything is asked or written: one call each.
+fn check_gates(plan: &Plan, force: bool) -> Result<(), Error> {
+    check_safety(plan, force)
+}
 
 /// Open a session for applying `saved`: the config at `path`, and a client for each channel the
 /// saved plan has calls on. `channels` and `contacts` (`--channel`, `--contact`) must be empty:
@@ -153,37 +361,6 @@ pub fn check_safety(plan: &Plan, force: bool) -> Result<(), Error> {
         })
     } else {
         Ok(())
-    }
-}
-
-impl Session {
-    /// The saved plan, if it still holds (see [`recheck`]); `events` hear the reads.
-    pub async fn recheck(
-        &self,
-        path: &Path,
-        saved: SavedPlan,
-        events: &(dyn Fn(ReadEvent) + Send + Sync),
-    ) -> Result<Plan, Error> {
-        recheck_with(&self.config, &self.clients, path, saved, events).await
-    }
-
-    /// Make the plan's calls through the session's clients: see [`apply_plan`].
-    pub async fn apply(
-        &self,
-        plan: Plan,
-        deadline: Option<Instant>,
-        interrupt: &dyn Interrupt,
-        events: &(dyn Fn(ApplyEvent) + Send + Sync),
-    ) -> ApplyReport {
-        apply_plan(
-            &self.config,
-            &self.clients,
-            plan,
-            deadline,
-            interrupt,
-            events,
-        )
-        .await
     }
 }
 

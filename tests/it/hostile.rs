@@ -24,6 +24,7 @@ fn channel(base_url: String) -> Channel {
         name: "web".into(),
         base_url,
         token_env: "CT_WEB_TOKEN".into(),
+        token_env_at: Default::default(),
         rate_limit: 1000,
         viber: false,
         viber_encode_get: false,

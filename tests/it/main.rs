@@ -29,6 +29,7 @@ mod hostile;
 mod logs;
 mod reliability_cli;
 mod reliability_estimate;
+mod reliability_gate;
 mod reliability_interrupt;
 mod reliability_progress;
 mod reliability_random;

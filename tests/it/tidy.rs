@@ -5,7 +5,10 @@
 //!   or clock;
 //! - the command-line crates (clap, indicatif) and printing to the terminal stay in `src/cli/`
 //!   and `src/main.rs`;
-//! - every source file opens with a `//!` comment saying what it owns.
+//! - every source file opens with a `//!` comment saying what it owns;
+//! - every `.rs` file under `tests/` is compiled: reachable from the one test binary
+//!   (`tests/it/main.rs`) or from a bench's `#[path]` include, through `mod` lines and their
+//!   `#[path]` attributes. A file nothing reaches is never built, so its tests never run.
 //!
 //! Test-only code (`#[cfg(test)] mod tests` blocks, `crate::testing`, the renderers' fixtures,
 //! the apply engine's test file) is left out: tests may reach across layers.
@@ -339,4 +342,135 @@ fn the_dependency_reader_sees_grouped_and_super_paths() {
     assert_eq!(depth("src/ops/apply.rs"), 2);
     assert_eq!(depth("src/import/mod.rs"), 1);
     assert_eq!(depth("src/lib.rs"), 1);
+}
+
+/// The files a module tree reaches from `root` (a crate root or a `#[path]`-included file),
+/// following `mod name;` lines and their `#[path = "..."]` attributes as rustc does: a child of
+/// a crate root, a `mod.rs` or a `#[path]` file lives beside it (`dir/name.rs` or
+/// `dir/name/mod.rs`), a child of any other `x.rs` in `x/`; a `#[path]` is relative to the
+/// including file's directory. `mod` lines inside inline `mod x { ... }` blocks are not
+/// followed (this code base has none).
+fn reached_from(root: &Path, owns_dir: bool, seen: &mut BTreeSet<PathBuf>) {
+    let Ok(root) = root.canonicalize() else {
+        return; // a `mod` or `#[path]` naming no file: the compiler says so
+    };
+    if !seen.insert(root.clone()) {
+        return;
+    }
+    let text = fs::read_to_string(&root).unwrap();
+    let dir = root.parent().unwrap().to_path_buf();
+    let own_dir = if owns_dir {
+        dir.clone()
+    } else {
+        dir.join(root.file_stem().unwrap())
+    };
+    let mut path_attr: Option<String> = None;
+    for line in text.lines() {
+        let line = line.trim();
+        if let Some(rest) = line.strip_prefix("#[path") {
+            path_attr = rest.split('"').nth(1).map(str::to_string);
+            continue;
+        }
+        if line.starts_with("#[") || line.starts_with("//") || line.is_empty() {
+            continue; // other attributes and comments sit between `#[path]` and its `mod`
+        }
+        let attr = path_attr.take();
+        let Some(name) = declared_module(line) else {
+            continue;
+        };
+        match attr {
+            Some(path) => reached_from(&dir.join(path), true, seen),
+            None => {
+                let file = own_dir.join(format!("{name}.rs"));
+                if file.exists() {
+                    reached_from(&file, false, seen);
+                } else {
+                    reached_from(&own_dir.join(name).join("mod.rs"), true, seen);
+                }
+            }
+        }
+    }
+}
+
+/// `name` of a line `mod name;` (any visibility); `None` for anything else, an inline
+/// `mod name { ... }` included.
+fn declared_module(line: &str) -> Option<&str> {
+    let rest = match line.strip_prefix("pub") {
+        Some(r) if r.starts_with('(') => r.split_once(')')?.1,
+        Some(r) => r,
+        None => line,
+    };
+    let name = rest
+        .trim_start()
+        .strip_prefix("mod ")?
+        .trim()
+        .strip_suffix(';')?;
+    name.chars()
+        .all(|c| c.is_alphanumeric() || c == '_')
+        .then_some(name)
+}
+
+/// Every `.rs` file under `root/tests` that neither the test binary `root/tests/it/main.rs` nor
+/// any bench in `root/benches` reaches, relative to `root`.
+fn unreachable_test_files(root: &Path) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    reached_from(&root.join("tests/it/main.rs"), true, &mut seen);
+    let benches = root.join("benches");
+    if benches.is_dir() {
+        for bench in rust_files(&benches) {
+            reached_from(&bench, true, &mut seen);
+        }
+    }
+    rust_files(&root.join("tests"))
+        .into_iter()
+        .filter(|f| !seen.contains(&f.canonicalize().unwrap()))
+        .map(|f| shown(f.strip_prefix(root).unwrap()))
+        .collect()
+}
+
+#[test]
+fn every_test_file_is_reached_from_the_test_binary_or_a_bench() {
+    let lost = unreachable_test_files(Path::new("."));
+    assert!(
+        lost.is_empty(),
+        "never compiled (add a `mod` line in tests/it/main.rs or delete them): {lost:?}"
+    );
+}
+
+#[test]
+fn the_reachability_check_finds_a_file_no_mod_line_names() {
+    let root = tempfile::tempdir().unwrap();
+    let write = |path: &str, text: &str| {
+        let p = root.path().join(path);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, text).unwrap();
+    };
+    write(
+        "tests/it/main.rs",
+        "//! root\nmod support;\npub(crate) mod suite;\n",
+    );
+    write("tests/it/support/mod.rs", "pub mod http;\n");
+    write("tests/it/support/http.rs", "mod nested;\n");
+    write("tests/it/support/http/nested.rs", "");
+    write("tests/it/suite.rs", "#[cfg(test)]\nmod tests {\n}\n");
+    write("tests/shared/fake.rs", "");
+    write(
+        "benches/b.rs",
+        "#[path = \"../tests/shared/fake.rs\"]\n#[allow(dead_code)]\nmod fake;\n",
+    );
+    assert_eq!(unreachable_test_files(root.path()), Vec::<String>::new());
+
+    write("tests/old_suite.rs", "");
+    write("tests/it/forgotten.rs", "");
+    write("tests/it/support/http/orphan.rs", "");
+    write("benches/b.rs", "");
+    assert_eq!(
+        unreachable_test_files(root.path()),
+        [
+            "tests/it/forgotten.rs",
+            "tests/it/support/http/orphan.rs",
+            "tests/old_suite.rs",
+            "tests/shared/fake.rs",
+        ]
+    );
 }

@@ -1,11 +1,12 @@
-//! For the reliability suites (`tests/reliability_*.rs`): a virtual clock under which the real
-//! HTTP client and the in-process sandbox talk over loopback, generated configs, clients built
-//! for that clock, the library's read → plan → apply operations run in-process through them, and
-//! the checks every suite makes: platform equals config, no duplicates, unmanaged data untouched,
-//! honest reports.
+//! For the reliability suites (`tests/it/reliability_*.rs`): a virtual clock under which the
+//! real HTTP client and the in-process sandbox talk over loopback, generated configs, clients
+//! built for that clock, the library's apply (`ops::apply::run`: the command's sequence, its
+//! gates included) and read → plan run in-process through them, and the checks every suite
+//! makes: platform equals config, no duplicates, unmanaged data untouched, honest reports.
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::convert::Infallible;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use contactctl::api::wire::WireContact;
 use contactctl::api::{ClientOptions, HttpClient, RateLimiter, Secret, http_client};
 use contactctl::apply::{ApplyReport, Interrupt, Outcome};
 use contactctl::model::{Config, DesiredContact, Identity, LiveContact, normalize};
+use contactctl::ops::apply::{ApplyRequest, ApplyUi, Event, Rechecked, RunError, Source};
 use contactctl::ops::{self, Targets};
 use contactctl::plan::{Action, Plan, PlanOptions};
 use contactctl::sandbox::{SandboxHandle, SandboxState, Stats};
@@ -155,18 +157,61 @@ pub async fn read_and_plan(config: &Config, clients: &BTreeMap<String, HttpClien
     .await
 }
 
-/// What `contactctl apply --auto-approve` does: read, plan, apply; `requests_sent` counts the
-/// plan's reads too.
+/// The side of `ops::apply::run` a test takes: it shows nothing and asks nothing (as
+/// `--auto-approve`); events are dropped.
+pub struct Unattended;
+
+impl ApplyUi for Unattended {
+    type Error = Infallible;
+    fn planned(&mut self, _: &Plan, _: Option<Rechecked>) -> Result<(), Infallible> {
+        Ok(())
+    }
+    fn confirm(&mut self, _: &Plan) -> Result<(), Infallible> {
+        Ok(())
+    }
+    fn writing(&mut self, _: &Plan) {}
+    fn event(&self, _: Event<'_>) {}
+}
+
+/// What `contactctl apply --auto-approve` runs, the library's `ops::apply::run` with its gates:
+/// read, plan, the safety gate, apply; `requests_sent` counts the plan's reads too.
+pub async fn try_plan_and_apply(
+    config: &Config,
+    clients: &BTreeMap<String, HttpClient>,
+    interrupt: &dyn Interrupt,
+) -> Result<ApplyReport, ops::Error> {
+    let before = ops::session::requests_sent(clients);
+    let request = ApplyRequest {
+        config,
+        clients,
+        source: Source::Fresh(Targets::all(config)),
+        read: Default::default(),
+        prune: false,
+        force: false,
+        auto_approve: true,
+        max_duration: None,
+        started: tokio::time::Instant::now(),
+        interrupt,
+    };
+    let mut report = match ops::apply::run(request, &mut Unattended).await {
+        Ok(applied) => applied.report,
+        Err(RunError::Ops(e)) => return Err(e),
+        Err(RunError::Ui(never)) => match never {},
+    };
+    report.requests_sent = usize::try_from(ops::session::requests_sent(clients) - before).unwrap();
+    Ok(report)
+}
+
+/// [`try_plan_and_apply`] of a config whose safety limit lets the plan through.
 pub async fn plan_and_apply(
     config: &Config,
     clients: &BTreeMap<String, HttpClient>,
     interrupt: &dyn Interrupt,
 ) -> ApplyReport {
-    let before = ops::session::requests_sent(clients);
-    let plan = read_and_plan(config, clients).await;
-    let mut report = ops::apply::apply_plan(config, clients, plan, None, interrupt, &|_| {}).await;
-    report.requests_sent = usize::try_from(ops::session::requests_sent(clients) - before).unwrap();
-    report
+    match try_plan_and_apply(config, clients, interrupt).await {
+        Ok(report) => report,
+        Err(e) => panic!("apply refused: {e}"),
+    }
 }
 
 /// `plan_and_apply` with fresh clients (a new process) and no interrupt.
