@@ -3,6 +3,7 @@
 //! two values are the same. Pure data and pure functions: no IO, no async, no clock.
 
 mod fields;
+mod limits;
 mod live;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 pub use self::fields::Fields;
+pub use self::limits::LimitGroup;
 pub use self::live::{FieldWrite, Found, LiveState};
 
 /// Calls per minute a channel accepts when the config does not say (the vendor documents' figure).
