@@ -14,7 +14,7 @@ use crate::api::{
     Cancel, CancelHandle, ClientOptions, HttpClient, RateLimiter, RequestLog, Secret, http_client,
 };
 use crate::config;
-use crate::model::{Config, LimitGroup};
+use crate::model::Config;
 use crate::sandbox::{self, SandboxHandle, SandboxState};
 
 /// Where the API is and how to reach it: the configured hosts, or the in-process sandbox.
@@ -101,20 +101,9 @@ pub async fn connect(
     let http =
         http_client(endpoint.timeout.max(Duration::from_secs(1))).map_err(Error::HttpSetup)?;
     let (cancel_handle, cancel) = Cancel::new();
-    // Channels that share a host and token share one rate limit: the limit is per token.
-    let groups = if endpoint.sandbox {
-        // the sandbox gives every channel its own token
-        config
-            .channels
-            .values()
-            .map(|c| LimitGroup {
-                channels: vec![c.name.clone()],
-                rate_limit: c.rate_limit,
-            })
-            .collect()
-    } else {
-        config.limit_groups()
-    };
+    // Channels that share a host and token share one rate limit: the limit is per token. The
+    // sandbox under `--sandbox` shares its windows the same way (`SandboxState::for_config`).
+    let groups = config.limit_groups();
     let mut limiters: BTreeMap<String, Arc<RateLimiter>> = BTreeMap::new();
     for group in groups {
         let limiter = Arc::new(RateLimiter::new(group.rate_limit));
