@@ -28,15 +28,13 @@ use contactctl::api::wire::WireContact;
 use contactctl::api::{ClientOptions, HttpClient};
 use contactctl::model::Config;
 use contactctl::ops::Targets;
-use contactctl::ops::apply::{
-    ApplyRequest, ApplyUi, Event, Rechecked, RunError, Source, run as run_apply,
-};
+use contactctl::ops::apply::{ApplyUi, Event, Rechecked, Source};
 use contactctl::ops::plan::{read_and_plan, targets};
 use contactctl::ops::saved::{FORMAT_VERSION, KIND, SavedPlan};
 use contactctl::ops::scope::{Base, load_base};
 use contactctl::plan::{Plan, PlanOptions};
 use contactctl::sandbox::{CallCounts, Faults, SandboxHandle};
-use support::reliability::limiters;
+use support::reliability::{auto_approved, limiters};
 
 /// The platform's page size (the vendor documents').
 const PAGE: usize = 10;
@@ -221,22 +219,10 @@ async fn apply_all<'a>(
         calls: CallCounts::default(),
         planned_calls: 0,
     };
-    let request = ApplyRequest {
-        config,
-        clients,
-        source,
-        read: Default::default(),
-        prune: false,
-        force: false,
-        auto_approve: true,
-        max_duration: None,
-        started: tokio::time::Instant::now(),
-        interrupt: &AtomicBool::new(false),
-    };
-    match run_apply(request, &mut ui).await {
+    let interrupt = AtomicBool::new(false);
+    match auto_approved(config, clients, source, &interrupt, &mut ui).await {
         Ok(applied) => assert!(applied.report.succeeded(), "apply failed"),
-        Err(RunError::Ops(e)) => panic!("apply refused: {e}"),
-        Err(RunError::Ui(never)) => match never {},
+        Err(e) => panic!("apply refused: {e}"),
     }
     ui
 }

@@ -113,9 +113,9 @@ pub async fn apply<C: ContactsApi>(
     let runs = by_channel.into_iter().map(|(channel, indices)| {
         let client = clients.get(channel);
         let plan = &plan;
-        let concurrency = options.concurrency.unwrap_or_else(|| {
-            in_flight_for(config.channels.get(channel).map_or(100, |c| c.rate_limit))
-        });
+        let concurrency = options
+            .concurrency
+            .unwrap_or_else(|| in_flight_for(config.rate_limit(channel)));
         async move {
             let Some(client) = client else {
                 // The caller builds a client for every channel it plans; this is a bug guard.

@@ -58,8 +58,11 @@ pub(crate) fn check(
     let defaults = cx.section::<RawDefaults>(value, "defaults");
     let safety = cx.section::<RawSafety>(value, "safety");
 
-    // defaults
-    let defaults_ok = defaults.is_some();
+    // defaults: absent beside an unknown top-level key, they may be that key misspelt
+    // (`defualts`), reported once there: contacts are then not told they lack a channel or an
+    // identity the defaults would have given them.
+    let maybe_misspelt = report.unknown_top_level_key && value.get("defaults").is_none();
+    let defaults_ok = defaults.is_some() && !maybe_misspelt;
     let defaults = defaults.unwrap_or_default();
     let names = channel_list(&channels);
     let mut default_channel_ok = defaults_ok;

@@ -55,6 +55,9 @@ pub(crate) struct SchemaReport {
     pointers: Vec<String>,
     /// Indices of contacts with a schema error.
     pub contacts: HashSet<usize>,
+    /// The config has a top-level key the schema does not know (`defualts`): a section may be
+    /// misspelt, so what its absence implies is not reported again.
+    pub unknown_top_level_key: bool,
 }
 
 impl SchemaReport {
@@ -105,6 +108,14 @@ pub(crate) fn check(value: &Value, root: &Node, diags: &mut Diags) -> SchemaRepo
             && first == "contacts"
         {
             report.contacts.insert(*i);
+        }
+        if segments.is_empty()
+            && matches!(
+                error.kind(),
+                ValidationErrorKind::AdditionalProperties { .. }
+            )
+        {
+            report.unknown_top_level_key = true;
         }
         report.pointers.push(path.as_str().to_string());
         let node = locate(root, &segments);
@@ -351,6 +362,7 @@ mod tests {
         let report = SchemaReport {
             pointers: vec!["/contacts/1/fields".into()],
             contacts: HashSet::new(),
+            unknown_top_level_key: false,
         };
         assert!(report.flagged("/contacts/1"));
         assert!(report.flagged("/contacts/1/fields"));

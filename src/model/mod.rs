@@ -4,6 +4,7 @@
 
 mod fields;
 mod id;
+mod limits;
 mod live;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 pub use self::fields::Fields;
 pub use self::id::{id_is_usable, unusable_id_reason};
+pub use self::limits::LimitGroup;
 pub use self::live::{FieldWrite, Found, LiveState};
 
 /// Calls per minute a channel accepts when the config does not say (the vendor documents' figure).

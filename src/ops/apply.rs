@@ -327,7 +327,7 @@ pub fn check_read_budget(
     let worst = fewest_reads(config, &targets.selected)
         .into_iter()
         .map(|(channel, reads)| {
-            let rate_limit = config.channels.get(&channel).map_or(100, |c| c.rate_limit);
+            let rate_limit = config.rate_limit(&channel);
             (
                 estimated_seconds(reads, rate_limit),
                 channel,

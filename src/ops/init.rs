@@ -196,6 +196,11 @@ mod tests {
         assert_eq!(config.channels["web"].token_env, "CONTACTS_WEB_TOKEN");
         assert_eq!(config.channels["viber"].token_env, "CONTACTS_VIBER_TOKEN");
         assert!(config.channels["viber"].viber);
+        // the starter writes out the default limit: the two stay one figure
+        assert_eq!(
+            config.channels["web"].rate_limit,
+            crate::model::DEFAULT_RATE_LIMIT
+        );
         assert!(STARTER.starts_with("# yaml-language-server: $schema=contactctl.schema.json\n"));
     }
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use crate::api::ContactsApi;
 use crate::apply::{ApplyEvent, Outcome};
-use crate::model::Config;
+use crate::model::{Config, DEFAULT_RATE_LIMIT};
 use crate::plan::{Plan, estimated_seconds};
 use crate::read::ReadEvent;
 
@@ -167,7 +167,11 @@ impl<'a, C: ContactsApi> Tracker<'a, C> {
         match self.clients.get(channel).and_then(|c| c.forecast(left)) {
             Some(f) => f.finish(),
             None => {
-                let limit = self.limits.get(channel).copied().unwrap_or(100);
+                let limit = self
+                    .limits
+                    .get(channel)
+                    .copied()
+                    .unwrap_or(DEFAULT_RATE_LIMIT);
                 Duration::from_secs(estimated_seconds(left, limit))
             }
         }

@@ -104,32 +104,24 @@ pub async fn connect(
     let http =
         http_client(endpoint.timeout.max(Duration::from_secs(1))).map_err(Error::HttpSetup)?;
     let (cancel_handle, cancel) = Cancel::new();
-    // Channels that share a host and token share one rate limit: the limit is per token.
-    let limiter_key = |c: &Channel| {
-        if endpoint.sandbox {
-            (c.name.clone(), String::new())
-        } else {
-            (c.base_url.clone(), c.token_env.clone())
+    // Channels that share a host and token share one rate limit: the limit is per token. The
+    // sandbox under `--sandbox` shares its windows the same way (`SandboxState::for_config`).
+    let groups = config.limit_groups();
+    let mut limiters: BTreeMap<String, Arc<RateLimiter>> = BTreeMap::new();
+    for group in groups {
+        let limiter = Arc::new(RateLimiter::new(group.rate_limit));
+        for name in group.channels {
+            limiters.insert(name, limiter.clone());
         }
-    };
-    let mut limiters: BTreeMap<(String, String), Arc<RateLimiter>> = BTreeMap::new();
+    }
     let mut clients = BTreeMap::new();
     for (name, (base_url, token)) in endpoints {
-        let Some(mut ch) = config.channels.get(&name).cloned() else {
+        let (Some(mut ch), Some(limiter)) = (
+            config.channels.get(&name).cloned(),
+            limiters.get(&name).cloned(),
+        ) else {
             continue;
         };
-        let key = limiter_key(&ch);
-        let limit = config
-            .channels
-            .values()
-            .filter(|c| limiter_key(c) == key)
-            .map(|c| c.rate_limit)
-            .min()
-            .unwrap_or(ch.rate_limit);
-        let limiter = limiters
-            .entry(key)
-            .or_insert_with(|| Arc::new(RateLimiter::new(limit)))
-            .clone();
         ch.base_url = base_url;
         let options = ClientOptions {
             cancel: cancel.clone(),

@@ -18,8 +18,8 @@ use super::estimate::estimated_seconds;
 use super::{Action, Call, ChannelSummary, ContactPlan, FieldChange, Plan, PlanOptions, Summary};
 pub use crate::model::managed_part;
 use crate::model::{
-    Channel, CompactString, Config, DEFAULT_RATE_LIMIT, DesiredContact, FieldType, FieldWrite,
-    Found, Identity, LiveContact, LiveState, MAX_FIELDS_PER_CALL, MAX_TAGS_PER_CALL, same_value,
+    CompactString, Config, DesiredContact, FieldType, FieldWrite, Found, Identity, LiveContact,
+    LiveState, MAX_FIELDS_PER_CALL, MAX_TAGS_PER_CALL, same_value,
 };
 
 /// Decide what apply must do so the platform matches `config` for the contacts in `live`.
@@ -405,10 +405,7 @@ pub(super) fn channel_counts(
             api_calls: 0,
             reads: reads.get(name).copied().unwrap_or(0),
             skipped: skipped.get(name).copied().unwrap_or(0),
-            rate_limit: config
-                .channels
-                .get(name)
-                .map_or(DEFAULT_RATE_LIMIT, |ch| ch.rate_limit),
+            rate_limit: config.rate_limit(name),
             estimated_seconds: 0,
             existing: 0,
             pruned: 0,
@@ -457,26 +454,17 @@ pub(super) fn judged(config: &Config, mut ch: ChannelSummary) -> ChannelSummary 
 /// one token share that token's rate limit, the lowest any of the config's channels there sets
 /// (as the session's limiters do), so their calls queue together.
 fn estimated_run_seconds(config: &Config, channels: &[ChannelSummary]) -> u64 {
-    fn token(c: &Channel) -> (&str, &str) {
-        (c.base_url.as_str(), c.token_env.as_str())
-    }
-    let mut by_token: BTreeMap<(&str, &str), (usize, u32)> = BTreeMap::new();
-    for c in config.channels.values() {
-        let (_, limit) = by_token.entry(token(c)).or_insert((0, u32::MAX));
-        *limit = (*limit).min(c.rate_limit);
-    }
-    for ch in channels {
-        if let Some((calls, _)) = config
-            .channels
-            .get(&ch.channel)
-            .and_then(|c| by_token.get_mut(&token(c)))
-        {
-            *calls += ch.reads + ch.api_calls;
-        }
-    }
-    by_token
-        .into_values()
-        .map(|(calls, limit)| estimated_seconds(calls, limit))
+    config
+        .limit_groups()
+        .into_iter()
+        .map(|group| {
+            let calls: usize = channels
+                .iter()
+                .filter(|ch| group.channels.contains(&ch.channel))
+                .map(|ch| ch.reads + ch.api_calls)
+                .sum();
+            estimated_seconds(calls, group.rate_limit)
+        })
         .max()
         .unwrap_or(0)
 }
@@ -1377,7 +1365,7 @@ mod tests {
         assert_eq!(p.summary.estimated_seconds, 120);
         // A channel of the config with no contact in the plan still sets the token's limit:
         // web's 262 calls at 50 a minute.
-        let slow = Channel {
+        let slow = crate::model::Channel {
             name: "slow".into(),
             rate_limit: 50,
             ..cfg.channels["web"].clone()

@@ -637,9 +637,7 @@ fn present(config: &Config, live: LiveContact) -> Found {
 fn in_flight(config: &Config, channel: &str, options: ReadOptions) -> usize {
     options
         .concurrency
-        .unwrap_or_else(|| {
-            in_flight_for(config.channels.get(channel).map_or(100, |c| c.rate_limit))
-        })
+        .unwrap_or_else(|| in_flight_for(config.rate_limit(channel)))
         .max(1)
 }
 

@@ -1,12 +1,12 @@
-//! The state every request of the running sandbox shares: the channels (settings, and behind a
-//! lock their store, rate-limit window, counters and ID generator), the fault schedule, and the
-//! requests counted before any channel is known. Knows which channel a token names; knows nothing
-//! of routes or bodies.
+//! The state every request of the running sandbox shares: the channels (settings, their
+//! rate-limit window — their own or their limit group's — and behind a lock their store,
+//! counters and ID generator), the fault schedule, and the requests counted before any channel
+//! is known. Knows which channel a token names; knows nothing of routes or bodies.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::extract::Path;
 use axum::extract::rejection::PathRejection;
@@ -42,13 +42,15 @@ pub(super) struct Channel {
     pub(super) viber: bool,
     pub(super) encode_get: bool,
     pub(super) rate_limit: u32,
+    pub(super) limit_group: Option<String>,
     pub(super) max_per_page: u64,
+    /// The window the channel's calls count against: its own, or its limit group's.
+    pub(super) limiter: Arc<Mutex<Limiter>>,
     pub(super) inner: Mutex<ChannelInner>,
 }
 
 pub(super) struct ChannelInner {
     pub(super) store: Store,
-    pub(super) limiter: Limiter,
     pub(super) stats: ChannelStats,
     pub(super) ids: fastrand::Rng,
 }
@@ -69,15 +71,31 @@ impl Shared {
     /// Checks `state` and builds the server's state for a server listening on `addr`.
     pub(crate) fn new(mut state: SandboxState, addr: SocketAddr) -> Result<Shared, String> {
         state.normalize()?;
+        // one window per limit group, at the lowest limit among its channels
+        let mut group_limits: HashMap<String, u32> = HashMap::new();
+        for ch in state.channels.values() {
+            if let Some(group) = &ch.limit_group {
+                let limit = group_limits.entry(group.clone()).or_insert(u32::MAX);
+                *limit = (*limit).min(ch.rate_limit);
+            }
+        }
+        let group_limiters: HashMap<String, Arc<Mutex<Limiter>>> = group_limits
+            .into_iter()
+            .map(|(group, limit)| (group, Arc::new(Mutex::new(Limiter::new(limit)))))
+            .collect();
         let mut channels = Vec::new();
         let mut by_token = HashMap::new();
         for (name, ch) in state.channels {
             by_token.insert(ch.token.clone(), channels.len());
+            let limiter = match ch.limit_group.as_ref().and_then(|g| group_limiters.get(g)) {
+                Some(shared) => shared.clone(),
+                None => Arc::new(Mutex::new(Limiter::new(ch.rate_limit))),
+            };
             channels.push(Channel {
                 encode_get: ch.encode_get(),
+                limiter,
                 inner: Mutex::new(ChannelInner {
                     store: Store::new(ch.contacts),
-                    limiter: Limiter::new(ch.rate_limit),
                     stats: ChannelStats::default(),
                     ids: fastrand::Rng::with_seed(name_seed(&name)),
                 }),
@@ -85,6 +103,7 @@ impl Shared {
                 token: ch.token,
                 viber: ch.viber,
                 rate_limit: ch.rate_limit,
+                limit_group: ch.limit_group,
                 max_per_page: ch.max_per_page,
             });
         }
@@ -118,6 +137,7 @@ impl Shared {
                     viber: c.viber,
                     viber_encode_get: Some(c.encode_get),
                     rate_limit: c.rate_limit,
+                    limit_group: c.limit_group.clone(),
                     max_per_page: c.max_per_page,
                     contacts,
                 };
@@ -187,11 +207,12 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 impl Channel {
     /// Counts the call against the rate limit, or refuses it with the documented 429.
     pub(super) fn admit(&self) -> Result<(), Reject> {
-        let mut inner = lock(&self.inner);
-        match inner.limiter.try_accept(Instant::now()) {
+        // (the window's lock first, then the channel's: nothing takes them the other way)
+        let accepted = lock(&self.limiter).try_accept(Instant::now());
+        match accepted {
             Ok(()) => Ok(()),
             Err(wait) => {
-                inner.stats.rate_limited += 1;
+                lock(&self.inner).stats.rate_limited += 1;
                 Err(Reject::too_many(Some(retry_after_secs(wait))))
             }
         }
@@ -254,17 +275,20 @@ mod tests {
 
     use axum::http::HeaderValue;
 
+    use crate::model::DEFAULT_RATE_LIMIT;
+
     fn channel(viber: bool) -> Channel {
         Channel {
             name: "c".into(),
             token: "t".into(),
             viber,
             encode_get: viber,
-            rate_limit: 100,
+            rate_limit: DEFAULT_RATE_LIMIT,
+            limit_group: None,
             max_per_page: 10,
+            limiter: Arc::new(Mutex::new(Limiter::new(DEFAULT_RATE_LIMIT))),
             inner: Mutex::new(ChannelInner {
                 store: Store::default(),
-                limiter: Limiter::new(100),
                 stats: ChannelStats::default(),
                 ids: fastrand::Rng::with_seed(7),
             }),
@@ -309,6 +333,34 @@ mod tests {
             assert_eq!(e.message, MSG_VIBER_ID);
         }
         assert_eq!(ch.contact_id(p("raw+id"), false).unwrap(), "raw+id");
+    }
+
+    #[test]
+    fn channels_of_one_limit_group_share_one_window_at_their_lowest_limit() {
+        let mut state = SandboxState::default();
+        for (name, limit, group) in [("a", 5, Some("g")), ("b", 3, Some("g")), ("c", 3, None)] {
+            let mut ch = ChannelState::new("");
+            ch.rate_limit = limit;
+            ch.limit_group = group.map(str::to_string);
+            state.channels.insert(name.into(), ch);
+        }
+        let shared = Shared::new(state, SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
+        let [a, b, c] = [0, 1, 2].map(|i| &shared.channels[i]);
+        assert_eq!((a.name.as_str(), b.name.as_str()), ("a", "b"));
+        // 3 in the window, whichever channel makes them: the group's limit is b's
+        assert!(a.admit().is_ok() && b.admit().is_ok() && a.admit().is_ok());
+        assert!(a.admit().is_err(), "a's own limit of 5 does not count");
+        assert!(b.admit().is_err());
+        assert_eq!(lock(&a.inner).stats.rate_limited, 1);
+        assert_eq!(lock(&b.inner).stats.rate_limited, 1);
+        // a channel outside the group has its own window
+        assert!(c.admit().is_ok() && c.admit().is_ok() && c.admit().is_ok());
+        assert!(c.admit().is_err());
+        // and the group survives a snapshot
+        assert_eq!(
+            shared.snapshot().channels["b"].limit_group.as_deref(),
+            Some("g")
+        );
     }
 
     #[test]

@@ -41,6 +41,11 @@ pub struct ChannelState {
     /// Accepted calls in any sliding 60-second window (at least 1).
     #[serde(default = "default_rate_limit")]
     pub rate_limit: u32,
+    /// Channels with the same group share one window: the calls of each count against it, at
+    /// the lowest `rate_limit` among them — as the platform counts one token's calls, for
+    /// config channels on one host with one token. `None`: a window of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_group: Option<String>,
     /// The largest page the look-up serves when asked with `per_page` (the platform's is 10).
     #[serde(default = "default_max_per_page")]
     pub max_per_page: u64,
@@ -66,6 +71,7 @@ impl std::fmt::Debug for ChannelState {
             .field("viber", &self.viber)
             .field("viber_encode_get", &self.viber_encode_get)
             .field("rate_limit", &self.rate_limit)
+            .field("limit_group", &self.limit_group)
             .field("max_per_page", &self.max_per_page)
             .field("contacts", &self.contacts)
             .finish()
@@ -80,6 +86,7 @@ impl ChannelState {
             viber: false,
             viber_encode_get: None,
             rate_limit: DEFAULT_RATE_LIMIT,
+            limit_group: None,
             max_per_page: DEFAULT_PAGE_SIZE as u64,
             contacts: Vec::new(),
         }
@@ -224,7 +231,9 @@ impl SandboxState {
     }
 
     /// The sandbox `--sandbox` runs for a config: one channel per config channel (same name,
-    /// Viber settings and rate limit) with token `sandbox-<name>-token`.
+    /// Viber settings and rate limit) with token `sandbox-<name>-token`; the channels of one of
+    /// the config's limit groups (one host, one token) share one window, as the planner's
+    /// estimate and the session's limiters assume.
     ///
     /// With a seed, each channel holds the contacts of the seed's channel of the same name, and
     /// the seed's faults apply. Without one, it stands for a platform the config was written
@@ -237,6 +246,15 @@ impl SandboxState {
             Some(s) => (s.channels, s.faults),
             None => (BTreeMap::new(), Faults::default()),
         };
+        // the channels of a limit group share a window, named for the group's first channel
+        let mut group_of: BTreeMap<String, String> = BTreeMap::new();
+        for group in config.limit_groups() {
+            if let [first, _, ..] = group.channels.as_slice() {
+                for c in &group.channels {
+                    group_of.insert(c.clone(), first.clone());
+                }
+            }
+        }
         let channels = config
             .channels
             .iter()
@@ -256,6 +274,7 @@ impl SandboxState {
                     viber: ch.viber,
                     viber_encode_get: Some(ch.viber_encode_get),
                     rate_limit: ch.rate_limit,
+                    limit_group: group_of.get(name).cloned(),
                     max_per_page,
                     contacts,
                 };
@@ -411,6 +430,23 @@ mod tests {
         assert_eq!(s.channels["vb"].rate_limit, 50);
         assert!(s.channels["vb"].contacts.is_empty());
         assert_eq!(s.faults.fail_every, Some(3));
+    }
+
+    #[test]
+    fn for_config_shares_a_window_between_channels_on_one_host_with_one_token() {
+        let mut config = config_with(&[("web", false, 200), ("wa", false, 50), ("vb", true, 80)]);
+        let web_token = config.channels["web"].token_env.clone();
+        config.channels.get_mut("wa").unwrap().token_env = web_token;
+        let s = SandboxState::for_config(&config, None);
+        assert_eq!(s.channels["wa"].limit_group.as_deref(), Some("wa"));
+        assert_eq!(s.channels["web"].limit_group.as_deref(), Some("wa"));
+        assert_eq!(s.channels["vb"].limit_group, None, "a token of its own");
+        // each keeps its own token (the sandbox tells channels apart by it) and its own limit
+        assert_ne!(s.channels["wa"].token, s.channels["web"].token);
+        assert_eq!(s.channels["web"].rate_limit, 200);
+        // a state without groups writes none
+        let yaml = serde_json::to_string(&SandboxState::demo()).unwrap();
+        assert!(!yaml.contains("limit_group"), "{yaml}");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use contactctl::api::wire::WireContact;
 use contactctl::api::{ClientOptions, HttpClient, RateLimiter, Secret, http_client};
 use contactctl::apply::{ApplyReport, Interrupt, Outcome};
 use contactctl::model::{Config, DesiredContact, Identity, LiveContact, normalize};
-use contactctl::ops::apply::{ApplyRequest, ApplyUi, Event, Rechecked, RunError, Source};
+use contactctl::ops::apply::{Applied, ApplyRequest, ApplyUi, Event, Rechecked, RunError, Source};
 use contactctl::ops::{self, Targets};
 use contactctl::plan::{Action, Plan, PlanOptions};
 use contactctl::sandbox::{SandboxHandle, SandboxState, Stats};
@@ -181,10 +181,27 @@ pub async fn try_plan_and_apply(
     interrupt: &dyn Interrupt,
 ) -> Result<ApplyReport, ops::Error> {
     let before = ops::session::requests_sent(clients);
+    let source = Source::Fresh(Targets::all(config));
+    let mut report = auto_approved(config, clients, source, interrupt, &mut Unattended)
+        .await?
+        .report;
+    report.requests_sent = usize::try_from(ops::session::requests_sent(clients) - before).unwrap();
+    Ok(report)
+}
+
+/// `ops::apply::run` as `contactctl apply --auto-approve` calls it (no time budget, no
+/// `--force`): the plan from `source`, shown to `ui`, which never fails.
+pub async fn auto_approved<U: ApplyUi<Error = Infallible>>(
+    config: &Config,
+    clients: &BTreeMap<String, HttpClient>,
+    source: Source,
+    interrupt: &dyn Interrupt,
+    ui: &mut U,
+) -> Result<Applied, ops::Error> {
     let request = ApplyRequest {
         config,
         clients,
-        source: Source::Fresh(Targets::all(config)),
+        source,
         read: Default::default(),
         prune: false,
         force: false,
@@ -193,13 +210,11 @@ pub async fn try_plan_and_apply(
         started: tokio::time::Instant::now(),
         interrupt,
     };
-    let mut report = match ops::apply::run(request, &mut Unattended).await {
-        Ok(applied) => applied.report,
-        Err(RunError::Ops(e)) => return Err(e),
+    match ops::apply::run(request, ui).await {
+        Ok(applied) => Ok(applied),
+        Err(RunError::Ops(e)) => Err(e),
         Err(RunError::Ui(never)) => match never {},
-    };
-    report.requests_sent = usize::try_from(ops::session::requests_sent(clients) - before).unwrap();
-    Ok(report)
+    }
 }
 
 /// [`try_plan_and_apply`] of a config whose safety limit lets the plan through.
