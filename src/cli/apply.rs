@@ -59,6 +59,13 @@ async fn run_reported(
     )
     .await?;
     session.read.max_pages = args.paging.max_pages;
+    // One apply at a time per host and token on this machine: taken before the first read, held
+    // through the confirmation to the last call (released when `_lock` drops, as the run ends).
+    let deadline = args.max_duration.map(|budget| started + budget);
+    let _lock = session
+        .lock(args.lock_timeout, deadline, &|w| out.note(&waiting(w)))
+        .await
+        .map_err(ops::Error::from)?;
     report.start(&session.clients.keys().cloned().collect::<Vec<_>>());
     note_sandbox(&session, out);
     // One progress display for the whole run: the reads of its plan, then the writes.
@@ -188,6 +195,19 @@ impl ApplyUi for Terminal<'_, '_> {
             }
         }
     }
+}
+
+/// The one line a run waiting for another's lock says.
+fn waiting(w: &ops::lock::Waiting) -> String {
+    let holder = w
+        .holder
+        .map(|pid| format!(" (PID {pid})"))
+        .unwrap_or_default();
+    format!(
+        "Waiting for another contactctl apply{holder} against {} to finish (lock {}).",
+        w.host,
+        w.path.display()
+    )
 }
 
 fn print_report(report: &ApplyReport, out: &Output) -> Result<(), CommandError> {

@@ -129,6 +129,10 @@ impl From<ops::Error> for CommandError {
                 err(Kind::User).hint("use https, or pass --allow-insecure to send it anyway")
             }
             E::SandboxState(_) | E::NarrowedSavedPlan => err(Kind::User),
+            E::Lock(ops::lock::LockError::TimedOut { .. }) => err(Kind::Refused).hint(
+                "one apply at a time per host and token: wait for it, or raise --lock-timeout",
+            ),
+            E::Lock(_) => err(Kind::Runtime),
             E::SavedPlan(SavedPlanError::Read { .. }) => err(Kind::User),
             E::SavedPlan(_) => err(Kind::User).hint(PLAN_AGAIN),
             E::PlatformChanged { applied: true, .. } => err(Kind::Refused)

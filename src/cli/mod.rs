@@ -316,6 +316,11 @@ pub struct ApplyArgs {
     /// call and contact with its outcome and time, a summary last; README "The apply report").
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// One apply at a time per host and token on this machine: when another apply holds the
+    /// lock, give up (exit 1, nothing read or written) after waiting this long (e.g. 10m, 30s).
+    /// Default: wait until it is free, within --max-duration when given.
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
+    pub lock_timeout: Option<Duration>,
 }
 
 /// `show` arguments.

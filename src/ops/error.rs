@@ -121,6 +121,9 @@ pub enum Error {
         /// The OS's reason.
         source: std::io::Error,
     },
+    /// Another apply holds the lock of a rate-limit group, or the lock file cannot be used.
+    #[error(transparent)]
+    Lock(#[from] super::lock::LockError),
     /// A saved plan cannot be used.
     #[error(transparent)]
     SavedPlan(#[from] SavedPlanError),

@@ -10,6 +10,7 @@ mod error;
 mod git;
 pub mod import;
 pub mod init;
+pub mod lock;
 pub mod plan;
 pub mod progress;
 pub mod report;

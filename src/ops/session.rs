@@ -61,6 +61,8 @@ pub struct Session {
     cancel: Arc<CancelHandle>,
     /// Keeps the in-process sandbox alive while the session calls it.
     sandbox: Option<SandboxHandle>,
+    /// The rate-limit groups (host and token) an apply locks (none against the sandbox).
+    pub(super) lock_groups: Vec<super::lock::Group>,
 }
 
 impl Session {
@@ -101,6 +103,13 @@ pub async fn connect(
         (None, configured_endpoints(&config, channels, endpoint)?)
     };
 
+    let lock_groups = match sandbox {
+        Some(_) => Vec::new(),
+        None => endpoints
+            .values()
+            .map(|(url, token)| super::lock::Group::new(url, token))
+            .collect(),
+    };
     let http =
         http_client(endpoint.timeout.max(Duration::from_secs(1))).map_err(Error::HttpSetup)?;
     let (cancel_handle, cancel) = Cancel::new();
@@ -140,6 +149,7 @@ pub async fn connect(
         read: ReadOptions::default(),
         cancel: Arc::new(cancel_handle),
         sandbox,
+        lock_groups,
     })
 }
 

@@ -2,7 +2,7 @@
 //! a prune of a config that lost its contacts is refused, a tampered saved plan is refused, and
 //! two applies at once create each contact once. Every refusal is checked to have made no write.
 
-use crate::support::{Env, show, text, wire};
+use crate::support::{Env, VIBER_TOKEN, WEB_TOKEN, show, text, wire};
 
 const MARKED: &str =
     "defaults:\n  channel: web\n  key: email\n  marker: { field: managed_by, value: git }\n";
@@ -222,4 +222,114 @@ fn a_tampered_saved_plan_is_refused_with_no_call_and_an_untouched_one_applies() 
     assert_eq!(env.find("web", "firstName", "Alpha").len(), 1);
     assert_eq!(env.find("web", "email", "b@x.com").len(), 1);
     env.plan_has_no_changes(&config);
+}
+
+/// A config of `n` new contacts on web (none on the platform yet), at the sandbox's rate limit.
+fn new_contacts(env: &Env, n: usize) -> std::path::PathBuf {
+    let contacts: String = (0..n)
+        .map(|i| format!("  - fields: {{ email: n{i}@x.com, firstName: N{i} }}\n"))
+        .collect();
+    let path = env.config(&format!("{DEFAULTS}contacts:\n{contacts}"));
+    let text = std::fs::read_to_string(&path).unwrap().replacen(
+        "token_env: CT_WEB_TOKEN\n",
+        "token_env: CT_WEB_TOKEN\n    rate_limit: 10000\n",
+        1,
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn two_applies_started_together_create_each_contact_once() {
+    let env = Env::new(vec![], vec![]);
+    let config = new_contacts(&env, 200);
+    let locks = tempfile::tempdir().unwrap();
+    let spawn = || {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("contactctl"))
+            .args(["apply", "--auto-approve"])
+            .arg(&config)
+            .env("CT_WEB_TOKEN", WEB_TOKEN)
+            .env("CT_VIBER_TOKEN", VIBER_TOKEN)
+            .env("NO_COLOR", "1")
+            .env_remove("CONTACTCTL_TIMEOUT")
+            .env("XDG_RUNTIME_DIR", locks.path())
+            .current_dir(env.dir.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (first, second) = (spawn(), spawn());
+    for run in [first, second] {
+        let out = run.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    }
+    let web = env.contacts("web");
+    assert_eq!(web.len(), 200, "each contact once");
+    for i in 0..200 {
+        assert_eq!(env.find("web", "email", &format!("n{i}@x.com")).len(), 1);
+    }
+    assert_eq!(env.stats().channels["web"].calls.create, 200);
+    env.plan_has_no_changes(&config);
+}
+
+#[test]
+fn an_apply_waits_for_the_lock_names_its_holder_and_gives_up_at_lock_timeout() {
+    use contactctl::ops::lock::{Group, acquire};
+    let env = Env::new(vec![], vec![]);
+    let config = new_contacts(&env, 3);
+    let locks = tempfile::tempdir().unwrap();
+    // This process holds the web token's lock, as a running apply would.
+    let web = Group::new(
+        &env.sandbox.base_url(),
+        &contactctl::api::Secret::new(WEB_TOKEN),
+    );
+    let held = env
+        .rt
+        .block_on(acquire(locks.path(), &[web], None, &|_| {}))
+        .unwrap();
+    let apply = |extra: &[&str]| {
+        env.cmd()
+            .args(["apply", "--auto-approve"])
+            .args(extra)
+            .arg(&config)
+            .env("XDG_RUNTIME_DIR", locks.path())
+            .output()
+            .unwrap()
+    };
+    let started = std::time::Instant::now();
+    let out = apply(&["--lock-timeout", "1s"]);
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1));
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let stderr = text(&out.stderr);
+    let waiting = format!(
+        "Waiting for another contactctl apply (PID {}) against 127.0.0.1:",
+        std::process::id()
+    );
+    assert_eq!(stderr.matches(&waiting).count(), 1, "said once: {stderr}");
+    assert!(
+        stderr.contains("after --lock-timeout 1s; nothing was read or written"),
+        "{stderr}"
+    );
+    let calls = &env.stats().channels["web"].calls;
+    assert_eq!(
+        calls.lookup + calls.get + calls.create,
+        0,
+        "no read, no write"
+    );
+
+    // The wait counts against --max-duration too.
+    let out = apply(&["--max-duration", "1s"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains("the time budget (--max-duration) ran out waiting"),
+        "{}",
+        show(&out)
+    );
+
+    // Released, the next apply runs.
+    drop(held);
+    let out = apply(&["--lock-timeout", "1s"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(env.contacts("web").len(), 3);
 }
