@@ -261,3 +261,26 @@ fn control_characters_in_csv_tags_are_validate_errors_at_their_cell() {
         "{all}"
     );
 }
+
+#[test]
+fn a_token_pasted_as_token_env_is_not_shown_in_an_excerpt_either() {
+    let env = Env::new(vec![], vec![]);
+    let pasted = "tok-9f8e.7d6c5b4a-secret";
+    let path = env.dir.path().join("pasted.yaml");
+    std::fs::write(
+        &path,
+        format!("version: 1\nchannels:\n  web: {{ base_url: https://x.example/api, token_env: \"{pasted}\" }}\nfields:\n  email: {{ type: email }}\n"),
+    )
+    .unwrap();
+    let out = env
+        .cmd()
+        .args(["validate", path.to_str().unwrap()])
+        .env_remove("NO_COLOR")
+        .env("CLICOLOR_FORCE", "1")
+        .output()
+        .unwrap();
+    let all = show(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("looks like a token itself"), "{all}");
+    assert!(!all.contains(pasted), "{all}");
+}
