@@ -273,7 +273,9 @@ impl Rules<'_> {
                 continue;
             }
             first_at.insert(tag, pos);
-            if !self.tags.contains_key(tag) {
+            if tag.chars().any(char::is_control) {
+                diags.push(pos, control_in(&format!("tag {tag:?}")));
+            } else if !self.tags.contains_key(tag) {
                 diags.push(pos, format!("tag {tag:?} is not declared in tags"));
             }
             set.insert(tag.clone());
@@ -455,6 +457,12 @@ impl Checker<'_> {
         let mut out = BTreeMap::new();
         if let Some(Value::Object(map)) = value.get("fields") {
             for (name, v) in map {
+                if name.chars().any(char::is_control) {
+                    let key = self.root.get("fields").and_then(|f| f.entry(name));
+                    let at = key.map_or(self.pos(&["fields"]), |e| e.key_pos);
+                    self.diags
+                        .push(at, control_in(&format!("field name {name:?}")));
+                }
                 let pos = self.pos(&["fields", name]);
                 let raw: Option<RawField> =
                     self.deser(v, || format!("/fields/{}", escape(name)), pos);
@@ -476,6 +484,10 @@ impl Checker<'_> {
         {
             for item in items {
                 if let Kind::Str(tag) = &item.kind {
+                    if tag.chars().any(char::is_control) {
+                        self.diags
+                            .push(item.pos, control_in(&format!("tag {:?}", tag.as_str())));
+                    }
                     if let Some(first) = out.get(tag.as_str()) {
                         if first.file != item.pos.file {
                             continue;
@@ -705,6 +717,15 @@ impl Checker<'_> {
             source: self.diags.loc(node.pos),
         })
     }
+}
+
+/// The message for a field name or tag (`what`, quoted as Rust escapes it) holding a control
+/// character (Unicode Cc: a line break, a tab, a NUL).
+pub(super) fn control_in(what: &str) -> String {
+    format!(
+        "{what} holds a control character: names and tags are shown in plans, where a line \
+         break or a NUL could fake or hide a line"
+    )
 }
 
 /// `a, b, c` for messages.

@@ -37,6 +37,8 @@ impl Pos {
 pub(crate) struct Diags {
     names: Vec<(Arc<str>, FileKind)>,
     items: Vec<(Pos, String)>,
+    /// Positions whose excerpt must not be shown: the text there may be a secret.
+    hidden: Vec<Pos>,
 }
 
 impl Diags {
@@ -48,6 +50,7 @@ impl Diags {
                 .map(|n| (n.into(), FileKind::Yaml))
                 .collect(),
             items: Vec::new(),
+            hidden: Vec::new(),
         }
     }
 
@@ -83,6 +86,14 @@ impl Diags {
         self.items.push((pos, message));
     }
 
+    /// Record a problem at `pos` whose excerpt is never shown: what is written there may be a
+    /// secret (a token pasted as `token_env`), and a terminal or `CLICOLOR_FORCE=1` CI log would
+    /// show the line.
+    pub fn push_secret(&mut self, pos: Pos, message: String) {
+        self.hidden.push(pos);
+        self.push(pos, message);
+    }
+
     /// How many problems so far.
     pub fn len(&self) -> usize {
         self.items.len()
@@ -101,10 +112,13 @@ impl Diags {
             .map(|(pos, message)| Diagnostic {
                 loc: self.loc(*pos),
                 message: message.clone(),
-                kind: self
-                    .names
-                    .get(pos.file as usize)
-                    .map_or(FileKind::Yaml, |(_, k)| *k),
+                kind: if self.hidden.contains(pos) {
+                    FileKind::Unread
+                } else {
+                    self.names
+                        .get(pos.file as usize)
+                        .map_or(FileKind::Yaml, |(_, k)| *k)
+                },
             })
             .collect();
         out.sort();

@@ -54,8 +54,9 @@ pub enum FileKind {
     /// A CSV file named by `sources:`: a line is where a row's record starts, a column is the
     /// 1-based index of a cell in its row.
     Csv,
-    /// A file that was refused unread (a link out of the config directory, a FIFO, a device):
-    /// no excerpt of it is ever shown, as its content may be anything (`/proc/self/environ`).
+    /// A file that was refused unread (a link out of the config directory, a FIFO, a device),
+    /// or a position whose text may be a secret (a token pasted as `token_env`): no excerpt of
+    /// it is ever shown, as its content may be anything (`/proc/self/environ`).
     Unread,
 }
 

@@ -119,12 +119,19 @@ pub(crate) fn check(value: &Value, root: &Node, diags: &mut Diags) -> SchemaRepo
         }
         report.pointers.push(path.as_str().to_string());
         let node = locate(root, &segments);
+        // a value refused as no variable name may be a token: its line is not shown either
+        let secret = matches!(error.kind(), ValidationErrorKind::Pattern { .. })
+            && matches!(segments.last(), Some(LocationSegment::Property(p)) if p == "token_env");
         for (target, message) in describe(&error, &segments, schema) {
             let pos = match target {
                 Target::Value => node.pos,
                 Target::Key(name) => node.entry(&name).map(|e| e.key_pos).unwrap_or(node.pos),
             };
-            diags.push(pos, message);
+            if secret {
+                diags.push_secret(pos, message);
+            } else {
+                diags.push(pos, message);
+            }
         }
     }
     report

@@ -21,7 +21,9 @@ use compact_str::CompactString;
 
 use crate::model::{DesiredContact, FieldType, Fields, Identity, SourceLoc};
 
-use super::check::{Identities, KeyField, Rules, marker_written, type_mismatch, wire_value};
+use super::check::{
+    Identities, KeyField, Rules, control_in, marker_written, type_mismatch, wire_value,
+};
 use super::diag::{Diags, Pos};
 use super::raw::{EmptyCells, RawSource};
 use super::source::{self, Entry, FileSource};
@@ -434,7 +436,9 @@ impl Row<'_> {
                 }
                 Role::Tags => {
                     for tag in cell.split(';').map(str::trim).filter(|t| !t.is_empty()) {
-                        if !sheet.rules.tags.contains_key(tag) {
+                        if tag.chars().any(char::is_control) {
+                            diags.push(at(j), control_in(&format!("tag {tag:?}")));
+                        } else if !sheet.rules.tags.contains_key(tag) {
                             diags.push(at(j), format!("tag {tag:?} is not declared in tags"));
                         }
                         if let Some(tags) = &mut tags {

@@ -8,9 +8,9 @@
 use std::io;
 
 use super::{
-    Tally, by_channel, calls_per_channel, contact_name, cost, diff_lines, human_duration, is_left,
-    is_listed, no_changes_sentence, plural, report_heading, report_hints, skipped_sentence,
-    summary_sentence, writes_after_reads,
+    Tally, by_channel, calls_per_channel, contact_name, cost, diff_lines, escape_controls,
+    human_duration, is_left, is_listed, no_changes_sentence, plural, report_heading, report_hints,
+    skipped_sentence, summary_sentence, writes_after_reads,
 };
 use crate::apply::{ApplyReport, Outcome};
 use crate::plan::{Action, ContactPlan, Plan};
@@ -98,6 +98,7 @@ impl Doc {
 /// Escape text for inline Markdown (a table cell, a heading, a quote): backslash-escape the
 /// characters that start markup, `|` included, and fold line breaks into spaces.
 fn escape(text: &str) -> String {
+    let text = escape_controls(text);
     let mut out = String::with_capacity(text.len());
     for ch in text.chars() {
         match ch {
@@ -116,7 +117,7 @@ fn escape(text: &str) -> String {
 /// Text as an inline code span safe inside a table cell: fenced by more backticks than it
 /// holds, `|` escaped (GitHub reads `\|` as a pipe even in code), line breaks folded.
 fn code(text: &str) -> String {
-    let text: String = text
+    let text: String = escape_controls(text)
         .chars()
         .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
         .collect();
@@ -132,7 +133,8 @@ fn code(text: &str) -> String {
 
 /// Escape text for HTML (a `<summary>`, where Markdown is not read).
 fn html(text: &str) -> String {
-    text.replace('&', "&amp;")
+    escape_controls(text)
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
@@ -438,7 +440,11 @@ mod tests {
 
     #[test]
     fn values_cannot_break_the_table_or_the_markup() {
-        assert_eq!(escape("a|b *c* <b>@x\nd"), "a\\|b \\*c\\* \\<b\\>\\@x d");
+        // a line break is shown escaped (`\n`, its backslash escaped for Markdown), as in text
+        assert_eq!(
+            escape("a|b *c* <b>@x\nd"),
+            "a\\|b \\*c\\* \\<b\\>\\@x\\\\nd"
+        );
         assert_eq!(code("a|b"), "`a\\|b`");
         assert_eq!(code("a`b"), "``a`b``");
         assert_eq!(code("`a"), "`` `a ``");

@@ -4,12 +4,15 @@
 //! report. This file holds what the formats share (wording of the summary, durations, the diff of
 //! a contact's managed state); it must not print, read the environment or decide colour.
 
+mod controls;
 pub mod json;
 pub mod markdown;
 pub mod text;
 mod validate;
 
 pub use validate::validate;
+
+pub(crate) use controls::escape_controls;
 
 #[cfg(test)]
 mod fixtures;
@@ -300,13 +303,15 @@ pub(crate) fn report_problem(
     o: &ContactOutcome,
 ) -> Option<String> {
     match o.outcome {
-        Outcome::Failed => Some(o.error.clone().unwrap_or_else(|| "failed".into())),
+        Outcome::Failed => {
+            Some(escape_controls(o.error.as_deref().unwrap_or("failed")).into_owned())
+        }
         Outcome::NotRun if is_left(o) => Some("left for the next run (time budget)".into()),
         Outcome::NotRun if report.interrupted => Some("not run (interrupted)".into()),
         Outcome::NotRun => Some("not run".into()),
         Outcome::PlanError => Some(format!(
             "could not be planned: {}",
-            c.error.as_deref().unwrap_or("error")
+            escape_controls(c.error.as_deref().unwrap_or("error"))
         )),
         Outcome::Done | Outcome::NoChange => None,
     }
@@ -341,10 +346,11 @@ pub(crate) fn report_hints(report: &ApplyReport) -> Vec<String> {
 /// How a contact is named in lines about it: `email=ana@example.com (id 1001)`, or `id=...` alone
 /// when the ID is its identity. `id` is the ID to show (a report's new ID after a create).
 pub(crate) fn contact_name(c: &ContactPlan, id: Option<&str>) -> String {
-    match (id, &c.identity) {
+    let name = match (id, &c.identity) {
         (Some(id), Identity::Key { .. }) => format!("{} (id {id})", c.identity.display()),
         _ => c.identity.display(),
-    }
+    };
+    escape_controls(&name).into_owned()
 }
 
 /// The sign of a line of a contact's diff.
@@ -475,8 +481,14 @@ fn state_lines<'a>(
 ) -> BTreeMap<LineKey<'a>, String> {
     fields
         .iter()
-        .map(|(name, value)| (LineKey::Field(name), format!("{name}: {value:?}")))
-        .chain(tags.iter().map(|t| (LineKey::Tag(t), format!("tag: {t}"))))
+        .map(|(name, value)| {
+            let shown = format!("{}: {value:?}", escape_controls(name));
+            (LineKey::Field(name), shown)
+        })
+        .chain(
+            tags.iter()
+                .map(|t| (LineKey::Tag(t), format!("tag: {}", escape_controls(t)))),
+        )
         .collect()
 }
 
@@ -551,7 +563,7 @@ fn word_diff(name: &str, was: &str, will: &str) -> Option<DiffLine> {
     }
     let runs = space_before_words(runs);
 
-    let mut parts = vec![(Mark::Plain, format!("{name}: "))];
+    let mut parts = vec![(Mark::Plain, format!("{}: ", escape_controls(name)))];
     let last = runs.len().saturating_sub(1);
     for (i, run) in runs.iter().enumerate() {
         match run {
@@ -656,15 +668,7 @@ fn context(text: &str, i: usize, last: usize) -> String {
 /// Text on one line: control characters (line breaks, tabs) written as escapes, as the `-`/`+`
 /// lines write them.
 fn one_line(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_debug().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
+    escape_controls(text).into_owned()
 }
 
 #[cfg(test)]

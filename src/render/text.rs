@@ -9,9 +9,9 @@ use std::io;
 use anstyle::{AnsiColor, Style};
 
 use super::{
-    Mark, Sign, Tally, by_channel, calls_per_channel, contact_name, cost, diff_lines, is_left,
-    is_listed, no_changes_sentence, report_heading, report_hints, report_problem, skipped_sentence,
-    summary_sentence,
+    Mark, Sign, Tally, by_channel, calls_per_channel, contact_name, cost, diff_lines,
+    escape_controls, is_left, is_listed, no_changes_sentence, report_heading, report_hints,
+    report_problem, skipped_sentence, summary_sentence,
 };
 use crate::apply::{ApplyReport, ContactOutcome, Outcome};
 use crate::plan::{Action, ContactPlan, Plan};
@@ -88,7 +88,7 @@ pub fn plan(plan: &Plan, w: &mut dyn io::Write, color: bool) -> io::Result<()> {
             }
             writeln!(w, "{header}")?;
             if let Some(error) = &c.error {
-                writeln!(w, "      {}", p.paint(RED, error))?;
+                writeln!(w, "      {}", p.paint(RED, &escape_controls(error)))?;
             }
             for line in diff_lines(c) {
                 let text = match line.sign {
@@ -177,7 +177,7 @@ fn write_error_group(
         p.paint(RED, "!"),
         group.len()
     )?;
-    writeln!(w, "      {}", p.paint(RED, error))?;
+    writeln!(w, "      {}", p.paint(RED, &escape_controls(error)))?;
     for c in group.iter().take(GROUP_NAMES_SHOWN) {
         let source = c
             .source
@@ -236,7 +236,7 @@ pub fn report(
                 w,
                 "{} {name}: {} ({} of {} calls done)",
                 p.paint(RED, "✗"),
-                o.error.as_deref().unwrap_or("failed"),
+                escape_controls(o.error.as_deref().unwrap_or("failed")),
                 o.calls_done,
                 o.calls_planned
             )?,
@@ -245,7 +245,7 @@ pub fn report(
                 w,
                 "{} {name}: not planned: {}",
                 p.paint(RED, "!"),
-                c.error.as_deref().unwrap_or("error")
+                escape_controls(c.error.as_deref().unwrap_or("error"))
             )?,
         }
     }
@@ -273,7 +273,8 @@ pub fn report(
             continue;
         }
         if let Some(why) = report_problem(report, c, o) {
-            writeln!(w, "  {} on {}: {why}", c.identity.display(), c.channel)?;
+            let name = c.identity.display();
+            writeln!(w, "  {} on {}: {why}", escape_controls(&name), c.channel)?;
         }
     }
     for hint in report_hints(report) {

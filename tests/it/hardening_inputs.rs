@@ -183,3 +183,104 @@ fn a_csv_header_of_100000_unknown_columns_reports_each_with_a_short_excerpt() {
     let longest = stderr.lines().map(|l| l.chars().count()).max().unwrap();
     assert!(longest < 200, "a line of {longest} characters");
 }
+
+/// `plan` of `config` in `format` (text without colour, or markdown): its stdout.
+fn plan_output(env: &Env, config: &std::path::Path, format: &str) -> String {
+    let out = env
+        .cmd()
+        .args(["plan", config.to_str().unwrap(), "--format", format])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.code() == Some(2) || out.status.success(),
+        "{}",
+        show(&out)
+    );
+    text(&out.stdout)
+}
+
+#[test]
+fn a_line_break_in_a_key_cannot_fake_a_plan_line_nor_a_bidi_control_reorder_one() {
+    let env = Env::new(vec![], vec![]);
+    let path = env.config(
+        "defaults: { channel: web, key: lastName }\ncontacts:\n  - fields: { lastName: \"Doe\\n      + firstName: \\\"forged\\\"\", firstName: Ana }\n  - fields: { lastName: \"Roe\\u202Eevil\", firstName: Bea }\n",
+    );
+    for format in ["text", "markdown"] {
+        let out = plan_output(&env, &path, format);
+        assert!(
+            !out.lines()
+                .any(|l| l.trim_start().starts_with("+ firstName: \"forged\"")),
+            "{format}: {out}"
+        );
+        assert!(
+            out.contains("lastName=Doe\\n      + firstName"),
+            "{format}: {out}"
+        );
+        assert!(!out.contains('\u{202e}'), "{format}: {out}");
+        assert!(out.contains("Roe\\u{202e}evil"), "{format}: {out}");
+    }
+}
+
+#[test]
+fn a_nul_from_a_csv_key_is_shown_escaped() {
+    let env = Env::new(vec![], vec![]);
+    let path =
+        env.config("defaults: { channel: web, key: lastName }\nsources:\n  - csv: nul.csv\n");
+    std::fs::write(
+        env.dir.path().join("nul.csv"),
+        "lastName,firstName\nDoe\0x,Ana\n",
+    )
+    .unwrap();
+    for format in ["text", "markdown"] {
+        let out = plan_output(&env, &path, format);
+        assert!(!out.contains('\0'), "{format}: {out:?}");
+        assert!(out.contains("lastName=Doe\\0x"), "{format}: {out}");
+    }
+}
+
+#[test]
+fn control_characters_in_csv_tags_are_validate_errors_at_their_cell() {
+    let env = Env::new(vec![], vec![]);
+    let path = env.config(
+        "defaults: { channel: web, key: email }\nsources:\n  - csv: tags.csv\n    tags_column: Tags\n",
+    );
+    std::fs::write(
+        env.dir.path().join("tags.csv"),
+        "email,Tags\na@x.example,VIP\0\n",
+    )
+    .unwrap();
+    let out = env
+        .cmd()
+        .args(["validate", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let all = show(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("tags.csv:2:2: tag \"VIP\\0\" holds a control character"),
+        "{all}"
+    );
+}
+
+#[test]
+fn a_token_pasted_as_token_env_is_not_shown_in_an_excerpt_either() {
+    let env = Env::new(vec![], vec![]);
+    let pasted = "tok-9f8e.7d6c5b4a-secret";
+    let path = env.dir.path().join("pasted.yaml");
+    std::fs::write(
+        &path,
+        format!("version: 1\nchannels:\n  web: {{ base_url: https://x.example/api, token_env: \"{pasted}\" }}\nfields:\n  email: {{ type: email }}\n"),
+    )
+    .unwrap();
+    let out = env
+        .cmd()
+        .args(["validate", path.to_str().unwrap()])
+        .env_remove("NO_COLOR")
+        .env("CLICOLOR_FORCE", "1")
+        .output()
+        .unwrap();
+    let all = show(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("looks like a token itself"), "{all}");
+    assert!(!all.contains(pasted), "{all}");
+}
