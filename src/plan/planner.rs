@@ -1318,16 +1318,16 @@ mod tests {
 
     #[test]
     fn safety_refuses_strictly_more_than_the_percentage_of_enough_existing_contacts() {
-        let default = Safety::default();
+        let default = Safety::default;
         // (existing, changing, marker-only, safety, unsafe)
         let cases: &[(usize, usize, usize, Safety, bool)] = &[
-            (10, 3, 0, default, false), // exactly 30%: safe
-            (10, 4, 0, default, true),  // 40%: unsafe
-            (12, 5, 0, default, true),  // 41.7%
-            (9, 9, 0, default, false),  // below min_existing: never unsafe
-            (10, 3, 7, default, false), // marker-only updates do not count
-            (20, 6, 0, default, false), // 30% again
-            (20, 7, 0, default, true),  // 35%
+            (10, 3, 0, default(), false), // exactly 30%: safe
+            (10, 4, 0, default(), true),  // 40%: unsafe
+            (12, 5, 0, default(), true),  // 41.7%
+            (9, 9, 0, default(), false),  // below min_existing: never unsafe
+            (10, 3, 7, default(), false), // marker-only updates do not count
+            (20, 6, 0, default(), false), // 30% again
+            (20, 7, 0, default(), true),  // 35%
             (
                 4,
                 1,
@@ -1335,6 +1335,7 @@ mod tests {
                 Safety {
                     max_change_percent: 25.0,
                     min_existing: 4,
+                    ..Safety::default()
                 },
                 false,
             ),
@@ -1345,11 +1346,12 @@ mod tests {
                 Safety {
                     max_change_percent: 25.0,
                     min_existing: 4,
+                    ..Safety::default()
                 },
                 true,
             ),
         ];
-        for &(existing, changing, marker_only, safety, is_unsafe) in cases {
+        for (existing, changing, marker_only, safety, is_unsafe) in cases.iter().cloned() {
             let p = channel_plan(existing, changing, marker_only, safety);
             let web = &p.channels[0];
             assert_eq!(web.existing, existing);

@@ -40,6 +40,7 @@ pub(crate) fn config() -> Config {
         safety: Safety {
             max_change_percent: 30.0,
             min_existing: 2,
+            ..Safety::default()
         },
         contacts: vec![
             desired(
