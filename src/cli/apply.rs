@@ -120,6 +120,7 @@ pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
         }
         return Err(e.into());
     }
+    ops::apply::check_protected(&session.config, &plan, args.force)?;
     if !args.auto_approve && !reviewed {
         confirm(&plan)?;
     }

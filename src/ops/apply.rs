@@ -140,6 +140,20 @@ pub fn check_read_budget(
     }
 }
 
+/// The protected-fields gate (SPEC "Who owns a value"): a plan that changes or clears a
+/// non-empty value of a field of `safety.protected_fields` on an existing contact is refused,
+/// naming each contact and field, unless `force`.
+pub fn check_protected(config: &Config, plan: &Plan, force: bool) -> Result<(), Error> {
+    let changes = crate::plan::protected_changes(config, plan);
+    if changes.is_empty() || force {
+        Ok(())
+    } else {
+        Err(Error::Protected {
+            changes: changes.iter().map(ToString::to_string).collect(),
+        })
+    }
+}
+
 /// The safety gate (SPEC "Safety"): a plan that changes more existing contacts of a channel
 /// than `safety.max_change_percent` allows is refused, unless `force`.
 pub fn check_safety(plan: &Plan, force: bool) -> Result<(), Error> {
