@@ -20,12 +20,7 @@ fn head(env: &Env, nickname_mode: &str, onboarded: &str) -> String {
 }
 
 fn write(env: &Env, name: &str, text: &str) -> PathBuf {
-    let path = env.dir.path().join(name);
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).unwrap();
-    }
-    std::fs::write(&path, text).unwrap();
-    path
+    env.write_file(name, text)
 }
 
 /// `plan CONFIG --format json ARGS`: the exit code and the plan.
