@@ -33,6 +33,7 @@ fn contact(email: &str, id: Option<&str>, action: Action, calls: Vec<Call>) -> C
         id: id.map(String::from),
         action,
         fields: vec![],
+        kept: vec![],
         tags_added: vec![],
         tags_removed: vec![],
         error: None,

@@ -146,6 +146,9 @@ impl From<ops::Error> for CommandError {
             E::Unsafe { .. } => err(Kind::Refused).hint(
                 "review the plan (see the warning above), then pass --force to apply it",
             ),
+            E::Protected { .. } => err(Kind::Refused).hint(
+                "review those changes in the plan, then pass --force to apply them",
+            ),
             E::UnknownRef {
                 ref reference,
                 shallow,

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::model::{
     BooleanFormat, Channel, Config, DesiredContact, FieldType, Fields, Identity, Marker, Safety,
-    check_value, id_is_usable, normalize, unusable_id_reason,
+    TagWrite, WriteMode, check_value, id_is_usable, normalize, unusable_id_reason,
 };
 
 use super::ConfigHash;
@@ -53,8 +53,8 @@ pub(crate) fn check(
     }
 
     let channels = cx.channels(value);
-    let fields = cx.fields(value);
-    let tags = cx.tags();
+    let (fields, field_modes) = cx.fields(value);
+    let (tags, tag_modes) = cx.tags();
     let defaults = cx.section::<RawDefaults>(value, "defaults");
     let safety = cx.section::<RawSafety>(value, "safety");
 
@@ -100,6 +100,18 @@ pub(crate) fn check(
         );
     }
     let marker_field = defaults.marker.as_ref().map(|m| m.field.as_str());
+    // The key and the marker find contacts: a value people may change there would lose them.
+    for (field, role) in [
+        (defaults.key.as_deref(), "the key field (defaults.key)"),
+        (marker_field, "the marker field (defaults.marker)"),
+    ] {
+        if let Some(field) = field
+            && let Some((mode, pos)) = field_modes.get(field)
+        {
+            cx.diags.push(*pos, not_sync(field, *mode, role));
+        }
+    }
+    let protected = cx.protected_fields(safety.as_ref(), &fields);
 
     let rules = Rules {
         channels: &channels,
@@ -111,6 +123,7 @@ pub(crate) fn check(
         default_key_ok,
         marker_field,
         channel_names: &names,
+        field_modes: &field_modes,
     };
     let mut identities = Identities::default();
     let mut contacts = cx.contacts(value, &rules, &mut identities);
@@ -145,7 +158,16 @@ pub(crate) fn check(
     Some(Config {
         channels,
         fields,
+        field_modes: field_modes
+            .into_iter()
+            .map(|(name, (mode, _))| (name, mode))
+            .collect(),
         tags: tags.into_keys().collect(),
+        tag_modes: tag_modes
+            .into_iter()
+            .filter(|(_, (mode, _))| *mode != TagWrite::Sync)
+            .map(|(name, (mode, _))| (name, mode))
+            .collect(),
         default_channel,
         default_key: defaults.key,
         marker: defaults.marker.map(|m| Marker {
@@ -155,6 +177,7 @@ pub(crate) fn check(
         safety: Safety {
             max_change_percent: safety.max_change_percent,
             min_existing: safety.min_existing as usize,
+            protected_fields: protected,
         },
         contacts,
         hash: String::new(),
@@ -177,6 +200,8 @@ pub(super) struct Rules<'a> {
     /// `defaults.marker.field`: contactctl writes it, no contact may.
     pub marker_field: Option<&'a str>,
     channel_names: &'a str,
+    /// The fields whose write mode is not `sync`, with where the mode is written.
+    field_modes: &'a BTreeMap<String, (WriteMode, Pos)>,
 }
 
 impl Rules<'_> {
@@ -245,7 +270,12 @@ impl Rules<'_> {
                 );
                 KeyField::Reported
             }
-            Some(k) => KeyField::Field(k),
+            Some(k) => {
+                if let Some((mode, _)) = self.field_modes.get(k) {
+                    diags.push(given_pos, not_sync(k, *mode, "a key field"));
+                }
+                KeyField::Field(k)
+            }
             None if !self.default_key_ok => KeyField::Reported,
             None => self.default_key.map_or(KeyField::Missing, KeyField::Field),
         }
@@ -287,6 +317,15 @@ impl Rules<'_> {
 /// The message for a field value that does not fit the field's type.
 pub(super) fn type_mismatch(name: &str, ty: FieldType, why: &str) -> String {
     format!("field {name:?} is {}: {why}", ty.as_str())
+}
+
+/// The message for a key or marker field (`role`) whose write mode is not `sync`.
+fn not_sync(field: &str, mode: WriteMode, role: &str) -> String {
+    format!(
+        "field {field:?} is {role}, so it must be write: sync, not {}: a look-up by a value \
+         changed on the platform would miss the contact and create it twice",
+        mode.as_str()
+    )
 }
 
 /// The message for a contact or a sheet that writes the marker field.
@@ -452,9 +491,18 @@ impl Checker<'_> {
         out
     }
 
-    /// Declared fields by name; `None` for one whose type is invalid (already reported).
-    fn fields(&mut self, value: &Value) -> BTreeMap<String, Option<FieldType>> {
+    /// Declared fields by name, `None` for one whose type is invalid (already reported); and
+    /// the write modes that are not `sync`, each with where it is written.
+    #[allow(clippy::type_complexity)]
+    fn fields(
+        &mut self,
+        value: &Value,
+    ) -> (
+        BTreeMap<String, Option<FieldType>>,
+        BTreeMap<String, (WriteMode, Pos)>,
+    ) {
         let mut out = BTreeMap::new();
+        let mut modes = BTreeMap::new();
         if let Some(Value::Object(map)) = value.get("fields") {
             for (name, v) in map {
                 if name.chars().any(char::is_control) {
@@ -466,44 +514,110 @@ impl Checker<'_> {
                 let pos = self.pos(&["fields", name]);
                 let raw: Option<RawField> =
                     self.deser(v, || format!("/fields/{}", escape(name)), pos);
+                if let Some(f) = &raw
+                    && f.write != WriteMode::Sync
+                {
+                    modes.insert(
+                        name.clone(),
+                        (f.write, self.pos(&["fields", name, "write"])),
+                    );
+                }
                 out.insert(name.clone(), raw.map(|f| f.ty));
             }
         }
-        out
+        (out, modes)
     }
 
-    /// Declared tags, each with where it is declared first. A tag listed twice in one file is
-    /// reported (a slip); the same tag in two files of a directory is not: the `tags` lists are
-    /// concatenated, and two teams' files may well both declare a tag they share.
-    fn tags(&mut self) -> BTreeMap<String, Pos> {
+    /// `safety.protected_fields`, each of which must be a declared field.
+    fn protected_fields(
+        &mut self,
+        safety: Option<&RawSafety>,
+        fields: &BTreeMap<String, Option<FieldType>>,
+    ) -> BTreeSet<String> {
+        let Some(safety) = safety else {
+            return BTreeSet::new();
+        };
+        let list = self
+            .root
+            .get("safety")
+            .and_then(|s| s.get("protected_fields"));
+        for (i, name) in safety.protected_fields.iter().enumerate() {
+            if !fields.contains_key(name) {
+                let pos = list
+                    .and_then(|l| l.item(i))
+                    .map_or(self.root.pos, |n| n.pos);
+                self.diags.push(
+                    pos,
+                    format!("protected field {name:?} is not declared in fields"),
+                );
+            }
+        }
+        safety.protected_fields.iter().cloned().collect()
+    }
+
+    /// Declared tags, each with where it is declared first; and each tag's write mode, with
+    /// where it is declared (a name alone is `sync`). A tag listed twice in one file is reported
+    /// (a slip); the same tag in two files of a directory is not: the `tags` lists are
+    /// concatenated, and two teams' files may well both declare a tag they share, as long as
+    /// they agree on its write mode.
+    #[allow(clippy::type_complexity)]
+    fn tags(&mut self) -> (BTreeMap<String, Pos>, BTreeMap<String, (TagWrite, Pos)>) {
         let mut out: BTreeMap<String, Pos> = BTreeMap::new();
+        let mut modes: BTreeMap<String, (TagWrite, Pos)> = BTreeMap::new();
         if let Some(Node {
             kind: Kind::Seq(items),
             ..
         }) = self.root.get("tags")
         {
             for item in items {
-                if let Kind::Str(tag) = &item.kind {
-                    if tag.chars().any(char::is_control) {
-                        self.diags
-                            .push(item.pos, control_in(&format!("tag {:?}", tag.as_str())));
-                    }
-                    if let Some(first) = out.get(tag.as_str()) {
-                        if first.file != item.pos.file {
-                            continue;
-                        }
-                        let first = self.diags.loc(*first);
+                let (tag, mode) = match &item.kind {
+                    Kind::Str(tag) => (tag, TagWrite::Sync),
+                    Kind::Map(_) => match (item.get("name").map(|n| &n.kind), item.get("write")) {
+                        (Some(Kind::Str(tag)), None) => (tag, TagWrite::Sync),
+                        (Some(Kind::Str(tag)), Some(w)) => match &w.kind {
+                            Kind::Str(w) if w == "sync" => (tag, TagWrite::Sync),
+                            Kind::Str(w) if w == "add" => (tag, TagWrite::Add),
+                            // a bad mode is the schema's to report; the tag is still declared
+                            _ => (tag, TagWrite::Sync),
+                        },
+                        _ => continue, // reported by the schema
+                    },
+                    _ => continue,
+                };
+                if tag.chars().any(char::is_control) {
+                    self.diags
+                        .push(item.pos, control_in(&format!("tag {:?}", tag.as_str())));
+                }
+                if let Some(first) = out.get(tag.as_str()) {
+                    if let Some((first_mode, first_at)) = modes.get(tag.as_str())
+                        && *first_mode != mode
+                    {
+                        let first_at = self.diags.loc(*first_at);
                         self.diags.push(
                             item.pos,
-                            format!("duplicate tag {tag:?} (also listed at {first})"),
+                            format!(
+                                "tag {tag:?} is write: {} here and write: {} at {first_at}",
+                                mode.as_str(),
+                                first_mode.as_str()
+                            ),
                         );
-                    } else {
-                        out.insert(tag.to_string(), item.pos);
+                        continue;
                     }
+                    if first.file != item.pos.file {
+                        continue;
+                    }
+                    let first = self.diags.loc(*first);
+                    self.diags.push(
+                        item.pos,
+                        format!("duplicate tag {tag:?} (also listed at {first})"),
+                    );
+                } else {
+                    out.insert(tag.to_string(), item.pos);
+                    modes.insert(tag.to_string(), (mode, item.pos));
                 }
             }
         }
-        out
+        (out, modes)
     }
 
     fn contacts(

@@ -13,7 +13,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{BooleanFormat, DEFAULT_RATE_LIMIT, FieldType};
+use crate::model::{BooleanFormat, DEFAULT_RATE_LIMIT, FieldType, TagWrite, WriteMode};
 
 /// Settings and desired contacts of a contactctl repository. Write it as one file, or split it
 /// into several `*.yaml` files of one directory: mappings merge by key, `contacts`, `sources` and
@@ -37,12 +37,12 @@ pub(crate) struct RawConfig {
     /// written on a contact; fields the platform has but this list omits are never touched.
     #[serde(default)]
     pub fields: BTreeMap<String, RawField>,
-    /// The tags this repository manages. Only these may be written on a contact; a managed tag a
-    /// contact should not have is removed, other tags are never touched.
+    /// The tags this repository manages: a name, or `{ name: NAME, write: add }`. Only these may
+    /// be written on a contact; a managed tag a contact should not have is removed (unless its
+    /// `write` is `add`), other tags are never touched.
     #[serde(default)]
-    #[schemars(inner(length(min = 1)))]
     #[schemars(extend("uniqueItems" = true))]
-    pub tags: Vec<String>,
+    pub tags: Vec<RawTag>,
     /// What a contact that does not say otherwise uses: its channel, its key field, and the
     /// marker every managed contact carries.
     #[serde(default)]
@@ -107,6 +107,82 @@ pub(crate) struct RawField {
     #[serde(rename = "type")]
     #[schemars(schema_with = "field_type_schema")]
     pub ty: FieldType,
+    /// Who has the last word: `sync` (the default) writes every difference; `create` writes the
+    /// value only when contactctl creates the contact; `if_empty` only while the platform holds
+    /// no value. A platform value `create` or `if_empty` does not overwrite is shown as kept.
+    /// The key field and the marker field must be `sync`.
+    #[serde(default)]
+    #[schemars(schema_with = "write_mode_schema")]
+    pub write: WriteMode,
+}
+
+/// A managed tag: its name, or its name and write mode.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct RawTag {
+    /// The tag's name.
+    pub name: String,
+    /// `sync` (the default): added where listed, removed where a contact's `tags:` omits it;
+    /// `add`: added where listed, never removed.
+    pub write: TagWrite,
+}
+
+impl JsonSchema for RawTag {
+    fn schema_name() -> Cow<'static, str> {
+        "Tag".into()
+    }
+
+    // One schema for both forms, rather than a `oneOf`: `minLength` binds only text and
+    // `properties`/`required` only a mapping, so a bad `write` is reported at its own value.
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A managed tag: its name, or `{ name: NAME, write: add }` for a tag that is added where listed and never removed.",
+            "type": ["string", "object"],
+            "minLength": 1,
+            "properties": {
+                "name": {
+                    "description": "The tag's name.",
+                    "type": "string",
+                    "minLength": 1
+                },
+                "write": {
+                    "description": "`sync` (the default): added where a contact lists it, removed where its `tags:` does not; `add`: added where listed, never removed (not by `tags: []`, not by `--prune`).",
+                    "type": "string",
+                    "enum": ["sync", "add"],
+                    "default": "sync"
+                }
+            },
+            "required": ["name"],
+            "additionalProperties": false
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for RawTag {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Full {
+            name: String,
+            #[serde(default)]
+            write: TagWrite,
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            Name(String),
+            Full(Full),
+        }
+        Ok(match Either::deserialize(d)? {
+            Either::Name(name) => RawTag {
+                name,
+                write: TagWrite::Sync,
+            },
+            Either::Full(f) => RawTag {
+                name: f.name,
+                write: f.write,
+            },
+        })
+    }
 }
 
 /// Defaults for contacts that do not set their own.
@@ -159,6 +235,13 @@ pub(crate) struct RawSafety {
     /// ...but only when the channel has at least this many existing managed contacts.
     #[serde(default = "default_min_existing")]
     pub min_existing: u32,
+    /// Fields whose value `apply` may change or clear on an existing contact only with `--force`
+    /// (e.g. `[email]`). Filling an empty value and creating a contact need no `--force`. Each
+    /// must be declared in `fields`.
+    #[serde(default)]
+    #[schemars(inner(length(min = 1)))]
+    #[schemars(extend("uniqueItems" = true))]
+    pub protected_fields: Vec<String>,
 }
 
 impl Default for RawSafety {
@@ -166,6 +249,7 @@ impl Default for RawSafety {
         RawSafety {
             max_change_percent: default_max_change_percent(),
             min_existing: default_min_existing(),
+            protected_fields: Vec::new(),
         }
     }
 }
@@ -421,6 +505,14 @@ fn field_type_schema(_: &mut SchemaGenerator) -> Schema {
     })
 }
 
+fn write_mode_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "string",
+        "enum": ["sync", "create", "if_empty"],
+        "default": "sync"
+    })
+}
+
 fn empty_cells_schema(_: &mut SchemaGenerator) -> Schema {
     json_schema!({
         "type": "string",
@@ -450,6 +542,27 @@ mod tests {
         assert_eq!(v["c"], FieldValue::Number(7.into()));
         assert_eq!(v["d"], FieldValue::Text("x".into()));
         assert!(matches!(v["e"], FieldValue::Number(_)));
+    }
+
+    #[test]
+    fn a_tag_is_a_name_or_a_name_and_a_write_mode() {
+        let v: Vec<RawTag> = serde_json::from_str(
+            r#"["VIP", {"name": "Onboarded", "write": "add"}, {"name": "X"}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            v.iter()
+                .map(|t| (t.name.as_str(), t.write))
+                .collect::<Vec<_>>(),
+            [
+                ("VIP", TagWrite::Sync),
+                ("Onboarded", TagWrite::Add),
+                ("X", TagWrite::Sync)
+            ]
+        );
+        assert!(serde_json::from_str::<RawTag>(r#"{"name": "X", "write": "create"}"#).is_err());
+        let f: RawField = serde_json::from_str(r#"{"type": "text", "write": "if_empty"}"#).unwrap();
+        assert_eq!(f.write, WriteMode::IfEmpty);
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod fields;
 mod id;
 mod limits;
 mod live;
+mod modes;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -19,6 +20,7 @@ pub use self::fields::Fields;
 pub use self::id::{id_is_usable, unusable_id_reason};
 pub use self::limits::LimitGroup;
 pub use self::live::{FieldWrite, Found, LiveState};
+pub use self::modes::{TagWrite, WriteMode};
 
 /// Calls per minute a channel accepts when the config does not say (the vendor documents' figure).
 pub const DEFAULT_RATE_LIMIT: u32 = 100;
@@ -137,13 +139,16 @@ pub struct Marker {
     pub value: String,
 }
 
-/// Thresholds of the safety check.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Thresholds of the safety check, and the fields whose change needs `--force`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Safety {
     /// Refuse when strictly more than this percentage of existing contacts would change.
     pub max_change_percent: f64,
     /// ...but only when at least this many managed contacts exist on the channel.
     pub min_existing: usize,
+    /// Changing a non-empty value of one of these fields, or clearing it, on an existing
+    /// contact is refused without `--force` (`safety.protected_fields`).
+    pub protected_fields: BTreeSet<String>,
 }
 
 impl Default for Safety {
@@ -151,6 +156,7 @@ impl Default for Safety {
         Safety {
             max_change_percent: 30.0,
             min_existing: 10,
+            protected_fields: BTreeSet::new(),
         }
     }
 }
@@ -204,8 +210,12 @@ pub struct Config {
     pub channels: BTreeMap<String, Channel>,
     /// Managed fields and their types.
     pub fields: BTreeMap<String, FieldType>,
+    /// Write modes of the fields that are not `sync` (read through [`Config::field_mode`]).
+    pub field_modes: BTreeMap<String, WriteMode>,
     /// Managed tags.
     pub tags: BTreeSet<String>,
+    /// Write modes of the managed tags that are not `sync` (read through [`Config::tag_mode`]).
+    pub tag_modes: BTreeMap<String, TagWrite>,
     /// Default channel of a contact that names none.
     pub default_channel: Option<String>,
     /// Default key field of a contact with neither `id` nor `key`.
@@ -224,6 +234,16 @@ impl Config {
     /// The declared type of `field`; the marker field and undeclared fields are `text`.
     pub fn field_type(&self, field: &str) -> FieldType {
         self.fields.get(field).copied().unwrap_or(FieldType::Text)
+    }
+
+    /// When `field` is written; the marker field and undeclared fields are `sync`.
+    pub fn field_mode(&self, field: &str) -> WriteMode {
+        self.field_modes.get(field).copied().unwrap_or_default()
+    }
+
+    /// How the managed tag `tag` is reconciled; `sync` unless the config says otherwise.
+    pub fn tag_mode(&self, tag: &str) -> TagWrite {
+        self.tag_modes.get(tag).copied().unwrap_or_default()
     }
 }
 

@@ -207,7 +207,7 @@ pub async fn run<U: ApplyUi>(
             report,
         });
     }
-    check_gates(&plan, force)?;
+    check_gates(config, &plan, force)?;
     if !auto_approve && !reviewed {
         ui.confirm(&plan).map_err(RunError::Ui)?;
     }
@@ -222,8 +222,9 @@ pub async fn run<U: ApplyUi>(
 }
 
 /// The gates a plan with changes passes before anything is asked or written: one call each.
-fn check_gates(plan: &Plan, force: bool) -> Result<(), Error> {
-    check_safety(plan, force)
+fn check_gates(config: &Config, plan: &Plan, force: bool) -> Result<(), Error> {
+    check_safety(plan, force)?;
+    check_protected(config, plan, force)
 }
 
 /// Open a session for applying `saved`: the config at `path`, and a client for each channel the
@@ -349,6 +350,20 @@ pub fn check_read_budget(
             })
         }
         _ => Ok(()),
+    }
+}
+
+/// The protected-fields gate (SPEC "Who owns a value"): a plan that changes or clears a
+/// non-empty value of a field of `safety.protected_fields` on an existing contact is refused,
+/// naming each contact and field, unless `force`.
+pub fn check_protected(config: &Config, plan: &Plan, force: bool) -> Result<(), Error> {
+    let changes = crate::plan::protected_changes(config, plan);
+    if changes.is_empty() || force {
+        Ok(())
+    } else {
+        Err(Error::Protected {
+            changes: changes.iter().map(ToString::to_string).collect(),
+        })
     }
 }
 

@@ -189,6 +189,15 @@ pub enum Error {
         /// The safety warnings, one per channel over the limit.
         warnings: Vec<String>,
     },
+    /// The plan changes protected fields (`safety.protected_fields`) of existing contacts.
+    #[error(
+        "refusing to apply: the plan changes protected fields (safety.protected_fields); no call was made. Protected: {}",
+        changes.join(", ")
+    )]
+    Protected {
+        /// Each change: `field of identity on channel`.
+        changes: Vec<String>,
+    },
     /// `import --field` is not a look-up the API can make.
     #[error("{0}")]
     BadQuery(String),

@@ -50,11 +50,15 @@ channels:
 # The fields this repo manages, with their types: text, number, boolean, email, phone, url,
 # date. Values are compared by type ("7" = 7, TRUE = true, e-mails ignoring case). Fields not
 # listed here are never written.
+# `write:` says who has the last word: sync (the default) writes every difference; create
+# writes the value only when contactctl creates the contact; if_empty only while the platform
+# holds no value. A platform value they leave is shown as kept in plans. The key field stays sync.
 fields:
   email: { type: email }
-  firstName: { type: text }
+  firstName: { type: text }                 # or { type: text, write: create }: agents may fix it
   lastName: { type: text }
   vip: { type: boolean }
+  # nickname: { type: text, write: if_empty }   # written only while the platform has none
 
 # The tags this repo manages. A managed tag that a contact should not have is removed from it;
 # tags not listed here are never touched.
@@ -62,13 +66,17 @@ tags:
   - Blog Updates
   - Platform Updates
   - VIP
+  # - { name: Onboarded, write: add }       # added where listed, never removed
 
 defaults:
   channel: web                              # for contacts that name no channel
   key: email                                # the field that finds a contact on the platform
   # marker: { field: managed_by, value: git }   # read in bulk and spot orphans (see the README)
 
-# safety: { max_change_percent: 30, min_existing: 10 }   # apply refuses bigger changes unless --force
+# safety:                                  # apply refuses these unless --force:
+#   max_change_percent: 30                  # changing more existing contacts than this share
+#   min_existing: 10                        # (when at least this many exist)
+#   protected_fields: [email]               # changing or clearing these on existing contacts
 
 contacts:
   # Found by its e-mail (defaults.key): in the sandbox, the sample contact of the API documents

@@ -232,6 +232,7 @@ mod tests {
             id: id.map(Into::into),
             action,
             fields: vec![],
+            kept: vec![],
             tags_added: vec![],
             tags_removed: vec![],
             error: None,

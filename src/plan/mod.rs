@@ -5,6 +5,7 @@
 
 mod estimate;
 mod planner;
+mod protect;
 pub mod scope;
 mod verify;
 
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{FieldWrite, Identity, LiveContact, SourceLoc};
 pub use estimate::estimated_seconds;
 pub use planner::{managed_part, plan};
+pub use protect::{ProtectedChange, protected_changes};
 pub use verify::{Mismatch, verify};
 
 /// Choices that change the plan, and what the run that reads for it knows about itself.
@@ -65,6 +67,22 @@ pub struct FieldChange {
     pub before: Option<String>,
     /// Value after apply (`None`: cleared).
     pub after: Option<String>,
+    /// A change of a non-empty value of a field in `safety.protected_fields` (or its clear) on
+    /// an existing contact: apply refuses it without `--force`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub protected: bool,
+}
+
+/// A platform value that differs from the repo's and stays, because the field's write mode
+/// (`create`, `if_empty`) says the platform has the last word: no call, not a change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Kept {
+    /// Field name.
+    pub name: String,
+    /// The value on the platform, which stays (`None` when empty).
+    pub platform: Option<String>,
+    /// The repo's value, not written (`None`: `null`).
+    pub repo: Option<String>,
 }
 
 /// One API call apply will make for a contact. Calls after a `Create` address the ID it returns.
@@ -94,6 +112,9 @@ pub struct ContactPlan {
     pub action: Action,
     /// Fields that change (the marker included when written).
     pub fields: Vec<FieldChange>,
+    /// Platform values that differ from the repo's and stay (write modes): no call.
+    #[serde(default)]
+    pub kept: Vec<Kept>,
     /// Managed tags added.
     pub tags_added: Vec<String>,
     /// Managed tags removed.
@@ -167,6 +188,9 @@ pub struct Summary {
     /// is the token's): the longest.
     #[serde(default)]
     pub estimated_seconds: u64,
+    /// Platform values kept by write modes (each a [`Kept`]): shown, no call.
+    #[serde(default)]
+    pub kept: usize,
 }
 
 /// The whole plan.

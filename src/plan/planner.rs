@@ -7,19 +7,28 @@
 //!   in `Update` calls of at most [`MAX_FIELDS_PER_CALL`] (a cleared field is written as `""`),
 //!   then `AddTags` calls, then `RemoveTags` calls, tags sorted, at most [`MAX_TAGS_PER_CALL`] each.
 //! - **Create**: the key field first, then the marker (so the first call already makes the contact
-//!   findable by the bulk read), then the other non-empty fields in name order; the first
-//!   [`MAX_FIELDS_PER_CALL`] go in the `Create` call, the rest in `Update` calls, then `AddTags`.
+//!   findable by the bulk read), then the `write: create` fields, then the other non-empty fields,
+//!   each group in name order; the first [`MAX_FIELDS_PER_CALL`] go in the `Create` call, the rest
+//!   in `Update` calls, then `AddTags`.
 //! - **Pruned orphan**: `RemoveTags` first, then `Update` clearing the marker last, so an
 //!   interrupted prune leaves the marker and the next plan finds the orphan again.
+//!
+//! Write modes (SPEC "Who owns a value"): on an existing contact a `create` field is never
+//! written and an `if_empty` field only while the platform's value is empty; a platform value
+//! they leave that differs from the repo's is `kept` (listed, no call, not a change). A tag with
+//! `write: add` is never removed. A change of a protected field's non-empty value is marked.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::estimate::estimated_seconds;
-use super::{Action, Call, ChannelSummary, ContactPlan, FieldChange, Plan, PlanOptions, Summary};
+use super::protect::{self, is_protected};
+use super::{
+    Action, Call, ChannelSummary, ContactPlan, FieldChange, Kept, Plan, PlanOptions, Summary,
+};
 pub use crate::model::managed_part;
 use crate::model::{
     CompactString, Config, DesiredContact, FieldType, FieldWrite, Found, Identity, LiveContact,
-    LiveState, MAX_FIELDS_PER_CALL, MAX_TAGS_PER_CALL, same_value,
+    LiveState, MAX_FIELDS_PER_CALL, MAX_TAGS_PER_CALL, TagWrite, WriteMode, same_value,
 };
 
 /// Decide what apply must do so the platform matches `config` for the contacts in `live`.
@@ -80,6 +89,7 @@ pub(super) fn assemble(
             .filter(|c| c.unsafe_change)
             .map(|c| safety_warning(config, c)),
     );
+    warnings.extend(protect::warning(&contacts));
     Plan {
         contacts,
         summary,
@@ -98,6 +108,7 @@ fn blank(desired: &DesiredContact, action: Action) -> ContactPlan {
         id: None,
         action,
         fields: Vec::new(),
+        kept: Vec::new(),
         tags_added: Vec::new(),
         tags_removed: Vec::new(),
         error: None,
@@ -156,25 +167,40 @@ fn declared_fields<'a>(
 }
 
 fn plan_present(config: &Config, desired: &DesiredContact, live: LiveContact) -> ContactPlan {
-    let mut fields: Vec<FieldChange> = declared_fields(config, desired)
-        .filter(|(name, want)| !same_value(config.field_type(name), *want, live.value(name)))
-        .map(|(name, want)| FieldChange {
-            name: name.to_string(),
-            before: live.value(name).map(str::to_string),
-            after: want.map(str::to_string),
-        })
-        .collect();
+    let mut fields: Vec<FieldChange> = Vec::new();
+    let mut kept: Vec<Kept> = Vec::new();
+    for (name, want) in declared_fields(config, desired) {
+        let have = live.value(name);
+        if same_value(config.field_type(name), want, have) {
+            continue;
+        }
+        match config.field_mode(name) {
+            WriteMode::Sync => {}
+            // The platform holds no value (and the repo one, or they would be the same): filled.
+            WriteMode::IfEmpty if have.is_none() => {}
+            WriteMode::Create | WriteMode::IfEmpty => {
+                kept.push(Kept {
+                    name: name.to_string(),
+                    platform: have.map(str::to_string),
+                    repo: want.map(str::to_string),
+                });
+                continue;
+            }
+        }
+        fields.push(field_change(config, name, have, want));
+    }
 
     let mut marker_written = false;
     if let Some(marker) = &config.marker {
         let current = live.value(&marker.field);
         if !same_value(FieldType::Text, Some(&marker.value), current) {
             marker_written = true;
-            fields.push(FieldChange {
-                name: marker.field.clone(),
-                before: current.map(str::to_string),
-                after: Some(marker.value.clone()),
-            });
+            fields.push(field_change(
+                config,
+                &marker.field,
+                current,
+                Some(&marker.value),
+            ));
         }
     }
 
@@ -185,7 +211,11 @@ fn plan_present(config: &Config, desired: &DesiredContact, live: LiveContact) ->
             let added = want.iter().filter(|t| !have.contains(t)).cloned().collect();
             let removed = have
                 .into_iter()
-                .filter(|t| config.tags.contains(*t) && !want.contains(*t))
+                .filter(|t| {
+                    config.tags.contains(*t)
+                        && !want.contains(*t)
+                        && config.tag_mode(t) == TagWrite::Sync
+                })
                 .cloned()
                 .collect();
             (added, removed)
@@ -203,6 +233,7 @@ fn plan_present(config: &Config, desired: &DesiredContact, live: LiveContact) ->
     ContactPlan {
         id: Some(live.id.clone()),
         fields,
+        kept,
         tags_added,
         tags_removed,
         calls,
@@ -239,10 +270,13 @@ fn plan_absent(config: &Config, desired: &DesiredContact) -> ContactPlan {
     if let Some(marker) = &config.marker {
         candidates.push((&marker.field, &marker.value));
     }
-    // Nothing to clear on a new contact: cleared fields are skipped.
-    candidates.extend(
-        declared_fields(config, desired).filter_map(|(name, want)| want.map(|value| (name, value))),
-    );
+    // Nothing to clear on a new contact: cleared fields are skipped. The `write: create` fields
+    // come first, so that they go in the create call itself whenever it has room.
+    let mut rest: Vec<(&str, &str)> = declared_fields(config, desired)
+        .filter_map(|(name, want)| want.map(|value| (name, value)))
+        .collect();
+    rest.sort_by_key(|(name, _)| config.field_mode(name) != WriteMode::Create);
+    candidates.extend(rest);
     let mut seen = BTreeSet::new();
     let fields: Vec<FieldChange> = candidates
         .into_iter()
@@ -251,6 +285,7 @@ fn plan_absent(config: &Config, desired: &DesiredContact) -> ContactPlan {
             name: name.to_string(),
             before: None,
             after: Some(value.to_string()),
+            protected: false,
         })
         .collect();
 
@@ -302,15 +337,17 @@ fn plan_orphan(config: &Config, channel: &str, live: LiveContact, prune: bool) -
     let mut tags_removed = Vec::new();
     let mut calls = Vec::new();
     if prune {
-        tags_removed = managed.tags.clone();
+        // A `write: add` tag is never removed, not even from an orphan.
+        tags_removed = managed
+            .tags
+            .iter()
+            .filter(|t| config.tag_mode(t) == TagWrite::Sync)
+            .cloned()
+            .collect();
         if let Some(marker) = &config.marker
             && let Some(current) = managed.value(&marker.field)
         {
-            fields.push(FieldChange {
-                name: marker.field.clone(),
-                before: Some(current.to_string()),
-                after: None,
-            });
+            fields.push(field_change(config, &marker.field, Some(current), None));
         }
         calls.extend(tag_calls(&tags_removed, |tags| Call::RemoveTags { tags }));
         calls.extend(update_calls(&fields));
@@ -322,6 +359,7 @@ fn plan_orphan(config: &Config, channel: &str, live: LiveContact, prune: bool) -
         id: Some(managed.id.clone()),
         action: Action::Orphan,
         fields,
+        kept: Vec::new(),
         tags_added: Vec::new(),
         tags_removed,
         error: None,
@@ -329,6 +367,22 @@ fn plan_orphan(config: &Config, channel: &str, live: LiveContact, prune: bool) -
         marker_only: false,
         source: None,
         live: Some(managed),
+    }
+}
+
+/// The change of `name` on an existing contact from `before` (the platform's value) to `after`,
+/// marked protected when it is.
+fn field_change(
+    config: &Config,
+    name: &str,
+    before: Option<&str>,
+    after: Option<&str>,
+) -> FieldChange {
+    FieldChange {
+        name: name.to_string(),
+        before: before.map(str::to_string),
+        after: after.map(str::to_string),
+        protected: is_protected(config, name, before, after),
     }
 }
 
@@ -371,6 +425,7 @@ fn summarize(contacts: &[ContactPlan]) -> Summary {
         s.tags_added += c.tags_added.len();
         s.tags_removed += c.tags_removed.len();
         s.api_calls += c.calls.len();
+        s.kept += c.kept.len();
     }
     s
 }
@@ -515,7 +570,8 @@ mod tests {
     use super::*;
     use crate::model::Safety;
     use crate::plan::RunScope;
-    use crate::testing::{self, config, live_opt, with_marker};
+    use crate::plan::protected_changes;
+    use crate::testing::{self, config, live, live_opt, with_marker};
 
     // ---- builders (the shared ones are in crate::testing) ----------------------------------
 
@@ -551,6 +607,7 @@ mod tests {
             name: name.into(),
             before: before.map(str::to_string),
             after: after.map(str::to_string),
+            protected: false,
         }
     }
 
@@ -693,6 +750,389 @@ mod tests {
         let p = plan_one(&config(), d, Found::Present(l));
         assert_eq!(p.action, Action::Unchanged);
         assert!(p.fields.is_empty());
+    }
+
+    // ---- write modes -----------------------------------------------------------------------
+
+    /// The platform's state of one field in the write-mode table.
+    #[derive(Debug, Clone, Copy)]
+    enum State {
+        /// The contact does not exist: created.
+        Absent,
+        /// Exists, the field missing (or null, or "").
+        Empty,
+        /// Exists, holding the repo's value (in another spelling of the same value).
+        Equal,
+        /// Exists, holding another value.
+        Different,
+    }
+
+    /// What the plan does with the field.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Does {
+        /// Nothing: no call, not kept.
+        Nothing,
+        /// Writes it (in the create call, or an update).
+        Writes,
+        /// Leaves the platform's value and lists it as kept.
+        Keeps,
+    }
+
+    /// `phone` (a phone field, so "equal" can be spelled otherwise) in `mode`, desired `want`,
+    /// against the platform in `state`.
+    fn plan_mode(mode: WriteMode, want: Option<&str>, state: State) -> ContactPlan {
+        let mut cfg = config();
+        if mode != WriteMode::Sync {
+            cfg.field_modes.insert("phone".into(), mode);
+        }
+        let d = desired("a@x.com", &[("phone", want)], None);
+        let have = match state {
+            State::Absent => return plan_one(&cfg, d, Found::Absent),
+            State::Empty => None,
+            State::Equal => Some("+34 600 111 222"),
+            State::Different => Some("+34600999999"),
+        };
+        let mut l = live_opt("1", &[("email", Some("a@x.com"))], &[]);
+        l.fields.insert("phone", have.map(Into::into));
+        plan_one(&cfg, d, Found::Present(l))
+    }
+
+    #[test]
+    fn every_write_mode_against_every_platform_state() {
+        use Does::*;
+        use State::*;
+        use WriteMode::*;
+        let value = Some("+34600111222");
+        // (mode, desired value, platform, what the plan does with the field)
+        let cases: &[(WriteMode, Option<&str>, State, Does)] = &[
+            (Sync, value, Absent, Writes),
+            (Sync, value, Empty, Writes),
+            (Sync, value, Equal, Nothing),
+            (Sync, value, Different, Writes),
+            (Sync, None, Absent, Nothing),
+            (Sync, None, Empty, Nothing),
+            (Sync, None, Different, Writes), // cleared
+            (Create, value, Absent, Writes),
+            (Create, value, Empty, Keeps),
+            (Create, value, Equal, Nothing),
+            (Create, value, Different, Keeps),
+            (Create, None, Absent, Nothing),
+            (Create, None, Empty, Nothing),
+            (Create, None, Different, Keeps), // a null writes nothing
+            (IfEmpty, value, Absent, Writes),
+            (IfEmpty, value, Empty, Writes),
+            (IfEmpty, value, Equal, Nothing),
+            (IfEmpty, value, Different, Keeps),
+            (IfEmpty, None, Absent, Nothing),
+            (IfEmpty, None, Empty, Nothing),
+            (IfEmpty, None, Different, Keeps), // a null writes nothing
+        ];
+        for &(mode, want, state, does) in cases {
+            let what = format!("{mode:?} {want:?} on {state:?}");
+            let p = plan_mode(mode, want, state);
+            let written: Vec<&FieldWrite> = p
+                .calls
+                .iter()
+                .flat_map(|c| match c {
+                    Call::Create { fields } | Call::Update { fields } => fields.iter(),
+                    _ => [].iter(),
+                })
+                .filter(|w| w.name == "phone")
+                .collect();
+            let kept: Vec<&str> = p.kept.iter().map(|k| k.name.as_str()).collect();
+            match does {
+                Writes => {
+                    assert_eq!(written.len(), 1, "{what}");
+                    assert_eq!(written[0].value, want.unwrap_or_default(), "{what}");
+                    assert!(kept.is_empty(), "{what}");
+                }
+                Nothing | Keeps => {
+                    assert!(written.is_empty(), "{what}: {:?}", p.calls);
+                    assert!(!p.fields.iter().any(|f| f.name == "phone"), "{what}");
+                    assert_eq!(
+                        kept,
+                        if does == Keeps { vec!["phone"] } else { vec![] },
+                        "{what}"
+                    );
+                }
+            }
+            if !matches!(state, Absent) && does != Writes {
+                assert_eq!(p.action, Action::Unchanged, "{what}: kept is not a change");
+                assert!(p.calls.is_empty(), "{what}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_kept_value_names_the_platform_s_value_and_the_repo_s() {
+        let p = plan_mode(WriteMode::IfEmpty, Some("+34600111222"), State::Different);
+        assert_eq!(
+            p.kept,
+            [Kept {
+                name: "phone".into(),
+                platform: Some("+34600999999".into()),
+                repo: Some("+34600111222".into()),
+            }]
+        );
+        let p = plan_mode(WriteMode::Create, None, State::Different);
+        assert_eq!(p.kept[0].repo, None);
+        let p = plan_mode(WriteMode::Create, Some("+34600111222"), State::Empty);
+        assert_eq!(p.kept[0].platform, None);
+    }
+
+    #[test]
+    fn kept_values_are_counted_and_are_not_changes() {
+        let mut cfg = config();
+        cfg.field_modes
+            .insert("firstName".into(), WriteMode::Create);
+        cfg.field_modes
+            .insert("lastName".into(), WriteMode::IfEmpty);
+        cfg.contacts = vec![
+            desired(
+                "a@x.com",
+                &[("firstName", Some("Ann")), ("lastName", Some("Lee"))],
+                None,
+            ),
+            desired(
+                "b@x.com",
+                &[("firstName", Some("Bo")), ("vip", Some("TRUE"))],
+                None,
+            ),
+        ];
+        let state = LiveState {
+            contacts: vec![
+                (
+                    0,
+                    Found::Present(live(
+                        "1",
+                        &[
+                            ("email", "a@x.com"),
+                            ("firstName", "Anne"),
+                            ("lastName", "Li"),
+                        ],
+                        &[],
+                    )),
+                ),
+                (
+                    1,
+                    Found::Present(live(
+                        "2",
+                        &[("email", "b@x.com"), ("firstName", "Bob")],
+                        &[],
+                    )),
+                ),
+            ],
+            ..Default::default()
+        };
+        let p = plan(&cfg, state, PlanOptions::default());
+        assert_eq!(p.summary.kept, 3);
+        assert_eq!((p.summary.unchanged, p.summary.update), (1, 1));
+        assert_eq!(p.summary.api_calls, 1, "only b's vip");
+        assert_eq!(
+            p.contacts[1].calls,
+            [Call::Update {
+                fields: writes(&[("vip", "TRUE")])
+            }]
+        );
+        assert!(p.has_changes());
+        assert_eq!(
+            p.channels[0].changing, 1,
+            "a kept-only contact does not count for safety"
+        );
+    }
+
+    #[test]
+    fn a_create_puts_create_fields_in_the_create_call() {
+        let mut cfg = config();
+        let fields = many_fields(&mut cfg, 34);
+        cfg.field_modes.insert("f33".into(), WriteMode::Create);
+        let refs: Vec<(&str, Option<&str>)> = fields
+            .iter()
+            .map(|(n, v)| (n.as_str(), Some(v.as_str())))
+            .collect();
+        let p = plan_one(&cfg, desired("new@x.com", &refs, None), Found::Absent);
+        let Call::Create { fields: first } = &p.calls[0] else {
+            panic!("{:?}", p.calls)
+        };
+        assert_eq!(first[0].name, "email");
+        assert_eq!(first[1].name, "f33", "the create field right after the key");
+        assert!(
+            matches!(&p.calls[1], Call::Update { fields } if fields.iter().all(|f| f.name != "f33"))
+        );
+    }
+
+    #[test]
+    fn an_add_tag_is_added_where_listed_and_never_removed() {
+        let mut cfg = with_marker(config());
+        cfg.tag_modes.insert("VIP".into(), TagWrite::Add);
+        // (desired tags, live tags, added, removed)
+        type Case<'a> = (
+            Option<&'a [&'a str]>,
+            &'a [&'a str],
+            &'a [&'a str],
+            &'a [&'a str],
+        );
+        let cases: &[Case] = &[
+            (Some(&["VIP"]), &[], &["VIP"], &[]),
+            (Some(&["VIP"]), &["VIP"], &[], &[]),
+            (Some(&["Blog Updates"]), &["VIP"], &["Blog Updates"], &[]),
+            (Some(&[]), &["VIP", "Blog Updates"], &[], &["Blog Updates"]),
+            (None, &["VIP"], &[], &[]),
+        ];
+        for &(want, have, added, removed) in cases {
+            let d = desired("a@x.com", &[], want);
+            let l = live_opt(
+                "1",
+                &[("email", Some("a@x.com")), ("managed_by", Some("git"))],
+                have,
+            );
+            let p = plan_one(&cfg, d, Found::Present(l));
+            assert_eq!(p.tags_added, strings(added), "{want:?} vs {have:?}");
+            assert_eq!(p.tags_removed, strings(removed), "{want:?} vs {have:?}");
+        }
+        // nor by --prune
+        let state = LiveState {
+            orphans: vec![(
+                "web".into(),
+                live_opt(
+                    "9",
+                    &[("managed_by", Some("git"))],
+                    &["VIP", "Blog Updates"],
+                ),
+            )],
+            ..Default::default()
+        };
+        let options = PlanOptions {
+            prune: true,
+            ..PlanOptions::default()
+        };
+        let p = plan(&cfg, state, options);
+        assert_eq!(p.contacts[0].tags_removed, strings(&["Blog Updates"]));
+        assert!(
+            !p.contacts[0].calls.iter().any(
+                |c| matches!(c, Call::RemoveTags { tags } if tags.contains(&"VIP".to_string()))
+            )
+        );
+    }
+
+    #[test]
+    fn a_change_of_a_protected_non_empty_value_is_marked_and_warned() {
+        let mut cfg = config();
+        cfg.safety.protected_fields = ["phone".to_string()].into();
+        // (desired, platform, protected)
+        let cases: &[(Option<&str>, State, bool)] = &[
+            (Some("+34600111222"), State::Different, true),
+            (None, State::Different, true),               // a clear
+            (Some("+34600111222"), State::Empty, false),  // filling an empty value
+            (Some("+34600111222"), State::Absent, false), // a create
+        ];
+        for &(want, state, protected) in cases {
+            let d = desired("a@x.com", &[("phone", want)], None);
+            let found = match state {
+                State::Absent => Found::Absent,
+                State::Empty => Found::Present(live_opt("1", &[("email", Some("a@x.com"))], &[])),
+                _ => Found::Present(live_opt(
+                    "1",
+                    &[("email", Some("a@x.com")), ("phone", Some("+34600999999"))],
+                    &[],
+                )),
+            };
+            let mut one = cfg.clone();
+            one.contacts = vec![d];
+            let p = plan(
+                &one,
+                LiveState {
+                    contacts: vec![(0, found)],
+                    ..Default::default()
+                },
+                PlanOptions::default(),
+            );
+            let c = &p.contacts[0];
+            let phone = c.fields.iter().find(|f| f.name == "phone").unwrap();
+            assert_eq!(phone.protected, protected, "{want:?} on {state:?}");
+            let found: Vec<String> = protected_changes(&one, &p)
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            if protected {
+                assert_eq!(found, ["phone of email=a@x.com on web"]);
+                assert_eq!(
+                    p.warnings,
+                    [
+                        "protected fields (safety.protected_fields) would change on 1 contact: \
+                      phone of email=a@x.com on web; apply refuses without --force"
+                    ]
+                );
+            } else {
+                assert!(found.is_empty() && p.warnings.is_empty(), "{found:?}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 300, ..Default::default() })]
+
+        /// Whatever the modes, values and platform, a kept field is never written, and a field
+        /// is written only if it is not kept.
+        #[test]
+        fn kept_values_never_make_a_call(
+            modes in proptest::collection::vec(0u8..3, 3),
+            wants in proptest::collection::vec(proptest::option::of(0u8..3), 3),
+            haves in proptest::collection::vec(proptest::option::of(proptest::option::of(0u8..3)), 3),
+            exists in proptest::bool::ANY,
+        ) {
+            let names = ["firstName", "lastName", "note"];
+            let mut cfg = config();
+            for (name, m) in names.iter().zip(&modes) {
+                let mode = [WriteMode::Sync, WriteMode::Create, WriteMode::IfEmpty][*m as usize];
+                if mode != WriteMode::Sync {
+                    cfg.field_modes.insert(name.to_string(), mode);
+                }
+            }
+            let values = ["", "Ann", "Bo"];
+            let want: Vec<(&str, Option<&str>)> = names
+                .iter()
+                .zip(&wants)
+                .map(|(n, w)| (*n, w.map(|i| values[i as usize])))
+                .collect();
+            let d = desired("a@x.com", &want, None);
+            let found = if exists {
+                let mut l = live_opt("1", &[("email", Some("a@x.com"))], &[]);
+                for (n, h) in names.iter().zip(&haves) {
+                    if let Some(h) = h {
+                        l.fields.insert(*n, h.map(|i| values[i as usize].into()));
+                    }
+                }
+                Found::Present(l)
+            } else {
+                Found::Absent
+            };
+            let p = plan_one(&cfg, d, found);
+            let written: BTreeSet<&str> = p
+                .calls
+                .iter()
+                .flat_map(|c| match c {
+                    Call::Create { fields } | Call::Update { fields } => fields.iter(),
+                    _ => [].iter(),
+                })
+                .map(|w| w.name.as_str())
+                .collect();
+            for k in &p.kept {
+                proptest::prop_assert!(!written.contains(k.name.as_str()), "{k:?} written: {:?}", p.calls);
+                proptest::prop_assert!(cfg.field_mode(&k.name) != WriteMode::Sync);
+            }
+            if exists {
+                for f in &p.fields {
+                    proptest::prop_assert!(
+                        cfg.field_mode(&f.name) == WriteMode::Sync || f.before.is_none(),
+                        "{f:?} written over a platform value"
+                    );
+                }
+                proptest::prop_assert_eq!(p.calls.is_empty(), p.action == Action::Unchanged);
+            } else {
+                proptest::prop_assert!(p.kept.is_empty());
+            }
+        }
     }
 
     // ---- tags ---------------------------------------------------------------------------------
@@ -1237,8 +1677,9 @@ mod tests {
         let lenient = Safety {
             max_change_percent: 100.0,
             min_existing: 1000,
+            ..Safety::default()
         };
-        let p = with_orphans(channel_state(0, 0, 0, lenient), 1, true);
+        let p = with_orphans(channel_state(0, 0, 0, lenient.clone()), 1, true);
         assert!(p.is_unsafe());
         assert!(
             p.warnings[0].contains("would prune 1 contact and"),
@@ -1246,7 +1687,7 @@ mod tests {
             p.warnings
         );
         // one contact of the config found is enough for the percentages to decide
-        let p = with_orphans(channel_state(1, 0, 0, lenient), 1, true);
+        let p = with_orphans(channel_state(1, 0, 0, lenient.clone()), 1, true);
         assert!(!p.is_unsafe(), "{:?}", p.warnings);
         // a scoped run's skipped contacts are presumed found
         let (cfg, state) = channel_state(0, 0, 0, lenient);
@@ -1447,16 +1888,16 @@ mod tests {
 
     #[test]
     fn safety_refuses_strictly_more_than_the_percentage_of_enough_existing_contacts() {
-        let default = Safety::default();
+        let default = Safety::default;
         // (existing, changing, marker-only, safety, unsafe)
         let cases: &[(usize, usize, usize, Safety, bool)] = &[
-            (10, 3, 0, default, false), // exactly 30%: safe
-            (10, 4, 0, default, true),  // 40%: unsafe
-            (12, 5, 0, default, true),  // 41.7%
-            (9, 9, 0, default, false),  // below min_existing: never unsafe
-            (10, 3, 7, default, false), // marker-only updates do not count
-            (20, 6, 0, default, false), // 30% again
-            (20, 7, 0, default, true),  // 35%
+            (10, 3, 0, default(), false), // exactly 30%: safe
+            (10, 4, 0, default(), true),  // 40%: unsafe
+            (12, 5, 0, default(), true),  // 41.7%
+            (9, 9, 0, default(), false),  // below min_existing: never unsafe
+            (10, 3, 7, default(), false), // marker-only updates do not count
+            (20, 6, 0, default(), false), // 30% again
+            (20, 7, 0, default(), true),  // 35%
             (
                 4,
                 1,
@@ -1464,6 +1905,7 @@ mod tests {
                 Safety {
                     max_change_percent: 25.0,
                     min_existing: 4,
+                    ..Safety::default()
                 },
                 false,
             ),
@@ -1474,11 +1916,12 @@ mod tests {
                 Safety {
                     max_change_percent: 25.0,
                     min_existing: 4,
+                    ..Safety::default()
                 },
                 true,
             ),
         ];
-        for &(existing, changing, marker_only, safety, is_unsafe) in cases {
+        for (existing, changing, marker_only, safety, is_unsafe) in cases.iter().cloned() {
             let p = channel_plan(existing, changing, marker_only, safety);
             let web = &p.channels[0];
             assert_eq!(web.existing, existing);
@@ -1578,6 +2021,7 @@ mod tests {
                 skipped: 0,
                 // the longest channel: web, 4 reads and 6 writes at 100 a minute
                 estimated_seconds: 0,
+                kept: 0,
             }
         );
         let viber = &p.channels[0];

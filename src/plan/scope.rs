@@ -7,13 +7,20 @@
 //!   `boolean_format` (`rate_limit` decides when calls go, not which);
 //! - its identity: the ID, or the key field and its value normalised by the key's declared type
 //!   (the map key below, so a contact is matched across the two configs by it);
-//! - each field it writes: name, declared type and value normalised by that type (`"7"` = `7.0`
-//!   on a number; a type change changes how the field compares, so it is a change); a cleared
-//!   field differs from an unwritten one;
+//! - each field it writes: name, declared type, write mode (`sync`, `create`, `if_empty`: it
+//!   decides whether a difference is written or kept) and value normalised by that type (`"7"` =
+//!   `7.0` on a number; a type change changes how the field compares, so it is a change); a
+//!   cleared field differs from an unwritten one;
 //! - the marker (field, value, and the marker field's declared type, which decides how paging
 //!   matches it), for every contact: apply writes it to each;
-//! - its tags and, only when it has a `tags:` key, the managed tag list (which decides what is
-//!   removed); a contact without `tags:` leaves tags alone whatever the list says.
+//! - its tags and, only when it has a `tags:` key, the managed tag list with each tag's write
+//!   mode (which decide what is removed: switching a tag to `add` changes the calls of contacts
+//!   that do not list it); a contact without `tags:` leaves tags alone whatever the list says.
+//!
+//! `safety.protected_fields` is not part of it, as the safety limits are not: it changes no call,
+//! only whether `apply` may make the calls it plans. A scoped run trusts that BASE was applied,
+//! so a contact out of scope has no change, protected or not, to refuse; the contacts in scope
+//! are checked against the current list.
 //!
 //! `defaults` act only through what they resolve (a contact's channel and key), so they need no
 //! entry of their own. Where a contact is written (file, position, order) is not part of it.
@@ -221,6 +228,7 @@ impl Shared {
         let mut tags = Vec::new();
         for t in &config.tags {
             push(&mut tags, t);
+            push(&mut tags, config.tag_mode(t).as_str());
         }
         Shared {
             channels,
@@ -245,6 +253,7 @@ impl Shared {
             let ty = config.field_type(name);
             put(&mut h, name);
             put(&mut h, ty.as_str());
+            put(&mut h, config.field_mode(name).as_str());
             match normalize(ty, value.as_deref()) {
                 Some(v) => put(&mut h, &v),
                 None => h.update([0xff]),
@@ -286,7 +295,7 @@ fn push(buf: &mut Vec<u8>, part: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{BooleanFormat, FieldType, SourceLoc};
+    use crate::model::{BooleanFormat, FieldType, SourceLoc, TagWrite, WriteMode};
     use crate::testing::{self, key};
 
     fn email(v: &str) -> Identity {
@@ -424,6 +433,22 @@ mod tests {
                 vec![],
             ),
             (
+                "protected fields: they change no call",
+                |c| c.safety.protected_fields = ["firstName".to_string()].into(),
+                vec![],
+                vec![],
+                vec![],
+            ),
+            (
+                "the write mode of a field no contact writes",
+                |c| {
+                    c.field_modes.insert("note".into(), WriteMode::Create);
+                },
+                vec![],
+                vec![],
+                vec![],
+            ),
+            (
                 "a field declared that no contact writes",
                 |c| {
                     c.fields.insert("nickname".into(), FieldType::Text);
@@ -510,6 +535,25 @@ mod tests {
                 "a tag added to the managed list: contacts with tags: only",
                 |c| {
                     c.tags.insert("Newsletter".into());
+                },
+                vec![0, 2],
+                vec![],
+                vec![],
+            ),
+            (
+                "a field's write mode: the contacts that set it, a null too",
+                |c| {
+                    c.fields.insert("city".into(), FieldType::Text);
+                    c.field_modes.insert("city".into(), WriteMode::IfEmpty);
+                },
+                vec![2],
+                vec![],
+                vec![],
+            ),
+            (
+                "a tag's write mode: every contact with tags:, listing it or not",
+                |c| {
+                    c.tag_modes.insert("Blog Updates".into(), TagWrite::Add);
                 },
                 vec![0, 2],
                 vec![],

@@ -40,6 +40,7 @@ pub(crate) fn config() -> Config {
         safety: Safety {
             max_change_percent: 30.0,
             min_existing: 2,
+            ..Safety::default()
         },
         contacts: vec![
             desired(
@@ -370,6 +371,96 @@ pub(crate) fn notes_plan() -> Plan {
         ],
         orphans: vec![],
         reads: [("web".to_string(), 3)].into(),
+    };
+    plan::plan(&config, live, PlanOptions::default())
+}
+
+/// Write modes and a protected field on `web`: `firstName` is `write: create`, `lastName`
+/// `write: if_empty`, the tag `Blog Updates` `write: add`, `phone` protected. Ana's first name
+/// is kept (and her empty last name filled, VIP added, Blog Updates staying); Bo's only
+/// difference is kept (unchanged); Cy's protected phone changes; a new contact is created with
+/// all three.
+pub(crate) fn modes_plan() -> Plan {
+    use crate::model::{TagWrite, WriteMode};
+    let mut config = config();
+    config.field_modes = [
+        ("firstName".to_string(), WriteMode::Create),
+        ("lastName".to_string(), WriteMode::IfEmpty),
+    ]
+    .into();
+    config.tag_modes = [("Blog Updates".to_string(), TagWrite::Add)].into();
+    config.safety.protected_fields = ["phone".to_string()].into();
+    config.safety.min_existing = 10;
+    config.contacts = vec![
+        desired(
+            "web",
+            email("ana@example.com"),
+            &[("firstName", Some("Ann")), ("lastName", Some("Lee"))],
+            Some(&["VIP"]),
+            3,
+        ),
+        desired(
+            "web",
+            email("bo@example.com"),
+            &[("firstName", Some("Bo"))],
+            None,
+            6,
+        ),
+        desired(
+            "web",
+            email("cy@example.com"),
+            &[("phone", Some("+34600111222"))],
+            None,
+            8,
+        ),
+        desired(
+            "web",
+            email("new@example.com"),
+            &[
+                ("firstName", Some("Nia")),
+                ("lastName", Some("Ng")),
+                ("phone", Some("+34600333444")),
+            ],
+            None,
+            10,
+        ),
+    ];
+    let marked = |id: &str, fields: &[(&str, &str)], tags: &[&str]| {
+        let mut all: Vec<(&str, Option<&str>)> =
+            fields.iter().map(|&(n, v)| (n, Some(v))).collect();
+        all.push(("managed_by", Some("git")));
+        Found::Present(live_opt(id, &all, tags))
+    };
+    let live = LiveState {
+        contacts: vec![
+            (
+                0,
+                marked(
+                    "1001",
+                    &[("email", "ana@example.com"), ("firstName", "Anne")],
+                    &["Blog Updates"],
+                ),
+            ),
+            (
+                1,
+                marked(
+                    "1002",
+                    &[("email", "bo@example.com"), ("firstName", "Bob")],
+                    &[],
+                ),
+            ),
+            (
+                2,
+                marked(
+                    "1003",
+                    &[("email", "cy@example.com"), ("phone", "+34600999999")],
+                    &[],
+                ),
+            ),
+            (3, Found::Absent),
+        ],
+        orphans: vec![],
+        reads: [("web".to_string(), 1)].into(),
     };
     plan::plan(&config, live, PlanOptions::default())
 }

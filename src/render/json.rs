@@ -39,6 +39,8 @@ struct JsonSummary {
     reads: usize,
     skipped: usize,
     estimated_seconds: u64,
+    /// Platform values kept by write modes (no call).
+    kept: usize,
 }
 
 impl From<&Summary> for JsonSummary {
@@ -55,6 +57,7 @@ impl From<&Summary> for JsonSummary {
             reads: s.reads,
             skipped: s.skipped,
             estimated_seconds: s.estimated_seconds,
+            kept: s.kept,
         }
     }
 }
@@ -66,6 +69,9 @@ struct JsonContact<'a> {
     id: Option<&'a str>,
     action: &'static str,
     fields: Vec<JsonField<'a>>,
+    /// Platform values that stay (write modes): beside `fields`, never in it, so that `fields`
+    /// stays the drift.
+    kept: Vec<JsonKept<'a>>,
     tags_added: &'a [String],
     tags_removed: &'a [String],
     /// Why the contact could not be planned or, in a report, why it failed.
@@ -122,6 +128,16 @@ struct JsonField<'a> {
     name: &'a str,
     before: Option<&'a str>,
     after: Option<&'a str>,
+    /// Present (`true`) on a change of a protected field only.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    protected: bool,
+}
+
+#[derive(Serialize)]
+struct JsonKept<'a> {
+    name: &'a str,
+    platform: Option<&'a str>,
+    repo: Option<&'a str>,
 }
 
 /// A contact's apply result (reports only).
@@ -159,6 +175,16 @@ fn contact<'a>(c: &'a ContactPlan, outcome: Option<&'a ContactOutcome>) -> JsonC
                 name: &f.name,
                 before: f.before.as_deref(),
                 after: f.after.as_deref(),
+                protected: f.protected,
+            })
+            .collect(),
+        kept: c
+            .kept
+            .iter()
+            .map(|k| JsonKept {
+                name: &k.name,
+                platform: k.platform.as_deref(),
+                repo: k.repo.as_deref(),
             })
             .collect(),
         tags_added: &c.tags_added,
@@ -292,7 +318,8 @@ mod tests {
                 "api_calls",
                 "reads",
                 "skipped",
-                "estimated_seconds"
+                "estimated_seconds",
+                "kept"
             ]
         );
         assert_eq!(
@@ -303,6 +330,7 @@ mod tests {
                 "id",
                 "action",
                 "fields",
+                "kept",
                 "tags_added",
                 "tags_removed",
                 "error",
@@ -345,7 +373,7 @@ mod tests {
             serde_json::json!({
                 "create": 1, "update": 2, "unchanged": 1, "orphans": 1, "tags_added": 4,
                 "tags_removed": 1, "errors": 1, "api_calls": 7, "reads": 6, "skipped": 9997,
-                "estimated_seconds": 0
+                "estimated_seconds": 0, "kept": 0
             })
         );
         let v: serde_json::Value =
@@ -360,6 +388,41 @@ mod tests {
                 .unwrap()
                 .contains("so every contact was read"),
             "{v}"
+        );
+    }
+
+    #[test]
+    fn kept_values_sit_beside_the_field_changes_and_protected_changes_are_marked() {
+        let text = render_plan(&fixtures::modes_plan());
+        insta::assert_snapshot!(text);
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["format_version"], 1);
+        assert_eq!(v["summary"]["kept"], 2);
+        let ana = &v["contacts"][0];
+        assert_eq!(
+            ana["kept"],
+            serde_json::json!([{"name": "firstName", "platform": "Anne", "repo": "Ann"}])
+        );
+        assert!(
+            ana["fields"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|f| f["name"] != "firstName"),
+            "a kept value is never in fields: {ana}"
+        );
+        let protected: Vec<&serde_json::Value> = v["contacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|c| c["fields"].as_array().unwrap())
+            .filter(|f| f.get("protected").is_some())
+            .collect();
+        assert_eq!(
+            protected,
+            [
+                &serde_json::json!({"name": "phone", "before": "+34600999999", "after": "+34600111222", "protected": true})
+            ]
         );
     }
 

@@ -13,6 +13,7 @@ use super::{
     skipped_sentence, summary_sentence, writes_after_reads,
 };
 use crate::apply::{ApplyReport, Outcome};
+use crate::plan::Kept;
 use crate::plan::{Action, ContactPlan, Plan};
 
 /// Most bytes one comment may have (GitHub counts characters; bytes are never fewer).
@@ -168,7 +169,18 @@ fn changes_cell(c: &ContactPlan) -> String {
     }
     let mut parts = Vec::new();
     if !c.fields.is_empty() {
-        let mut fields = names(c.fields.iter().map(|f| f.name.as_str()));
+        let labels: Vec<String> = c
+            .fields
+            .iter()
+            .map(|f| {
+                if f.protected {
+                    format!("{} (protected)", f.name)
+                } else {
+                    f.name.clone()
+                }
+            })
+            .collect();
+        let mut fields = names(labels.iter().map(String::as_str));
         if c.marker_only {
             fields.push_str(" (marker only)");
         }
@@ -186,7 +198,25 @@ fn changes_cell(c: &ContactPlan) -> String {
             escape(&names(c.tags_removed.iter().map(String::as_str)))
         ));
     }
+    if !c.kept.is_empty() {
+        parts.push(format!(
+            "kept: {}",
+            escape(&names(c.kept.iter().map(|k| k.name.as_str())))
+        ));
+    }
     parts.join("; ")
+}
+
+/// A kept value's row: the contact, the field, the platform's value (which stays), the repo's.
+fn kept_row(c: &ContactPlan, k: &Kept) -> String {
+    let value = |v: &Option<String>| v.as_deref().map_or("*empty*".to_string(), code);
+    format!(
+        "| {} | {} | {} | {} |\n",
+        code(&contact_name(c, c.id.as_deref())),
+        escape(&k.name),
+        value(&k.platform),
+        value(&k.repo)
+    )
 }
 
 /// The word for a contact's action in the table.
@@ -267,6 +297,22 @@ pub fn plan(plan: &Plan, w: &mut dyn io::Write) -> io::Result<()> {
                 "{} not listed.\n\n",
                 plural(unchanged, "unchanged contact", "unchanged contacts")
             ));
+        }
+        // Kept values are no change (a contact with nothing else is not in the table above), but
+        // a reviewer sees them: the platform's value stays where the repo says another.
+        let kept: Vec<String> = contacts
+            .iter()
+            .flat_map(|c| c.kept.iter().map(move |k| kept_row(c, k)))
+            .collect();
+        if !kept.is_empty() {
+            doc.fixed(
+                "Kept on the platform (`write: create` or `if_empty`: no call):\n\n\
+                 | contact | field | platform | repo |\n| --- | --- | --- | --- |\n",
+            );
+            for row in kept {
+                doc.push(Kind::Row, row);
+            }
+            doc.fixed("\n");
         }
     }
 
@@ -417,6 +463,21 @@ mod tests {
     #[test]
     fn costly_plan_markdown_snapshot() {
         insta::assert_snapshot!(render_plan(&fixtures::costly_plan()));
+    }
+
+    #[test]
+    fn modes_plan_markdown_snapshot() {
+        let text = render_plan(&fixtures::modes_plan());
+        insta::assert_snapshot!(text);
+        assert!(
+            !text.contains("| `email=bo@example.com (id 1002)` | unchanged"),
+            "a contact whose only difference is kept is not a change:\n{text}"
+        );
+        assert!(
+            text.contains("| `email=bo@example.com (id 1002)` | firstName | `Bob` | `Bo` |"),
+            "{text}"
+        );
+        assert!(text.contains("fields: phone (protected)"), "{text}");
     }
 
     #[test]

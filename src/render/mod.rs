@@ -24,7 +24,7 @@ use similar::{ChangeTag, TextDiff};
 
 use crate::apply::{ApplyReport, ContactOutcome, NotRun, Outcome};
 use crate::model::Identity;
-use crate::plan::{Action, ContactPlan, Plan};
+use crate::plan::{Action, ContactPlan, Kept, Plan};
 
 /// An output format of `plan` and `apply`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -84,8 +84,16 @@ pub(crate) fn summary_sentence(plan: &Plan) -> String {
     } else {
         plural(s.orphans, "orphan", "orphans")
     };
+    let kept = if s.kept > 0 {
+        format!(
+            "; {} kept on the platform",
+            plural(s.kept, "value", "values")
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "{} to create, {} to update, {} unchanged, {orphans}; {} to add, {} to remove; {}",
+        "{} to create, {} to update, {} unchanged, {orphans}; {} to add, {} to remove; {}{kept}",
         s.create,
         s.update,
         s.unchanged,
@@ -94,6 +102,21 @@ pub(crate) fn summary_sentence(plan: &Plan) -> String {
         plural(s.errors, "error", "errors"),
     )
 }
+
+/// What a kept value's line says after its sign: `firstName: "Anne" (kept; the repo has
+/// "Ann")` — the platform's value, which stays, then the repo's (`null` for either when empty).
+pub(crate) fn kept_line(k: &Kept) -> String {
+    let show = |v: &Option<String>| v.as_ref().map_or("null".to_string(), |v| format!("{v:?}"));
+    format!(
+        "{}: {} (kept; the repo has {})",
+        k.name,
+        show(&k.platform),
+        show(&k.repo)
+    )
+}
+
+/// The note a protected field's change carries in a diff.
+pub(crate) const PROTECTED_NOTE: &str = " (protected: apply needs --force)";
 
 /// `1 orphan`, `2 orphans`.
 pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
@@ -216,6 +239,11 @@ pub(crate) fn by_channel(plan: &Plan) -> BTreeMap<&str, Vec<&ContactPlan>> {
 /// Whether a contact has something to show beyond a count: changes, an error, an orphan.
 pub(crate) fn is_listed(c: &ContactPlan) -> bool {
     c.action != Action::Unchanged
+}
+
+/// Whether a contact is shown in text: listed, or unchanged with values kept on the platform.
+pub(crate) fn is_shown(c: &ContactPlan) -> bool {
+    is_listed(c) || !c.kept.is_empty()
 }
 
 /// What an apply did, counted per kind of outcome.
@@ -446,6 +474,12 @@ pub(crate) fn diff_lines(c: &ContactPlan) -> Vec<DiffLine> {
 
     // Both states are keyed and sorted, so a comparison key by key is the whole diff.
     let keys: BTreeSet<&LineKey<'_>> = old.keys().chain(new.keys()).collect();
+    let protected: BTreeSet<&str> = c
+        .fields
+        .iter()
+        .filter(|f| f.protected)
+        .map(|f| f.name.as_str())
+        .collect();
     let mut lines = Vec::new();
     for key in keys {
         let (was, will) = (old.get(key), new.get(key));
@@ -457,6 +491,13 @@ pub(crate) fn diff_lines(c: &ContactPlan) -> Vec<DiffLine> {
         }
         if let Some(line) = will {
             lines.push(DiffLine::whole(Sign::Add, line.clone()));
+        }
+        // the field's last line (its new value, or the old one it clears) says it is protected
+        if let LineKey::Field(name) = key
+            && protected.contains(name)
+            && let Some(last) = lines.last_mut()
+        {
+            last.parts.push((Mark::Plain, PROTECTED_NOTE.to_string()));
         }
         if let LineKey::Field(name) = key
             && let (Some(was), Some(will)) = (before.get(name), fields.get(name))

@@ -10,8 +10,8 @@ use anstyle::{AnsiColor, Style};
 
 use super::{
     Mark, Sign, Tally, by_channel, calls_per_channel, contact_name, cost, diff_lines,
-    escape_controls, is_left, is_listed, no_changes_sentence, report_heading, report_hints,
-    report_problem, skipped_sentence, summary_sentence,
+    escape_controls, is_left, is_shown, kept_line, no_changes_sentence, report_heading,
+    report_hints, report_problem, skipped_sentence, summary_sentence,
 };
 use crate::apply::{ApplyReport, ContactOutcome, Outcome};
 use crate::plan::{Action, ContactPlan, Plan};
@@ -51,14 +51,15 @@ fn header_sign(c: &ContactPlan) -> (&'static str, Style) {
 }
 
 /// Write the plan: per channel (name order) the contacts that change, err or are orphans, each
-/// with its diff; the count of unchanged ones; then warnings, the summary and the call count.
+/// with its diff, and those with values kept on the platform (`= firstName: "Anne" (kept; ...)`);
+/// the count of unchanged ones; then warnings, the summary and the call count.
 pub fn plan(plan: &Plan, w: &mut dyn io::Write, color: bool) -> io::Result<()> {
     let p = Painter { color };
     for (channel, contacts) in by_channel(plan) {
         writeln!(w, "{}", p.paint(BOLD, &format!("channel {channel}")))?;
         let shared = shared_errors(&contacts);
         let mut shown_groups = BTreeSet::new();
-        for c in contacts.iter().filter(|c| is_listed(c)) {
+        for c in contacts.iter().filter(|c| is_shown(c)) {
             if let Some(error) = c.error.as_deref()
                 && let Some(group) = shared.get(error)
             {
@@ -109,6 +110,9 @@ pub fn plan(plan: &Plan, w: &mut dyn io::Write, color: bool) -> io::Result<()> {
                     }
                 };
                 writeln!(w, "      {text}")?;
+            }
+            for k in &c.kept {
+                writeln!(w, "      {}", p.paint(CYAN, &format!("= {}", kept_line(k))))?;
             }
         }
         let unchanged = contacts
@@ -333,6 +337,17 @@ mod tests {
     #[test]
     fn costly_plan_text_snapshot() {
         insta::assert_snapshot!(render_plan(&fixtures::costly_plan(), false));
+    }
+
+    #[test]
+    fn modes_plan_text_snapshot() {
+        let text = render_plan(&fixtures::modes_plan(), false);
+        insta::assert_snapshot!(text);
+        assert!(
+            text.contains("    email=bo@example.com (id 1002)\n      = firstName: \"Bob\" (kept; the repo has \"Bo\")\n"),
+            "a contact whose only difference is kept is shown, unchanged:\n{text}"
+        );
+        assert!(text.contains("2 values kept on the platform"), "{text}");
     }
 
     #[test]

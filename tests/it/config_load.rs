@@ -299,3 +299,26 @@ fn a_tag_may_be_declared_by_two_files_but_not_twice_in_one() {
         "{errs:?}"
     );
 }
+
+#[test]
+fn write_modes_and_protected_fields_load_into_the_config() {
+    use contactctl::model::{TagWrite, WriteMode};
+    let config = ok("tests/fixtures/valid/write-modes.yaml");
+    assert_eq!(config.field_mode("firstName"), WriteMode::Create);
+    assert_eq!(config.field_mode("nickname"), WriteMode::IfEmpty);
+    assert_eq!(config.field_mode("email"), WriteMode::Sync);
+    assert_eq!(config.field_mode("vip"), WriteMode::Sync);
+    assert_eq!(
+        config.field_modes.len(),
+        2,
+        "only the modes that are not sync"
+    );
+    assert_eq!(config.tag_mode("Onboarded"), TagWrite::Add);
+    assert_eq!(config.tag_mode("Newsletter"), TagWrite::Sync);
+    assert_eq!(config.tag_modes.len(), 1);
+    assert!(config.tags.contains("Onboarded") && config.tags.contains("Newsletter"));
+    assert_eq!(
+        config.safety.protected_fields.iter().collect::<Vec<_>>(),
+        ["email", "vip"]
+    );
+}

@@ -12,6 +12,7 @@ mod config_load;
 mod e2e_csv;
 mod e2e_import;
 mod e2e_long_runs;
+mod e2e_modes;
 mod e2e_plan_apply;
 mod e2e_report;
 mod e2e_safety;

@@ -291,6 +291,10 @@ const ONLY_VALIDATE: &[(&str, &str)] = &[
         "a contact's tag must be listed under `tags`: a rule between two values",
     ),
     (
+        "write-mode-on-key.yaml",
+        "the key field, the marker field and a contact's `key:` must be `write: sync`, a tag keeps one write mode, and `safety.protected_fields` must be declared under `fields`: rules between values",
+    ),
+    (
         "unknown-channel.yaml",
         "a contact's channel must be one of `channels`, and with several channels and no `defaults.channel` it must say which: rules between values",
     ),

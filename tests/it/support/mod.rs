@@ -126,6 +126,17 @@ impl Env {
         path
     }
 
+    /// Write `text` to `name` in the scratch directory (its directories made as needed); the
+    /// path.
+    pub fn write_file(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
     /// The binary, with both tokens in the environment and colour off.
     pub fn cmd(&self) -> assert_cmd::Command {
         let mut cmd = assert_cmd::Command::cargo_bin("contactctl").unwrap();
