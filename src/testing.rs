@@ -55,9 +55,11 @@ pub fn config() -> Config {
         .into_iter()
         .map(|(n, t)| (n.to_string(), t))
         .collect(),
+        field_modes: Default::default(),
         tags: ["Blog Updates", "Platform Updates", "VIP"]
             .map(String::from)
             .into(),
+        tag_modes: Default::default(),
         default_channel: Some("web".into()),
         default_key: Some("email".into()),
         marker: None,

@@ -140,7 +140,9 @@ pub(crate) fn check(
     Some(Config {
         channels,
         fields,
+        field_modes: BTreeMap::new(),
         tags: tags.into_keys().collect(),
+        tag_modes: BTreeMap::new(),
         default_channel,
         default_key: defaults.key,
         marker: defaults.marker.map(|m| Marker {

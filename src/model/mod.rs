@@ -4,6 +4,7 @@
 
 mod fields;
 mod live;
+mod modes;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 pub use self::fields::Fields;
 pub use self::live::{FieldWrite, Found, LiveState};
+pub use self::modes::{TagWrite, WriteMode};
 
 /// Calls per minute a channel accepts when the config does not say (the vendor documents' figure).
 pub const DEFAULT_RATE_LIMIT: u32 = 100;
@@ -198,8 +200,12 @@ pub struct Config {
     pub channels: BTreeMap<String, Channel>,
     /// Managed fields and their types.
     pub fields: BTreeMap<String, FieldType>,
+    /// Write modes of the fields that are not `sync` (read through [`Config::field_mode`]).
+    pub field_modes: BTreeMap<String, WriteMode>,
     /// Managed tags.
     pub tags: BTreeSet<String>,
+    /// Write modes of the managed tags that are not `sync` (read through [`Config::tag_mode`]).
+    pub tag_modes: BTreeMap<String, TagWrite>,
     /// Default channel of a contact that names none.
     pub default_channel: Option<String>,
     /// Default key field of a contact with neither `id` nor `key`.
@@ -218,6 +224,16 @@ impl Config {
     /// The declared type of `field`; the marker field and undeclared fields are `text`.
     pub fn field_type(&self, field: &str) -> FieldType {
         self.fields.get(field).copied().unwrap_or(FieldType::Text)
+    }
+
+    /// When `field` is written; the marker field and undeclared fields are `sync`.
+    pub fn field_mode(&self, field: &str) -> WriteMode {
+        self.field_modes.get(field).copied().unwrap_or_default()
+    }
+
+    /// How the managed tag `tag` is reconciled; `sync` unless the config says otherwise.
+    pub fn tag_mode(&self, tag: &str) -> TagWrite {
+        self.tag_modes.get(tag).copied().unwrap_or_default()
     }
 }
 
