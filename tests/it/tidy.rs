@@ -25,11 +25,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("apply", &["api", "plan", "read", "model"]),
     ("render", &["apply", "plan", "config", "model"]),
     ("import", &["model"]),
+    ("edit", &["config", "model"]),
     ("sandbox", &["api", "model"]),
     (
         "ops",
         &[
-            "read", "apply", "render", "import", "sandbox", "api", "plan", "config", "model",
+            "read", "apply", "render", "import", "edit", "sandbox", "api", "plan", "config",
+            "model",
         ],
     ),
     (
