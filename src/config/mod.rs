@@ -28,8 +28,9 @@ use self::diag::{Diags, Pos};
 
 pub use self::render::render_diagnostics;
 
+pub(crate) use self::sheet::{CsvRecord, csv_records};
 pub use self::source::{Entry, FileSource, Fs};
-pub(crate) use self::yaml::{Kind, Node};
+pub(crate) use self::yaml::{At, Kind, Node, Style};
 
 /// Largest config file read, in bytes. A contact takes ~100 bytes, so this is hundreds of
 /// thousands of contacts; anything bigger is a mistake (or an attack), not a config.

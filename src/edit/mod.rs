@@ -8,6 +8,7 @@
 //! may be edited at all, is decided in `ops::adopt`; this module only writes text.
 
 pub mod csv;
+pub mod report;
 pub mod yaml;
 
 /// Replace the bytes `start..end` of a text with `text` (an insertion when `start == end`).
