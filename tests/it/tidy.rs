@@ -23,7 +23,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("api", &["model"]),
     ("read", &["api", "model"]),
     ("apply", &["api", "plan", "read", "model"]),
-    ("render", &["apply", "plan", "config", "model"]),
+    ("render", &["apply", "edit", "plan", "config", "model"]),
     ("import", &["model"]),
     ("edit", &["config", "model"]),
     ("sandbox", &["api", "model"]),
