@@ -981,4 +981,174 @@ mod tests {
             "contacts:\n  - fields: { email: a@x.example, firstName: Ann }\n    tags: [VIP]\n"
         );
     }
+
+    mod generated {
+        use super::*;
+        use crate::edit::yaml::{Expect, Quote, scalar};
+        use crate::model::{Found, LiveContact, LiveState};
+        use proptest::prelude::*;
+
+        const VALUES: &[&str] = &[
+            "Ann",
+            "007",
+            "+34600111222",
+            "null",
+            "true",
+            "a: b",
+            "x #y",
+            "it's",
+            "Ana María",
+            "a,b",
+            "[x]",
+            "-",
+            "",
+        ];
+        const TAGS: &[&str] = &["VIP", "Blog", "Platform Updates"];
+
+        /// One generated contact: (flow, quote of firstName, firstName, tags as (flow, list)).
+        type Gen = (bool, u8, usize, Option<(bool, Vec<usize>)>);
+
+        fn contact(i: usize, g: &Gen, eol: &str) -> String {
+            let (flow, quote, value, tags) = g;
+            let quote = [Quote::Plain, Quote::Single, Quote::Double][*quote as usize % 3];
+            let name = scalar(VALUES[*value], Expect::Text, quote, *flow);
+            let name = if VALUES[*value].is_empty() {
+                "\"\"".into()
+            } else {
+                name
+            };
+            let tag_list = |flow: bool, list: &[usize], indent: &str| -> String {
+                if flow || list.is_empty() {
+                    let items: Vec<String> = list
+                        .iter()
+                        .map(|t| scalar(TAGS[*t], Expect::Text, Quote::Plain, true))
+                        .collect();
+                    format!(" [{}]  # tags of {i}", items.join(", "))
+                } else {
+                    list.iter()
+                        .map(|t| format!("{eol}{indent}- {}  # why {t}", TAGS[*t]))
+                        .collect()
+                }
+            };
+            let mut out = format!("  # contact {i}{eol}");
+            if *flow {
+                out.push_str(&format!(
+                    "  - {{ fields: {{ email: c{i}@x.example, firstName: {name} }}"
+                ));
+                if let Some((_, list)) = tags {
+                    out.push_str(&format!(", tags:{} ", tag_list(true, list, "")));
+                    out.truncate(out.trim_end_matches(' ').len());
+                    // a comment cannot sit inside the braces: the tags' one goes after them
+                    let at = out.rfind("  # tags of").unwrap();
+                    let comment = out.split_off(at);
+                    out.push_str(" }");
+                    out.push_str(&comment);
+                } else {
+                    out.push_str(" }  # flow");
+                }
+                out.push_str(eol);
+            } else {
+                out.push_str(&format!(
+                    "  - fields:{eol}      email: c{i}@x.example  # key{eol}      firstName: {name}   # name{eol}"
+                ));
+                if let Some((flow, list)) = tags {
+                    out.push_str(&format!(
+                        "    tags:{}{eol}",
+                        tag_list(*flow, list, "      ")
+                    ));
+                }
+            }
+            out.push_str(eol);
+            out
+        }
+
+        fn live(config: &Config, platform: &[(Option<usize>, Vec<usize>)]) -> LiveState {
+            LiveState {
+                contacts: config
+                    .contacts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, _)| {
+                        let (name, tags) = &platform[i];
+                        let mut fields = crate::model::Fields::new();
+                        fields.insert("email", Some(format!("c{i}@x.example").into()));
+                        fields.insert(
+                            "firstName",
+                            name.map(|v| VALUES[v])
+                                .filter(|v| !v.is_empty())
+                                .map(Into::into),
+                        );
+                        let tags = tags.iter().map(|t| TAGS[*t].to_string()).collect();
+                        (
+                            i,
+                            Found::Present(LiveContact {
+                                id: i.to_string(),
+                                fields,
+                                tags,
+                            }),
+                        )
+                    })
+                    .collect(),
+                orphans: vec![],
+                reads: BTreeMap::new(),
+            }
+        }
+
+        fn tag_set() -> impl Strategy<Value = Vec<usize>> {
+            proptest::sample::subsequence(vec![0usize, 1, 2], 0..=3)
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+            #[test]
+            fn adopting_then_planning_shows_no_change_and_keeps_every_comment(
+                contacts in proptest::collection::vec(
+                    (any::<bool>(), 0u8..3, 0..VALUES.len(),
+                     proptest::option::of((any::<bool>(), tag_set()))),
+                    1..5),
+                platform in proptest::collection::vec(
+                    (proptest::option::of(0..VALUES.len()), tag_set()), 5),
+                crlf in any::<bool>(),
+            ) {
+                let eol = if crlf { "\r\n" } else { "\n" };
+                let mut team = format!("# the team{eol}contacts:{eol}");
+                for (i, g) in contacts.iter().enumerate() {
+                    team.push_str(&contact(i, g, eol));
+                }
+                team.push_str(&format!("# end{eol}"));
+                let head = HEAD.replace("tags: [VIP, Blog]", "tags: [VIP, Blog, Platform Updates]");
+                let (dir, config, read) = load(&[("a.yaml", &head), ("b.yaml", &team)]);
+                let first = crate::plan::plan(&config, live(&config, &platform), PlanOptions::default());
+                let adoption = adopt(&config, &first, &read);
+                prop_assert_eq!(adoption.refused(), 0, "{:?}", adoption.contacts);
+                let drifted = first.contacts.iter().filter(|c| c.action == Action::Update).count();
+                prop_assert_eq!(adoption.adopted(), drifted);
+
+                // every written file re-parses and keeps its comment lines
+                for f in &adoption.files {
+                    prop_assert!(config::parse_yaml(&f.after).is_ok(), "{}", f.after);
+                    for line in f.before.lines().filter(|l| l.trim_start().starts_with('#')) {
+                        prop_assert!(f.after.lines().any(|l| l == line), "{line:?} lost:\n{}", f.after);
+                    }
+                }
+                // planning the edited config against the same platform: no change
+                let edited = Edited {
+                    read: &read,
+                    edited: adoption
+                        .files
+                        .iter()
+                        .map(|f| (read[&*f.file].0.as_path(), f.after.as_str()))
+                        .collect(),
+                };
+                let reloaded = config::load_from(&edited, dir.path());
+                prop_assert!(reloaded.is_ok(), "{:?}\n{team}", reloaded.err());
+                let reloaded = reloaded.unwrap();
+                let again = crate::plan::plan(&reloaded, live(&reloaded, &platform), PlanOptions::default());
+                for c in &adoption.contacts {
+                    let after = again.contacts.iter().find(|p| p.identity == c.identity).unwrap();
+                    prop_assert_eq!(after.action, Action::Unchanged, "{:?}\n{}", after, adoption.files.iter().map(|f| f.after.clone()).collect::<String>());
+                }
+            }
+        }
+    }
 }
