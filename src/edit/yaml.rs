@@ -314,22 +314,26 @@ mod tests {
         assert_eq!(scalar("x", Expect::Text, Quote::Double, false), "\"x\"");
     }
 
-    fn flow(text: &str, remove: &[usize], add: &[&str]) -> String {
+    /// `text`'s `tags:` list, written `[..]` when `flow`, with `remove` and `add` applied.
+    fn edited(text: &str, flow: bool, remove: &[usize], add: &[&str]) -> String {
         let root = parse_yaml(text).unwrap();
-        let (key, node) = tags(&root);
+        let e = root.entry("tags").unwrap();
         let list = List {
-            flow: true,
-            start: node.at.start as usize,
-            key_end: key,
-            items: spans(node),
+            flow,
+            start: e.value.at.start as usize,
+            key_end: e.key_end as usize,
+            items: spans(&e.value),
         };
         let add: Vec<String> = add.iter().map(|s| s.to_string()).collect();
         apply(text, &edit_list(text, &list, remove, &add).unwrap()).unwrap()
     }
 
-    fn tags(root: &Node) -> (usize, &Node) {
-        let e = root.entry("tags").unwrap();
-        (e.key_end as usize, &e.value)
+    fn flow(text: &str, remove: &[usize], add: &[&str]) -> String {
+        edited(text, true, remove, add)
+    }
+
+    fn block(text: &str, remove: &[usize], add: &[&str]) -> String {
+        edited(text, false, remove, add)
     }
 
     fn spans(node: &Node) -> Vec<(usize, usize)> {
@@ -340,19 +344,6 @@ mod tests {
                 .collect(),
             _ => vec![],
         }
-    }
-
-    fn block(text: &str, remove: &[usize], add: &[&str]) -> String {
-        let root = parse_yaml(text).unwrap();
-        let (key, node) = tags(&root);
-        let list = List {
-            flow: false,
-            start: node.at.start as usize,
-            key_end: key,
-            items: spans(node),
-        };
-        let add: Vec<String> = add.iter().map(|s| s.to_string()).collect();
-        apply(text, &edit_list(text, &list, remove, &add).unwrap()).unwrap()
     }
 
     #[test]
