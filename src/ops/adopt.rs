@@ -63,7 +63,7 @@ pub async fn run(request: AdoptRequest<'_>) -> Result<Adoption, Error> {
     )
     .await;
     let read = files.take();
-    let mut adoption = adopt(&session.config, &plan, &read);
+    let mut adoption = adopt(&session.config, &plan, &read)?;
     check_reloads(request.path, &read, &adoption)?;
     adoption.dry_run = request.dry_run;
     if !request.dry_run {
@@ -155,8 +155,8 @@ fn check_reloads(path: &Path, read: &ReadFiles, adoption: &Adoption) -> Result<(
 }
 
 /// The edits that make the files of `config` (as `read`) follow the platform where `plan` found
-/// drift. Pure: reads no file, writes none.
-pub fn adopt(config: &Config, plan: &Plan, read: &ReadFiles) -> Adoption {
+/// drift. Pure: reads no file, writes none. `Err` only for a bug: edits that overlap.
+pub fn adopt(config: &Config, plan: &Plan, read: &ReadFiles) -> Result<Adoption, Error> {
     let by_identity: HashMap<(&str, &Identity), &DesiredContact> = config
         .contacts
         .iter()
@@ -217,22 +217,17 @@ pub fn adopt(config: &Config, plan: &Plan, read: &ReadFiles) -> Adoption {
     for file in order {
         let Some(text) = cx.text(&file) else { continue };
         let list = splices.remove(&file).unwrap_or_default();
-        match edit::apply(&text, &list) {
-            Ok(after) => out.files.push(FileChange {
-                file,
-                before: text,
-                after,
-            }),
-            // Splices of different contacts never share bytes; if they did, the file is left
-            // as it is and the reload check names nothing wrong: say it here instead.
-            Err(e) => out.files.push(FileChange {
-                file,
-                before: text.clone(),
-                after: format!("{text}\n# contactctl adopt bug: {e}\n: ["),
-            }),
-        }
+        // Splices of different contacts never share bytes; if they did, nothing is written.
+        let after = edit::apply(&text, &list).map_err(|e| Error::AdoptBroke {
+            problems: vec![format!("{file}: {e}")],
+        })?;
+        out.files.push(FileChange {
+            file,
+            before: text,
+            after,
+        });
     }
-    out
+    Ok(out)
 }
 
 /// A drifted value to take back from the platform.
@@ -912,7 +907,7 @@ mod tests {
             update("a@x.example", &[("firstName", Some("Anne"))], &[], &[]),
             update("b@x.example", &[("firstName", Some("Anne"))], &[], &[]),
         ]);
-        let a = adopt(&config, &p, &read);
+        let a = adopt(&config, &p, &read).unwrap();
         let got = reasons(&a);
         assert_eq!(got.len(), 2, "{got:?}");
         assert!(
@@ -943,7 +938,7 @@ mod tests {
             // cleared, empty: clear: adopted
             update("c@x.example", &[("firstName", None)], &[], &[]),
         ]);
-        let a = adopt(&config, &p, &read);
+        let a = adopt(&config, &p, &read).unwrap();
         let got = reasons(&a);
         assert!(got[0].starts_with("2:5: its tags drifted, and this source has no tags column"));
         assert!(got[1].starts_with("3:2: firstName is empty on the platform, and an empty cell"));
@@ -967,7 +962,7 @@ mod tests {
             &["VIP", "Blog"],
             &[],
         )]);
-        let a = adopt(&config, &p, &read);
+        let a = adopt(&config, &p, &read).unwrap();
         let left: Vec<&str> = a.left_for_apply.iter().map(|l| l.reason.as_str()).collect();
         assert_eq!(
             left,
@@ -1119,7 +1114,7 @@ mod tests {
                 let head = HEAD.replace("tags: [VIP, Blog]", "tags: [VIP, Blog, Platform Updates]");
                 let (dir, config, read) = load(&[("a.yaml", &head), ("b.yaml", &team)]);
                 let first = crate::plan::plan(&config, live(&config, &platform), PlanOptions::default());
-                let adoption = adopt(&config, &first, &read);
+                let adoption = adopt(&config, &first, &read).unwrap();
                 prop_assert_eq!(adoption.refused(), 0, "{:?}", adoption.contacts);
                 let drifted = first.contacts.iter().filter(|c| c.action == Action::Update).count();
                 prop_assert_eq!(adoption.adopted(), drifted);

@@ -203,6 +203,7 @@ row3@example.com,Row Three,\n"
 #[test]
 fn json_lists_each_contact_with_its_edits_or_refusal() {
     let (env, dir) = setup();
+    let reads = env.reads("web");
     let out = env
         .cmd()
         .args(["adopt", "--dry-run", "--format", "json"])
@@ -210,6 +211,11 @@ fn json_lists_each_contact_with_its_edits_or_refusal() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
+    // the reads of plan, exactly
+    let adopt_reads = env.reads("web") - reads;
+    env.cmd().arg("plan").arg(&dir).assert().code(0);
+    assert_eq!(adopt_reads, env.reads("web") - reads - adopt_reads);
+    assert_eq!(adopt_reads, 7, "one look-up per contact, no marker");
     let v = Env::json(&out);
     let team = dir.join("20-team.yaml").display().to_string();
     let juan = v["contacts"]
