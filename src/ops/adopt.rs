@@ -956,21 +956,39 @@ mod tests {
             .field_modes
             .insert("firstName".into(), WriteMode::IfEmpty);
         config.tag_modes.insert("VIP".into(), TagWrite::Add);
-        let p = plan(vec![update(
-            "a@x.example",
-            &[("firstName", None)],
-            &["VIP", "Blog"],
-            &[],
-        )]);
+        config.marker = Some(crate::model::Marker {
+            field: "managed_by".into(),
+            value: "git".into(),
+        });
+        let with_action = |action: Action, error: Option<&str>| ContactPlan {
+            action,
+            error: error.map(String::from),
+            ..update("new@x.example", &[], &[], &[])
+        };
+        let p = plan(vec![
+            update(
+                "a@x.example",
+                &[("firstName", None), ("managed_by", None)],
+                &["VIP", "Blog"],
+                &[],
+            ),
+            with_action(Action::Create, None),
+            with_action(Action::Error, Some("matches 2 contacts")),
+            with_action(Action::Orphan, None),
+        ]);
         let a = adopt(&config, &p, &read).unwrap();
         let left: Vec<&str> = a.left_for_apply.iter().map(|l| l.reason.as_str()).collect();
         assert_eq!(
             left,
             [
                 "firstName is empty on the platform (write: if_empty): apply fills it",
+                "the marker is not written yet: apply writes it",
                 "tag \"VIP\" (write: add) is not on the platform: apply adds it",
+                "not on the platform: apply creates it",
+                "could not be planned: matches 2 contacts",
             ]
         );
+        assert_eq!(a.not_in_repo.len(), 1, "the orphan, for import");
         assert_eq!(
             a.files[0].after,
             "contacts:\n  - fields: { email: a@x.example, firstName: Ann }\n    tags: [VIP]\n"
