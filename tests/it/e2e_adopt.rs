@@ -17,7 +17,7 @@ contacts:\r
 \r
   - fields:\r
       email: juan@example.com   # primary address\r
-      phone: '+34 600 111 222'  # mobile\r
+      phone: +34 600 111 222  # mobile\r
       lastName: Dar\r
     tags:\r
       - Blog Updates   # opted in 2024\r
@@ -118,7 +118,7 @@ contacts:\r
 \r
   - fields:\r
       email: juan@example.com   # primary address\r
-      phone: '+34600111223'  # mobile\r
+      phone: \"+34600111223\"  # mobile\r
       lastName: null\r
     tags: []\r
   - fields: { email: lea@example.com, firstName: Lea }\r
@@ -160,7 +160,7 @@ row3@example.com,Row Three,\n"
         "{stdout}"
     );
     assert!(
-        stdout.contains("-      phone: '+34 600 111 222'  # mobile"),
+        stdout.contains("-      phone: +34 600 111 222  # mobile"),
         "{stdout}"
     );
     assert_eq!(env.writes("web"), 0, "adopt makes no write call");
@@ -233,7 +233,7 @@ fn json_lists_each_contact_with_its_edits_or_refusal() {
     assert_eq!(
         phone,
         &serde_json::json!({"file": team, "line": 8, "column": 14, "adopts": "field",
-            "name": "phone", "old": "'+34 600 111 222'", "new": "'+34600111223'"})
+            "name": "phone", "old": "+34 600 111 222", "new": "\"+34600111223\""})
     );
     let row3 = &v["contacts"]
         .as_array()
