@@ -179,6 +179,9 @@ impl From<ops::Error> for CommandError {
                 "give --base the path of a config: a file, or a directory of *.yaml files"
             }),
             E::Git { .. } => err(Kind::Runtime).hint("--changed-since needs `git` on the PATH"),
+            E::FileChanged { .. } => err(Kind::Refused)
+                .hint("run adopt again: it reads the file as it is now"),
+            E::AdoptWrite { .. } | E::AdoptBroke { .. } => err(Kind::Runtime),
             E::ConfigExists { .. } => err(Kind::User).hint(
                 "edit it, or give init another path (e.g. `contactctl init new-contacts/`)",
             ),

@@ -3,6 +3,7 @@
 //! call the operation, render, pick the exit code. Confirmation, progress and signals live here
 //! too. Library errors become a [`CommandError`] (message, hints, exit code) here, once.
 
+mod adopt;
 mod apply;
 mod completions;
 mod confirm;
@@ -204,6 +205,12 @@ pub enum Command {
         after_help = "Examples:\n  contactctl import contacts/ --channel web --field customer_type=premium --out contacts/50-premium.yaml\n  contactctl import contacts/ --channel viber --id 'tMNGhftyUPrB3r1lD+bT4g==' --id 'a/B+c='\n  contactctl import contacts/ --channel web --field segment=event --format csv --out contacts/lists/event.csv\n\nExit 1 when an --id was not found, or (csv) a contact has no unique key value to be a row; the others are still written."
     )]
     Import(ImportArgs),
+    /// Edit the config's files so that they match the platform where it drifted (the repo follows
+    /// the platform: the other remedy to drift than apply); makes no write call.
+    #[command(
+        after_help = "Examples:\n  contactctl adopt contacts/ --dry-run      # show the diff, write nothing\n  contactctl adopt contacts/ --contact email=juan@example.com\n\nExit 1 when a contact could not be adopted (named with file:line:col and why); the others are still adopted."
+    )]
+    Adopt(AdoptArgs),
     /// Print the JSON Schema of the config.
     #[command(after_help = "Example: contactctl schema > schemas/contactctl.schema.json")]
     Schema,
@@ -283,6 +290,32 @@ pub struct PlanArgs {
     pub prune: bool,
     #[command(flatten)]
     pub paging: Paging,
+}
+
+/// `adopt` flags.
+#[derive(Debug, Args)]
+pub struct AdoptArgs {
+    #[command(flatten)]
+    pub target: AdoptTarget,
+    /// Print the diff and the summary, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Which contacts `adopt` takes back, and from where (as `plan`, without BASE).
+#[derive(Debug, Args, Clone)]
+pub struct AdoptTarget {
+    /// The config: a YAML file, or a directory of *.yaml/*.yml files.
+    #[arg(default_value = DEFAULT_CONFIG)]
+    pub path: PathBuf,
+    /// Only this channel (repeatable).
+    #[arg(long = "channel", value_name = "NAME")]
+    pub channels: Vec<String>,
+    /// Only this contact, as shown in plans (repeatable).
+    #[arg(long = "contact", value_name = "IDENTITY")]
+    pub contacts: Vec<String>,
+    #[command(flatten)]
+    pub endpoint: Endpoint,
 }
 
 /// `apply` flags.
@@ -399,6 +432,7 @@ pub async fn run(cli: Cli) -> Exit {
         Command::Plan(args) => plan::run(args, &out).await,
         Command::Apply(args) => apply::run(args, &out).await,
         Command::Show(args) => show::run(&args.file, &out),
+        Command::Adopt(args) => adopt::run(args, &out).await,
         Command::Sandbox(args) => sandbox::run(args, &out).await,
         Command::Init(args) => init::run(&args.path, &out),
         Command::Completions(args) => completions::completions(args.shell, &out),

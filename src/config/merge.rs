@@ -88,10 +88,12 @@ fn merge_entry(
             let first = Node {
                 pos: existing.value.pos,
                 kind: existing_kind.clone(),
+                at: existing.value.at,
             };
             let again = Node {
                 pos: entry.value.pos,
                 kind,
+                at: entry.value.at,
             };
             if first.to_json() != again.to_json() {
                 let at = diags.loc(first.pos);

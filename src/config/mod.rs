@@ -25,10 +25,12 @@ use sha2::{Digest, Sha256};
 use crate::model::{Config, SourceLoc};
 
 use self::diag::{Diags, Pos};
-use self::yaml::{Kind, Node};
 
 pub use self::render::render_diagnostics;
+
+pub(crate) use self::sheet::{CsvRecord, csv_records};
 pub use self::source::{Entry, FileSource, Fs};
+pub(crate) use self::yaml::{At, Kind, Node, Style};
 
 /// Largest config file read, in bytes. A contact takes ~100 bytes, so this is hundreds of
 /// thousands of contacts; anything bigger is a mistake (or an attack), not a config.
@@ -116,6 +118,21 @@ pub fn load_from(files: &dyn FileSource, path: &Path) -> Result<Config, Vec<Diag
             Ok(config)
         }
         _ => Err(diags.into_diagnostics()),
+    }
+}
+
+/// Parse one YAML text exactly as the loader parses a config file (YAML 1.2 core schema, the
+/// same positions and byte spans): what `adopt` edits by, and how it checks an edit reads back as
+/// meant. `Err` holds the problems, as `line:col: message`.
+pub(crate) fn parse_yaml(text: &str) -> Result<Node, Vec<String>> {
+    let mut diags = Diags::new(vec![String::new()]);
+    match yaml::parse(0, text, &mut diags) {
+        Some(node) if diags.is_empty() => Ok(node),
+        _ => Err(diags
+            .into_diagnostics()
+            .iter()
+            .map(|d| format!("{}:{}: {}", d.loc.line, d.loc.col, d.message))
+            .collect()),
     }
 }
 

@@ -635,6 +635,39 @@ fn walk(text: &[u8], mut f: impl FnMut(usize, u32, Option<u32>) -> ControlFlow<(
     in_record && quoted
 }
 
+/// One record of a CSV text: the line it starts on (as positions of the loader count it) and
+/// the bytes of each of its cells (quotes included; separators not).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CsvRecord {
+    /// The line the record starts on (the header is line 1).
+    pub line: u32,
+    /// Each cell's byte range, in order.
+    pub cells: Vec<std::ops::Range<usize>>,
+}
+
+/// Every record of `text`, read as the loader reads the sheet (`walk`), with its cells' bytes:
+/// what `adopt` edits a cell by.
+pub(crate) fn csv_records(text: &[u8]) -> Vec<CsvRecord> {
+    let mut out: Vec<CsvRecord> = Vec::new();
+    let mut open: Option<(u32, Vec<usize>)> = None;
+    walk(text, |at, line, cell| {
+        match (cell, &mut open) {
+            (Some(1), _) => open = Some((line, vec![at])),
+            (Some(_), Some((_, starts))) => starts.push(at),
+            (None, Some(_)) => {
+                if let Some((line, starts)) = open.take() {
+                    let ends = starts.iter().skip(1).map(|s| s - 1).chain([at]);
+                    let cells = starts.iter().zip(ends).map(|(s, e)| *s..e).collect();
+                    out.push(CsvRecord { line, cells });
+                }
+            }
+            _ => {}
+        }
+        ControlFlow::Continue(())
+    });
+    out
+}
+
 /// The record line and cell (1-based) of a cell whose opening quote is never closed: it runs to
 /// the end of `text`.
 fn unclosed_quote(text: &[u8]) -> Option<(u32, u32)> {
@@ -701,6 +734,21 @@ mod tests {
     use super::*;
     use crate::config::source::Fs;
     use std::fs;
+
+    #[test]
+    fn records_give_each_cells_bytes() {
+        let text = "a,b,c\n\"x,1\",\"multi\nline\",z\r\n\nlast,,\n";
+        let records = csv_records(text.as_bytes());
+        let cells =
+            |i: usize| -> Vec<&str> { records[i].cells.iter().map(|r| &text[r.clone()]).collect() };
+        assert_eq!(records.len(), 3);
+        assert_eq!(
+            (records[1].line, cells(1)),
+            (2, vec!["\"x,1\"", "\"multi\nline\"", "z"])
+        );
+        assert_eq!((records[2].line, cells(2)), (5, vec!["last", "", ""]));
+        assert_eq!(cells(0), ["a", "b", "c"]);
+    }
 
     #[test]
     fn cells_are_found_by_record_line_and_index() {

@@ -25,6 +25,56 @@ pub(crate) struct Node {
     pub pos: Pos,
     /// What it is.
     pub kind: Kind,
+    /// Its bytes in the text and how they are written, for editing the file in place (adopt).
+    pub at: At,
+}
+
+/// Where a value's text is and how it is written: what an in-place edit (`crate::edit`) needs
+/// beyond the line and column, from the same parse that positions every diagnostic, so the
+/// loader and the editor cannot disagree about where a value is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct At {
+    /// Byte offset of its first byte (a quoted scalar's opening quote; a flow collection's
+    /// bracket; a block list's first `-`).
+    pub start: u32,
+    /// Byte offset just past its last byte (a closing quote or bracket; a block collection's last
+    /// value). Trailing spaces and comments are not part of it.
+    pub end: u32,
+    /// How it is written.
+    pub style: Style,
+    /// It is anchored (`&a`), an alias (`*a`), or inside one of those: its text is shared with
+    /// other values, so an edit for one contact would change others.
+    pub shared: bool,
+}
+
+/// How a value is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Style {
+    /// A plain scalar (or an empty value).
+    #[default]
+    Plain,
+    /// `'single quoted'`.
+    Single,
+    /// `"double quoted"`.
+    Double,
+    /// A block scalar, `|` or `>`.
+    Block,
+    /// A flow collection, `[a, b]` or `{a: 1}`.
+    Flow,
+    /// A block collection (`- a` lines, or `key: value` lines).
+    Lines,
+}
+
+impl At {
+    /// Mark this value and everything in it as shared (see [`At::shared`]).
+    fn share(node: &mut Node) {
+        node.at.shared = true;
+        match &mut node.kind {
+            Kind::Seq(items) => items.iter_mut().for_each(At::share),
+            Kind::Map(entries) => entries.iter_mut().for_each(|e| At::share(&mut e.value)),
+            _ => {}
+        }
+    }
 }
 
 /// The kinds of YAML value a config can hold.
@@ -55,6 +105,8 @@ pub(crate) struct Entry {
     pub key: CompactString,
     /// Where the key is.
     pub key_pos: Pos,
+    /// Byte offset just past the key's text (the `:` follows, perhaps after spaces).
+    pub key_end: u32,
     /// Its value.
     pub value: Node,
 }
@@ -206,12 +258,20 @@ impl<'a> Builder<'a, '_> {
         }
     }
 
-    fn next(&mut self) -> Result<(Event<'a>, Pos), Stop> {
+    fn next(&mut self) -> Result<(Event<'a>, Pos, At), Stop> {
         match self.parser.next_event() {
             Some(Ok((event, span))) => {
                 let pos = self.pos(&span);
                 self.last = pos;
-                Ok((event, pos))
+                let offset = |m: &serde_saphyr::granit_parser::Marker| {
+                    u32::try_from(m.byte_offset().unwrap_or(0)).unwrap_or(u32::MAX)
+                };
+                let at = At {
+                    start: offset(&span.start),
+                    end: offset(&span.end),
+                    ..At::default()
+                };
+                Ok((event, pos, at))
             }
             Some(Err(e)) => {
                 let m = e.marker();
@@ -245,7 +305,7 @@ impl<'a> Builder<'a, '_> {
     fn document(&mut self) -> Result<Node, Stop> {
         let mut root: Option<Node> = None;
         loop {
-            let (event, pos) = self.next()?;
+            let (event, pos, _) = self.next()?;
             match event {
                 Event::StreamStart | Event::DocumentEnd => {}
                 Event::StreamEnd => break,
@@ -259,8 +319,8 @@ impl<'a> Builder<'a, '_> {
                     }
                     // Aliases refer to anchors of their own document.
                     self.anchors.clear();
-                    let (event, pos) = self.next()?;
-                    root = Some(self.node(event, pos, 0)?);
+                    let (event, pos, at) = self.next()?;
+                    root = Some(self.node(event, pos, at, 0)?);
                 }
                 _ => {}
             }
@@ -268,6 +328,7 @@ impl<'a> Builder<'a, '_> {
         Ok(root.unwrap_or(Node {
             pos: Pos::start(self.file),
             kind: Kind::Null,
+            at: At::default(),
         }))
     }
 
@@ -297,41 +358,54 @@ impl<'a> Builder<'a, '_> {
         Ok(())
     }
 
-    fn node(&mut self, event: Event<'a>, pos: Pos, depth: usize) -> Result<Node, Stop> {
+    fn node(&mut self, event: Event<'a>, pos: Pos, at: At, depth: usize) -> Result<Node, Stop> {
         let (nodes_before, bytes_before) = (self.nodes, self.text_bytes);
         let (node, anchor) = match event {
             Event::Scalar(value, style, anchor, tag) => {
                 self.spend(1, value.len(), pos)?;
+                let at = At {
+                    style: match style {
+                        ScalarStyle::Plain => Style::Plain,
+                        ScalarStyle::SingleQuoted => Style::Single,
+                        ScalarStyle::DoubleQuoted => Style::Double,
+                        _ => Style::Block,
+                    },
+                    ..at
+                };
                 let kind = scalar(value, style, tag.as_deref())
                     .map_err(|message| Stop { pos, message })?;
-                (Node { pos, kind }, anchor)
+                (Node { pos, kind, at }, anchor)
             }
-            Event::SequenceStart(_, anchor, tag) => {
+            Event::SequenceStart(style, anchor, tag) => {
                 self.collection(tag.as_deref(), "seq", pos, depth)?;
-                let mut items = Vec::new();
-                loop {
-                    let (event, at) = self.next()?;
+                let mut items: Vec<Node> = Vec::new();
+                let end = loop {
+                    let (event, item_pos, item_at) = self.next()?;
                     if matches!(event, Event::SequenceEnd) {
-                        break;
+                        break item_at.end;
                     }
-                    items.push(self.node(event, at, depth + 1)?);
-                }
+                    items.push(self.node(event, item_pos, item_at, depth + 1)?);
+                };
                 items.shrink_to_fit();
+                let at = collection_at(at, style, end, items.last().map(|n| n.at.end));
                 (
                     Node {
                         pos,
                         kind: Kind::Seq(items),
+                        at,
                     },
                     anchor,
                 )
             }
-            Event::MappingStart(_, anchor, tag) => {
+            Event::MappingStart(style, anchor, tag) => {
                 self.collection(tag.as_deref(), "map", pos, depth)?;
-                let entries = self.entries(depth)?;
+                let (entries, end) = self.entries(depth)?;
+                let at = collection_at(at, style, end, entries.last().map(|e| e.value.at.end));
                 (
                     Node {
                         pos,
                         kind: Kind::Map(entries),
+                        at,
                     },
                     anchor,
                 )
@@ -358,6 +432,7 @@ impl<'a> Builder<'a, '_> {
                     }
                 };
                 node.pos = pos;
+                At::share(&mut node);
                 return Ok(node);
             }
             _ => {
@@ -367,7 +442,9 @@ impl<'a> Builder<'a, '_> {
                 });
             }
         };
+        let mut node = node;
         if anchor != 0 {
+            At::share(&mut node);
             self.anchors.insert(
                 anchor,
                 Anchored {
@@ -406,27 +483,28 @@ impl<'a> Builder<'a, '_> {
         self.spend(1, 0, pos)
     }
 
-    /// The entries of a mapping, up to its end. A key that cannot be one, or that repeats, is
-    /// reported and its entry dropped; parsing goes on.
-    fn entries(&mut self, depth: usize) -> Result<Vec<Entry>, Stop> {
+    /// The entries of a mapping, up to its end (and the end's offset). A key that cannot be one,
+    /// or that repeats, is reported and its entry dropped; parsing goes on.
+    fn entries(&mut self, depth: usize) -> Result<(Vec<Entry>, u32), Stop> {
         let mut out: Vec<Entry> = Vec::new();
         // Small mappings (nearly all) are checked for duplicates by a scan; big ones by hash.
         let mut index: Option<HashMap<CompactString, usize>> = None;
         loop {
-            let (event, key_pos) = self.next()?;
+            let (event, key_pos, key_at) = self.next()?;
             if matches!(event, Event::MappingEnd) {
                 // a config holds 100,000 small mappings: growth's spare room would be a third
                 // of the tree
                 out.shrink_to_fit();
-                return Ok(out);
+                return Ok((out, key_at.end));
             }
             let merge_key = matches!(
                 &event,
                 Event::Scalar(k, ScalarStyle::Plain, _, None) if k == "<<"
             );
-            let key = self.node(event, key_pos, depth + 1)?;
-            let (event, value_pos) = self.next()?;
-            let value = self.node(event, value_pos, depth + 1)?;
+            let key = self.node(event, key_pos, key_at, depth + 1)?;
+            let key_end = key.at.end;
+            let (event, value_pos, value_at) = self.next()?;
+            let value = self.node(event, value_pos, value_at, depth + 1)?;
             let key = match key.kind {
                 _ if merge_key => {
                     self.diags.push(
@@ -475,8 +553,33 @@ impl<'a> Builder<'a, '_> {
             out.push(Entry {
                 key,
                 key_pos,
+                key_end,
                 value,
             });
+        }
+    }
+}
+
+/// Where a collection that started at `start` is: a flow one ends at its closing bracket (`end`,
+/// the end of its end event), a block one at its last value (`last`; the end event of a block
+/// collection is where the next thing starts, past comments and blank lines).
+fn collection_at(
+    start: At,
+    style: serde_saphyr::granit_parser::StructureStyle,
+    end: u32,
+    last: Option<u32>,
+) -> At {
+    if style == serde_saphyr::granit_parser::StructureStyle::Flow {
+        At {
+            end,
+            style: Style::Flow,
+            ..start
+        }
+    } else {
+        At {
+            end: last.unwrap_or(start.start),
+            style: Style::Lines,
+            ..start
         }
     }
 }
@@ -791,6 +894,26 @@ mod tests {
         let got = problems("a: &a [1, *a]\n");
         assert_eq!(got.len(), 1, "{got:?}");
         assert!(got[0].starts_with("f.yaml:1:"), "{got:?}");
+    }
+
+    #[test]
+    fn every_value_knows_its_bytes_and_style() {
+        let text =
+            "a: 'q' # c\r\nb: [x, \"y\" ]\r\nc:\r\n  - p\r\n  - é  # c\r\nd: &s v\r\ne: *s\r\n";
+        let n = parse_ok(text);
+        let bytes = |n: &Node| &text[n.at.start as usize..n.at.end as usize];
+        let a = n.get("a").unwrap();
+        assert_eq!((bytes(a), a.at.style), ("'q'", Style::Single));
+        assert_eq!(&text[..n.entry("a").unwrap().key_end as usize], "a");
+        let b = n.get("b").unwrap();
+        assert_eq!((bytes(b), b.at.style), ("[x, \"y\" ]", Style::Flow));
+        assert_eq!(bytes(b.item(1).unwrap()), "\"y\"");
+        let c = n.get("c").unwrap();
+        assert_eq!((bytes(c), c.at.style), ("- p\r\n  - é", Style::Lines));
+        assert_eq!(bytes(c.item(1).unwrap()), "é");
+        assert!(!a.at.shared && !c.at.shared);
+        assert!(n.get("d").unwrap().at.shared, "anchored");
+        assert!(n.get("e").unwrap().at.shared, "an alias");
     }
 
     #[test]

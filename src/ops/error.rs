@@ -61,6 +61,28 @@ pub enum Error {
     /// The `--sandbox-state` file cannot be used.
     #[error(transparent)]
     SandboxState(#[from] SandboxError),
+    /// `adopt`: a file changed on disk between the read and the write; it is not overwritten.
+    #[error("{file} changed on disk since adopt read it: not overwritten")]
+    FileChanged {
+        /// The file as the config names it.
+        file: String,
+        /// Its path.
+        path: PathBuf,
+    },
+    /// `adopt`: a file could not be written.
+    #[error("writing {}: {source}", path.display())]
+    AdoptWrite {
+        /// The file (or its temporary file).
+        path: PathBuf,
+        /// The OS's reason.
+        source: std::io::Error,
+    },
+    /// `adopt`: the edited config no longer loads. A bug of adopt; nothing was written.
+    #[error("adopt's edits would break the config, so nothing was written (a bug: please report it): {}", problems.join("; "))]
+    AdoptBroke {
+        /// The loader's problems with the edited files.
+        problems: Vec<String>,
+    },
     /// The sandbox could not start (the port is taken, ...).
     #[error("starting the sandbox on {addr}: {source}")]
     SandboxStart {

@@ -5,6 +5,7 @@
 //! path, or a git commit read with the `git` command line) — and report through typed errors and
 //! events; they never print, prompt or look at the terminal.
 
+pub mod adopt;
 pub mod apply;
 mod error;
 mod git;

@@ -4,6 +4,7 @@
 //! report. This file holds what the formats share (wording of the summary, durations, the diff of
 //! a contact's managed state); it must not print, read the environment or decide colour.
 
+pub mod adopt;
 mod controls;
 pub mod json;
 pub mod markdown;

@@ -9,6 +9,7 @@ mod config_csv;
 mod config_fixtures;
 mod config_garbage;
 mod config_load;
+mod e2e_adopt;
 mod e2e_csv;
 mod e2e_import;
 mod e2e_long_runs;

@@ -26,13 +26,15 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("api", &["model"]),
     ("read", &["api", "model"]),
     ("apply", &["api", "plan", "read", "model"]),
-    ("render", &["apply", "plan", "config", "model"]),
+    ("render", &["apply", "edit", "plan", "config", "model"]),
     ("import", &["model"]),
+    ("edit", &["config", "model"]),
     ("sandbox", &["api", "model"]),
     (
         "ops",
         &[
-            "read", "apply", "render", "import", "sandbox", "api", "plan", "config", "model",
+            "read", "apply", "render", "import", "edit", "sandbox", "api", "plan", "config",
+            "model",
         ],
     ),
     (
