@@ -6,8 +6,9 @@
 //   - nothing to adopt: that pull request, if open, is closed with a comment.
 // It leaves adopt-issue.json in CONTACTCTL_OUT for drift.js: the pull request's number and the
 // contacts adopt refused or left for apply, listed in the drift issue.
+// It reads `contactctl adopt --format json` (adopt.json; its shape is src/render/adopt.rs's).
 // Inputs come from the environment; `github`, `context` and `core` are github-script's. Tested in
-// tests/it/ecosystem_ci.rs under node with a fake GitHub client.
+// action/adopt.test.js and in tests/it/ecosystem_ci.rs under node with a fake GitHub client.
 
 'use strict';
 
@@ -24,34 +25,62 @@ function readText(file) {
   }
 }
 
+const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+
 /**
- * The contacts adopt did not take, as lines for the issue: refused (with the reason and where) or
- * left for apply. adopt's JSON lists each contact; a contact is refused when it carries a
- * `refused` reason, left for apply when `left_for_apply` is set.
+ * The contacts adopt did not take, as lines for the issue: each refused contact
+ * (`contacts[].refusal`: where, as `file:line:column`, and why), then each change left for apply
+ * (the top-level `left_for_apply[]`, with its reason).
  */
 function leftOut(report) {
-  const contacts = report && Array.isArray(report.contacts) ? report.contacts : [];
+  const list = (v) => (Array.isArray(v) ? v : []);
+  const who = (c) => `${c.channel || '?'}: \`${c.identity || '?'}\``;
   const out = [];
-  for (const c of contacts) {
-    const who = `${c.channel || '?'}: \`${c.identity || c.id || '?'}\``;
-    if (c.refused) {
-      const where = c.location ? ` (${c.location})` : '';
-      out.push(`${who}: refused${where}: ${c.refused}`);
-    } else if (c.left_for_apply) {
-      const why = typeof c.left_for_apply === 'string' ? `: ${c.left_for_apply}` : '';
-      out.push(`${who}: left for \`contactctl apply\`${why}`);
-    }
+  for (const c of list(report && report.contacts)) {
+    const r = c.refusal;
+    if (r) out.push(`${who(c)}: refused (${r.file}:${r.line}:${r.column}): ${r.reason}`);
+  }
+  for (const l of list(report && report.left_for_apply)) {
+    out.push(`${who(l)}: left for \`contactctl apply\`: ${l.reason}`);
   }
   return out;
 }
 
-function body({ summary, diff, left, config, runUrl }) {
+/**
+ * adopt's summary line, in the words its text output ends with (src/render/adopt.rs, `summary`):
+ * `Adopted 4 contacts: 3 fields, 2 tags in 2 files; 1 could not be adopted; 1 change left for apply.`
+ */
+function summaryLine(report) {
+  const s = (report && report.summary) || {};
+  const n = (k) => (Number.isInteger(s[k]) ? s[k] : 0);
+  let line = `${report && report.dry_run ? 'Would adopt' : 'Adopted'} ${plural(n('adopted'), 'contact', 'contacts')}: ${plural(n('fields'), 'field', 'fields')}, ${plural(n('tags'), 'tag', 'tags')} in ${plural(n('files'), 'file', 'files')}`;
+  if (n('refused') > 0) line += `; ${n('refused')} could not be adopted`;
+  if (n('left_for_apply') > 0) line += `; ${plural(n('left_for_apply'), 'change', 'changes')} left for apply`;
+  return `${line}.`;
+}
+
+/** The platform's contacts the repo does not name, as a line with the way to bring them in. */
+function notInRepoLine(report) {
+  const n = report && report.summary && Number.isInteger(report.summary.not_in_repo) ? report.summary.not_in_repo : 0;
+  if (n === 0) return '';
+  return `${plural(n, 'contact is', 'contacts are')} on the platform, not in the repo (not added; bring them in with \`contactctl import PATH --channel NAME --id ID\`).`;
+}
+
+/** The diff: adopt's own per file (`files[].diff`), else the step's `git diff`. */
+function diffOf(report, fallback) {
+  const files = report && Array.isArray(report.files) ? report.files : [];
+  const own = files.map((f) => (typeof f.diff === 'string' ? f.diff.trimEnd() : '')).filter((d) => d);
+  return own.length > 0 ? own.join('\n') : fallback;
+}
+
+function body({ summary, notInRepo = '', diff, left, config, runUrl }) {
   const head = [
     `The platform's values, adopted into \`${config}\` by \`contactctl adopt\` (the nightly drift check, [run](${runUrl})). Merging makes the repo follow the platform; closing it and running \`contactctl apply\` does the opposite.`,
     '',
     summary.trim(),
     '',
   ];
+  if (notInRepo) head.push(notInRepo, '');
   if (left.length > 0) {
     head.push(`${left.length} contact(s) not adopted (listed in the drift issue).`, '');
   }
@@ -93,11 +122,14 @@ module.exports = async function adopt({ github, context, core, env = process.env
   const pull = pulls[0];
   let result;
   if (state === 'pushed') {
-    const summary =
-      (report && typeof report.summary === 'string' && report.summary) ||
-      readText(path.join(out, 'adopt-summary.txt')) ||
-      'contactctl adopt edited the config.';
-    const text = body({ summary, diff: readText(path.join(out, 'adopt.diff')), left, config, runUrl });
+    const text = body({
+      summary: report ? summaryLine(report) : 'contactctl adopt edited the config.',
+      notInRepo: notInRepoLine(report),
+      diff: diffOf(report, readText(path.join(out, 'adopt.diff'))),
+      left,
+      config,
+      runUrl,
+    });
     if (pull) {
       await github.rest.pulls.update({ owner, repo, pull_number: pull.number, body: text });
       result = { action: 'updated', number: pull.number };
@@ -136,4 +168,7 @@ module.exports = async function adopt({ github, context, core, env = process.env
 
 module.exports.body = body;
 module.exports.leftOut = leftOut;
+module.exports.summaryLine = summaryLine;
+module.exports.notInRepoLine = notInRepoLine;
+module.exports.diffOf = diffOf;
 module.exports.MAX_BODY = MAX_BODY;

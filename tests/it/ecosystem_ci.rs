@@ -1578,7 +1578,7 @@ fn calls_named(state: &Value, name: &str) -> usize {
 fn drift_js_unit_tests_pass_under_node() {
     if !have("node") {
         return skip(
-            "the drift script's unit tests (action/drift.test.js)",
+            "the action scripts' unit tests (action/drift.test.js, action/adopt.test.js)",
             "node",
         );
     }
@@ -1758,29 +1758,19 @@ fn github_drift_issue_takes_the_label_input() {
 
 // ---------------------------------------------------------------------------------------------
 // The adopt pull request: the action's "Adopt" step in a real git repository pushing to a bare
-// "origin", then its github-script steps under node against the fake GitHub. `contactctl adopt`
-// is not on this branch: tests/it/fakes/contactctl-with-fake-adopt stands in for it.
+// "origin", running the real `contactctl adopt` against the sandbox, then its github-script steps
+// under node against the fake GitHub.
 
 /// The "Adopt" step then "Keep the adopt pull request" then "Keep the drift issue", after a
-/// "Check for drift", with the fake adopt replacing `from` by `to` in the config and printing
-/// `adopt_json`. The Adopt step's output.
-fn adopt_run(env: &Env, state: &Path, edit: Option<(&str, &str)>, adopt_json: &str) -> Output {
+/// "Check for drift". The Adopt step's output.
+fn adopt_run(env: &Env, state: &Path) -> Output {
     let check = action_shell(env, "Check for drift", &[("command", "drift")], &[]);
     assert!(
         matches!(check.status.code(), Some(0 | 2)),
         "{}",
         show(&check)
     );
-    let fake = env.dir.path().join("fake-bin");
-    std::fs::create_dir_all(&fake).unwrap();
-    std::fs::copy(
-        root().join("tests/it/fakes/contactctl-with-fake-adopt"),
-        fake.join("contactctl"),
-    )
-    .unwrap();
-    let path = format!("{}:{}", fake.display(), std::env::var("PATH").unwrap());
     let server = format!("file://{}", env.dir.path().display());
-    let (from, to) = edit.unwrap_or(("", ""));
     let inputs = [
         ("command", "drift"),
         ("adopt-pull-request", "true"),
@@ -1791,12 +1781,6 @@ fn adopt_run(env: &Env, state: &Path, edit: Option<(&str, &str)>, adopt_json: &s
         "Adopt",
         &inputs,
         &[
-            ("PATH", path.as_str()),
-            ("CONTACTCTL_REAL", env!("CARGO_BIN_EXE_contactctl")),
-            ("FAKE_ADOPT_FROM", from),
-            ("FAKE_ADOPT_TO", to),
-            ("FAKE_ADOPT_JSON", adopt_json),
-            ("FAKE_ADOPT_EXIT", "1"),
             ("GITHUB_SERVER_URL", server.as_str()),
             ("GITHUB_REPOSITORY", "origin"),
         ],
@@ -1834,6 +1818,13 @@ fn github_adopt_pull_request_is_opened_updated_then_closed() {
     }
     let env = setup();
     let state = env.dir.path().join("github-state.json");
+    // bea's and bee's first name is one value shared through a YAML anchor: adopt refuses it
+    let config = env.dir.path().join("contacts/contactctl.yaml");
+    let mut yaml = std::fs::read_to_string(&config).unwrap();
+    yaml.push_str(
+        "  - fields: { email: bea@example.com, firstName: &first Bea }\n  - fields: { email: bee@example.com, firstName: *first }\n",
+    );
+    std::fs::write(&config, yaml).unwrap();
     assert_eq!(
         shell(&env, "contactctl apply contacts/ --auto-approve", &[])
             .status
@@ -1848,56 +1839,62 @@ fn github_adopt_pull_request_is_opened_updated_then_closed() {
         &["init", "-q", "--bare", origin.to_str().unwrap()],
     );
     env.git(&["push", "-q", origin.to_str().unwrap(), "main"]);
-    let refused = r#"{"summary":"1 contact adopted, 1 refused","contacts":[{"channel":"web","identity":"email=juan@example.com","edits":[]},{"channel":"viber","identity":"email=ana@example.com","refused":"a tag every row of the CSV carries","location":"contacts/contactctl.yaml:9:5"}]}"#;
+    let bea = env.find("web", "email", "bea@example.com");
+    assert_eq!(bea.len(), 1);
+    env.put_fields(&bea[0].id, &[("firstName", "Beatriz")]);
+    let refused = "- web: `email=bea@example.com`: refused (contacts/contactctl.yaml:15:57): this value is shared through a YAML anchor or alias (& / *): adopting it for this contact would change the others too; edit it by hand";
+    let summary = "\n\nAdopted 1 contact: 1 field, 0 tags in 1 file; 1 could not be adopted.\n";
 
-    // First drift: the branch pushed, one pull request opened with adopt's summary and diff;
-    // the refused contact and the pull request are named in the drift issue.
+    // First drift: the real adopt edits juan (bea refused, exit 1), the branch pushed, one pull
+    // request opened with adopt's summary line and diff; the refused contact and the pull
+    // request are named in the drift issue.
     env.put_fields("100", &[("firstName", "Hand-edited")]);
-    adopt_run(
-        &env,
-        &state,
-        Some(("firstName: Juan }", "firstName: Hand-edited }")),
-        refused,
-    );
+    adopt_run(&env, &state);
     let (count, config) = origin_branch(&env, "contactctl/adopt");
     assert_eq!(count, "1");
     assert!(config.contains("firstName: Hand-edited }"), "{config}");
+    assert!(
+        config.contains("firstName: &first Bea }"),
+        "refused, left: {config}"
+    );
     let gh = github_state(&state);
     let pulls = gh["pulls"].as_array().unwrap();
     assert_eq!(pulls.len(), 1);
     assert_eq!(pulls[0]["head"], "contactctl/adopt");
     assert_eq!(pulls[0]["base"], "main");
     let body = text(&pulls[0]["body"]);
-    assert!(body.contains("1 contact adopted, 1 refused"), "{body}");
-    assert!(body.contains("```diff\n"), "{body}");
+    assert!(body.contains(summary), "{body}");
     assert!(
-        body.contains("+  - fields: { email: juan@example.com, firstName: Hand-edited }"),
+        body.contains("```diff\n--- contacts/contactctl.yaml\n+++ contacts/contactctl.yaml\n@@ "),
+        "{body}"
+    );
+    assert!(
+        body.contains("\n-  - fields: { email: juan@example.com, firstName: Juan }\n+  - fields: { email: juan@example.com, firstName: Hand-edited }\n"),
+        "{body}"
+    );
+    assert!(
+        body.contains("1 contact(s) not adopted (listed in the drift issue)."),
         "{body}"
     );
     let issue = text(&gh["issues"][0]["body"]);
     assert!(issue.contains("The adopt pull request is #"), "{issue}");
-    assert!(
-        issue.contains("- viber: `email=ana@example.com`: refused (contacts/contactctl.yaml:9:5): a tag every row of the CSV carries"),
-        "{issue}"
-    );
+    assert!(issue.contains(refused), "{issue}");
 
     // The next night (a fresh checkout of main), another hand edit: the branch force-updated
     // (still one commit on main), the same pull request updated.
     env.git(&["checkout", "-q", "-f", "main"]);
     env.put_fields("100", &[("firstName", "Juanjo")]);
-    adopt_run(
-        &env,
-        &state,
-        Some(("firstName: Juan }", "firstName: Juanjo }")),
-        refused,
-    );
+    adopt_run(&env, &state);
     let (count, config) = origin_branch(&env, "contactctl/adopt");
     assert_eq!(count, "1", "force-updated, not stacked");
     assert!(config.contains("firstName: Juanjo }"), "{config}");
     let gh = github_state(&state);
     assert_eq!(gh["pulls"].as_array().unwrap().len(), 1, "one pull request");
-    assert!(text(&gh["pulls"][0]["body"]).contains("firstName: Juanjo }"));
+    let body = text(&gh["pulls"][0]["body"]);
+    assert!(body.contains("firstName: Juanjo }"), "{body}");
+    assert!(body.contains(summary), "{body}");
     assert_eq!(calls_named(&gh, "pulls.update"), 1);
+    assert!(text(&gh["issues"][0]["body"]).contains(refused));
 
     // The platform follows the repo again: nothing to adopt, the pull request is closed.
     env.git(&["checkout", "-q", "-f", "main"]);
@@ -1907,7 +1904,7 @@ fn github_adopt_pull_request_is_opened_updated_then_closed() {
             .code(),
         Some(0)
     );
-    adopt_run(&env, &state, None, "{}");
+    adopt_run(&env, &state);
     let gh = github_state(&state);
     assert_eq!(gh["pulls"][0]["state"], "closed");
     assert!(
