@@ -33,6 +33,7 @@ use contactctl::ops::plan::{read_and_plan, targets};
 use contactctl::ops::saved::{FORMAT_VERSION, KIND, SavedPlan};
 use contactctl::ops::scope::{Base, load_base};
 use contactctl::plan::{Plan, PlanOptions};
+use contactctl::read::ReadOptions;
 use contactctl::sandbox::{CallCounts, Faults, SandboxHandle};
 use support::reliability::{auto_approved, limiters};
 
@@ -313,7 +314,15 @@ async fn run_pull_request(n: usize, marker: bool) -> PrRow {
     // A full plan.
     let before = reads_now();
     let all = targets(&head, &[], &[], None).expect("targets");
-    let full = read_and_plan(&head, &clients, &all, PlanOptions::default()).await;
+    let full = read_and_plan(
+        &head,
+        &clients,
+        &all,
+        ReadOptions::default(),
+        PlanOptions::default(),
+        &|_| {},
+    )
+    .await;
     assert_eq!(full.summary.errors, 0);
     let full_reads = reads_now() - before;
 
@@ -323,7 +332,15 @@ async fn run_pull_request(n: usize, marker: bool) -> PrRow {
     let loaded = load_base(&head_path, &base).expect("BASE loads");
     let scoped_targets = targets(&head, &[], &[], Some((&base, loaded))).expect("targets");
     let before = reads_now();
-    let scoped = read_and_plan(&head, &clients, &scoped_targets, PlanOptions::default()).await;
+    let scoped = read_and_plan(
+        &head,
+        &clients,
+        &scoped_targets,
+        ReadOptions::default(),
+        PlanOptions::default(),
+        &|_| {},
+    )
+    .await;
     let scoped_reads = reads_now() - before;
     assert_eq!(scoped.summary.reads as u64, scoped_reads);
     assert_eq!(

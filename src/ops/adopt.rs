@@ -26,6 +26,7 @@ use crate::model::{
     Config, DesiredContact, FieldType, Identity, SourceLoc, TagWrite, WriteMode, check_value,
 };
 use crate::plan::{Action, ContactPlan, Plan, PlanOptions};
+use crate::read::ReadOptions;
 
 /// What to adopt, and how.
 pub struct AdoptRequest<'a> {
@@ -59,7 +60,9 @@ pub async fn run(request: AdoptRequest<'_>) -> Result<Adoption, Error> {
         &session.config,
         &session.clients,
         &targets,
+        ReadOptions::default(),
         PlanOptions::default(),
+        &|_| {},
     )
     .await;
     let read = files.take();

@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::Error;
-use super::plan::{open_scoped, read_and_plan_with};
+use super::plan::{open_scoped, read_and_plan};
 use super::saved::{self, SavedPlan, stale_contacts};
 use super::scope::Base;
 use super::session::{Endpoint, Session, connect, load, requests_sent};
@@ -21,7 +21,7 @@ use crate::api::{ContactsApi, HttpClient, RequestLog};
 use crate::apply::{ApplyEvent, ApplyOptions, ApplyReport, Interrupt, apply};
 use crate::model::{Config, Identity};
 use crate::plan::{ContactPlan, Plan, PlanOptions, estimated_seconds};
-use crate::read::{ReadEvent, ReadOptions, fewest_reads, read_identities_with};
+use crate::read::{ReadEvent, ReadOptions, fewest_reads, read_identities};
 
 /// Where the plan to apply comes from.
 pub enum Source {
@@ -171,7 +171,7 @@ pub async fn run<U: ApplyUi>(
     let (plan, rechecked) = match source {
         Source::Saved { saved, path } => {
             let before = requests_sent(clients);
-            let plan = recheck_with(config, clients, &path, saved, &on_read).await?;
+            let plan = recheck(config, clients, &path, saved, &on_read).await?;
             let rechecked = Rechecked {
                 contacts: plan.contacts.iter().filter(|c| !c.calls.is_empty()).count(),
                 reads: usize::try_from(requests_sent(clients) - before).unwrap_or(usize::MAX),
@@ -186,7 +186,7 @@ pub async fn run<U: ApplyUi>(
                 prune,
                 ..PlanOptions::default()
             };
-            let plan = read_and_plan_with(config, clients, &targets, read, options, &on_read).await;
+            let plan = read_and_plan(config, clients, &targets, read, options, &on_read).await;
             (plan, None)
         }
     };
@@ -259,17 +259,8 @@ pub async fn open_saved(
 /// plan knows it; a contact to create is looked up by its key and must still be absent), and
 /// compared on its managed part (existence, managed fields, managed tags). Contacts without
 /// calls are not read: applying the plan does not touch them. Otherwise nothing is applied.
+/// `events` hear the reads.
 pub async fn recheck<C: ContactsApi>(
-    config: &Config,
-    clients: &BTreeMap<String, C>,
-    path: &Path,
-    saved: SavedPlan,
-) -> Result<Plan, Error> {
-    recheck_with(config, clients, path, saved, &|_| {}).await
-}
-
-/// [`recheck`], `events` hearing the reads.
-pub async fn recheck_with<C: ContactsApi>(
     config: &Config,
     clients: &BTreeMap<String, C>,
     path: &Path,
@@ -297,8 +288,7 @@ pub async fn recheck_with<C: ContactsApi>(
             (c.channel.clone(), identity)
         })
         .collect();
-    let fresh =
-        read_identities_with(config, clients, &identities, ReadOptions::default(), events).await;
+    let fresh = read_identities(config, clients, &identities, ReadOptions::default(), events).await;
     let stale = stale_contacts(config, &planned, &fresh);
     if !stale.is_empty() {
         return Err(Error::PlatformChanged {

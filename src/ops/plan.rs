@@ -11,7 +11,7 @@ use super::targets::{Targets, select};
 use crate::api::{ContactsApi, RequestLog};
 use crate::model::Config;
 use crate::plan::{Plan, PlanOptions, RunScope, plan};
-use crate::read::{ReadEvent, ReadOptions, read_live_with, read_scoped_with};
+use crate::read::{ReadEvent, ReadOptions, read_live, read_scoped};
 
 /// Load the config at `path`, narrow it to `channels` and `contacts` (`--channel`,
 /// `--contact`), and connect to the channels that involves.
@@ -63,21 +63,10 @@ pub fn targets(
     Ok(targets)
 }
 
-/// Read the live state of `targets` through `clients` (one per channel) and plan them; a
-/// change-scoped run's plan says what it skipped, and carries the run's warnings.
+/// Read the live state of `targets` through `clients` (one per channel) as `read` says (its
+/// `orphans` is the targets'), `events` hearing the reads, and plan them; a change-scoped run's
+/// plan says what it skipped, and carries the run's warnings.
 pub async fn read_and_plan<C: ContactsApi>(
-    config: &Config,
-    clients: &BTreeMap<String, C>,
-    targets: &Targets,
-    options: PlanOptions,
-) -> Plan {
-    let read = ReadOptions::default();
-    read_and_plan_with(config, clients, targets, read, options, &|_| {}).await
-}
-
-/// [`read_and_plan`], reading as `read` says (its `orphans` is the targets'), `events` hearing
-/// the reads.
-pub async fn read_and_plan_with<C: ContactsApi>(
     config: &Config,
     clients: &BTreeMap<String, C>,
     targets: &Targets,
@@ -95,9 +84,9 @@ pub async fn read_and_plan_with<C: ContactsApi>(
                 base: scope.base.clone(),
                 skipped: scope.skipped.clone(),
             });
-            read_scoped_with(config, clients, &scope.read, read_options, events).await
+            read_scoped(config, clients, &scope.read, read_options, events).await
         }
-        None => read_live_with(config, clients, &targets.selected, read_options, events).await,
+        None => read_live(config, clients, &targets.selected, read_options, events).await,
     };
     options.warnings.extend(targets.warnings.iter().cloned());
     plan(config, live, options)
@@ -113,6 +102,6 @@ impl Session {
         events: &(dyn Fn(ReadEvent) + Send + Sync),
     ) -> Plan {
         let (config, clients) = (&self.config, &self.clients);
-        read_and_plan_with(config, clients, targets, self.read, options, events).await
+        read_and_plan(config, clients, targets, self.read, options, events).await
     }
 }

@@ -93,18 +93,9 @@ impl Default for ReadOptions {
 /// Read the live state of the contacts `selected` (indices into `config.contacts`), each through
 /// the client of its channel. Channels are read concurrently, each with at most
 /// `options.concurrency` reads in flight. The result lists the selected contacts in the order
-/// given (indices outside the config are left out); orphans sorted by channel, then ID.
+/// given (indices outside the config are left out); orphans sorted by channel, then ID. `events`
+/// hear the reads as they go.
 pub async fn read_live<C: ContactsApi>(
-    config: &Config,
-    clients: &BTreeMap<String, C>,
-    selected: &[usize],
-    options: ReadOptions,
-) -> LiveState {
-    read_live_with(config, clients, selected, options, &|_| {}).await
-}
-
-/// [`read_live`], reporting to `events` as it reads.
-pub async fn read_live_with<C: ContactsApi>(
     config: &Config,
     clients: &BTreeMap<String, C>,
     selected: &[usize],
@@ -152,18 +143,8 @@ pub async fn read_live_with<C: ContactsApi>(
 /// with a marker, the contacts BASE had and the config dropped, reported as orphans when they
 /// carry the marker (and no read contact is them). Per channel, with a marker, it pages the
 /// marker or reads one by one, whichever [`Scoped::pages`] estimates to cost fewer calls; the
-/// orphans it reports are the same either way.
+/// orphans it reports are the same either way. `events` hear the reads as they go.
 pub async fn read_scoped<C: ContactsApi>(
-    config: &Config,
-    clients: &BTreeMap<String, C>,
-    scoped: &Scoped,
-    options: ReadOptions,
-) -> LiveState {
-    read_scoped_with(config, clients, scoped, options, &|_| {}).await
-}
-
-/// [`read_scoped`], reporting to `events` as it reads.
-pub async fn read_scoped_with<C: ContactsApi>(
     config: &Config,
     clients: &BTreeMap<String, C>,
     scoped: &Scoped,
@@ -561,18 +542,8 @@ async fn read_each<'a, C: ContactsApi>(
 /// Read each of `contacts` (channel, identity) once, one by one, through its channel's client:
 /// what `apply --plan` reads to tell whether a saved plan still holds (an ID it knows is read
 /// with a get, a contact to create is looked up by its key). Channels are read concurrently.
-/// The result is aligned with `contacts`.
+/// The result is aligned with `contacts`; `events` hear the reads as they go.
 pub async fn read_identities<C: ContactsApi>(
-    config: &Config,
-    clients: &BTreeMap<String, C>,
-    contacts: &[(String, Identity)],
-    options: ReadOptions,
-) -> Vec<Found> {
-    read_identities_with(config, clients, contacts, options, &|_| {}).await
-}
-
-/// [`read_identities`], reporting to `events` as it reads.
-pub async fn read_identities_with<C: ContactsApi>(
     config: &Config,
     clients: &BTreeMap<String, C>,
     contacts: &[(String, Identity)],
@@ -709,7 +680,7 @@ mod tests {
             .into_iter()
             .map(|f| (f.channel().to_string(), f))
             .collect();
-        let state = read_live(config, &clients, selected, o).await;
+        let state = read_live(config, &clients, selected, o, &|_| {}).await;
         (state, clients)
     }
 
@@ -774,7 +745,7 @@ mod tests {
             let seen = Mutex::new(Vec::new());
             let clients: BTreeMap<String, FakeApi> =
                 [("web".to_string(), FakeApi::new("web", contacts.clone()))].into();
-            let state = read_live_with(&cfg, &clients, &selected, opts(10, marker), &|e| {
+            let state = read_live(&cfg, &clients, &selected, opts(10, marker), &|e| {
                 seen.lock().unwrap().push(e);
             })
             .await;
@@ -1253,7 +1224,7 @@ mod tests {
         scoped: &Scoped,
     ) -> (LiveState, usize) {
         let clients = BTreeMap::from([("web".to_string(), FakeApi::new("web", platform))]);
-        let state = read_scoped(cfg, &clients, scoped, opts(10, false)).await;
+        let state = read_scoped(cfg, &clients, scoped, opts(10, false), &|_| {}).await;
         let reads = clients["web"].reads();
         assert_eq!(
             state.reads["web"], reads,

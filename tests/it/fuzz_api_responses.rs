@@ -428,7 +428,7 @@ fn a_page_count_out_of_all_proportion_is_not_followed() {
         let clients = [("web".to_string(), c)].into();
         let live = tokio::time::timeout(
             Duration::from_secs(60),
-            contactctl::read::read_live(&config, &clients, &[0], Default::default()),
+            contactctl::read::read_live(&config, &clients, &[0], Default::default(), &|_| {}),
         )
         .await
         .expect("the reader followed the page count");

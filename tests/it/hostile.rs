@@ -251,7 +251,7 @@ fn two_hosts(dir: &std::path::Path, web: &str, viber: &str, n: usize) -> std::pa
 #[test]
 fn a_channel_answering_429_for_ever_stops_after_one_retry_schedule_and_the_others_carry_on() {
     use contactctl::ops::progress::Tracker;
-    use contactctl::read::{ReadOptions, read_live_with};
+    use contactctl::read::{ReadOptions, read_live};
     use std::collections::BTreeMap;
 
     crate::support::reliability::virtual_time(async {
@@ -292,7 +292,7 @@ fn a_channel_answering_429_for_ever_stops_after_one_retry_schedule_and_the_other
             ..ReadOptions::default()
         };
         let events = |e| tracker.on_read(&e);
-        let read = read_live_with(&config, &clients, &selected, options, &events);
+        let read = read_live(&config, &clients, &selected, options, &events);
         // while it waits, progress says so, and since when (the virtual clock)
         let probe = async {
             tokio::time::sleep(Duration::from_secs(300)).await;

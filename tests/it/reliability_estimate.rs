@@ -15,6 +15,7 @@ use contactctl::ops::apply::{ApplyUi, Event, Rechecked, Source};
 use contactctl::ops::plan::read_and_plan;
 use contactctl::ops::targets::Targets;
 use contactctl::plan::{Plan, PlanOptions};
+use contactctl::read::ReadOptions;
 use contactctl::sandbox::Faults;
 
 /// Rate limit of the channel, calls a minute.
@@ -54,7 +55,15 @@ fn the_estimate_is_within_15_seconds_of_the_apply_at_40_a_minute_with_40_reads_a
 
         // The plan (in CI, on the pull request).
         let clients = clients(&config, &sandbox, &limiters(&config), &client_options());
-        let plan = read_and_plan(&config, &clients, &targets, PlanOptions::default()).await;
+        let plan = read_and_plan(
+            &config,
+            &clients,
+            &targets,
+            ReadOptions::default(),
+            PlanOptions::default(),
+            &|_| {},
+        )
+        .await;
         assert_eq!(
             (plan.summary.reads, plan.summary.api_calls),
             (40, 12),

@@ -13,7 +13,7 @@ use contactctl::api::wire::WireContact;
 use contactctl::apply::{ApplyOptions, apply};
 use contactctl::ops::progress::Tracker;
 use contactctl::plan::{PlanOptions, estimated_seconds, plan};
-use contactctl::read::{ReadOptions, read_live_with};
+use contactctl::read::{ReadOptions, read_live};
 use contactctl::sandbox::Faults;
 use tokio::time::Instant;
 
@@ -66,7 +66,7 @@ fn the_time_left_is_within_a_tenth_of_the_truth_at_every_step_of_a_three_window_
         };
         let all: Vec<usize> = (0..config.contacts.len()).collect();
         let run = async {
-            let live = read_live_with(&config, &clients, &all, ReadOptions::default(), &|e| {
+            let live = read_live(&config, &clients, &all, ReadOptions::default(), &|e| {
                 tracker.on_read(&e);
                 step();
             })

@@ -20,6 +20,7 @@ use contactctl::model::{Config, DesiredContact, Identity, LiveContact, normalize
 use contactctl::ops::apply::{Applied, ApplyRequest, ApplyUi, Event, Rechecked, RunError, Source};
 use contactctl::ops::{self, Targets};
 use contactctl::plan::{Action, Plan, PlanOptions};
+use contactctl::read::ReadOptions;
 use contactctl::sandbox::{SandboxHandle, SandboxState, Stats};
 
 /// Managed tags of every generated config (12: more than one tag call's 10).
@@ -152,7 +153,9 @@ pub async fn read_and_plan(config: &Config, clients: &BTreeMap<String, HttpClien
         config,
         clients,
         &Targets::all(config),
+        ReadOptions::default(),
         PlanOptions::default(),
+        &|_| {},
     )
     .await
 }
