@@ -16,8 +16,8 @@ pub fn print_plan(plan: &Plan, out: &Output) -> Result<(), CommandError> {
     Ok(())
 }
 
-/// Read and plan `targets`, the reads shown by `progress`.
-pub async fn read_and_plan(
+/// Read and plan `targets` through the session, the reads shown on the terminal by `progress`.
+pub async fn plan_showing_progress(
     session: &ops::Session,
     targets: &ops::Targets,
     prune: bool,
@@ -61,7 +61,7 @@ pub async fn run(args: PlanArgs, out: &Output) -> Result<Exit, CommandError> {
     session.read.max_pages = args.paging.max_pages;
     note_sandbox(&session, out);
     let progress = Progress::new(&session.clients, &session.config, "plan", out.verbose > 0);
-    let plan = read_and_plan(&session, &targets, args.prune, &progress).await;
+    let plan = plan_showing_progress(&session, &targets, args.prune, &progress).await;
     print_plan(&plan, out)?;
     if let Some(path) = &args.out {
         ops::saved::save(
