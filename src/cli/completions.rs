@@ -8,7 +8,7 @@ use clap::CommandFactory;
 use clap_complete::Shell;
 
 use super::Cli;
-use super::error::{CommandError, Kind};
+use super::error::{CommandError, ErrorKind};
 use super::output::{Exit, Output};
 
 /// The command tree as the binary is invoked.
@@ -37,14 +37,14 @@ pub fn man(dir: Option<&Path>, out: &Output) -> Result<Exit, CommandError> {
             clap_mangen::Man::new(command().disable_help_subcommand(true))
                 .render(&mut page)
                 .map_err(|e| {
-                    CommandError::new(Kind::Runtime, format!("rendering the man page: {e}"))
+                    CommandError::new(ErrorKind::Runtime, format!("rendering the man page: {e}"))
                 })?;
             out.stdout(|w| w.write_all(&page))?;
         }
         Some(dir) => {
             let failed = |e: std::io::Error| {
                 CommandError::new(
-                    Kind::Runtime,
+                    ErrorKind::Runtime,
                     format!("writing man pages into {}: {e}", dir.display()),
                 )
             };

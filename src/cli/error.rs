@@ -13,7 +13,7 @@ use crate::ops::saved::SavedPlanError;
 
 /// What sort of failure: all exit 1 (SPEC's exit codes), but they read differently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub enum ErrorKind {
     /// The input is wrong: the config, a flag, a file given.
     User,
     /// The tool refused, to keep the platform safe (stale plan, safety limit, no confirmation).
@@ -26,7 +26,7 @@ pub enum Kind {
 #[derive(Debug)]
 pub struct CommandError {
     /// What sort of failure.
-    pub kind: Kind,
+    pub kind: ErrorKind,
     /// One sentence: what went wrong.
     pub message: String,
     /// What the user can do about it.
@@ -37,7 +37,7 @@ pub struct CommandError {
 
 impl CommandError {
     /// A failure of `kind` saying `message`.
-    pub fn new(kind: Kind, message: impl Into<String>) -> Self {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         CommandError {
             kind,
             message: message.into(),
@@ -55,7 +55,7 @@ impl CommandError {
     /// The exit code.
     pub fn exit(&self) -> Exit {
         match self.kind {
-            Kind::User | Kind::Refused | Kind::Runtime => Exit::Error,
+            ErrorKind::User | ErrorKind::Refused | ErrorKind::Runtime => Exit::Error,
         }
     }
 
@@ -89,7 +89,7 @@ impl CommandError {
 
 impl From<std::io::Error> for CommandError {
     fn from(e: std::io::Error) -> Self {
-        CommandError::new(Kind::Runtime, format!("writing the output: {e}"))
+        CommandError::new(ErrorKind::Runtime, format!("writing the output: {e}"))
     }
 }
 
@@ -104,7 +104,7 @@ impl From<ops::Error> for CommandError {
             E::Config { path, diagnostics } => {
                 let e = CommandError {
                     diagnostics,
-                    ..err(Kind::User)
+                    ..err(ErrorKind::User)
                 };
                 if path.exists() {
                     e
@@ -119,34 +119,34 @@ impl From<ops::Error> for CommandError {
                     ))
                 }
             }
-            E::UnknownChannel { .. } | E::BadUrl { .. } | E::BadQuery(_) => err(Kind::User),
-            E::UnknownContact(_) => err(Kind::User).hint(
+            E::UnknownChannel { .. } | E::BadUrl { .. } | E::BadQuery(_) => err(ErrorKind::User),
+            E::UnknownContact(_) => err(ErrorKind::User).hint(
                 "name a contact as plans show it: email=juan@example.com, id=123, or a bare key value or ID",
             ),
-            E::NoToken { .. } => err(Kind::User)
+            E::NoToken { .. } => err(ErrorKind::User)
                 .hint("or try --sandbox: the built-in simulator of the API needs no token"),
             E::PlainHttp { .. } => {
-                err(Kind::User).hint("use https, or pass --allow-insecure to send it anyway")
+                err(ErrorKind::User).hint("use https, or pass --allow-insecure to send it anyway")
             }
-            E::SandboxState(_) | E::NarrowedSavedPlan => err(Kind::User),
-            E::Lock(ops::lock::LockError::TimedOut { .. }) => err(Kind::Refused).hint(
+            E::SandboxState(_) | E::NarrowedSavedPlan => err(ErrorKind::User),
+            E::Lock(ops::lock::LockError::TimedOut { .. }) => err(ErrorKind::Refused).hint(
                 "one apply at a time per host and token: wait for it, or raise --lock-timeout",
             ),
-            E::Lock(_) => err(Kind::Runtime),
-            E::SavedPlan(SavedPlanError::Read { .. }) => err(Kind::User),
-            E::SavedPlan(_) => err(Kind::User).hint(PLAN_AGAIN),
-            E::PlatformChanged { applied: true, .. } => err(Kind::Refused)
+            E::Lock(_) => err(ErrorKind::Runtime),
+            E::SavedPlan(SavedPlanError::Read { .. }) => err(ErrorKind::User),
+            E::SavedPlan(_) => err(ErrorKind::User).hint(PLAN_AGAIN),
+            E::PlatformChanged { applied: true, .. } => err(ErrorKind::Refused)
                 .hint("`contactctl plan` shows what, if anything, is left to do"),
             E::ConfigChanged { .. } | E::PlatformChanged { .. } | E::PlanMismatch { .. } => {
-                err(Kind::Refused).hint(PLAN_AGAIN)
+                err(ErrorKind::Refused).hint(PLAN_AGAIN)
             }
-            E::BudgetBelowReads { .. } => err(Kind::Refused)
+            E::BudgetBelowReads { .. } => err(ErrorKind::Refused)
                 .hint("with defaults.marker set, reads take about one call per 10 contacts once the marker is written")
                 .hint("narrow the run with --channel or --contact, or give it more time with --max-duration"),
-            E::Unsafe { .. } => err(Kind::Refused).hint(
+            E::Unsafe { .. } => err(ErrorKind::Refused).hint(
                 "review the plan (see the warning above), then pass --force to apply it",
             ),
-            E::Protected { .. } => err(Kind::Refused).hint(
+            E::Protected { .. } => err(ErrorKind::Refused).hint(
                 "review those changes in the plan, then pass --force to apply them",
             ),
             E::UnknownRef {
@@ -154,7 +154,7 @@ impl From<ops::Error> for CommandError {
                 shallow,
                 ..
             } => {
-                let e = err(Kind::User);
+                let e = err(ErrorKind::User);
                 if shallow {
                     e.hint(format!(
                         "this clone is shallow: fetch the commit first, e.g. `git fetch --no-tags \
@@ -168,27 +168,27 @@ impl From<ops::Error> for CommandError {
                     ))
                 }
             }
-            E::NotAGitRepository { .. } => err(Kind::User).hint(
+            E::NotAGitRepository { .. } => err(ErrorKind::User).hint(
                 "--changed-since reads BASE from the git repository that holds the config; \
                  without one, give BASE as a path with --base",
             ),
-            E::BaseMissing { flag, .. } => err(Kind::User).hint(if flag == "--changed-since" {
+            E::BaseMissing { flag, .. } => err(ErrorKind::User).hint(if flag == "--changed-since" {
                 "the config did not exist at that commit: plan without --changed-since (a full \
                  run), or give an older commit"
             } else {
                 "give --base the path of a config: a file, or a directory of *.yaml files"
             }),
-            E::Git { .. } => err(Kind::Runtime).hint("--changed-since needs `git` on the PATH"),
-            E::FileChanged { .. } => err(Kind::Refused)
+            E::Git { .. } => err(ErrorKind::Runtime).hint("--changed-since needs `git` on the PATH"),
+            E::FileChanged { .. } => err(ErrorKind::Refused)
                 .hint("run adopt again: it reads the file as it is now"),
-            E::AdoptWrite { .. } | E::AdoptBroke { .. } => err(Kind::Runtime),
-            E::ConfigExists { .. } => err(Kind::User).hint(
+            E::AdoptWrite { .. } | E::AdoptBroke { .. } => err(ErrorKind::Runtime),
+            E::ConfigExists { .. } => err(ErrorKind::User).hint(
                 "edit it, or give init another path (e.g. `contactctl init new-contacts/`)",
             ),
             E::DirectoryHasConfig { .. } => {
-                err(Kind::User).hint("give init an empty or new directory")
+                err(ErrorKind::User).hint("give init an empty or new directory")
             }
-            E::ImportIncomplete { .. } => err(Kind::User).hint(
+            E::ImportIncomplete { .. } => err(ErrorKind::User).hint(
                 "import those contacts as YAML (without --format csv): there a contact without a unique key value is written by id",
             ),
             E::SandboxStart { .. }
@@ -196,7 +196,7 @@ impl From<ops::Error> for CommandError {
             | E::Io { .. }
             | E::Lookup { .. }
             | E::ImportMissing { .. }
-            | E::Api(_) => err(Kind::Runtime),
+            | E::Api(_) => err(ErrorKind::Runtime),
         }
     }
 }

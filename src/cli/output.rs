@@ -6,7 +6,7 @@ use std::io::Write;
 
 use anstream::{AutoStream, ColorChoice};
 
-use super::error::{CommandError, Kind};
+use super::error::{CommandError, ErrorKind};
 use super::{FormatArg, Global};
 use crate::api::RequestLog;
 use crate::render::Format;
@@ -75,7 +75,7 @@ impl Output {
     pub fn no_csv(&self, command: &str) -> Result<(), CommandError> {
         if self.format_arg == FormatArg::Csv {
             Err(CommandError::new(
-                Kind::User,
+                ErrorKind::User,
                 format!("{command} prints text, markdown or json; --format csv is for import"),
             ))
         } else {

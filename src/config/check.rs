@@ -25,7 +25,7 @@ use super::raw::{FieldValue, RawChannel, RawContact, RawDefaults, RawField, RawS
 use super::schema::SchemaReport;
 use super::sheet;
 use super::source::FileSource;
-use super::yaml::{Kind, Node};
+use super::yaml::{Node, NodeKind};
 
 /// Check `root` (whose JSON form is `value`) and build the config, reading the CSV files its
 /// sources name (into `hash` too). `None` when a problem was found here; the caller also returns
@@ -565,23 +565,25 @@ impl Checker<'_> {
         let mut out: BTreeMap<String, Pos> = BTreeMap::new();
         let mut modes: BTreeMap<String, (TagWrite, Pos)> = BTreeMap::new();
         if let Some(Node {
-            kind: Kind::Seq(items),
+            kind: NodeKind::Seq(items),
             ..
         }) = self.root.get("tags")
         {
             for item in items {
                 let (tag, mode) = match &item.kind {
-                    Kind::Str(tag) => (tag, TagWrite::Sync),
-                    Kind::Map(_) => match (item.get("name").map(|n| &n.kind), item.get("write")) {
-                        (Some(Kind::Str(tag)), None) => (tag, TagWrite::Sync),
-                        (Some(Kind::Str(tag)), Some(w)) => match &w.kind {
-                            Kind::Str(w) if w == "sync" => (tag, TagWrite::Sync),
-                            Kind::Str(w) if w == "add" => (tag, TagWrite::Add),
-                            // a bad mode is the schema's to report; the tag is still declared
-                            _ => (tag, TagWrite::Sync),
-                        },
-                        _ => continue, // reported by the schema
-                    },
+                    NodeKind::Str(tag) => (tag, TagWrite::Sync),
+                    NodeKind::Map(_) => {
+                        match (item.get("name").map(|n| &n.kind), item.get("write")) {
+                            (Some(NodeKind::Str(tag)), None) => (tag, TagWrite::Sync),
+                            (Some(NodeKind::Str(tag)), Some(w)) => match &w.kind {
+                                NodeKind::Str(w) if w == "sync" => (tag, TagWrite::Sync),
+                                NodeKind::Str(w) if w == "add" => (tag, TagWrite::Add),
+                                // a bad mode is the schema's to report; the tag is still declared
+                                _ => (tag, TagWrite::Sync),
+                            },
+                            _ => continue, // reported by the schema
+                        }
+                    }
                     _ => continue,
                 };
                 if tag.chars().any(char::is_control) {
@@ -629,7 +631,7 @@ impl Checker<'_> {
         let (
             Some(Value::Array(values)),
             Some(Node {
-                kind: Kind::Seq(nodes),
+                kind: NodeKind::Seq(nodes),
                 ..
             }),
         ) = (value.get_mut("contacts"), self.root.get("contacts"))
@@ -667,7 +669,7 @@ impl Checker<'_> {
         let (
             Some(Value::Array(values)),
             Some(Node {
-                kind: Kind::Seq(nodes),
+                kind: NodeKind::Seq(nodes),
                 ..
             }),
         ) = (value.get("sources"), self.root.get("sources"))
@@ -738,7 +740,7 @@ impl Checker<'_> {
                 }
                 FieldValue::Bool(b) => Some(b.to_string()),
                 FieldValue::Number(n) => Some(match entry.map(|e| &e.value.kind) {
-                    Some(Kind::Number { text, .. }) => text.to_string(),
+                    Some(NodeKind::Number { text, .. }) => text.to_string(),
                     _ => n.to_string(),
                 }),
             };
@@ -777,7 +779,7 @@ impl Checker<'_> {
         let key_field = rules.key_field(raw.key.as_deref(), at("key"), self.diags);
         let identity = if let Some(id) = &raw.id {
             let id = match node.get("id").map(|n| &n.kind) {
-                Some(Kind::Number { text, .. }) => text.to_string(),
+                Some(NodeKind::Number { text, .. }) => text.to_string(),
                 _ => id.0.clone(),
             };
             if !id_is_usable(&id) {

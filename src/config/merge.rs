@@ -10,7 +10,7 @@ use compact_str::CompactString;
 use std::collections::HashMap;
 
 use super::diag::{Diags, Pos};
-use super::yaml::{Entry, Kind, Node};
+use super::yaml::{Entry, Node, NodeKind};
 
 /// Sections whose keys are merged across files.
 const MERGED_MAPS: [&str; 4] = ["channels", "fields", "defaults", "safety"];
@@ -21,13 +21,13 @@ const CONCATENATED_LISTS: [&str; 3] = ["contacts", "sources", "tags"];
 pub(crate) fn merge(docs: Vec<Node>, diags: &mut Diags) -> Option<Node> {
     let mut docs = docs.into_iter();
     let mut root = docs.next()?;
-    let Kind::Map(root_entries) = &mut root.kind else {
+    let NodeKind::Map(root_entries) = &mut root.kind else {
         return Some(root);
     };
     // Keys seen so far in each merged mapping, to name the first place of a duplicate.
     let mut seen: HashMap<CompactString, HashMap<CompactString, Pos>> = HashMap::new();
     for e in root_entries.iter() {
-        if let Kind::Map(sub) = &e.value.kind {
+        if let NodeKind::Map(sub) = &e.value.kind {
             seen.insert(
                 e.key.clone(),
                 sub.iter().map(|s| (s.key.clone(), s.key_pos)).collect(),
@@ -35,12 +35,12 @@ pub(crate) fn merge(docs: Vec<Node>, diags: &mut Diags) -> Option<Node> {
         }
     }
     for doc in docs {
-        let Kind::Map(entries) = doc.kind else {
+        let NodeKind::Map(entries) = doc.kind else {
             continue;
         };
         for entry in entries {
             let Some(existing) = root_entries.iter_mut().find(|e| e.key == entry.key) else {
-                if let Kind::Map(sub) = &entry.value.kind {
+                if let NodeKind::Map(sub) = &entry.value.kind {
                     seen.insert(
                         entry.key.clone(),
                         sub.iter().map(|s| (s.key.clone(), s.key_pos)).collect(),
@@ -63,7 +63,7 @@ fn merge_entry(
 ) {
     let section = entry.key.as_str();
     match (&mut existing.value.kind, entry.value.kind) {
-        (Kind::Map(into), Kind::Map(from)) if MERGED_MAPS.contains(&section) => {
+        (NodeKind::Map(into), NodeKind::Map(from)) if MERGED_MAPS.contains(&section) => {
             let keys = seen.entry(entry.key.clone()).or_default();
             for sub in from {
                 if let Some(first) = keys.get(&sub.key) {
@@ -81,7 +81,7 @@ fn merge_entry(
                 into.push(sub);
             }
         }
-        (Kind::Seq(into), Kind::Seq(from)) if CONCATENATED_LISTS.contains(&section) => {
+        (NodeKind::Seq(into), NodeKind::Seq(from)) if CONCATENATED_LISTS.contains(&section) => {
             into.extend(from);
         }
         (existing_kind, kind) if section == "version" => {

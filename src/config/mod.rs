@@ -30,7 +30,7 @@ pub use self::render::render_diagnostics;
 
 pub(crate) use self::sheet::{CsvRecord, csv_records};
 pub use self::source::{Entry, FileSource, Fs};
-pub(crate) use self::yaml::{At, Kind, Node, Style};
+pub(crate) use self::yaml::{At, Node, NodeKind, Style};
 
 /// Largest config file read, in bytes. A contact takes ~100 bytes, so this is hundreds of
 /// thousands of contacts; anything bigger is a mistake (or an attack), not a config.
@@ -275,8 +275,8 @@ fn parse_file(file: u32, bytes: &[u8], diags: &mut Diags) -> Option<Node> {
     };
     let doc = yaml::parse(file, text, diags)?;
     match doc.kind {
-        Kind::Map(_) => Some(doc),
-        Kind::Null => {
+        NodeKind::Map(_) => Some(doc),
+        NodeKind::Null => {
             diags.push(
                 Pos::start(file),
                 "the file is empty: expected a mapping of sections (version, channels, fields, \

@@ -24,7 +24,7 @@ pub(crate) struct Node {
     /// Where the value starts.
     pub pos: Pos,
     /// What it is.
-    pub kind: Kind,
+    pub kind: NodeKind,
     /// Its bytes in the text and how they are written, for editing the file in place (adopt).
     pub at: At,
 }
@@ -70,8 +70,8 @@ impl At {
     fn share(node: &mut Node) {
         node.at.shared = true;
         match &mut node.kind {
-            Kind::Seq(items) => items.iter_mut().for_each(At::share),
-            Kind::Map(entries) => entries.iter_mut().for_each(|e| At::share(&mut e.value)),
+            NodeKind::Seq(items) => items.iter_mut().for_each(At::share),
+            NodeKind::Map(entries) => entries.iter_mut().for_each(|e| At::share(&mut e.value)),
             _ => {}
         }
     }
@@ -79,7 +79,7 @@ impl At {
 
 /// The kinds of YAML value a config can hold.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Kind {
+pub(crate) enum NodeKind {
     /// `null`, `~`, or nothing.
     Null,
     /// `true` / `false` (YAML 1.2: `yes`/`on` are text).
@@ -120,7 +120,7 @@ impl Node {
     /// The entry of `key` when this is a mapping that has it.
     pub fn entry(&self, key: &str) -> Option<&Entry> {
         match &self.kind {
-            Kind::Map(entries) => entries.iter().find(|e| e.key == key),
+            NodeKind::Map(entries) => entries.iter().find(|e| e.key == key),
             _ => None,
         }
     }
@@ -128,7 +128,7 @@ impl Node {
     /// The `i`-th item when this is a list.
     pub fn item(&self, i: usize) -> Option<&Node> {
         match &self.kind {
-            Kind::Seq(items) => items.get(i),
+            NodeKind::Seq(items) => items.get(i),
             _ => None,
         }
     }
@@ -136,12 +136,12 @@ impl Node {
     /// A short name of the kind, for messages.
     pub fn kind_name(&self) -> &'static str {
         match self.kind {
-            Kind::Null => "null",
-            Kind::Bool(_) => "a boolean",
-            Kind::Number { .. } => "a number",
-            Kind::Str(_) => "text",
-            Kind::Seq(_) => "a list",
-            Kind::Map(_) => "a mapping",
+            NodeKind::Null => "null",
+            NodeKind::Bool(_) => "a boolean",
+            NodeKind::Number { .. } => "a number",
+            NodeKind::Str(_) => "text",
+            NodeKind::Seq(_) => "a list",
+            NodeKind::Map(_) => "a mapping",
         }
     }
 
@@ -149,12 +149,12 @@ impl Node {
     /// the tree for the wire).
     pub fn to_json(&self) -> Value {
         match &self.kind {
-            Kind::Null => Value::Null,
-            Kind::Bool(b) => Value::Bool(*b),
-            Kind::Number { value, .. } => Value::Number(value.clone()),
-            Kind::Str(s) => Value::String(s.to_string()),
-            Kind::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
-            Kind::Map(entries) => Value::Object(
+            NodeKind::Null => Value::Null,
+            NodeKind::Bool(b) => Value::Bool(*b),
+            NodeKind::Number { value, .. } => Value::Number(value.clone()),
+            NodeKind::Str(s) => Value::String(s.to_string()),
+            NodeKind::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
+            NodeKind::Map(entries) => Value::Object(
                 entries
                     .iter()
                     .map(|e| (e.key.to_string(), e.value.to_json()))
@@ -327,7 +327,7 @@ impl<'a> Builder<'a, '_> {
         }
         Ok(root.unwrap_or(Node {
             pos: Pos::start(self.file),
-            kind: Kind::Null,
+            kind: NodeKind::Null,
             at: At::default(),
         }))
     }
@@ -391,7 +391,7 @@ impl<'a> Builder<'a, '_> {
                 (
                     Node {
                         pos,
-                        kind: Kind::Seq(items),
+                        kind: NodeKind::Seq(items),
                         at,
                     },
                     anchor,
@@ -404,7 +404,7 @@ impl<'a> Builder<'a, '_> {
                 (
                     Node {
                         pos,
-                        kind: Kind::Map(entries),
+                        kind: NodeKind::Map(entries),
                         at,
                     },
                     anchor,
@@ -513,15 +513,15 @@ impl<'a> Builder<'a, '_> {
                     );
                     continue;
                 }
-                Kind::Str(s) => s,
-                Kind::Bool(b) => CompactString::from(if b { "true" } else { "false" }),
-                Kind::Number { text, .. } => text,
-                Kind::Null => {
+                NodeKind::Str(s) => s,
+                NodeKind::Bool(b) => CompactString::from(if b { "true" } else { "false" }),
+                NodeKind::Number { text, .. } => text,
+                NodeKind::Null => {
                     self.diags
                         .push(key_pos, "a key must be text, not null".into());
                     continue;
                 }
-                Kind::Seq(_) | Kind::Map(_) => {
+                NodeKind::Seq(_) | NodeKind::Map(_) => {
                     self.diags
                         .push(key_pos, "a key must be text, not a list or mapping".into());
                     continue;
@@ -595,16 +595,16 @@ fn tag_name(tag: &Tag) -> String {
 }
 
 /// Resolve a scalar by the YAML 1.2 core schema (or its explicit tag).
-fn scalar(value: Cow<'_, str>, style: ScalarStyle, tag: Option<&Tag>) -> Result<Kind, String> {
+fn scalar(value: Cow<'_, str>, style: ScalarStyle, tag: Option<&Tag>) -> Result<NodeKind, String> {
     let Some(tag) = tag else {
         return Ok(if style == ScalarStyle::Plain {
             plain(value)
         } else {
-            Kind::Str(CompactString::from(value))
+            NodeKind::Str(CompactString::from(value))
         });
     };
     if is_non_specific(tag) || tag.is_yaml_core_schema_tag("str") {
-        return Ok(Kind::Str(CompactString::from(value)));
+        return Ok(NodeKind::Str(CompactString::from(value)));
     }
     let wanted = ["null", "bool", "int", "float"]
         .into_iter()
@@ -614,9 +614,9 @@ fn scalar(value: Cow<'_, str>, style: ScalarStyle, tag: Option<&Tag>) -> Result<
     };
     let kind = plain(value.clone());
     let fits = match (&kind, wanted) {
-        (Kind::Null, "null") | (Kind::Bool(_), "bool") => true,
-        (Kind::Number { text, .. }, "int") => !text.contains(['.', 'e', 'E']),
-        (Kind::Number { .. }, "float") => true,
+        (NodeKind::Null, "null") | (NodeKind::Bool(_), "bool") => true,
+        (NodeKind::Number { text, .. }, "int") => !text.contains(['.', 'e', 'E']),
+        (NodeKind::Number { .. }, "float") => true,
         _ => false,
     };
     if fits {
@@ -627,22 +627,22 @@ fn scalar(value: Cow<'_, str>, style: ScalarStyle, tag: Option<&Tag>) -> Result<
 }
 
 /// A plain (unquoted) scalar: null, boolean, number or text, by the YAML 1.2 core schema.
-fn plain(value: Cow<'_, str>) -> Kind {
+fn plain(value: Cow<'_, str>) -> NodeKind {
     match value.as_ref() {
-        "" | "~" | "null" | "Null" | "NULL" => return Kind::Null,
-        "true" | "True" | "TRUE" => return Kind::Bool(true),
-        "false" | "False" | "FALSE" => return Kind::Bool(false),
+        "" | "~" | "null" | "Null" | "NULL" => return NodeKind::Null,
+        "true" | "True" | "TRUE" => return NodeKind::Bool(true),
+        "false" | "False" | "FALSE" => return NodeKind::Bool(false),
         _ => {}
     }
-    number(&value).unwrap_or_else(|| Kind::Str(CompactString::from(value)))
+    number(&value).unwrap_or_else(|| NodeKind::Str(CompactString::from(value)))
 }
 
 /// A core-schema number (`7`, `-0`, `0o17`, `0x1F`, `1.5`, `.5`, `1e3`), keeping its text as
 /// written when that is plain decimal. `.inf` and `.nan` are left as text: no field holds them.
-fn number(s: &str) -> Option<Kind> {
+fn number(s: &str) -> Option<NodeKind> {
     let radix = |digits: &str, radix: u32| {
         let v = u64::from_str_radix(digits, radix).ok()?;
-        Some(Kind::Number {
+        Some(NodeKind::Number {
             text: compact_str::ToCompactString::to_compact_string(&v),
             value: v.into(),
         })
@@ -687,7 +687,7 @@ fn number(s: &str) -> Option<Kind> {
         None
     };
     let value = value.or_else(|| s.parse::<f64>().ok().and_then(serde_json::Number::from_f64))?;
-    Some(Kind::Number {
+    Some(NodeKind::Number {
         text: s.into(),
         value,
     })
@@ -729,7 +729,7 @@ mod tests {
     fn numbers_keep_their_written_text() {
         let n = parse_ok("a: 1.50\nb: +34600111223\nc: 0x1F\nd: 12345678901234567890123\n");
         let text = |k: &str| match &n.get(k).unwrap().kind {
-            Kind::Number { text, .. } => text.clone(),
+            NodeKind::Number { text, .. } => text.clone(),
             other => panic!("{other:?}"),
         };
         assert_eq!(text("a"), "1.50");
@@ -741,10 +741,10 @@ mod tests {
     #[test]
     fn yaml_1_1_booleans_are_text() {
         let n = parse_ok("a: yes\nb: on\nc: true\nd: TRUE\n");
-        assert_eq!(n.get("a").unwrap().kind, Kind::Str("yes".into()));
-        assert_eq!(n.get("b").unwrap().kind, Kind::Str("on".into()));
-        assert_eq!(n.get("c").unwrap().kind, Kind::Bool(true));
-        assert_eq!(n.get("d").unwrap().kind, Kind::Bool(true));
+        assert_eq!(n.get("a").unwrap().kind, NodeKind::Str("yes".into()));
+        assert_eq!(n.get("b").unwrap().kind, NodeKind::Str("on".into()));
+        assert_eq!(n.get("c").unwrap().kind, NodeKind::Bool(true));
+        assert_eq!(n.get("d").unwrap().kind, NodeKind::Bool(true));
     }
 
     #[test]
@@ -795,7 +795,7 @@ mod tests {
         assert!(got[0].starts_with("f.yaml:1:17: invalid YAML: "), "{got:?}");
     }
 
-    fn kind(text: &str) -> Kind {
+    fn kind(text: &str) -> NodeKind {
         parse_ok(&format!("v: {text}\n"))
             .get("v")
             .unwrap()
@@ -805,7 +805,7 @@ mod tests {
 
     fn number_text(text: &str) -> Option<String> {
         match kind(text) {
-            Kind::Number { text, .. } => Some(text.to_string()),
+            NodeKind::Number { text, .. } => Some(text.to_string()),
             _ => None,
         }
     }
@@ -813,10 +813,10 @@ mod tests {
     #[test]
     fn plain_scalars_resolve_by_the_yaml_1_2_core_schema() {
         for null in ["", "~", "null", "Null", "NULL"] {
-            assert_eq!(kind(null), Kind::Null, "{null:?}");
+            assert_eq!(kind(null), NodeKind::Null, "{null:?}");
         }
-        assert_eq!(kind("True"), Kind::Bool(true));
-        assert_eq!(kind("FALSE"), Kind::Bool(false));
+        assert_eq!(kind("True"), NodeKind::Bool(true));
+        assert_eq!(kind("FALSE"), NodeKind::Bool(false));
         for text in [
             "yes",
             "No",
@@ -836,7 +836,7 @@ mod tests {
             "2024-05-01",
             "12:30",
         ] {
-            assert_eq!(kind(text), Kind::Str(text.into()), "{text:?}");
+            assert_eq!(kind(text), NodeKind::Str(text.into()), "{text:?}");
         }
         for (written, text) in [
             ("7", "7"),
@@ -856,12 +856,12 @@ mod tests {
 
     #[test]
     fn quoted_and_tagged_scalars() {
-        assert_eq!(kind("'7'"), Kind::Str("7".into()));
-        assert_eq!(kind("\"true\""), Kind::Str("true".into()));
-        assert_eq!(kind("!!str 7"), Kind::Str("7".into()));
-        assert_eq!(kind("! 7"), Kind::Str("7".into()));
+        assert_eq!(kind("'7'"), NodeKind::Str("7".into()));
+        assert_eq!(kind("\"true\""), NodeKind::Str("true".into()));
+        assert_eq!(kind("!!str 7"), NodeKind::Str("7".into()));
+        assert_eq!(kind("! 7"), NodeKind::Str("7".into()));
         assert_eq!(number_text("!!int 7").as_deref(), Some("7"));
-        assert_eq!(kind("!!bool true"), Kind::Bool(true));
+        assert_eq!(kind("!!bool true"), NodeKind::Bool(true));
         assert_eq!(
             problems("v: !!int x\n"),
             ["f.yaml:1:10: invalid YAML: \"x\" is not a valid !!int"]

@@ -5,7 +5,7 @@
 //! that reading, not a list of rules, so writer and reader cannot disagree.
 
 use super::{Splice, line_ending};
-use crate::config::{Kind, parse_yaml};
+use crate::config::{NodeKind, parse_yaml};
 
 /// What a value must read back as: the loader turns each into the wire string it holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,16 +104,16 @@ fn reads_back(written: &str, value: &str, expect: Expect, flow: bool) -> bool {
     };
     let node = if flow {
         match &node.kind {
-            Kind::Seq(items) if items.len() == 1 => &items[0],
+            NodeKind::Seq(items) if items.len() == 1 => &items[0],
             _ => return false,
         }
     } else {
         node
     };
     match (&node.kind, expect) {
-        (Kind::Str(s), _) => s == value,
-        (Kind::Number { text, .. }, Expect::Number) => text == value,
-        (Kind::Bool(b), Expect::Boolean) => b.to_string() == value,
+        (NodeKind::Str(s), _) => s == value,
+        (NodeKind::Number { text, .. }, Expect::Number) => text == value,
+        (NodeKind::Bool(b), Expect::Boolean) => b.to_string() == value,
         _ => false,
     }
 }
@@ -285,7 +285,7 @@ fn block_list(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Kind, Node, parse_yaml};
+    use crate::config::{Node, NodeKind, parse_yaml};
     use crate::edit::apply;
     use proptest::prelude::*;
 
@@ -338,7 +338,7 @@ mod tests {
 
     fn spans(node: &Node) -> Vec<(usize, usize)> {
         match &node.kind {
-            Kind::Seq(items) => items
+            NodeKind::Seq(items) => items
                 .iter()
                 .map(|n| (n.at.start as usize, n.at.end as usize))
                 .collect(),
@@ -403,7 +403,7 @@ mod tests {
             // and inside a block mapping, indented, with a comment after it
             let doc = format!("a:\n  v: {written}  # c\n  w: 1\n");
             let root = parse_yaml(&doc).unwrap();
-            prop_assert_eq!(root.get("a").unwrap().get("v").unwrap().kind.clone(), Kind::Str(value.as_str().into()));
+            prop_assert_eq!(root.get("a").unwrap().get("v").unwrap().kind.clone(), NodeKind::Str(value.as_str().into()));
         }
 
         #[test]
@@ -442,7 +442,7 @@ mod tests {
             let out = apply(&text, &edit_list(&text, &list, &remove, &written).unwrap()).unwrap();
             let root = parse_yaml(&out).unwrap();
             let got: Vec<String> = match &root.get("c").unwrap().get("tags").unwrap().kind {
-                Kind::Seq(v) => v.iter().map(|n| match &n.kind { Kind::Str(s) => s.to_string(), k => format!("{k:?}") }).collect(),
+                NodeKind::Seq(v) => v.iter().map(|n| match &n.kind { NodeKind::Str(s) => s.to_string(), k => format!("{k:?}") }).collect(),
                 k => panic!("{k:?}"),
             };
             let mut want: Vec<String> = items.iter().enumerate().filter(|(i, _)| !remove.contains(i)).map(|(_, s)| s.clone()).collect();

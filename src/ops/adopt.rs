@@ -16,7 +16,7 @@ use super::Error;
 use super::session::{Endpoint, connect};
 use super::targets::select;
 use crate::api::RequestLog;
-use crate::config::{self, At, CsvRecord, FileSource, Fs, Kind, Node, Style};
+use crate::config::{self, At, CsvRecord, FileSource, Fs, Node, NodeKind, Style};
 use crate::edit::report::{
     Adopted, Adoption, ContactAdoption, EditNote, FileChange, Left, NotInRepo, Refusal,
 };
@@ -471,14 +471,14 @@ impl<'a> Context<'a> {
                 continue;
             };
             let Some(Node {
-                kind: Kind::Seq(sources),
+                kind: NodeKind::Seq(sources),
                 ..
             }) = root.get("sources")
             else {
                 continue;
             };
             for s in sources {
-                let Some(Kind::Str(csv)) = s.get("csv").map(|n| &n.kind) else {
+                let Some(NodeKind::Str(csv)) = s.get("csv").map(|n| &n.kind) else {
                     continue;
                 };
                 let dir = Path::new(&*yaml).parent().unwrap_or(Path::new(""));
@@ -491,29 +491,29 @@ impl<'a> Context<'a> {
                     col: n.pos.col as usize,
                 };
                 let text = |n: Option<&Node>| match n.map(|n| &n.kind) {
-                    Some(Kind::Str(s)) => Some(s.to_string()),
+                    Some(NodeKind::Str(s)) => Some(s.to_string()),
                     _ => None,
                 };
                 let mut tags = BTreeMap::new();
                 if let Some(Node {
-                    kind: Kind::Seq(items),
+                    kind: NodeKind::Seq(items),
                     ..
                 }) = s.get("tags")
                 {
                     for item in items {
-                        if let Kind::Str(t) = &item.kind {
+                        if let NodeKind::Str(t) = &item.kind {
                             tags.insert(t.to_string(), loc(item));
                         }
                     }
                 }
                 let mut columns = BTreeMap::new();
                 if let Some(Node {
-                    kind: Kind::Map(entries),
+                    kind: NodeKind::Map(entries),
                     ..
                 }) = s.get("columns")
                 {
                     for e in entries {
-                        if let Kind::Str(h) = &e.value.kind {
+                        if let NodeKind::Str(h) = &e.value.kind {
                             columns.insert(e.key.to_string(), h.to_string());
                         }
                     }
@@ -606,7 +606,7 @@ fn pos_loc(file: &Arc<str>, node: &Node) -> SourceLoc {
 /// The contact node of `desired` in its file's parse.
 fn contact_node<'n>(root: &'n Node, desired: &DesiredContact) -> Option<&'n Node> {
     match &root.get("contacts")?.kind {
-        Kind::Seq(items) => items.iter().find(|n| {
+        NodeKind::Seq(items) => items.iter().find(|n| {
             n.pos.line as usize == desired.source.line && n.pos.col as usize == desired.source.col
         }),
         _ => None,
@@ -710,14 +710,16 @@ fn yaml_contact(
     if list.at.shared {
         return Err(refusal(&pos_loc(&file, list), SHARED));
     }
-    let Kind::Seq(items) = &list.kind else {
+    let NodeKind::Seq(items) = &list.kind else {
         return Err(refusal(&loc(&list.at), "its tags: is not a list"));
     };
     let flow = list.at.style == Style::Flow;
     let indexes: Vec<usize> = items
         .iter()
         .enumerate()
-        .filter(|(_, n)| matches!(&n.kind, Kind::Str(s) if remove.iter().any(|r| r == s.as_str())))
+        .filter(
+            |(_, n)| matches!(&n.kind, NodeKind::Str(s) if remove.iter().any(|r| r == s.as_str())),
+        )
         .map(|(i, _)| i)
         .collect();
     let written: Vec<String> = add
@@ -739,7 +741,7 @@ fn yaml_contact(
     for &i in &indexes {
         let item = &items[i];
         let tag = match &item.kind {
-            Kind::Str(s) => s.to_string(),
+            NodeKind::Str(s) => s.to_string(),
             _ => String::new(),
         };
         let old = text

@@ -29,7 +29,7 @@ const NAMES_IN_CELL: usize = 8;
 
 /// What a piece of the document is, for the cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+enum PieceKind {
     /// Always kept.
     Fixed,
     /// A table row: cut after every detail block is gone.
@@ -41,16 +41,16 @@ enum Kind {
 /// A document made of pieces, written whole or cut to fit.
 #[derive(Default)]
 struct Doc {
-    pieces: Vec<(Kind, String)>,
+    pieces: Vec<(PieceKind, String)>,
 }
 
 impl Doc {
-    fn push(&mut self, kind: Kind, text: String) {
+    fn push(&mut self, kind: PieceKind, text: String) {
         self.pieces.push((kind, text));
     }
 
     fn fixed(&mut self, text: impl Into<String>) {
-        self.push(Kind::Fixed, text.into());
+        self.push(PieceKind::Fixed, text.into());
     }
 
     /// Write the pieces, cutting detail blocks and then rows from the end when the whole would
@@ -62,7 +62,7 @@ impl Doc {
         if total > MAX_COMMENT_LEN - CALLER_ROOM {
             let budget = MAX_COMMENT_LEN - CALLER_ROOM - NOTE_ROOM;
             let mut size = total;
-            for (slot, kind) in [Kind::Detail, Kind::Row].into_iter().enumerate() {
+            for (slot, kind) in [PieceKind::Detail, PieceKind::Row].into_iter().enumerate() {
                 for (i, (k, text)) in self.pieces.iter().enumerate().rev() {
                     if size <= budget {
                         break;
@@ -87,9 +87,9 @@ impl Doc {
                 "\n> [!NOTE]\n> Cut to fit a comment: {} of {} change details and {} of {} table \
                  rows are not shown. Run `contactctl plan` for the full plan.",
                 cut[0],
-                count(Kind::Detail),
+                count(PieceKind::Detail),
                 cut[1],
-                count(Kind::Row)
+                count(PieceKind::Row)
             )?;
         }
         Ok(())
@@ -277,7 +277,7 @@ pub fn plan(plan: &Plan, w: &mut dyn io::Write) -> io::Result<()> {
             doc.fixed("| contact | action | changes |\n| --- | --- | --- |\n");
             for c in listed {
                 doc.push(
-                    Kind::Row,
+                    PieceKind::Row,
                     format!(
                         "| {} | {} | {} |\n",
                         code(&contact_name(c, c.id.as_deref())),
@@ -310,7 +310,7 @@ pub fn plan(plan: &Plan, w: &mut dyn io::Write) -> io::Result<()> {
                  | contact | field | platform | repo |\n| --- | --- | --- | --- |\n",
             );
             for row in kept {
-                doc.push(Kind::Row, row);
+                doc.push(PieceKind::Row, row);
             }
             doc.fixed("\n");
         }
@@ -342,7 +342,7 @@ pub fn plan(plan: &Plan, w: &mut dyn io::Write) -> io::Result<()> {
     if !details.is_empty() {
         doc.fixed("#### Changes\n\n");
         for block in details {
-            doc.push(Kind::Detail, block);
+            doc.push(PieceKind::Detail, block);
         }
     }
     doc.write(w)
@@ -413,7 +413,7 @@ pub fn report(report: &ApplyReport, w: &mut dyn io::Write, list_left: bool) -> i
     if !rows.is_empty() {
         doc.fixed("| contact | channel | result | detail |\n| --- | --- | --- | --- |\n");
         for row in rows {
-            doc.push(Kind::Row, row);
+            doc.push(PieceKind::Row, row);
         }
         doc.fixed("\n");
     }

@@ -23,7 +23,7 @@ use self::message::{masked, says_not_found};
 pub use self::retry::MAX_RESPONSE_BYTES;
 use self::retry::Reply;
 pub use self::stats::{CallCounts, ClientStats};
-use self::stats::{Counters, Kind};
+use self::stats::{CallKind, Counters};
 use super::cancel::Cancel;
 use super::encode;
 use super::limiter::RateLimiter;
@@ -248,7 +248,7 @@ impl HttpClient {
     /// tags; the same path and body, only the method differs.
     async fn tags_call(
         &self,
-        kind: Kind,
+        kind: CallKind,
         method: Method,
         id: &str,
         tags: &[String],
@@ -302,7 +302,7 @@ impl ContactsApi for HttpClient {
             contact_segment(id, self.viber_encode_get)?
         );
         let reply = self
-            .send(Kind::Get, Method::GET, &path, &path, None)
+            .send(CallKind::Get, Method::GET, &path, &path, None)
             .await?;
         match reply.status {
             200..=299 => {
@@ -345,7 +345,7 @@ impl ContactsApi for HttpClient {
             )
         };
         let reply = self
-            .send(Kind::Lookup, Method::GET, &path, &shown, None)
+            .send(CallKind::Lookup, Method::GET, &path, &shown, None)
             .await?;
         if !(200..300).contains(&reply.status) {
             return Err(self.rejected(&reply));
@@ -396,17 +396,18 @@ impl ContactsApi for HttpClient {
             custom_fields: fields.to_vec(),
         })?;
         let reply = self
-            .send(Kind::Update, Method::PUT, &path, &path, Some(body))
+            .send(CallKind::Update, Method::PUT, &path, &path, Some(body))
             .await?;
         self.write_done(&reply)
     }
 
     async fn add_tags(&self, id: &str, tags: &[String]) -> Result<(), ApiError> {
-        self.tags_call(Kind::AddTags, Method::POST, id, tags).await
+        self.tags_call(CallKind::AddTags, Method::POST, id, tags)
+            .await
     }
 
     async fn remove_tags(&self, id: &str, tags: &[String]) -> Result<(), ApiError> {
-        self.tags_call(Kind::RemoveTags, Method::DELETE, id, tags)
+        self.tags_call(CallKind::RemoveTags, Method::DELETE, id, tags)
             .await
     }
 
@@ -416,7 +417,7 @@ impl ContactsApi for HttpClient {
         })?;
         let reply = self
             .send(
-                Kind::Create,
+                CallKind::Create,
                 Method::POST,
                 "/v1/contact",
                 "/v1/contact",

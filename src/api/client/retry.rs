@@ -16,7 +16,7 @@ use tokio::time::Instant;
 
 use super::HttpClient;
 use super::message::{attempts_note, describe_transport, excerpt, transport_cause};
-use super::stats::Kind;
+use super::stats::CallKind;
 use crate::api::ApiError;
 use crate::api::limiter::Permit;
 
@@ -92,7 +92,7 @@ impl HttpClient {
     /// `-v` log shows it (a look-up's value masked).
     pub(super) async fn send(
         &self,
-        kind: Kind,
+        kind: CallKind,
         method: Method,
         path: &str,
         shown: &str,
@@ -101,7 +101,7 @@ impl HttpClient {
         let url = format!("{}{}", self.base_url, path);
         // A create is only repeated when the server cannot have acted on it: a 429 refused it,
         // or the connection was never made. Anything else is the caller's to look up first.
-        let idempotent = kind != Kind::Create;
+        let idempotent = kind != CallKind::Create;
         let mut error_delays = self.backoff();
         let mut throttle_delays = self.backoff();
         let mut errors_retried = 0u32;

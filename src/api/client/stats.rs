@@ -34,8 +34,9 @@ pub struct ClientStats {
     pub retries: u64,
 }
 
+/// Which API call a request makes, for the per-call counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Kind {
+pub(super) enum CallKind {
     Get,
     Lookup,
     Update,
@@ -59,12 +60,12 @@ impl Counters {
         ClientStats {
             requests: self.requests.load(Ordering::Relaxed),
             by_kind: CallCounts {
-                get: k(Kind::Get as usize),
-                lookup: k(Kind::Lookup as usize),
-                update: k(Kind::Update as usize),
-                add_tags: k(Kind::AddTags as usize),
-                remove_tags: k(Kind::RemoveTags as usize),
-                create: k(Kind::Create as usize),
+                get: k(CallKind::Get as usize),
+                lookup: k(CallKind::Lookup as usize),
+                update: k(CallKind::Update as usize),
+                add_tags: k(CallKind::AddTags as usize),
+                remove_tags: k(CallKind::RemoveTags as usize),
+                create: k(CallKind::Create as usize),
             },
             throttled_429: self.throttled_429.load(Ordering::Relaxed),
             retries: self.retries.load(Ordering::Relaxed),
