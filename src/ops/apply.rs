@@ -314,17 +314,32 @@ pub fn check_read_budget(
     targets: &Targets,
     budget: Duration,
 ) -> Result<(), Error> {
-    // (a change-scoped run's `selected` holds only the contacts it reads)
-    let worst = fewest_reads(config, &targets.selected)
+    // (a change-scoped run's `selected` holds only the contacts it reads). Channels that share
+    // a token share its limit: their reads queue in one window, as the session's limiter runs them.
+    let reads = fewest_reads(config, &targets.selected);
+    let worst = config
+        .limit_groups()
         .into_iter()
-        .map(|(channel, reads)| {
-            let rate_limit = config.rate_limit(&channel);
-            (
-                estimated_seconds(reads, rate_limit),
-                channel,
-                reads,
-                rate_limit,
-            )
+        .filter_map(|group| {
+            let reading: Vec<&String> = group
+                .channels
+                .iter()
+                .filter(|c| reads.get(*c).is_some_and(|n| *n > 0))
+                .collect();
+            let total: usize = reading.iter().map(|c| reads[*c]).sum();
+            (total > 0).then(|| {
+                let names = reading
+                    .iter()
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                (
+                    estimated_seconds(total, group.rate_limit),
+                    names,
+                    total,
+                    group.rate_limit,
+                )
+            })
         })
         .max();
     match worst {
@@ -389,4 +404,50 @@ pub async fn apply_plan(
     let mut report = apply(plan, config, clients, options, interrupt, events).await;
     report.requests_sent = usize::try_from(requests_sent(clients) - before).unwrap_or(usize::MAX);
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{config, desired, key};
+
+    /// `n` contacts on `channel`, each read once (no marker).
+    fn contacts(cfg: &mut Config, channel: &str, n: usize) {
+        for i in 0..n {
+            let email = format!("{channel}{i}@x.example");
+            cfg.contacts
+                .push(desired(channel, key("email", &email), &[], None));
+        }
+    }
+
+    #[test]
+    fn the_read_budget_queues_channels_that_share_a_token_in_one_window() {
+        // 60 reads each at 100 a minute: alone, each channel's reads go at once
+        let mut cfg = config();
+        cfg.channels.get_mut("viber").unwrap().rate_limit = 100;
+        contacts(&mut cfg, "web", 60);
+        contacts(&mut cfg, "viber", 60);
+        let budget = Duration::from_secs(30);
+        assert!(check_read_budget(&cfg, &Targets::all(&cfg), budget).is_ok());
+
+        // on one host with one token, 120 reads wait for a second window
+        let web = cfg.channels["web"].clone();
+        let viber = cfg.channels.get_mut("viber").unwrap();
+        viber.base_url = web.base_url;
+        viber.token_env = web.token_env;
+        match check_read_budget(&cfg, &Targets::all(&cfg), budget) {
+            Err(Error::BudgetBelowReads {
+                channel,
+                reads,
+                rate_limit,
+                needed_seconds,
+                ..
+            }) => {
+                assert_eq!(channel, "viber, web");
+                assert_eq!((reads, rate_limit), (120, 100));
+                assert!(needed_seconds >= 60, "{needed_seconds}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }
