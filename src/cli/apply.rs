@@ -9,7 +9,7 @@ use super::ApplyArgs;
 use super::confirm::confirm;
 use super::error::{CommandError, ErrorKind};
 use super::output::{Exit, Output};
-use super::plan::{note_sandbox, print_plan};
+use super::plan::{note_sandbox, opening, print_plan};
 use super::progress::Progress;
 use super::signals::on_interrupt;
 use crate::api::CancelHandle;
@@ -48,17 +48,8 @@ async fn run_reported(
     // The time budget counts from the start, as a CI job's limit does.
     let started = tokio::time::Instant::now();
     let target = &args.target;
-    let (mut session, source) = ops::apply::open(
-        &target.path,
-        args.plan.as_deref(),
-        &target.channels,
-        &target.contacts,
-        target.base().as_ref(),
-        &target.endpoint.to_ops(),
-        out.log(),
-    )
-    .await?;
-    session.read.max_pages = args.paging.max_pages;
+    let (session, source) =
+        ops::apply::open(opening(target, &args.paging, out), args.plan.as_deref()).await?;
     // One apply at a time per host and token on this machine: taken before the first read, held
     // through the confirmation to the last call (released when `_lock` drops, as the run ends).
     let deadline = args.max_duration.map(|budget| started + budget);

@@ -4,7 +4,7 @@
 use super::error::CommandError;
 use super::output::{Exit, Output};
 use super::progress::Progress;
-use super::{PlanArgs, shell_word};
+use super::{Paging, PlanArgs, Target, shell_word};
 use crate::ops;
 use crate::plan::{Plan, PlanOptions};
 use crate::read::ReadEvent;
@@ -46,19 +46,24 @@ pub fn note_sandbox(session: &ops::Session, out: &Output) {
     }
 }
 
+/// The session a run on `target` opens: its config and targets, the endpoint flags, `--max-pages`
+/// and the `-v` log.
+pub fn opening<'a>(target: &'a Target, paging: &Paging, out: &Output) -> ops::plan::Opening<'a> {
+    ops::plan::Opening {
+        path: &target.path,
+        channels: &target.channels,
+        contacts: &target.contacts,
+        base: target.base(),
+        endpoint: target.endpoint.to_ops(),
+        max_pages: paging.max_pages,
+        log: out.log(),
+    }
+}
+
 pub async fn run(args: PlanArgs, out: &Output) -> Result<Exit, CommandError> {
     out.no_csv("plan")?;
     let target = &args.target;
-    let (mut session, targets) = ops::plan::open_scoped(
-        &target.path,
-        &target.channels,
-        &target.contacts,
-        target.base().as_ref(),
-        &target.endpoint.to_ops(),
-        out.log(),
-    )
-    .await?;
-    session.read.max_pages = args.paging.max_pages;
+    let (session, targets) = ops::plan::open(opening(target, &args.paging, out)).await?;
     note_sandbox(&session, out);
     let progress = Progress::new(&session.clients, &session.config, "plan", out.verbose > 0);
     let plan = plan_showing_progress(&session, &targets, args.prune, &progress).await;

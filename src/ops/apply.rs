@@ -12,9 +12,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::Error;
-use super::plan::{open_scoped, read_and_plan};
+use super::plan::{Opening, read_and_plan};
 use super::saved::{self, SavedPlan, stale_contacts};
-use super::scope::Base;
 use super::session::{Endpoint, Session, connect, load, requests_sent};
 use super::targets::Targets;
 use crate::api::{ContactsApi, HttpClient, RequestLog};
@@ -120,27 +119,30 @@ pub struct Applied {
 }
 
 /// Open the session of an apply: with `plan_file` (`--plan`), the saved plan and a client for
-/// each channel it has calls on (`channels` and `contacts` must then be empty); otherwise the
-/// targets (`--channel`, `--contact`, narrowed to the change since `base`) and their channels.
+/// each channel it has calls on (`opening` may then name no channel, contact or BASE); otherwise
+/// the targets `opening` names and their channels.
 pub async fn open(
-    path: &Path,
+    opening: Opening<'_>,
     plan_file: Option<&Path>,
-    channels: &[String],
-    contacts: &[String],
-    base: Option<&Base>,
-    endpoint: &Endpoint,
-    log: Option<RequestLog>,
 ) -> Result<(Session, Source), Error> {
     match plan_file {
         Some(file) => {
             let saved = saved::load(file)?;
-            let session = open_saved(path, &saved, channels, contacts, endpoint, log).await?;
-            let path = path.to_path_buf();
+            let mut session = open_saved(
+                opening.path,
+                &saved,
+                opening.channels,
+                opening.contacts,
+                &opening.endpoint,
+                opening.log,
+            )
+            .await?;
+            session.read.max_pages = opening.max_pages;
+            let path = opening.path.to_path_buf();
             Ok((session, Source::Saved { saved, path }))
         }
         None => {
-            let (session, targets) =
-                open_scoped(path, channels, contacts, base, endpoint, log).await?;
+            let (session, targets) = super::plan::open(opening).await?;
             Ok((session, Source::Fresh(targets)))
         }
     }

@@ -13,38 +13,50 @@ use crate::model::Config;
 use crate::plan::{Plan, PlanOptions, RunScope, plan};
 use crate::read::{ReadEvent, ReadOptions, read_live, read_scoped};
 
-/// Load the config at `path`, narrow it to `channels` and `contacts` (`--channel`,
-/// `--contact`), and connect to the channels that involves.
-pub async fn open(
-    path: &Path,
-    channels: &[String],
-    contacts: &[String],
-    endpoint: &Endpoint,
-    log: Option<RequestLog>,
-) -> Result<(Session, Targets), Error> {
-    open_scoped(path, channels, contacts, None, endpoint, log).await
+/// What a run opens its session on: the config at `path`, narrowed to `channels` and `contacts`
+/// (`--channel`, `--contact`) and to the contacts changed since `base` (`--base`,
+/// `--changed-since`), the API's `endpoint`, the reads' `max_pages` (`--max-pages`) and the
+/// request `log` (`-v`).
+pub struct Opening<'a> {
+    /// The config: a file or a directory.
+    pub path: &'a Path,
+    /// `--channel`.
+    pub channels: &'a [String],
+    /// `--contact`.
+    pub contacts: &'a [String],
+    /// BASE of a change-scoped run.
+    pub base: Option<Base>,
+    /// The hosts or the sandbox.
+    pub endpoint: Endpoint,
+    /// The most pages one paged read takes (`None`: the default for each channel).
+    pub max_pages: Option<u64>,
+    /// Where requests are logged.
+    pub log: Option<RequestLog>,
 }
 
-/// [`open`], narrowed to the contacts changed since `base` when one is given (`--base`,
-/// `--changed-since`).
-pub async fn open_scoped(
-    path: &Path,
-    channels: &[String],
-    contacts: &[String],
-    base: Option<&Base>,
-    endpoint: &Endpoint,
-    log: Option<RequestLog>,
-) -> Result<(Session, Targets), Error> {
+/// Load the config, narrow it to the targets `opening` names (to the contacts changed since BASE
+/// when there is one), and connect to the channels that involves.
+pub async fn open(opening: Opening<'_>) -> Result<(Session, Targets), Error> {
+    let Opening {
+        path,
+        channels,
+        contacts,
+        base,
+        endpoint,
+        max_pages,
+        log,
+    } = opening;
     if base.is_some() && !path.exists() {
         // the config's own problem comes first, as in a full run
         load(path)?;
     }
     // BASE is read first and kept as fingerprints only, so that the two configs are never in
     // memory at once.
-    let loaded = base.map(|b| load_base(path, b)).transpose()?;
+    let loaded = base.as_ref().map(|b| load_base(path, b)).transpose()?;
     let config = load(path)?;
-    let targets = targets(&config, channels, contacts, base.zip(loaded))?;
-    let session = connect(config, &targets.channels, endpoint, log).await?;
+    let targets = targets(&config, channels, contacts, base.as_ref().zip(loaded))?;
+    let mut session = connect(config, &targets.channels, &endpoint, log).await?;
+    session.read.max_pages = max_pages;
     Ok((session, targets))
 }
 
