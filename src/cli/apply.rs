@@ -1,6 +1,7 @@
 //! `contactctl apply`: the arguments turned into an `ops::apply` request, the terminal's side of
-//! the run (the plan printed, the confirmation prompt, the progress display, Ctrl-C), and the
-//! report. The sequence itself is `ops::apply::run`'s.
+//! the run (the plan and the report printed, the confirmation prompt, the progress display, the
+//! lock's wait said, Ctrl-C), and the exit code. The sequence itself, the lock and the `--report`
+//! record included, is `ops::apply::run`'s.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -14,62 +15,39 @@ use super::progress::Progress;
 use super::signals::on_interrupt;
 use crate::api::CancelHandle;
 use crate::apply::ApplyReport;
-use crate::ops::report::{End, Report};
+use crate::ops::report::{Failure, Recordable};
 use crate::ops::{
     self,
-    apply::{ApplyRequest, ApplyUi, Event, Rechecked, RunError},
+    apply::{Applied, ApplyRequest, ApplyUi, Event, Opened, Rechecked, RunError},
 };
 use crate::plan::Plan;
 use crate::render::{self, Format, plural};
 
 pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
     out.no_csv("apply")?;
-    let report = match &args.report {
-        Some(file) => Report::create(file, &args.target.path)?,
-        None => Report::none(),
-    };
-    let result = run_reported(args, out, &report).await;
-    report.end(match &result {
-        Ok(exit) => End::Finished { exit: *exit as i32 },
-        Err(e) => End::Failed {
-            refused: e.kind == ErrorKind::Refused,
-            message: &e.message,
-        },
-    })?;
-    result
-}
-
-/// The run, its record written to `report` as it goes.
-async fn run_reported(
-    args: ApplyArgs,
-    out: &Output,
-    report: &Report,
-) -> Result<Exit, CommandError> {
     // The time budget counts from the start, as a CI job's limit does.
     let started = tokio::time::Instant::now();
     let target = &args.target;
-    let (session, source) =
-        ops::apply::open(opening(target, &args.paging, out), args.plan.as_deref()).await?;
-    // One apply at a time per host and token on this machine: taken before the first read, held
-    // through the confirmation to the last call (released when `_lock` drops, as the run ends).
-    let deadline = args.max_duration.map(|budget| started + budget);
-    let _lock = session
-        .lock(args.lock_timeout, deadline, &|w| out.note(&waiting(w)))
-        .await
-        .map_err(ops::Error::from)?;
-    report.start(&session.clients.keys().cloned().collect::<Vec<_>>());
+    let Opened {
+        session,
+        source,
+        report,
+    } = ops::apply::open(
+        opening(target, &args.paging, out),
+        args.plan.as_deref(),
+        args.report.as_deref(),
+    )
+    .await?;
     note_sandbox(&session, out);
     // One progress display for the whole run: the reads of its plan, then the writes.
     let progress = Progress::new(&session.clients, &session.config, "apply", out.verbose > 0);
     let interrupted = Arc::new(AtomicBool::new(false));
     let mut ui = Terminal {
         out,
-        report,
         progress: &progress,
         interrupted: interrupted.clone(),
         cancel: session.cancel_handle(),
-        reads_shown: false,
-        writing: false,
+        showing: true,
     };
     let request = ApplyRequest {
         config: &session.config,
@@ -82,14 +60,16 @@ async fn run_reported(
         max_duration: args.max_duration,
         started,
         interrupt: interrupted.as_ref(),
+        lock_groups: session.lock_groups(),
+        lock_timeout: args.lock_timeout,
+        report: &report,
     };
     let result = progress.drive(ops::apply::run(request, &mut ui)).await;
-    if ui.writing || !ui.reads_shown {
-        progress.finish();
-    }
-    let applied = match result {
-        Ok(applied) => applied,
-        Err(RunError::Ui(e)) => return Err(e),
+    ui.close_progress();
+    match result {
+        Ok(applied) if applied.succeeded() => Ok(Exit::Ok),
+        Ok(_) => Ok(Exit::Error),
+        Err(RunError::Ui(e)) => Err(e),
         Err(RunError::Ops(e)) => {
             if let (ops::Error::Unsafe { warnings }, Format::Json) = (&e, out.format) {
                 // The JSON plan was not printed: the warnings say what the refusal is about.
@@ -97,59 +77,38 @@ async fn run_reported(
                     out.note(w);
                 }
             }
-            return Err(e.into());
+            Err(e.into())
         }
-    };
-    let report = applied.report;
-    if !applied.had_changes {
-        if out.format == Format::Json {
-            print_report(&report, out)?;
-        }
-        return Ok(if report.plan.summary.errors > 0 {
-            Exit::Error
-        } else {
-            Exit::Ok
-        });
     }
-    print_report(&report, out)?;
-    let left = report.left_for_next_run();
-    if left > 0 && out.format == Format::Json {
-        // the JSON report names them; say what to do where a person reads
-        out.note(&format!(
-            "{left} contact{} left for the next run (time budget): run contactctl apply again to continue.",
-            if left == 1 { "" } else { "s" }
-        ));
-    }
-    Ok(if report.succeeded() {
-        Exit::Ok
-    } else {
-        Exit::Error
-    })
 }
 
 /// The terminal's side of an apply: the plan on stdout, the prompt, the progress display, and
 /// Ctrl-C once the writes start.
 struct Terminal<'a, 'p> {
     out: &'a Output,
-    /// The run's record (`--report`), or none.
-    report: &'a Report,
     progress: &'a Progress<'p>,
     /// Raised by the first Ctrl-C, once the writes start.
     interrupted: Arc<AtomicBool>,
     cancel: Arc<CancelHandle>,
-    /// The reads' display was closed and the plan shown.
-    reads_shown: bool,
-    /// The writes started.
-    writing: bool,
+    /// The progress display is up: the plan's reads until it is shown, then the writes.
+    showing: bool,
+}
+
+impl Terminal<'_, '_> {
+    /// The progress display off, before the plan, the report or an error is printed.
+    fn close_progress(&mut self) {
+        if self.showing {
+            self.progress.finish();
+            self.showing = false;
+        }
+    }
 }
 
 impl ApplyUi for Terminal<'_, '_> {
     type Error = CommandError;
 
     fn planned(&mut self, plan: &Plan, rechecked: Option<Rechecked>) -> Result<(), CommandError> {
-        self.progress.finish();
-        self.reads_shown = true;
-        self.report.plan(plan);
+        self.close_progress();
         if let Some(r) = rechecked {
             // The printed plan's cost line is the plan's own reads; say what this check spent.
             self.out.note(&format!(
@@ -172,18 +131,46 @@ impl ApplyUi for Terminal<'_, '_> {
     }
 
     fn writing(&mut self, plan: &Plan) {
-        self.writing = true;
+        self.showing = true;
         on_interrupt(self.interrupted.clone(), self.cancel.clone());
         self.progress.tracker().expect_writes(plan);
     }
 
     fn event(&self, event: Event<'_>) {
         match event {
+            Event::Waiting(w) => self.out.note(&waiting(w)),
             Event::Read(e) => self.progress.tracker().on_read(e),
-            Event::Apply(e) => {
-                self.progress.tracker().on_apply(e);
-                self.report.on_apply(e);
+            Event::Apply(e) => self.progress.tracker().on_apply(e),
+        }
+    }
+
+    fn finished(&mut self, applied: &Applied) -> Result<(), CommandError> {
+        self.close_progress();
+        let (out, report) = (self.out, &applied.report);
+        if !applied.had_changes {
+            if out.format == Format::Json {
+                print_report(report, out)?;
             }
+            return Ok(());
+        }
+        print_report(report, out)?;
+        let left = report.left_for_next_run();
+        if left > 0 && out.format == Format::Json {
+            // the JSON report names them; say what to do where a person reads
+            out.note(&format!(
+                "{left} contact{} left for the next run (time budget): run contactctl apply again to continue.",
+                if left == 1 { "" } else { "s" }
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Recordable for CommandError {
+    fn failure(&self) -> Failure {
+        Failure {
+            refused: self.kind == ErrorKind::Refused,
+            message: self.message.clone(),
         }
     }
 }

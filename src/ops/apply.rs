@@ -1,8 +1,9 @@
-//! The apply operation, the whole sequence in one call ([`run`]): the plan it applies (fresh, or
-//! a saved plan proven to still hold), the read budget, the gates (safety), the no-change path,
-//! confirmation, the engine with the session's clients, and the report. What it shows and asks
-//! goes through [`ApplyUi`]: the command line's prompt, progress bar and signals, a test's
-//! recorder. This decides and executes; it never prints.
+//! The apply operation, the whole sequence in one call ([`run`]): the lock of its rate-limit
+//! groups, the plan it applies (fresh, or a saved plan proven to still hold), the read budget,
+//! the gates (safety), the no-change path, confirmation, the engine with the session's clients,
+//! the report, and the run's record (`--report`) from the session's opening ([`open`]) to its
+//! summary. What it shows and asks goes through [`ApplyUi`]: the command line's prompt, progress
+//! bar and signals, a test's recorder. This decides and executes; it never prints.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -12,7 +13,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::Error;
+use super::lock::{self, Waiting};
 use super::plan::{Opening, read_and_plan};
+use super::report::{End, Recordable, Report};
 use super::saved::{self, SavedPlan, stale_contacts};
 use super::session::{Endpoint, Session, connect, load, requests_sent};
 use super::targets::Targets;
@@ -58,11 +61,20 @@ pub struct ApplyRequest<'a> {
     pub started: Instant,
     /// What stops new contacts from starting (Ctrl-C).
     pub interrupt: &'a dyn Interrupt,
+    /// The rate-limit groups locked from before the first read to the last call
+    /// ([`Session::lock_groups`]; none under `--sandbox`).
+    pub lock_groups: &'a [lock::Group],
+    /// How long to wait for another run's lock (`--lock-timeout`; the time budget bounds it too).
+    pub lock_timeout: Option<Duration>,
+    /// The run's record (`--report`; [`Report::none`] for none): [`run`] writes its summary.
+    pub report: &'a Report,
 }
 
 /// What the operation tells the one who runs it, as it goes.
 #[derive(Debug)]
 pub enum Event<'a> {
+    /// Another run holds a lock this one waits for (said once).
+    Waiting(&'a Waiting),
     /// A read of the plan (or of the saved plan's check).
     Read(&'a ReadEvent),
     /// A call of the writes, or a contact done.
@@ -81,8 +93,9 @@ pub struct Rechecked {
 /// What [`run`] shows and asks through: a terminal, a CI log, a test. Events come from the
 /// reads and the writes as they happen (`&self`: they may come from several tasks at once).
 pub trait ApplyUi: Send + Sync {
-    /// What the UI's own steps fail with (output gone, a confirmation refused).
-    type Error;
+    /// What the UI's own steps fail with (output gone, a confirmation refused), as the run's
+    /// record says it.
+    type Error: Recordable;
     /// The plan is known (made, or the saved one checked: `rechecked` says at what cost), before
     /// any gate: shown so that a refusal or a question can refer to it.
     fn planned(&mut self, plan: &Plan, rechecked: Option<Rechecked>) -> Result<(), Self::Error>;
@@ -90,8 +103,14 @@ pub trait ApplyUi: Send + Sync {
     fn confirm(&mut self, plan: &Plan) -> Result<(), Self::Error>;
     /// The writes start now (after confirmation): the place to listen for Ctrl-C.
     fn writing(&mut self, plan: &Plan);
-    /// A read or a write happened.
+    /// A read or a write happened, or the run waits for a lock.
     fn event(&self, event: Event<'_>);
+    /// The run ended with its report (before the record's summary is written): the place to show
+    /// it.
+    fn finished(&mut self, applied: &Applied) -> Result<(), Self::Error> {
+        let _ = applied;
+        Ok(())
+    }
 }
 
 /// Why [`run`] stopped before a report: the operation refused or failed, or the UI did.
@@ -118,10 +137,55 @@ pub struct Applied {
     pub report: ApplyReport,
 }
 
-/// Open the session of an apply: with `plan_file` (`--plan`), the saved plan and a client for
-/// each channel it has calls on (`opening` may then name no channel, contact or BASE); otherwise
-/// the targets `opening` names and their channels.
+impl Applied {
+    /// Whether the run did all it had to (exit 0): without changes, every contact could be
+    /// planned; with changes, every contact's calls were made.
+    pub fn succeeded(&self) -> bool {
+        if self.had_changes {
+            self.report.succeeded()
+        } else {
+            self.report.plan.summary.errors == 0
+        }
+    }
+}
+
+/// An apply, opened: its session, where its plan comes from, and its record.
+pub struct Opened {
+    /// The config and a client per channel.
+    pub session: Session,
+    /// The plan: saved, or to make.
+    pub source: Source,
+    /// The run's record (`--report`), or none.
+    pub report: Report,
+}
+
+/// Open an apply: its record first (`report`, `--report`: created, so that a run that cannot
+/// open says why in it too), then its session: with `plan_file` (`--plan`), the saved plan and a
+/// client for each channel it has calls on (`opening` may then name no channel, contact or
+/// BASE); otherwise the targets `opening` names and their channels.
 pub async fn open(
+    opening: Opening<'_>,
+    plan_file: Option<&Path>,
+    report: Option<&Path>,
+) -> Result<Opened, Error> {
+    let report = match report {
+        Some(file) => Report::create(file, opening.path)?,
+        None => Report::none(),
+    };
+    match open_session(opening, plan_file).await {
+        Ok((session, source)) => Ok(Opened {
+            session,
+            source,
+            report,
+        }),
+        Err(e) => {
+            report.end(End::Failed(e.failure()))?;
+            Err(e)
+        }
+    }
+}
+
+async fn open_session(
     opening: Opening<'_>,
     plan_file: Option<&Path>,
 ) -> Result<(Session, Source), Error> {
@@ -148,11 +212,31 @@ pub async fn open(
     }
 }
 
-/// Apply, the whole sequence `contactctl apply` runs: the plan (a saved plan rechecked, or read
-/// and planned within the read budget), shown; a plan without changes ends there (its report
-/// calls nothing); the gates; confirmation (unless `auto_approve` or the plan was saved); the
-/// writes, until done, the time budget, or an interrupt; the report.
+/// Apply, the whole sequence `contactctl apply` runs: the locks, taken before the first read
+/// and held to the last call (their wait counts against the time budget); the plan (a saved plan
+/// rechecked, or read and planned within the read budget), shown; a plan without changes ends
+/// there (its report calls nothing); the gates; confirmation (unless `auto_approve` or the plan
+/// was saved); the writes, until done, the time budget, or an interrupt; the report, shown; the
+/// record's summary, however the run ended.
 pub async fn run<U: ApplyUi>(
+    request: ApplyRequest<'_>,
+    ui: &mut U,
+) -> Result<Applied, RunError<U::Error>> {
+    let report = request.report;
+    let result = locked(request, ui).await;
+    let end = match &result {
+        Ok(applied) => End::Finished {
+            exit: if applied.succeeded() { 0 } else { 1 },
+        },
+        Err(RunError::Ops(e)) => End::Failed(e.failure()),
+        Err(RunError::Ui(e)) => End::Failed(e.failure()),
+    };
+    report.end(end)?;
+    result
+}
+
+/// [`run`] but the record's summary.
+async fn locked<U: ApplyUi>(
     request: ApplyRequest<'_>,
     ui: &mut U,
 ) -> Result<Applied, RunError<U::Error>> {
@@ -167,7 +251,18 @@ pub async fn run<U: ApplyUi>(
         max_duration,
         started,
         interrupt,
+        lock_groups,
+        lock_timeout,
+        report,
     } = request;
+    // One apply at a time per host and token on this machine: held until `_held` drops, as the
+    // run ends.
+    let deadline = max_duration.map(|budget| started + budget);
+    let on_wait = |w: &Waiting| ui.event(Event::Waiting(w));
+    let _held = lock::take(lock_groups, lock_timeout, deadline, &on_wait)
+        .await
+        .map_err(Error::from)?;
+    report.start(&clients.keys().cloned().collect::<Vec<_>>());
     let on_read = |e: ReadEvent| ui.event(Event::Read(&e));
     let reviewed = matches!(source, Source::Saved { .. });
     let (plan, rechecked) = match source {
@@ -192,6 +287,7 @@ pub async fn run<U: ApplyUi>(
             (plan, None)
         }
     };
+    report.plan(&plan);
     ui.planned(&plan, rechecked).map_err(RunError::Ui)?;
     if !plan.has_changes() {
         // no call to make: nothing to interrupt
@@ -204,23 +300,37 @@ pub async fn run<U: ApplyUi>(
             &|_| {},
         )
         .await;
-        return Ok(Applied {
-            had_changes: false,
-            report,
-        });
+        return finish(
+            Applied {
+                had_changes: false,
+                report,
+            },
+            ui,
+        );
     }
     check_gates(config, &plan, force)?;
     if !auto_approve && !reviewed {
         ui.confirm(&plan).map_err(RunError::Ui)?;
     }
     ui.writing(&plan);
-    let deadline = max_duration.map(|budget| started + budget);
-    let on_apply = |e: ApplyEvent| ui.event(Event::Apply(&e));
+    let on_apply = |e: ApplyEvent| {
+        report.on_apply(&e);
+        ui.event(Event::Apply(&e));
+    };
     let report = apply_plan(config, clients, plan, deadline, interrupt, &on_apply).await;
-    Ok(Applied {
-        had_changes: true,
-        report,
-    })
+    finish(
+        Applied {
+            had_changes: true,
+            report,
+        },
+        ui,
+    )
+}
+
+/// The run's end: its report shown.
+fn finish<U: ApplyUi>(applied: Applied, ui: &mut U) -> Result<Applied, RunError<U::Error>> {
+    ui.finished(&applied).map_err(RunError::Ui)?;
+    Ok(applied)
 }
 
 /// The gates a plan with changes passes before anything is asked or written: one call each.

@@ -275,6 +275,24 @@ impl Error {
             source,
         }
     }
+
+    /// Whether the tool refused, to keep the platform safe (the safety limit, protected fields,
+    /// a stale or mismatched saved plan, a budget below the reads, another apply's lock held
+    /// past the wait, a file changed under adopt), rather than failed: an apply record's
+    /// `refused`.
+    pub fn refused(&self) -> bool {
+        matches!(
+            self,
+            Error::Lock(super::lock::LockError::TimedOut { .. })
+                | Error::PlatformChanged { .. }
+                | Error::ConfigChanged { .. }
+                | Error::PlanMismatch { .. }
+                | Error::BudgetBelowReads { .. }
+                | Error::Unsafe { .. }
+                | Error::Protected { .. }
+                | Error::FileChanged { .. }
+        )
+    }
 }
 
 /// "3 problems in lists/event.csv": the one file they are in, or how many files of the config.

@@ -240,24 +240,29 @@ fn write_pid(file: &mut File) -> std::io::Result<()> {
     file.flush()
 }
 
+/// Take the locks of `groups` (a session's [`Session::lock_groups`]: none against the sandbox)
+/// before a run's first read; hold the value returned to its last call. The wait ends at
+/// `timeout` (`--lock-timeout`) or `deadline` (the time budget), whichever comes first.
+pub async fn take(
+    groups: &[Group],
+    timeout: Option<Duration>,
+    deadline: Option<Instant>,
+    on_wait: &(dyn Fn(&Waiting) + Send + Sync),
+) -> Result<Held, LockError> {
+    let by_timeout = timeout.map(|t| (Instant::now() + t, Bound::LockTimeout(t)));
+    let by_budget = deadline.map(|d| (d, Bound::TimeBudget));
+    let until = match (by_timeout, by_budget) {
+        (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+        (a, b) => a.or(b),
+    };
+    let dir = lock_dir(std::env::var_os("XDG_RUNTIME_DIR"));
+    acquire(&dir, groups, until, on_wait).await
+}
+
 impl Session {
-    /// Take the locks of the session's rate-limit groups (none against the sandbox) before the
-    /// run's first read; hold the value returned to its last call. The wait ends at `timeout`
-    /// (`--lock-timeout`) or `deadline` (the time budget), whichever comes first.
-    pub async fn lock(
-        &self,
-        timeout: Option<Duration>,
-        deadline: Option<Instant>,
-        on_wait: &(dyn Fn(&Waiting) + Send + Sync),
-    ) -> Result<Held, LockError> {
-        let by_timeout = timeout.map(|t| (Instant::now() + t, Bound::LockTimeout(t)));
-        let by_budget = deadline.map(|d| (d, Bound::TimeBudget));
-        let until = match (by_timeout, by_budget) {
-            (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
-            (a, b) => a.or(b),
-        };
-        let dir = lock_dir(std::env::var_os("XDG_RUNTIME_DIR"));
-        acquire(&dir, &self.lock_groups, until, on_wait).await
+    /// The rate-limit groups an apply through this session locks: none against the sandbox.
+    pub fn lock_groups(&self) -> &[Group] {
+        &self.lock_groups
     }
 }
 

@@ -56,12 +56,42 @@ struct Counts {
 }
 
 /// How a run ended, for the summary.
-pub enum End<'a> {
+pub enum End {
     /// It ran to its end; `exit` is its exit code.
     Finished { exit: i32 },
-    /// It stopped with an error before or while applying; `refused` when the tool refused (the
-    /// safety limit, a stale plan, no confirmation) rather than failed.
-    Failed { refused: bool, message: &'a str },
+    /// It stopped with an error before or while applying.
+    Failed(Failure),
+}
+
+/// What the summary says of a run that stopped with an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The tool refused (the safety limit, a stale plan, a held lock, no confirmation) rather
+    /// than failed.
+    pub refused: bool,
+    /// The error, as the command says it.
+    pub message: String,
+}
+
+/// An error a run can stop with, as its record says it.
+pub trait Recordable {
+    /// The summary's `refused` and `error`.
+    fn failure(&self) -> Failure;
+}
+
+impl Recordable for std::convert::Infallible {
+    fn failure(&self) -> Failure {
+        match *self {}
+    }
+}
+
+impl Recordable for Error {
+    fn failure(&self) -> Failure {
+        Failure {
+            refused: self.refused(),
+            message: self.to_string(),
+        }
+    }
 }
 
 impl Report {
@@ -200,7 +230,7 @@ impl Report {
 
     /// The run ended: the summary, the last line. Errors: a line of the report could not be
     /// written (the record is incomplete).
-    pub fn end(&self, end: End<'_>) -> Result<(), Error> {
+    pub fn end(&self, end: End) -> Result<(), Error> {
         let Some(mut inner) = self.lock() else {
             return Ok(());
         };
@@ -217,9 +247,9 @@ impl Report {
                 };
                 (status, exit, None)
             }
-            End::Failed { refused, message } => {
+            End::Failed(Failure { refused, message }) => {
                 let status = if refused { "refused" } else { "error" };
-                (status, 1, Some(message.to_string()))
+                (status, 1, Some(message))
             }
         };
         let c = &inner.counts;
@@ -390,10 +420,10 @@ mod tests {
         let path = dir.path().join("report.jsonl");
         let report = Report::create(&path, dir.path()).unwrap();
         report
-            .end(End::Failed {
+            .end(End::Failed(Failure {
                 refused: true,
-                message: "the safety limit",
-            })
+                message: "the safety limit".into(),
+            }))
             .unwrap();
         let l = lines(&path);
         assert_eq!(l.len(), 2);

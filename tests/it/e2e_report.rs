@@ -34,8 +34,8 @@ fn config(env: &Env, n: usize, tagged: bool, safety: &str) -> PathBuf {
 }
 
 /// The report's complete lines (ending in a newline), each parsed; panics on one that is not
-/// JSON.
-fn lines(path: &Path) -> Vec<Value> {
+/// JSON (the library's suites read their records with it too).
+pub(crate) fn lines(path: &Path) -> Vec<Value> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let complete = match text.rfind('\n') {
         Some(end) => &text[..=end],

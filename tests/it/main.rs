@@ -29,6 +29,7 @@ mod fuzz_config;
 mod hardening_inputs;
 mod hostile;
 mod logs;
+mod reliability_apply_run;
 mod reliability_cli;
 mod reliability_estimate;
 mod reliability_gate;

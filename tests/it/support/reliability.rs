@@ -18,6 +18,7 @@ use contactctl::api::{ClientOptions, HttpClient, RateLimiter, Secret, http_clien
 use contactctl::apply::{ApplyReport, Interrupt, Outcome};
 use contactctl::model::{Config, DesiredContact, Identity, LiveContact, normalize};
 use contactctl::ops::apply::{Applied, ApplyRequest, ApplyUi, Event, Rechecked, RunError, Source};
+use contactctl::ops::report::Report;
 use contactctl::ops::{self, Targets};
 use contactctl::plan::{Action, Plan, PlanOptions};
 use contactctl::read::ReadOptions;
@@ -212,6 +213,10 @@ pub async fn auto_approved<U: ApplyUi<Error = Infallible>>(
         max_duration: None,
         started: tokio::time::Instant::now(),
         interrupt,
+        // as under --sandbox: each test's simulator is its own, nothing to lock
+        lock_groups: &[],
+        lock_timeout: None,
+        report: &Report::none(),
     };
     match ops::apply::run(request, ui).await {
         Ok(applied) => Ok(applied),
