@@ -6,6 +6,7 @@
 
 use super::{Splice, line_ending};
 use crate::config::{NodeKind, parse_yaml};
+use crate::model::yaml_double_quoted;
 
 /// What a value must read back as: the loader turns each into the wire string it holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,26 +66,7 @@ pub fn scalar(value: &str, expect: Expect, old: Quote, flow: bool) -> String {
             return single;
         }
     }
-    double(value)
-}
-
-/// `value` in double quotes, escaped.
-pub fn double(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() || c == '\u{feff}' => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    yaml_double_quoted(value)
 }
 
 /// Whether `written`, as a value (in a flow list when `flow`), is read by the loader as `value`

@@ -29,9 +29,11 @@ mod yaml;
 pub use sheet::{TAGS_COLUMN, render_csv};
 
 use yaml::note_text;
-pub use yaml::{quoted, scalar};
+pub use yaml::scalar;
 
-use crate::model::{Config, FieldType, Identity, LiveContact, check_value, normalize};
+use crate::model::{
+    Config, FieldType, Identity, LiveContact, check_value, normalize, yaml_double_quoted,
+};
 
 /// The fragment and what went into it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -209,7 +211,7 @@ pub fn render(config: &Config, channel: &str, contacts: &[LiveContact]) -> Impor
             lines.push(format!("channel: {}", scalar(ch)));
         }
         if !use_key {
-            lines.push(format!("id: {}", quoted(&e.live.id)));
+            lines.push(format!("id: {}", yaml_double_quoted(&e.live.id)));
         }
         if !e.fields.is_empty() {
             lines.push("fields:".to_string());

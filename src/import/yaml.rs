@@ -2,7 +2,7 @@
 //! else could be read from them, double-quoted (with escapes) otherwise; and text for one-line
 //! comments.
 
-use std::fmt::Write as _;
+use crate::model::{yaml_double_quoted, yaml_needs_escape};
 
 /// Text as a YAML scalar: plain when that cannot be read as anything else (in block and flow
 /// context alike), else double-quoted.
@@ -10,7 +10,7 @@ pub fn scalar(s: &str) -> String {
     if plain_ok(s) {
         s.to_string()
     } else {
-        quoted(s)
+        yaml_double_quoted(s)
     }
 }
 
@@ -42,35 +42,6 @@ fn plain_ok(s: &str) -> bool {
     )
 }
 
-/// `s` double-quoted: `"` and `\` escaped, and every character YAML does not allow as is
-/// (control characters, DEL, C1, the BOM, line and paragraph separators) as an escape.
-pub fn quoted(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if needs_escape(c) => {
-                let _ = write!(out, "\\u{:04X}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-pub(super) fn needs_escape(c: char) -> bool {
-    let u = c as u32;
-    u < 0x20
-        || (0x7f..=0x9f).contains(&u)
-        || matches!(u, 0xfeff | 0x2028 | 0x2029 | 0xfffe | 0xffff)
-}
-
 /// Text for a one-line comment: as is when it reads unambiguously inside `a=b, c=d; ...`, else
 /// double-quoted (so a newline cannot end the comment and a `,` cannot split a value).
 pub(super) fn note_text(s: &str) -> String {
@@ -78,6 +49,10 @@ pub(super) fn note_text(s: &str) -> String {
         && !s.starts_with(' ')
         && !s.ends_with(' ')
         && s.chars()
-            .all(|c| !needs_escape(c) && !c.is_control() && !matches!(c, ',' | ';' | '"'));
-    if clean { s.to_string() } else { quoted(s) }
+            .all(|c| !yaml_needs_escape(c) && !c.is_control() && !matches!(c, ',' | ';' | '"'));
+    if clean {
+        s.to_string()
+    } else {
+        yaml_double_quoted(s)
+    }
 }

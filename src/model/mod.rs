@@ -7,6 +7,7 @@ mod id;
 mod limits;
 mod live;
 mod modes;
+mod quote;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -21,6 +22,7 @@ pub use self::id::{id_is_usable, unusable_id_reason};
 pub use self::limits::LimitGroup;
 pub use self::live::{FieldWrite, Found, LiveState};
 pub use self::modes::{TagWrite, WriteMode};
+pub use self::quote::{yaml_double_quoted, yaml_needs_escape};
 
 /// Calls per minute a channel accepts when the config does not say (the vendor documents' figure).
 pub const DEFAULT_RATE_LIMIT: u32 = 100;
