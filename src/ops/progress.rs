@@ -181,47 +181,13 @@ impl<'a, C: ContactsApi> Tracker<'a, C> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::{ApiError, Forecast, LookupPage, RateLimiter};
-    use crate::model::{FieldWrite, LiveContact};
+    use crate::api::RateLimiter;
+    use crate::testing::fake::FakeApi;
 
-    /// A channel that only foresees, with a real limiter, and says how long it has been
-    /// answering 429.
-    struct Foresees(RateLimiter, Option<Duration>);
-
-    impl ContactsApi for Foresees {
-        fn channel(&self) -> &str {
-            "web"
-        }
-        async fn get(&self, _: &str) -> Result<Option<LiveContact>, ApiError> {
-            unreachable!()
-        }
-        async fn lookup_page(
-            &self,
-            _: &str,
-            _: &str,
-            _: u64,
-            _: u64,
-        ) -> Result<LookupPage, ApiError> {
-            unreachable!()
-        }
-        async fn update(&self, _: &str, _: &[FieldWrite]) -> Result<(), ApiError> {
-            unreachable!()
-        }
-        async fn add_tags(&self, _: &str, _: &[String]) -> Result<(), ApiError> {
-            unreachable!()
-        }
-        async fn remove_tags(&self, _: &str, _: &[String]) -> Result<(), ApiError> {
-            unreachable!()
-        }
-        async fn create(&self, _: &[FieldWrite]) -> Result<String, ApiError> {
-            unreachable!()
-        }
-        fn forecast(&self, calls: usize) -> Option<Forecast> {
-            Some(self.0.forecast(calls))
-        }
-        fn throttled_for(&self) -> Option<Duration> {
-            self.1
-        }
+    /// A channel without contacts, paced by a real limiter of `limit` calls a minute, which
+    /// foresees with it.
+    fn paced(channel: &str, limit: u32) -> FakeApi {
+        FakeApi::new(channel, Vec::new()).paced_by(RateLimiter::new(limit))
     }
 
     fn config() -> Config {
@@ -246,9 +212,9 @@ mod tests {
             (40, 41, 100),
             (1_000, 30_000, 10_000),
         ] {
-            let clients: BTreeMap<String, Foresees> = [
-                ("web".to_string(), Foresees(RateLimiter::new(20), None)),
-                ("wa".to_string(), Foresees(RateLimiter::new(100), None)),
+            let clients: BTreeMap<String, FakeApi> = [
+                ("web".to_string(), paced("web", 20)),
+                ("wa".to_string(), paced("wa", 100)),
             ]
             .into();
             let tracker = Tracker::new(&clients, &config);
@@ -291,12 +257,12 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_channel_answering_429_is_shown_waiting_while_it_has_calls_left() {
         let config = config();
-        let clients: BTreeMap<String, Foresees> = [
+        let clients: BTreeMap<String, FakeApi> = [
             (
                 "web".to_string(),
-                Foresees(RateLimiter::new(20), Some(Duration::from_secs(190))),
+                paced("web", 20).throttled_for(Duration::from_secs(190)),
             ),
-            ("wa".to_string(), Foresees(RateLimiter::new(100), None)),
+            ("wa".to_string(), paced("wa", 100)),
         ]
         .into();
         let tracker = Tracker::new(&clients, &config);
@@ -306,7 +272,7 @@ mod tests {
                 reads: 3,
             });
         }
-        let throttled = |t: &Tracker<'_, Foresees>| {
+        let throttled = |t: &Tracker<'_, FakeApi>| {
             t.snapshot()
                 .into_iter()
                 .map(|c| (c.channel, c.throttled))

@@ -226,61 +226,11 @@ pub async fn page_all<C: ContactsApi>(
 #[cfg(test)]
 mod tests {
     use std::ops::Range;
-    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::atomic::Ordering;
 
     use super::*;
-    use crate::model::FieldWrite;
-    use crate::testing::fake::FakeApi;
+    use crate::testing::fake::{FakeApi, Scripted};
     use crate::testing::live;
-
-    /// A server whose every look-up page is `pages(page)`; counts the look-ups.
-    struct Scripted<F> {
-        pages: F,
-        calls: AtomicU64,
-    }
-
-    impl<F: Fn(u64) -> LookupPage + Send + Sync> Scripted<F> {
-        fn new(pages: F) -> Self {
-            Scripted {
-                pages,
-                calls: AtomicU64::new(0),
-            }
-        }
-        fn calls(&self) -> u64 {
-            self.calls.load(Ordering::SeqCst)
-        }
-    }
-
-    impl<F: Fn(u64) -> LookupPage + Send + Sync> ContactsApi for Scripted<F> {
-        fn channel(&self) -> &str {
-            "web"
-        }
-        async fn get(&self, _: &str) -> Result<Option<LiveContact>, ApiError> {
-            unreachable!()
-        }
-        async fn lookup_page(
-            &self,
-            _: &str,
-            _: &str,
-            page: u64,
-            _: u64,
-        ) -> Result<LookupPage, ApiError> {
-            self.calls.fetch_add(1, Ordering::SeqCst);
-            Ok((self.pages)(page))
-        }
-        async fn update(&self, _: &str, _: &[FieldWrite]) -> Result<(), ApiError> {
-            unreachable!()
-        }
-        async fn add_tags(&self, _: &str, _: &[String]) -> Result<(), ApiError> {
-            unreachable!()
-        }
-        async fn remove_tags(&self, _: &str, _: &[String]) -> Result<(), ApiError> {
-            unreachable!()
-        }
-        async fn create(&self, _: &[FieldWrite]) -> Result<String, ApiError> {
-            unreachable!()
-        }
-    }
 
     /// Page `page` announcing `last` pages, holding contacts `ids`.
     fn page(page: u64, last: u64, ids: Range<u64>) -> LookupPage {

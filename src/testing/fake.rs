@@ -4,10 +4,13 @@
 //! scripted per call kind (fail, or act and lose the answer), for every call, or for calls about
 //! one ID or look-up value; a broken server's paging (a claimed page count, `page` ignored)
 //! can be simulated; and calls can be paced by a real rate limiter, which the fake then
-//! foresees with.
+//! foresees with, and a channel answering 429 for a while can be told. [`Scripted`]: a server
+//! whose look-up pages are a function of the page asked (the pager's tests); nothing else.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use crate::api::limiter::Permit;
 use crate::api::{ApiError, ContactsApi, Forecast, LookupPage, RateLimiter};
@@ -43,6 +46,8 @@ pub struct FakeApi {
     calls: Mutex<Vec<(&'static str, String)>>,
     /// Paces every call, and answers `forecast`.
     limiter: Option<RateLimiter>,
+    /// What `throttled_for` answers.
+    throttled: Option<Duration>,
 }
 
 impl FakeApi {
@@ -62,7 +67,14 @@ impl FakeApi {
             faults: Mutex::new(BTreeMap::new()),
             calls: Mutex::new(Vec::new()),
             limiter: None,
+            throttled: None,
         }
+    }
+
+    /// The channel says it has been answering nothing but 429 for `time`.
+    pub fn throttled_for(mut self, time: Duration) -> FakeApi {
+        self.throttled = Some(time);
+        self
     }
 
     /// Every call first waits for a slot of `limiter` and holds it until it ends, as the HTTP
@@ -333,5 +345,63 @@ impl ContactsApi for FakeApi {
 
     fn forecast(&self, calls: usize) -> Option<Forecast> {
         self.limiter.as_ref().map(|l| l.forecast(calls))
+    }
+
+    fn throttled_for(&self) -> Option<Duration> {
+        self.throttled
+    }
+}
+
+/// A server (channel `web`) whose every look-up page is `pages(page)`, whatever is looked up;
+/// counts the look-ups. Any other call is a test's mistake: it panics.
+pub struct Scripted<F> {
+    pages: F,
+    /// The look-ups made (a test may set it back to 0).
+    pub calls: AtomicU64,
+}
+
+impl<F: Fn(u64) -> LookupPage + Send + Sync> Scripted<F> {
+    /// The server of `pages`.
+    pub fn new(pages: F) -> Self {
+        Scripted {
+            pages,
+            calls: AtomicU64::new(0),
+        }
+    }
+
+    /// The look-ups made so far.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+impl<F: Fn(u64) -> LookupPage + Send + Sync> ContactsApi for Scripted<F> {
+    fn channel(&self) -> &str {
+        "web"
+    }
+    async fn get(&self, _: &str) -> Result<Option<LiveContact>, ApiError> {
+        unreachable!("Scripted serves look-ups only")
+    }
+    async fn lookup_page(
+        &self,
+        _: &str,
+        _: &str,
+        page: u64,
+        _: u64,
+    ) -> Result<LookupPage, ApiError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        Ok((self.pages)(page))
+    }
+    async fn update(&self, _: &str, _: &[FieldWrite]) -> Result<(), ApiError> {
+        unreachable!("Scripted serves look-ups only")
+    }
+    async fn add_tags(&self, _: &str, _: &[String]) -> Result<(), ApiError> {
+        unreachable!("Scripted serves look-ups only")
+    }
+    async fn remove_tags(&self, _: &str, _: &[String]) -> Result<(), ApiError> {
+        unreachable!("Scripted serves look-ups only")
+    }
+    async fn create(&self, _: &[FieldWrite]) -> Result<String, ApiError> {
+        unreachable!("Scripted serves look-ups only")
     }
 }
