@@ -21,7 +21,9 @@ use crate::model::{
 
 use super::ConfigHash;
 use super::diag::{Diags, Pos};
-use super::raw::{FieldValue, RawChannel, RawContact, RawDefaults, RawField, RawSafety, RawSource};
+use super::raw::{
+    FieldValue, IdValue, RawChannel, RawContact, RawDefaults, RawField, RawSafety, RawSource,
+};
 use super::schema::SchemaReport;
 use super::sheet;
 use super::source::FileSource;
@@ -701,122 +703,19 @@ impl Checker<'_> {
         identities: &mut Identities,
     ) -> Option<DesiredContact> {
         let before = self.diags.len();
-        let at = |key: &str| node.get(key).map_or(node.pos, |n| n.pos);
-
         let channel = rules.channel(
             raw.channel.as_deref(),
-            at("channel"),
+            node.pos_of("channel"),
             node.pos,
             "contact",
             self.diags,
         );
         let format = rules.boolean_format(channel.as_deref());
-
-        // fields
-        let fields_node = node.get("fields");
-        let mut fields = Fields::new();
-        // Fields whose value is already reported, so a missing identity is not reported again.
-        let mut bad_fields: Vec<String> = Vec::new();
-        for (name, value) in raw.fields.unwrap_or_default() {
-            let entry = fields_node.and_then(|f| f.entry(&name));
-            let key_pos = entry.map_or(node.pos, |e| e.key_pos);
-            let value_pos = entry.map_or(node.pos, |e| e.value.pos);
-            if Some(name.as_str()) == rules.marker_field {
-                self.diags.push(key_pos, marker_written(&name));
-                continue;
-            }
-            let Some(ty) = rules.fields.get(&name) else {
-                self.diags
-                    .push(key_pos, format!("field {name:?} is not declared in fields"));
-                bad_fields.push(name);
-                continue;
-            };
-            let text = match value {
-                FieldValue::Null => None,
-                FieldValue::Text(s) if s.is_empty() => None,
-                FieldValue::Text(s) => Some(s),
-                FieldValue::Bool(b) if *ty == Some(FieldType::Boolean) => {
-                    Some(format.write(b).to_string())
-                }
-                FieldValue::Bool(b) => Some(b.to_string()),
-                FieldValue::Number(n) => Some(match entry.map(|e| &e.value.kind) {
-                    Some(NodeKind::Number { text, .. }) => text.to_string(),
-                    _ => n.to_string(),
-                }),
-            };
-            let text = match (text, ty) {
-                (Some(t), Some(ty)) => match wire_value(*ty, &t, format) {
-                    Err(why) => {
-                        let yaml_1_1 = matches!(
-                            t.to_ascii_lowercase().as_str(),
-                            "yes" | "no" | "on" | "off" | "y" | "n"
-                        );
-                        let why = if *ty == FieldType::Boolean && yaml_1_1 {
-                            format!(
-                                "{t:?} is not a boolean (YAML 1.2 reads yes, no, on and off as \
-                                 text): write true or false"
-                            )
-                        } else {
-                            why
-                        };
-                        self.diags.push(value_pos, type_mismatch(&name, *ty, &why));
-                        bad_fields.push(name.clone());
-                        None
-                    }
-                    Ok(v) => Some(v),
-                },
-                (t, _) => t.map(Into::into),
-            };
-            fields.insert(name, text);
-        }
-        fields.shrink_to_fit();
-
+        let fields = self.contact_fields(raw.fields.unwrap_or_default(), node, rules, format);
         let tags = raw
             .tags
             .map(|list| rules.tag_list(&list, node.get("tags"), node.pos, self.diags));
-
-        // identity
-        let key_field = rules.key_field(raw.key.as_deref(), at("key"), self.diags);
-        let identity = if let Some(id) = &raw.id {
-            let id = match node.get("id").map(|n| &n.kind) {
-                Some(NodeKind::Number { text, .. }) => text.to_string(),
-                _ => id.0.clone(),
-            };
-            if !id_is_usable(&id) {
-                self.diags
-                    .push(at("id"), format!("id: {}", unusable_id_reason(&id)));
-            }
-            Some(Identity::Id(id))
-        } else {
-            match key_field {
-                KeyField::Field(field) => match fields.get(field).cloned().flatten() {
-                    Some(value) => Some(Identity::Key {
-                        field: field.to_string(),
-                        value: value.to_string(),
-                    }),
-                    None if bad_fields.iter().any(|f| f == field) => None,
-                    None => {
-                        self.diags.push(
-                            node.pos,
-                            format!(
-                                "contact has no identity: set id, or a value for its key field {field:?}"
-                            ),
-                        );
-                        None
-                    }
-                },
-                KeyField::Reported => None,
-                KeyField::Missing => {
-                    self.diags.push(
-                        node.pos,
-                        "contact has no identity: set id, or a key field (key: or defaults.key) \
-                         and its value"
-                            .to_string(),
-                    );
-                    None
-                }
-            }
-        };
+        let identity = self.identity(raw.id.as_ref(), raw.key.as_deref(), node, rules, &fields);
 
         let (Some(channel), Some(identity)) = (channel, identity) else {
             return None;
@@ -828,10 +727,158 @@ impl Checker<'_> {
         Some(DesiredContact {
             channel,
             identity,
-            fields,
+            fields: fields.fields,
             tags,
             source: self.diags.loc(node.pos),
         })
+    }
+
+    /// A contact's `fields:`, each declared (and not the marker) and its value fitting the
+    /// field's type, as the string the API holds; what is wrong is reported at the field.
+    fn contact_fields(
+        &mut self,
+        written: BTreeMap<String, FieldValue>,
+        node: &Node,
+        rules: &Rules<'_>,
+        format: BooleanFormat,
+    ) -> ContactFields {
+        let fields_node = node.get("fields");
+        let mut out = ContactFields {
+            fields: Fields::new(),
+            bad: Vec::new(),
+        };
+        for (name, value) in written {
+            let entry = fields_node.and_then(|f| f.entry(&name));
+            let key_pos = entry.map_or(node.pos, |e| e.key_pos);
+            if Some(name.as_str()) == rules.marker_field {
+                self.diags.push(key_pos, marker_written(&name));
+                continue;
+            }
+            let Some(ty) = rules.fields.get(&name) else {
+                self.diags
+                    .push(key_pos, format!("field {name:?} is not declared in fields"));
+                out.bad.push(name);
+                continue;
+            };
+            let text = written_text(value, *ty, entry.map(|e| &e.value), format);
+            let text = match (text, ty) {
+                (Some(t), Some(ty)) => match wire_value(*ty, &t, format) {
+                    Err(why) => {
+                        let value_pos = entry.map_or(node.pos, |e| e.value.pos);
+                        let why = mismatch_reason(*ty, &t, why);
+                        self.diags.push(value_pos, type_mismatch(&name, *ty, &why));
+                        out.bad.push(name.clone());
+                        None
+                    }
+                    Ok(v) => Some(v),
+                },
+                (t, _) => t.map(Into::into),
+            };
+            out.fields.insert(name, text);
+        }
+        out.fields.shrink_to_fit();
+        out
+    }
+
+    /// The contact's identity: its `id`, else the value of its key field (`key`, else
+    /// `defaults.key`). `None` when it has none: reported, unless what it lacks is reported
+    /// already (the key field, or its value).
+    fn identity(
+        &mut self,
+        id: Option<&IdValue>,
+        key: Option<&str>,
+        node: &Node,
+        rules: &Rules<'_>,
+        fields: &ContactFields,
+    ) -> Option<Identity> {
+        // The key field is checked even beside an id: a wrong `key:` is wrong either way.
+        let key_field = rules.key_field(key, node.pos_of("key"), self.diags);
+        if let Some(id) = id {
+            return Some(self.id(id, node));
+        }
+        let message = match key_field {
+            KeyField::Field(field) => match fields.fields.get(field).cloned().flatten() {
+                Some(value) => {
+                    return Some(Identity::Key {
+                        field: field.to_string(),
+                        value: value.to_string(),
+                    });
+                }
+                None if fields.bad.iter().any(|f| f == field) => return None,
+                None => format!(
+                    "contact has no identity: set id, or a value for its key field {field:?}"
+                ),
+            },
+            KeyField::Reported => return None,
+            KeyField::Missing => "contact has no identity: set id, or a key field (key: or \
+                                  defaults.key) and its value"
+                .to_string(),
+        };
+        self.diags.push(node.pos, message);
+        None
+    }
+
+    /// The identity of a contact's `id:`, as written (a number's own digits); an ID the API
+    /// cannot be asked about is reported.
+    fn id(&mut self, id: &IdValue, node: &Node) -> Identity {
+        let id = match node.get("id").map(|n| &n.kind) {
+            Some(NodeKind::Number { text, .. }) => text.to_string(),
+            _ => id.0.clone(),
+        };
+        if !id_is_usable(&id) {
+            self.diags.push(
+                node.pos_of("id"),
+                format!("id: {}", unusable_id_reason(&id)),
+            );
+        }
+        Identity::Id(id)
+    }
+}
+
+/// A contact's fields, checked.
+struct ContactFields {
+    fields: Fields,
+    /// The fields whose name or value is reported already, so a missing identity is not
+    /// reported again.
+    bad: Vec<String>,
+}
+
+/// The text of a field's written `value` before its type (`ty`, `None` when invalid) is checked,
+/// `None` when it is empty or null: a YAML boolean in the channel's spelling (`format`) when the
+/// field is a boolean, a number as it is written in `written` (its node), not as a float reads.
+fn written_text(
+    value: FieldValue,
+    ty: Option<FieldType>,
+    written: Option<&Node>,
+    format: BooleanFormat,
+) -> Option<String> {
+    match value {
+        FieldValue::Null => None,
+        FieldValue::Text(s) if s.is_empty() => None,
+        FieldValue::Text(s) => Some(s),
+        FieldValue::Bool(b) if ty == Some(FieldType::Boolean) => Some(format.write(b).to_string()),
+        FieldValue::Bool(b) => Some(b.to_string()),
+        FieldValue::Number(n) => Some(match written.map(|n| &n.kind) {
+            Some(NodeKind::Number { text, .. }) => text.to_string(),
+            _ => n.to_string(),
+        }),
+    }
+}
+
+/// Why `text` does not fit a field of type `ty`: `why`, or for a boolean spelt as YAML 1.1 spells
+/// one (`yes`, `on`, ...), that YAML 1.2 reads it as text.
+fn mismatch_reason(ty: FieldType, text: &str, why: String) -> String {
+    let yaml_1_1 = matches!(
+        text.to_ascii_lowercase().as_str(),
+        "yes" | "no" | "on" | "off" | "y" | "n"
+    );
+    if ty == FieldType::Boolean && yaml_1_1 {
+        format!(
+            "{text:?} is not a boolean (YAML 1.2 reads yes, no, on and off as text): write true or \
+             false"
+        )
+    } else {
+        why
     }
 }
 

@@ -110,11 +110,6 @@ pub(super) fn read(
     rows.read(&row, &sheet, identities, diags, out);
 }
 
-/// Where a setting of the source is written: its value, else the source itself.
-fn setting_pos(node: &Node, key: &str) -> Pos {
-    node.get(key).map_or(node.pos, |n| n.pos)
-}
-
 /// A source's settings, checked in the YAML: what every row is read with.
 struct Settings<'a> {
     /// The channel, `None` when it is missing or wrong (reported).
@@ -133,7 +128,7 @@ impl<'a> Settings<'a> {
     fn check(raw: &'a RawSource, node: &Node, rules: &'a Rules<'_>, diags: &mut Diags) -> Self {
         let channel = rules.channel(
             raw.channel.as_deref(),
-            setting_pos(node, "channel"),
+            node.pos_of("channel"),
             node.pos,
             "source",
             diags,
@@ -163,7 +158,7 @@ fn source_key<'a>(
     rules: &'a Rules<'_>,
     diags: &mut Diags,
 ) -> Option<&'a str> {
-    match rules.key_field(raw.key.as_deref(), setting_pos(node, "key"), diags) {
+    match rules.key_field(raw.key.as_deref(), node.pos_of("key"), diags) {
         KeyField::Field(k) => Some(k),
         KeyField::Reported => None,
         KeyField::Missing => {
@@ -214,7 +209,7 @@ fn open_sheet(
     files: &mut Files<'_>,
     diags: &mut Diags,
 ) -> Option<(u32, Vec<u8>)> {
-    let csv_pos = setting_pos(node, "csv");
+    let csv_pos = node.pos_of("csv");
     let (name, bytes) = match open(files.source, &raw.csv, diags.name(csv_pos.file)) {
         Ok(file) => file,
         Err(message) => {
@@ -452,7 +447,7 @@ impl<'a> Sheet<'a> {
         if let Some(t) = &self.raw.tags_column
             && !has(t)
         {
-            let pos = node.get("tags_column").map_or(node.pos, |n| n.pos);
+            let pos = node.pos_of("tags_column");
             diags.push(
                 pos,
                 format!("tags_column {t:?} is not in the header of {}", self.name),
@@ -476,7 +471,7 @@ impl<'a> Sheet<'a> {
             .position(|r| matches!(r, Role::Fields(f) if f.iter().any(|(n, _)| *n == k)));
         // A mapped column that is missing is reported already.
         if col.is_none() && !self.mapped.contains_key(k) {
-            let pos = setting_pos(node, if self.raw.key.is_some() { "key" } else { "csv" });
+            let pos = node.pos_of(if self.raw.key.is_some() { "key" } else { "csv" });
             diags.push(
                 pos,
                 format!(
