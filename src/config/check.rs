@@ -49,10 +49,11 @@ pub(crate) fn check(
     };
     // Required of the merged config, not of each file (see `RawConfig`).
     for key in ["version", "channels"] {
-        if value.get(key).is_none() {
+        if value.get(key).is_none() && !report.may_be_misspelt(value, key) {
             cx.diags.push(root.pos, format!("missing key {key:?}"));
         }
     }
+    let known = Known::of(report, value);
 
     let channels = cx.channels(value);
     let (fields, field_modes) = cx.fields(value);
@@ -60,30 +61,33 @@ pub(crate) fn check(
     let defaults = cx.section::<RawDefaults>(value, "defaults");
     let safety = cx.section::<RawSafety>(value, "safety");
 
-    // defaults: absent beside an unknown top-level key, they may be that key misspelt
-    // (`defualts`), reported once there: contacts are then not told they lack a channel or an
-    // identity the defaults would have given them.
-    let maybe_misspelt = report.unknown_top_level_key && value.get("defaults").is_none();
-    let defaults_ok = defaults.is_some() && !maybe_misspelt;
+    // defaults: when they may be misspelt (`defualts`), contacts are not told they lack a
+    // channel or an identity the defaults would have given them; nor when the channels may be
+    // (`chanels`), that they lack a channel.
+    let defaults_ok = defaults.is_some() && known.defaults;
     let defaults = defaults.unwrap_or_default();
     let names = channel_list(&channels);
-    let mut default_channel_ok = defaults_ok;
+    let mut default_channel_ok = defaults_ok && known.channels;
     if let Some(ch) = &defaults.channel
         && !channels.contains_key(ch)
     {
         default_channel_ok = false;
-        let pos = cx.pos(&["defaults", "channel"]);
-        cx.diags
-            .push(pos, format!("unknown channel {ch:?} (channels: {names})"));
+        if known.channels {
+            let pos = cx.pos(&["defaults", "channel"]);
+            cx.diags
+                .push(pos, format!("unknown channel {ch:?} (channels: {names})"));
+        }
     }
     let mut default_key_ok = defaults_ok;
     if let Some(key) = &defaults.key
         && !fields.contains_key(key)
     {
         default_key_ok = false;
-        let pos = cx.pos(&["defaults", "key"]);
-        cx.diags
-            .push(pos, format!("key field {key:?} is not declared in fields"));
+        if known.fields {
+            let pos = cx.pos(&["defaults", "key"]);
+            cx.diags
+                .push(pos, format!("key field {key:?} is not declared in fields"));
+        }
     }
     let default_channel = match &defaults.channel {
         Some(ch) => Some(ch.clone()),
@@ -113,7 +117,7 @@ pub(crate) fn check(
             cx.diags.push(*pos, not_sync(field, *mode, role));
         }
     }
-    let protected = cx.protected_fields(safety.as_ref(), &fields);
+    let protected = cx.protected_fields(safety.as_ref(), &fields, known);
 
     let rules = Rules {
         channels: &channels,
@@ -126,6 +130,7 @@ pub(crate) fn check(
         marker_field,
         channel_names: &names,
         field_modes: &field_modes,
+        known,
     };
     let mut identities = Identities::default();
     let mut contacts = cx.contacts(value, &rules, &mut identities);
@@ -194,8 +199,9 @@ pub(super) struct Rules<'a> {
     /// Declared tags.
     pub tags: &'a BTreeMap<String, Pos>,
     default_channel: Option<&'a str>,
-    /// `defaults.channel` is absent or names a channel (so a missing channel is the contact's
-    /// fault, not a consequence of a problem already reported).
+    /// `defaults.channel` is absent or names a channel, and neither the defaults nor the channels
+    /// may be misspelt (so a missing channel is the contact's fault, not a consequence of a
+    /// problem already reported).
     default_channel_ok: bool,
     default_key: Option<&'a str>,
     default_key_ok: bool,
@@ -204,6 +210,31 @@ pub(super) struct Rules<'a> {
     channel_names: &'a str,
     /// The fields whose write mode is not `sync`, with where the mode is written.
     field_modes: &'a BTreeMap<String, (WriteMode, Pos)>,
+    /// The sections that are not misspelt.
+    known: Known,
+}
+
+/// The top-level sections that are known: present, or absent with no unknown top-level key that
+/// may be them misspelt (`SchemaReport::may_be_misspelt`). An undeclared channel, field or tag is
+/// not reported when its section is not known: the misspelt key is, once.
+#[derive(Debug, Clone, Copy)]
+struct Known {
+    channels: bool,
+    fields: bool,
+    tags: bool,
+    defaults: bool,
+}
+
+impl Known {
+    fn of(report: &SchemaReport, value: &Value) -> Known {
+        let known = |section| !report.may_be_misspelt(value, section);
+        Known {
+            channels: known("channels"),
+            fields: known("fields"),
+            tags: known("tags"),
+            defaults: known("defaults"),
+        }
+    }
 }
 
 impl Rules<'_> {
@@ -223,10 +254,12 @@ impl Rules<'_> {
                 if self.channels.contains_key(ch) {
                     Some(ch.to_string())
                 } else {
-                    diags.push(
-                        given_pos,
-                        format!("unknown channel {ch:?} (channels: {})", self.channel_names),
-                    );
+                    if self.known.channels {
+                        diags.push(
+                            given_pos,
+                            format!("unknown channel {ch:?} (channels: {})", self.channel_names),
+                        );
+                    }
                     None
                 }
             }
@@ -266,10 +299,12 @@ impl Rules<'_> {
     ) -> KeyField<'k> {
         match given {
             Some(k) if !self.fields.contains_key(k) => {
-                diags.push(
-                    given_pos,
-                    format!("key field {k:?} is not declared in fields"),
-                );
+                if self.known.fields {
+                    diags.push(
+                        given_pos,
+                        format!("key field {k:?} is not declared in fields"),
+                    );
+                }
                 KeyField::Reported
             }
             Some(k) => {
@@ -305,14 +340,42 @@ impl Rules<'_> {
                 continue;
             }
             first_at.insert(tag, pos);
-            if tag.chars().any(char::is_control) {
-                diags.push(pos, control_in(&format!("tag {tag:?}")));
-            } else if !self.tags.contains_key(tag) {
-                diags.push(pos, format!("tag {tag:?} is not declared in tags"));
-            }
+            self.check_tag(tag, pos, diags);
             set.insert(tag.clone());
         }
         set
+    }
+
+    /// The type of the declared field `name` (`None` inside when it is invalid, reported
+    /// already); `None` when it is not declared, reported at `pos` unless the fields may be
+    /// misspelt.
+    pub fn declared_field(
+        &self,
+        name: &str,
+        pos: Pos,
+        diags: &mut Diags,
+    ) -> Option<Option<FieldType>> {
+        let ty = self.fields.get(name).copied();
+        if ty.is_none() && self.known.fields {
+            diags.push(pos, format!("field {name:?} is not declared in fields"));
+        }
+        ty
+    }
+
+    /// Whether an unknown column of a sheet is reported: not when the fields may be misspelt,
+    /// as then no column is a declared field.
+    pub fn fields_known(&self) -> bool {
+        self.known.fields
+    }
+
+    /// Report a written tag at `pos` that holds a control character, or that is not declared
+    /// (unless the tags may be misspelt).
+    pub fn check_tag(&self, tag: &str, pos: Pos, diags: &mut Diags) {
+        if tag.chars().any(char::is_control) {
+            diags.push(pos, control_in(&format!("tag {tag:?}")));
+        } else if !self.tags.contains_key(tag) && self.known.tags {
+            diags.push(pos, format!("tag {tag:?} is not declared in tags"));
+        }
     }
 }
 
@@ -535,6 +598,7 @@ impl Checker<'_> {
         &mut self,
         safety: Option<&RawSafety>,
         fields: &BTreeMap<String, Option<FieldType>>,
+        known: Known,
     ) -> BTreeSet<String> {
         let Some(safety) = safety else {
             return BTreeSet::new();
@@ -544,7 +608,7 @@ impl Checker<'_> {
             .get("safety")
             .and_then(|s| s.get("protected_fields"));
         for (i, name) in safety.protected_fields.iter().enumerate() {
-            if !fields.contains_key(name) {
+            if !fields.contains_key(name) && known.fields {
                 let pos = list
                     .and_then(|l| l.item(i))
                     .map_or(self.root.pos, |n| n.pos);
@@ -754,19 +818,17 @@ impl Checker<'_> {
                 self.diags.push(key_pos, marker_written(&name));
                 continue;
             }
-            let Some(ty) = rules.fields.get(&name) else {
-                self.diags
-                    .push(key_pos, format!("field {name:?} is not declared in fields"));
+            let Some(ty) = rules.declared_field(&name, key_pos, self.diags) else {
                 out.bad.push(name);
                 continue;
             };
-            let text = written_text(value, *ty, entry.map(|e| &e.value), format);
+            let text = written_text(value, ty, entry.map(|e| &e.value), format);
             let text = match (text, ty) {
-                (Some(t), Some(ty)) => match wire_value(*ty, &t, format) {
+                (Some(t), Some(ty)) => match wire_value(ty, &t, format) {
                     Err(why) => {
                         let value_pos = entry.map_or(node.pos, |e| e.value.pos);
-                        let why = mismatch_reason(*ty, &t, why);
-                        self.diags.push(value_pos, type_mismatch(&name, *ty, &why));
+                        let why = mismatch_reason(ty, &t, why);
+                        self.diags.push(value_pos, type_mismatch(&name, ty, &why));
                         out.bad.push(name.clone());
                         None
                     }
@@ -884,7 +946,7 @@ fn mismatch_reason(ty: FieldType, text: &str, why: String) -> String {
 
 /// The message for a field name or tag (`what`, quoted as Rust escapes it) holding a control
 /// character (Unicode Cc: a line break, a tab, a NUL).
-pub(super) fn control_in(what: &str) -> String {
+fn control_in(what: &str) -> String {
     format!(
         "{what} holds a control character: names and tags are shown in plans, where a line \
          break or a NUL could fake or hide a line"

@@ -21,9 +21,7 @@ use compact_str::CompactString;
 
 use crate::model::{DesiredContact, FieldType, Fields, Identity, SourceLoc};
 
-use super::check::{
-    Identities, KeyField, Rules, control_in, marker_written, type_mismatch, wire_value,
-};
+use super::check::{Identities, KeyField, Rules, marker_written, type_mismatch, wire_value};
 use super::diag::{Diags, Pos};
 use super::raw::{EmptyCells, RawSource};
 use super::source::{self, Entry, FileSource};
@@ -189,12 +187,7 @@ fn mapped_columns<'a>(
             .map_or(node.pos, |e| e.key_pos);
         if Some(field.as_str()) == rules.marker_field {
             diags.push(key_pos, marker_written(field));
-        } else if !rules.fields.contains_key(field) {
-            diags.push(
-                key_pos,
-                format!("field {field:?} is not declared in fields"),
-            );
-        } else {
+        } else if rules.declared_field(field, key_pos, diags).is_some() {
             mapped.insert(field, header);
         }
     }
@@ -402,28 +395,38 @@ impl<'a> Sheet<'a> {
                 roles.push(Role::Fields(fields));
                 continue;
             }
-            let message = if let Some(m) = remapped {
-                format!(
-                    "column {h:?} is not read: field {h:?} reads column {m:?} (columns:); list it \
-                     under ignore_columns to skip it"
-                )
-            } else if Some(h) == self.rules.marker_field {
-                marker_written(h)
-            } else if h.is_empty() {
-                format!(
-                    "column {} has no name in the header: name it after a field, or remove it",
-                    j + 1
-                )
-            } else {
-                format!(
-                    "unknown column {h:?}: not a declared field, a column named in columns:, or \
-                     the tags_column (list it under ignore_columns to skip it)"
-                )
-            };
-            diags.push(pos, message);
+            if let Some(message) = self.unread_column(h, j, remapped) {
+                diags.push(pos, message);
+            }
             roles.push(Role::Skip);
         }
         roles
+    }
+
+    /// Why column `j`, named `h`, is read as no field, the tags or ignored (`remapped`: the
+    /// column its field reads instead); `None` when the fields may be misspelt, as then no
+    /// column is a declared field and the misspelt key is reported instead.
+    fn unread_column(&self, h: &str, j: usize, remapped: Option<&&str>) -> Option<String> {
+        Some(if let Some(m) = remapped {
+            format!(
+                "column {h:?} is not read: field {h:?} reads column {m:?} (columns:); list it \
+                 under ignore_columns to skip it"
+            )
+        } else if Some(h) == self.rules.marker_field {
+            marker_written(h)
+        } else if h.is_empty() {
+            format!(
+                "column {} has no name in the header: name it after a field, or remove it",
+                j + 1
+            )
+        } else if self.rules.fields_known() {
+            format!(
+                "unknown column {h:?}: not a declared field, a column named in columns:, or the \
+                 tags_column (list it under ignore_columns to skip it)"
+            )
+        } else {
+            return None;
+        })
     }
 
     /// Columns the source names that the header lacks, reported where the source names them.
@@ -676,11 +679,7 @@ fn tag_cell(
     diags: &mut Diags,
 ) {
     for tag in cell.split(';').map(str::trim).filter(|t| !t.is_empty()) {
-        if tag.chars().any(char::is_control) {
-            diags.push(pos, control_in(&format!("tag {tag:?}")));
-        } else if !rules.tags.contains_key(tag) {
-            diags.push(pos, format!("tag {tag:?} is not declared in tags"));
-        }
+        rules.check_tag(tag, pos, diags);
         if let Some(tags) = tags.as_deref_mut() {
             tags.insert(tag.to_string());
         }
