@@ -21,7 +21,9 @@ use crate::model::{
 
 use super::ConfigHash;
 use super::diag::{Diags, Pos};
-use super::raw::{FieldValue, RawChannel, RawContact, RawDefaults, RawField, RawSafety, RawSource};
+use super::raw::{
+    FieldValue, IdValue, RawChannel, RawContact, RawDefaults, RawField, RawSafety, RawSource,
+};
 use super::schema::SchemaReport;
 use super::sheet;
 use super::source::FileSource;
@@ -47,10 +49,11 @@ pub(crate) fn check(
     };
     // Required of the merged config, not of each file (see `RawConfig`).
     for key in ["version", "channels"] {
-        if value.get(key).is_none() {
+        if value.get(key).is_none() && !report.may_be_misspelt(value, key) {
             cx.diags.push(root.pos, format!("missing key {key:?}"));
         }
     }
+    let known = Known::of(report, value);
 
     let channels = cx.channels(value);
     let (fields, field_modes) = cx.fields(value);
@@ -58,30 +61,33 @@ pub(crate) fn check(
     let defaults = cx.section::<RawDefaults>(value, "defaults");
     let safety = cx.section::<RawSafety>(value, "safety");
 
-    // defaults: absent beside an unknown top-level key, they may be that key misspelt
-    // (`defualts`), reported once there: contacts are then not told they lack a channel or an
-    // identity the defaults would have given them.
-    let maybe_misspelt = report.unknown_top_level_key && value.get("defaults").is_none();
-    let defaults_ok = defaults.is_some() && !maybe_misspelt;
+    // defaults: when they may be misspelt (`defualts`), contacts are not told they lack a
+    // channel or an identity the defaults would have given them; nor when the channels may be
+    // (`chanels`), that they lack a channel.
+    let defaults_ok = defaults.is_some() && known.defaults;
     let defaults = defaults.unwrap_or_default();
     let names = channel_list(&channels);
-    let mut default_channel_ok = defaults_ok;
+    let mut default_channel_ok = defaults_ok && known.channels;
     if let Some(ch) = &defaults.channel
         && !channels.contains_key(ch)
     {
         default_channel_ok = false;
-        let pos = cx.pos(&["defaults", "channel"]);
-        cx.diags
-            .push(pos, format!("unknown channel {ch:?} (channels: {names})"));
+        if known.channels {
+            let pos = cx.pos(&["defaults", "channel"]);
+            cx.diags
+                .push(pos, format!("unknown channel {ch:?} (channels: {names})"));
+        }
     }
     let mut default_key_ok = defaults_ok;
     if let Some(key) = &defaults.key
         && !fields.contains_key(key)
     {
         default_key_ok = false;
-        let pos = cx.pos(&["defaults", "key"]);
-        cx.diags
-            .push(pos, format!("key field {key:?} is not declared in fields"));
+        if known.fields {
+            let pos = cx.pos(&["defaults", "key"]);
+            cx.diags
+                .push(pos, format!("key field {key:?} is not declared in fields"));
+        }
     }
     let default_channel = match &defaults.channel {
         Some(ch) => Some(ch.clone()),
@@ -111,7 +117,7 @@ pub(crate) fn check(
             cx.diags.push(*pos, not_sync(field, *mode, role));
         }
     }
-    let protected = cx.protected_fields(safety.as_ref(), &fields);
+    let protected = cx.protected_fields(safety.as_ref(), &fields, known);
 
     let rules = Rules {
         channels: &channels,
@@ -124,6 +130,7 @@ pub(crate) fn check(
         marker_field,
         channel_names: &names,
         field_modes: &field_modes,
+        known,
     };
     let mut identities = Identities::default();
     let mut contacts = cx.contacts(value, &rules, &mut identities);
@@ -192,8 +199,9 @@ pub(super) struct Rules<'a> {
     /// Declared tags.
     pub tags: &'a BTreeMap<String, Pos>,
     default_channel: Option<&'a str>,
-    /// `defaults.channel` is absent or names a channel (so a missing channel is the contact's
-    /// fault, not a consequence of a problem already reported).
+    /// `defaults.channel` is absent or names a channel, and neither the defaults nor the channels
+    /// may be misspelt (so a missing channel is the contact's fault, not a consequence of a
+    /// problem already reported).
     default_channel_ok: bool,
     default_key: Option<&'a str>,
     default_key_ok: bool,
@@ -202,6 +210,31 @@ pub(super) struct Rules<'a> {
     channel_names: &'a str,
     /// The fields whose write mode is not `sync`, with where the mode is written.
     field_modes: &'a BTreeMap<String, (WriteMode, Pos)>,
+    /// The sections that are not misspelt.
+    known: Known,
+}
+
+/// The top-level sections that are known: present, or absent with no unknown top-level key that
+/// may be them misspelt (`SchemaReport::may_be_misspelt`). An undeclared channel, field or tag is
+/// not reported when its section is not known: the misspelt key is, once.
+#[derive(Debug, Clone, Copy)]
+struct Known {
+    channels: bool,
+    fields: bool,
+    tags: bool,
+    defaults: bool,
+}
+
+impl Known {
+    fn of(report: &SchemaReport, value: &Value) -> Known {
+        let known = |section| !report.may_be_misspelt(value, section);
+        Known {
+            channels: known("channels"),
+            fields: known("fields"),
+            tags: known("tags"),
+            defaults: known("defaults"),
+        }
+    }
 }
 
 impl Rules<'_> {
@@ -221,10 +254,12 @@ impl Rules<'_> {
                 if self.channels.contains_key(ch) {
                     Some(ch.to_string())
                 } else {
-                    diags.push(
-                        given_pos,
-                        format!("unknown channel {ch:?} (channels: {})", self.channel_names),
-                    );
+                    if self.known.channels {
+                        diags.push(
+                            given_pos,
+                            format!("unknown channel {ch:?} (channels: {})", self.channel_names),
+                        );
+                    }
                     None
                 }
             }
@@ -264,10 +299,12 @@ impl Rules<'_> {
     ) -> KeyField<'k> {
         match given {
             Some(k) if !self.fields.contains_key(k) => {
-                diags.push(
-                    given_pos,
-                    format!("key field {k:?} is not declared in fields"),
-                );
+                if self.known.fields {
+                    diags.push(
+                        given_pos,
+                        format!("key field {k:?} is not declared in fields"),
+                    );
+                }
                 KeyField::Reported
             }
             Some(k) => {
@@ -303,14 +340,42 @@ impl Rules<'_> {
                 continue;
             }
             first_at.insert(tag, pos);
-            if tag.chars().any(char::is_control) {
-                diags.push(pos, control_in(&format!("tag {tag:?}")));
-            } else if !self.tags.contains_key(tag) {
-                diags.push(pos, format!("tag {tag:?} is not declared in tags"));
-            }
+            self.check_tag(tag, pos, diags);
             set.insert(tag.clone());
         }
         set
+    }
+
+    /// The type of the declared field `name` (`None` inside when it is invalid, reported
+    /// already); `None` when it is not declared, reported at `pos` unless the fields may be
+    /// misspelt.
+    pub fn declared_field(
+        &self,
+        name: &str,
+        pos: Pos,
+        diags: &mut Diags,
+    ) -> Option<Option<FieldType>> {
+        let ty = self.fields.get(name).copied();
+        if ty.is_none() && self.known.fields {
+            diags.push(pos, format!("field {name:?} is not declared in fields"));
+        }
+        ty
+    }
+
+    /// Whether an unknown column of a sheet is reported: not when the fields may be misspelt,
+    /// as then no column is a declared field.
+    pub fn fields_known(&self) -> bool {
+        self.known.fields
+    }
+
+    /// Report a written tag at `pos` that holds a control character, or that is not declared
+    /// (unless the tags may be misspelt).
+    pub fn check_tag(&self, tag: &str, pos: Pos, diags: &mut Diags) {
+        if tag.chars().any(char::is_control) {
+            diags.push(pos, control_in(&format!("tag {tag:?}")));
+        } else if !self.tags.contains_key(tag) && self.known.tags {
+            diags.push(pos, format!("tag {tag:?} is not declared in tags"));
+        }
     }
 }
 
@@ -533,6 +598,7 @@ impl Checker<'_> {
         &mut self,
         safety: Option<&RawSafety>,
         fields: &BTreeMap<String, Option<FieldType>>,
+        known: Known,
     ) -> BTreeSet<String> {
         let Some(safety) = safety else {
             return BTreeSet::new();
@@ -542,7 +608,7 @@ impl Checker<'_> {
             .get("safety")
             .and_then(|s| s.get("protected_fields"));
         for (i, name) in safety.protected_fields.iter().enumerate() {
-            if !fields.contains_key(name) {
+            if !fields.contains_key(name) && known.fields {
                 let pos = list
                     .and_then(|l| l.item(i))
                     .map_or(self.root.pos, |n| n.pos);
@@ -701,122 +767,19 @@ impl Checker<'_> {
         identities: &mut Identities,
     ) -> Option<DesiredContact> {
         let before = self.diags.len();
-        let at = |key: &str| node.get(key).map_or(node.pos, |n| n.pos);
-
         let channel = rules.channel(
             raw.channel.as_deref(),
-            at("channel"),
+            node.pos_of("channel"),
             node.pos,
             "contact",
             self.diags,
         );
         let format = rules.boolean_format(channel.as_deref());
-
-        // fields
-        let fields_node = node.get("fields");
-        let mut fields = Fields::new();
-        // Fields whose value is already reported, so a missing identity is not reported again.
-        let mut bad_fields: Vec<String> = Vec::new();
-        for (name, value) in raw.fields.unwrap_or_default() {
-            let entry = fields_node.and_then(|f| f.entry(&name));
-            let key_pos = entry.map_or(node.pos, |e| e.key_pos);
-            let value_pos = entry.map_or(node.pos, |e| e.value.pos);
-            if Some(name.as_str()) == rules.marker_field {
-                self.diags.push(key_pos, marker_written(&name));
-                continue;
-            }
-            let Some(ty) = rules.fields.get(&name) else {
-                self.diags
-                    .push(key_pos, format!("field {name:?} is not declared in fields"));
-                bad_fields.push(name);
-                continue;
-            };
-            let text = match value {
-                FieldValue::Null => None,
-                FieldValue::Text(s) if s.is_empty() => None,
-                FieldValue::Text(s) => Some(s),
-                FieldValue::Bool(b) if *ty == Some(FieldType::Boolean) => {
-                    Some(format.write(b).to_string())
-                }
-                FieldValue::Bool(b) => Some(b.to_string()),
-                FieldValue::Number(n) => Some(match entry.map(|e| &e.value.kind) {
-                    Some(NodeKind::Number { text, .. }) => text.to_string(),
-                    _ => n.to_string(),
-                }),
-            };
-            let text = match (text, ty) {
-                (Some(t), Some(ty)) => match wire_value(*ty, &t, format) {
-                    Err(why) => {
-                        let yaml_1_1 = matches!(
-                            t.to_ascii_lowercase().as_str(),
-                            "yes" | "no" | "on" | "off" | "y" | "n"
-                        );
-                        let why = if *ty == FieldType::Boolean && yaml_1_1 {
-                            format!(
-                                "{t:?} is not a boolean (YAML 1.2 reads yes, no, on and off as \
-                                 text): write true or false"
-                            )
-                        } else {
-                            why
-                        };
-                        self.diags.push(value_pos, type_mismatch(&name, *ty, &why));
-                        bad_fields.push(name.clone());
-                        None
-                    }
-                    Ok(v) => Some(v),
-                },
-                (t, _) => t.map(Into::into),
-            };
-            fields.insert(name, text);
-        }
-        fields.shrink_to_fit();
-
+        let fields = self.contact_fields(raw.fields.unwrap_or_default(), node, rules, format);
         let tags = raw
             .tags
             .map(|list| rules.tag_list(&list, node.get("tags"), node.pos, self.diags));
-
-        // identity
-        let key_field = rules.key_field(raw.key.as_deref(), at("key"), self.diags);
-        let identity = if let Some(id) = &raw.id {
-            let id = match node.get("id").map(|n| &n.kind) {
-                Some(NodeKind::Number { text, .. }) => text.to_string(),
-                _ => id.0.clone(),
-            };
-            if !id_is_usable(&id) {
-                self.diags
-                    .push(at("id"), format!("id: {}", unusable_id_reason(&id)));
-            }
-            Some(Identity::Id(id))
-        } else {
-            match key_field {
-                KeyField::Field(field) => match fields.get(field).cloned().flatten() {
-                    Some(value) => Some(Identity::Key {
-                        field: field.to_string(),
-                        value: value.to_string(),
-                    }),
-                    None if bad_fields.iter().any(|f| f == field) => None,
-                    None => {
-                        self.diags.push(
-                            node.pos,
-                            format!(
-                                "contact has no identity: set id, or a value for its key field {field:?}"
-                            ),
-                        );
-                        None
-                    }
-                },
-                KeyField::Reported => None,
-                KeyField::Missing => {
-                    self.diags.push(
-                        node.pos,
-                        "contact has no identity: set id, or a key field (key: or defaults.key) \
-                         and its value"
-                            .to_string(),
-                    );
-                    None
-                }
-            }
-        };
+        let identity = self.identity(raw.id.as_ref(), raw.key.as_deref(), node, rules, &fields);
 
         let (Some(channel), Some(identity)) = (channel, identity) else {
             return None;
@@ -828,16 +791,162 @@ impl Checker<'_> {
         Some(DesiredContact {
             channel,
             identity,
-            fields,
+            fields: fields.fields,
             tags,
             source: self.diags.loc(node.pos),
         })
+    }
+
+    /// A contact's `fields:`, each declared (and not the marker) and its value fitting the
+    /// field's type, as the string the API holds; what is wrong is reported at the field.
+    fn contact_fields(
+        &mut self,
+        written: BTreeMap<String, FieldValue>,
+        node: &Node,
+        rules: &Rules<'_>,
+        format: BooleanFormat,
+    ) -> ContactFields {
+        let fields_node = node.get("fields");
+        let mut out = ContactFields {
+            fields: Fields::new(),
+            bad: Vec::new(),
+        };
+        for (name, value) in written {
+            let entry = fields_node.and_then(|f| f.entry(&name));
+            let key_pos = entry.map_or(node.pos, |e| e.key_pos);
+            if Some(name.as_str()) == rules.marker_field {
+                self.diags.push(key_pos, marker_written(&name));
+                continue;
+            }
+            let Some(ty) = rules.declared_field(&name, key_pos, self.diags) else {
+                out.bad.push(name);
+                continue;
+            };
+            let text = written_text(value, ty, entry.map(|e| &e.value), format);
+            let text = match (text, ty) {
+                (Some(t), Some(ty)) => match wire_value(ty, &t, format) {
+                    Err(why) => {
+                        let value_pos = entry.map_or(node.pos, |e| e.value.pos);
+                        let why = mismatch_reason(ty, &t, why);
+                        self.diags.push(value_pos, type_mismatch(&name, ty, &why));
+                        out.bad.push(name.clone());
+                        None
+                    }
+                    Ok(v) => Some(v),
+                },
+                (t, _) => t.map(Into::into),
+            };
+            out.fields.insert(name, text);
+        }
+        out.fields.shrink_to_fit();
+        out
+    }
+
+    /// The contact's identity: its `id`, else the value of its key field (`key`, else
+    /// `defaults.key`). `None` when it has none: reported, unless what it lacks is reported
+    /// already (the key field, or its value).
+    fn identity(
+        &mut self,
+        id: Option<&IdValue>,
+        key: Option<&str>,
+        node: &Node,
+        rules: &Rules<'_>,
+        fields: &ContactFields,
+    ) -> Option<Identity> {
+        // The key field is checked even beside an id: a wrong `key:` is wrong either way.
+        let key_field = rules.key_field(key, node.pos_of("key"), self.diags);
+        if let Some(id) = id {
+            return Some(self.id(id, node));
+        }
+        let message = match key_field {
+            KeyField::Field(field) => match fields.fields.get(field).cloned().flatten() {
+                Some(value) => {
+                    return Some(Identity::Key {
+                        field: field.to_string(),
+                        value: value.to_string(),
+                    });
+                }
+                None if fields.bad.iter().any(|f| f == field) => return None,
+                None => format!(
+                    "contact has no identity: set id, or a value for its key field {field:?}"
+                ),
+            },
+            KeyField::Reported => return None,
+            KeyField::Missing => "contact has no identity: set id, or a key field (key: or \
+                                  defaults.key) and its value"
+                .to_string(),
+        };
+        self.diags.push(node.pos, message);
+        None
+    }
+
+    /// The identity of a contact's `id:`, as written (a number's own digits); an ID the API
+    /// cannot be asked about is reported.
+    fn id(&mut self, id: &IdValue, node: &Node) -> Identity {
+        let id = match node.get("id").map(|n| &n.kind) {
+            Some(NodeKind::Number { text, .. }) => text.to_string(),
+            _ => id.0.clone(),
+        };
+        if !id_is_usable(&id) {
+            self.diags.push(
+                node.pos_of("id"),
+                format!("id: {}", unusable_id_reason(&id)),
+            );
+        }
+        Identity::Id(id)
+    }
+}
+
+/// A contact's fields, checked.
+struct ContactFields {
+    fields: Fields,
+    /// The fields whose name or value is reported already, so a missing identity is not
+    /// reported again.
+    bad: Vec<String>,
+}
+
+/// The text of a field's written `value` before its type (`ty`, `None` when invalid) is checked,
+/// `None` when it is empty or null: a YAML boolean in the channel's spelling (`format`) when the
+/// field is a boolean, a number as it is written in `written` (its node), not as a float reads.
+fn written_text(
+    value: FieldValue,
+    ty: Option<FieldType>,
+    written: Option<&Node>,
+    format: BooleanFormat,
+) -> Option<String> {
+    match value {
+        FieldValue::Null => None,
+        FieldValue::Text(s) if s.is_empty() => None,
+        FieldValue::Text(s) => Some(s),
+        FieldValue::Bool(b) if ty == Some(FieldType::Boolean) => Some(format.write(b).to_string()),
+        FieldValue::Bool(b) => Some(b.to_string()),
+        FieldValue::Number(n) => Some(match written.map(|n| &n.kind) {
+            Some(NodeKind::Number { text, .. }) => text.to_string(),
+            _ => n.to_string(),
+        }),
+    }
+}
+
+/// Why `text` does not fit a field of type `ty`: `why`, or for a boolean spelt as YAML 1.1 spells
+/// one (`yes`, `on`, ...), that YAML 1.2 reads it as text.
+fn mismatch_reason(ty: FieldType, text: &str, why: String) -> String {
+    let yaml_1_1 = matches!(
+        text.to_ascii_lowercase().as_str(),
+        "yes" | "no" | "on" | "off" | "y" | "n"
+    );
+    if ty == FieldType::Boolean && yaml_1_1 {
+        format!(
+            "{text:?} is not a boolean (YAML 1.2 reads yes, no, on and off as text): write true or \
+             false"
+        )
+    } else {
+        why
     }
 }
 
 /// The message for a field name or tag (`what`, quoted as Rust escapes it) holding a control
 /// character (Unicode Cc: a line break, a tab, a NUL).
-pub(super) fn control_in(what: &str) -> String {
+fn control_in(what: &str) -> String {
     format!(
         "{what} holds a control character: names and tags are shown in plans, where a line \
          break or a NUL could fake or hide a line"

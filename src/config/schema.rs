@@ -61,6 +61,15 @@ pub(crate) struct SchemaReport {
 }
 
 impl SchemaReport {
+    /// Whether the top-level `section`, absent from `value`, may be there under a misspelt key:
+    /// the config has a top-level key the schema does not know (`defualts`, `chanels`), reported
+    /// once with its did-you-mean. What the section's absence implies (the section missing, a
+    /// contact without a channel, a field or a tag not declared) then follows from that one
+    /// slip and is not reported.
+    pub fn may_be_misspelt(&self, value: &Value, section: &str) -> bool {
+        self.unknown_top_level_key && value.get(section).is_none()
+    }
+
     /// Whether a schema error was reported at `pointer` or inside it.
     pub fn flagged(&self, pointer: &str) -> bool {
         self.pointers.iter().any(|p| {
@@ -375,5 +384,17 @@ mod tests {
         assert!(report.flagged("/contacts/1/fields"));
         assert!(!report.flagged("/contacts/10"));
         assert!(!report.flagged("/channels"));
+    }
+
+    #[test]
+    fn an_absent_section_may_be_misspelt_only_beside_an_unknown_top_level_key() {
+        let value = serde_json::json!({"version": 1, "chanels": {}});
+        let mut report = SchemaReport::default();
+        assert!(!report.may_be_misspelt(&value, "channels"));
+        report.unknown_top_level_key = true;
+        assert!(report.may_be_misspelt(&value, "channels"));
+        assert!(report.may_be_misspelt(&value, "fields"));
+        // a section that is there is not misspelt
+        assert!(!report.may_be_misspelt(&value, "version"));
     }
 }

@@ -21,9 +21,7 @@ use compact_str::CompactString;
 
 use crate::model::{DesiredContact, FieldType, Fields, Identity, SourceLoc};
 
-use super::check::{
-    Identities, KeyField, Rules, control_in, marker_written, type_mismatch, wire_value,
-};
+use super::check::{Identities, KeyField, Rules, marker_written, type_mismatch, wire_value};
 use super::diag::{Diags, Pos};
 use super::raw::{EmptyCells, RawSource};
 use super::source::{self, Entry, FileSource};
@@ -61,18 +59,104 @@ pub(super) fn read(
     files: &mut Files<'_>,
     out: &mut Vec<DesiredContact>,
 ) {
-    let at = |key: &str| node.get(key).map_or(node.pos, |n| n.pos);
-
     // The source's settings, checked in the YAML whatever the file holds.
-    let channel = rules.channel(
-        raw.channel.as_deref(),
-        at("channel"),
-        node.pos,
-        "source",
-        diags,
-    );
-    let format = rules.boolean_format(channel.as_deref());
-    let key = match rules.key_field(raw.key.as_deref(), at("key"), diags) {
+    let settings = Settings::check(raw, node, rules, diags);
+    let Some((file, bytes)) = open_sheet(raw, node, files, diags) else {
+        return;
+    };
+    let name = diags.shared_name(file);
+
+    // Header and rows are read alike (no `has_headers`), so the header's position is known too.
+    // `flexible`: a ragged row is reported here, at the cell where it goes wrong.
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes.as_slice());
+    let mut record = csv::StringRecord::new();
+    if !read_header(&mut reader, &mut record, file, diags) {
+        return;
+    }
+    let header_line = line_of(&record, &bytes);
+    let header: Vec<String> = record.iter().map(str::to_string).collect();
+    let sheet = Sheet {
+        raw,
+        rules,
+        mapped: &settings.mapped,
+        file,
+        name: &name,
+    };
+    let roles = sheet.roles(&header, header_line, diags);
+    sheet.missing_columns(&header, node, diags);
+    let key_col = sheet.key_column(settings.key, &roles, node, diags);
+
+    let row = Row {
+        channel: settings.channel.as_deref(),
+        format: settings.format,
+        key_col,
+        source_tags: settings.source_tags.as_ref(),
+        tags_wanted: raw.tags_column.is_some() || raw.tags.is_some(),
+        clear_empty: raw.empty == EmptyCells::Clear,
+        header: &header,
+        roles: &roles,
+        file,
+    };
+    let mut rows = Rows {
+        reader: &mut reader,
+        record: &mut record,
+        bytes: &bytes,
+    };
+    rows.read(&row, &sheet, identities, diags, out);
+}
+
+/// A source's settings, checked in the YAML: what every row is read with.
+struct Settings<'a> {
+    /// The channel, `None` when it is missing or wrong (reported).
+    channel: Option<String>,
+    format: crate::model::BooleanFormat,
+    /// The key field, `None` when it is missing or wrong (reported).
+    key: Option<&'a str>,
+    /// `columns:`, the fields that are declared: field → header.
+    mapped: BTreeMap<&'a str, &'a str>,
+    /// `tags:`, the tags every row has.
+    source_tags: Option<BTreeSet<String>>,
+}
+
+impl<'a> Settings<'a> {
+    /// The settings of the source `raw`, written at `node`; what is wrong is reported there.
+    fn check(raw: &'a RawSource, node: &Node, rules: &'a Rules<'_>, diags: &mut Diags) -> Self {
+        let channel = rules.channel(
+            raw.channel.as_deref(),
+            node.pos_of("channel"),
+            node.pos,
+            "source",
+            diags,
+        );
+        let format = rules.boolean_format(channel.as_deref());
+        let key = source_key(raw, node, rules, diags);
+        let mapped = mapped_columns(raw, node, rules, diags);
+        let source_tags = raw
+            .tags
+            .as_ref()
+            .map(|list| rules.tag_list(list, node.get("tags"), node.pos, diags));
+        Settings {
+            channel,
+            format,
+            key,
+            mapped,
+            source_tags,
+        }
+    }
+}
+
+/// The source's key field (`key:`, else `defaults.key`), or `None` when there is none or it is
+/// wrong (reported).
+fn source_key<'a>(
+    raw: &'a RawSource,
+    node: &Node,
+    rules: &'a Rules<'_>,
+    diags: &mut Diags,
+) -> Option<&'a str> {
+    match rules.key_field(raw.key.as_deref(), node.pos_of("key"), diags) {
         KeyField::Field(k) => Some(k),
         KeyField::Reported => None,
         KeyField::Missing => {
@@ -84,7 +168,17 @@ pub(super) fn read(
             );
             None
         }
-    };
+    }
+}
+
+/// `columns:`, field → header, for the fields that are declared; the others (and the marker
+/// field, which is never written) are reported at their key.
+fn mapped_columns<'a>(
+    raw: &'a RawSource,
+    node: &Node,
+    rules: &Rules<'_>,
+    diags: &mut Diags,
+) -> BTreeMap<&'a str, &'a str> {
     let columns_node = node.get("columns");
     let mut mapped: BTreeMap<&str, &str> = BTreeMap::new();
     for (field, header) in &raw.columns {
@@ -93,31 +187,31 @@ pub(super) fn read(
             .map_or(node.pos, |e| e.key_pos);
         if Some(field.as_str()) == rules.marker_field {
             diags.push(key_pos, marker_written(field));
-        } else if !rules.fields.contains_key(field) {
-            diags.push(
-                key_pos,
-                format!("field {field:?} is not declared in fields"),
-            );
-        } else {
+        } else if rules.declared_field(field, key_pos, diags).is_some() {
             mapped.insert(field, header);
         }
     }
-    let source_tags = raw
-        .tags
-        .as_ref()
-        .map(|list| rules.tag_list(list, node.get("tags"), node.pos, diags));
+    mapped
+}
 
-    let csv_pos = at("csv");
+/// The source's CSV file, added to the config's hash and to the files of `diags`: its number
+/// there and its bytes. `None` when it cannot be read or is not UTF-8 text (reported).
+fn open_sheet(
+    raw: &RawSource,
+    node: &Node,
+    files: &mut Files<'_>,
+    diags: &mut Diags,
+) -> Option<(u32, Vec<u8>)> {
+    let csv_pos = node.pos_of("csv");
     let (name, bytes) = match open(files.source, &raw.csv, diags.name(csv_pos.file)) {
         Ok(file) => file,
         Err(message) => {
             diags.push(csv_pos, message);
-            return;
+            return None;
         }
     };
     files.hash.add(&raw.csv, &bytes);
     let file = diags.add_file(name, FileKind::Csv);
-    let name = diags.shared_name(file);
     if let Err(e) = std::str::from_utf8(&bytes) {
         let offset = e.valid_up_to();
         let (line, cell) = cell_at(&bytes, offset);
@@ -133,107 +227,109 @@ pub(super) fn read(
                 bytes.get(offset).copied().unwrap_or(0)
             ),
         );
-        return;
+        return None;
     }
+    Some((file, bytes))
+}
 
-    // Header and rows are read alike (no `has_headers`), so the header's position is known too.
-    // `flexible`: a ragged row is reported here, at the cell where it goes wrong.
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(bytes.as_slice());
-    let mut record = csv::StringRecord::new();
-    match reader.read_record(&mut record) {
-        Ok(true) => {}
+/// Read the header row into `record`; `false` when the file has none (reported).
+fn read_header(
+    reader: &mut csv::Reader<&[u8]>,
+    record: &mut csv::StringRecord,
+    file: u32,
+    diags: &mut Diags,
+) -> bool {
+    match reader.read_record(record) {
+        Ok(true) => true,
         Ok(false) => {
             diags.push(
                 Pos::start(file),
                 "the file is empty: expected a header row naming the columns".to_string(),
             );
-            return;
+            false
         }
         Err(e) => {
             diags.push(Pos::start(file), format!("invalid CSV: {e}"));
-            return;
+            false
         }
     }
-    let header_line = line_of(&record, &bytes);
-    let header: Vec<String> = record.iter().map(str::to_string).collect();
-    let sheet = Sheet {
-        raw,
-        rules,
-        mapped: &mapped,
-        file,
-        name: &name,
-    };
-    let roles = sheet.roles(&header, header_line, diags);
-    sheet.missing_columns(&header, node, diags);
-    let key_col = key.and_then(|k| {
-        let col = roles
-            .iter()
-            .position(|r| matches!(r, Role::Fields(f) if f.iter().any(|(n, _)| *n == k)));
-        // A mapped column that is missing is reported already.
-        if col.is_none() && !mapped.contains_key(k) {
-            diags.push(
-                raw.key.as_ref().map_or(csv_pos, |_| at("key")),
-                format!(
-                    "key field {k:?} has no column in {name}: add a column {k:?}, or map one \
-                     under columns:"
-                ),
-            );
-        }
-        Some((k, col?))
-    });
+}
 
-    let row = Row {
-        channel: channel.as_deref(),
-        format,
-        key_col,
-        source_tags: source_tags.as_ref(),
-        tags_wanted: raw.tags_column.is_some() || raw.tags.is_some(),
-        clear_empty: raw.empty == EmptyCells::Clear,
-        header: &header,
-        roles: &roles,
-        file,
-    };
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(true) => {
-                let line = line_of(&record, &bytes);
-                // A quote never closed runs to the end of the file: the reader gives the rest of
-                // the file as one cell of this last row. Say that, not what the row then lacks.
-                let at_end =
-                    usize::try_from(reader.position().byte()).unwrap_or(usize::MAX) >= bytes.len();
-                if at_end && let Some((line, cell)) = unclosed_quote(&bytes) {
-                    let lines = record
-                        .get(cell.saturating_sub(1) as usize)
-                        .map_or(1, |c| c.lines().count());
+/// The rows after the header, read one by one through one reused record.
+struct Rows<'r, 'b> {
+    reader: &'r mut csv::Reader<&'b [u8]>,
+    record: &'r mut csv::StringRecord,
+    /// The whole file.
+    bytes: &'b [u8],
+}
+
+impl Rows<'_, '_> {
+    /// Append the contact of every row to `out`; a row with problems is reported instead. A
+    /// quote never closed, or a row the reader refuses, ends the reading.
+    fn read(
+        &mut self,
+        row: &Row<'_>,
+        sheet: &Sheet<'_>,
+        identities: &mut Identities,
+        diags: &mut Diags,
+        out: &mut Vec<DesiredContact>,
+    ) {
+        loop {
+            match self.reader.read_record(self.record) {
+                Ok(true) => {
+                    if let Some((pos, message)) = self.unclosed_quote(row.file) {
+                        diags.push(pos, message);
+                        break;
+                    }
+                    let line = line_of(self.record, self.bytes);
+                    if let Some(c) = row.contact(self.record, line, sheet, identities, diags) {
+                        out.push(c);
+                    }
+                }
+                Ok(false) => break,
+                Err(e) => {
+                    // The text is UTF-8 and rows may be ragged: nothing the reader can refuse is
+                    // left, but if it does, it is reported, not dropped.
+                    let line = e.position().map_or(1, |p| clamp(p.line()));
                     diags.push(
                         Pos {
-                            file,
+                            file: row.file,
                             line,
-                            col: cell,
+                            col: 1,
                         },
-                        format!(
-                            "this cell opens a quote (\") that is never closed: the {lines} lines to \
-                             the end of the file went into it"
-                        ),
+                        format!("invalid CSV: {e}"),
                     );
                     break;
                 }
-                if let Some(c) = row.contact(&record, line, &sheet, identities, diags) {
-                    out.push(c);
-                }
-            }
-            Ok(false) => break,
-            Err(e) => {
-                // The text is UTF-8 and rows may be ragged: nothing the reader can refuse is
-                // left, but if it does, it is reported, not dropped.
-                let line = e.position().map_or(1, |p| clamp(p.line()));
-                diags.push(Pos { file, line, col: 1 }, format!("invalid CSV: {e}"));
-                break;
             }
         }
+    }
+
+    /// A quote never closed runs to the end of the file: the reader gives the rest of the file
+    /// as one cell of the last row it read. Where that cell is and what to say, not what the
+    /// row then lacks; `None` for a row that is not that.
+    fn unclosed_quote(&self, file: u32) -> Option<(Pos, String)> {
+        let at_end = usize::try_from(self.reader.position().byte()).unwrap_or(usize::MAX)
+            >= self.bytes.len();
+        if !at_end {
+            return None;
+        }
+        let (line, cell) = unclosed_quote(self.bytes)?;
+        let lines = self
+            .record
+            .get(cell.saturating_sub(1) as usize)
+            .map_or(1, |c| c.lines().count());
+        Some((
+            Pos {
+                file,
+                line,
+                col: cell,
+            },
+            format!(
+                "this cell opens a quote (\") that is never closed: the {lines} lines to \
+                 the end of the file went into it"
+            ),
+        ))
     }
 }
 
@@ -299,28 +395,38 @@ impl<'a> Sheet<'a> {
                 roles.push(Role::Fields(fields));
                 continue;
             }
-            let message = if let Some(m) = remapped {
-                format!(
-                    "column {h:?} is not read: field {h:?} reads column {m:?} (columns:); list it \
-                     under ignore_columns to skip it"
-                )
-            } else if Some(h) == self.rules.marker_field {
-                marker_written(h)
-            } else if h.is_empty() {
-                format!(
-                    "column {} has no name in the header: name it after a field, or remove it",
-                    j + 1
-                )
-            } else {
-                format!(
-                    "unknown column {h:?}: not a declared field, a column named in columns:, or \
-                     the tags_column (list it under ignore_columns to skip it)"
-                )
-            };
-            diags.push(pos, message);
+            if let Some(message) = self.unread_column(h, j, remapped) {
+                diags.push(pos, message);
+            }
             roles.push(Role::Skip);
         }
         roles
+    }
+
+    /// Why column `j`, named `h`, is read as no field, the tags or ignored (`remapped`: the
+    /// column its field reads instead); `None` when the fields may be misspelt, as then no
+    /// column is a declared field and the misspelt key is reported instead.
+    fn unread_column(&self, h: &str, j: usize, remapped: Option<&&str>) -> Option<String> {
+        Some(if let Some(m) = remapped {
+            format!(
+                "column {h:?} is not read: field {h:?} reads column {m:?} (columns:); list it \
+                 under ignore_columns to skip it"
+            )
+        } else if Some(h) == self.rules.marker_field {
+            marker_written(h)
+        } else if h.is_empty() {
+            format!(
+                "column {} has no name in the header: name it after a field, or remove it",
+                j + 1
+            )
+        } else if self.rules.fields_known() {
+            format!(
+                "unknown column {h:?}: not a declared field, a column named in columns:, or the \
+                 tags_column (list it under ignore_columns to skip it)"
+            )
+        } else {
+            return None;
+        })
     }
 
     /// Columns the source names that the header lacks, reported where the source names them.
@@ -344,12 +450,41 @@ impl<'a> Sheet<'a> {
         if let Some(t) = &self.raw.tags_column
             && !has(t)
         {
-            let pos = node.get("tags_column").map_or(node.pos, |n| n.pos);
+            let pos = node.pos_of("tags_column");
             diags.push(
                 pos,
                 format!("tags_column {t:?} is not in the header of {}", self.name),
             );
         }
+    }
+
+    /// The key field and the index of its column; `None` when the source has no key field
+    /// (reported already) or the header no column for it (reported here, unless it is a mapped
+    /// column, reported missing already).
+    fn key_column(
+        &self,
+        key: Option<&'a str>,
+        roles: &[Role<'a>],
+        node: &Node,
+        diags: &mut Diags,
+    ) -> Option<(&'a str, usize)> {
+        let k = key?;
+        let col = roles
+            .iter()
+            .position(|r| matches!(r, Role::Fields(f) if f.iter().any(|(n, _)| *n == k)));
+        // A mapped column that is missing is reported already.
+        if col.is_none() && !self.mapped.contains_key(k) {
+            let pos = node.pos_of(if self.raw.key.is_some() { "key" } else { "csv" });
+            diags.push(
+                pos,
+                format!(
+                    "key field {k:?} has no column in {}: add a column {k:?}, or map one under \
+                     columns:",
+                    self.name
+                ),
+            );
+        }
+        Some((k, col?))
     }
 }
 
@@ -368,6 +503,15 @@ struct Row<'a> {
     file: u32,
 }
 
+/// A row's cells, read: the fields and tags it sets.
+struct Cells {
+    fields: Fields,
+    /// The row's tags; `None` when the source says nothing of tags.
+    tags: Option<BTreeSet<String>>,
+    /// The key field's cell holds a value of the wrong type (reported).
+    key_bad: bool,
+}
+
 impl Row<'_> {
     /// The contact of `record`, or `None` when it has a problem (reported) or is blank.
     fn contact(
@@ -383,96 +527,21 @@ impl Row<'_> {
         if record.iter().all(str::is_empty) {
             return None;
         }
-        let at = |j: usize| Pos {
-            file: self.file,
-            line,
-            col: clamp(j as u64 + 1),
-        };
         let before = diags.len();
-        if record.len() != self.header.len() {
-            let (n, h) = (record.len(), self.header.len());
-            let cells = if n == 1 { "cell" } else { "cells" };
-            let columns = if h == 1 { "column" } else { "columns" };
-            let mut message =
-                format!("the row has {n} {cells}, but the header names {h} {columns}");
-            if n < h {
-                let missing: Vec<String> =
-                    self.header[n..].iter().map(|c| format!("{c:?}")).collect();
-                message.push_str(&format!(": no cell for {}", missing.join(", ")));
-            }
-            diags.push(at(n.min(h)), message);
+        if let Some((j, message)) = self.ragged(record) {
+            diags.push(self.pos(line, j), message);
             return None;
         }
-
-        let mut fields = Fields::new();
-        let mut tags: Option<BTreeSet<String>> = self
-            .tags_wanted
-            .then(|| self.source_tags.cloned().unwrap_or_default());
-        let mut key_bad = false;
-        for (j, (cell, role)) in record.iter().zip(self.roles).enumerate() {
-            match role {
-                Role::Skip => {}
-                Role::Fields(list) => {
-                    for (name, ty) in list {
-                        if cell.is_empty() {
-                            if self.clear_empty {
-                                fields.insert(*name, None);
-                            }
-                            continue;
-                        }
-                        let value = match ty {
-                            Some(ty) => match wire_value(*ty, cell, self.format) {
-                                Ok(v) => v,
-                                Err(why) => {
-                                    diags.push(at(j), type_mismatch(name, *ty, &why));
-                                    key_bad |= self.key_col.is_some_and(|(k, _)| k == *name);
-                                    continue;
-                                }
-                            },
-                            None => CompactString::from(cell),
-                        };
-                        fields.insert(*name, Some(value));
-                    }
-                }
-                Role::Tags => {
-                    for tag in cell.split(';').map(str::trim).filter(|t| !t.is_empty()) {
-                        if tag.chars().any(char::is_control) {
-                            diags.push(at(j), control_in(&format!("tag {tag:?}")));
-                        } else if !sheet.rules.tags.contains_key(tag) {
-                            diags.push(at(j), format!("tag {tag:?} is not declared in tags"));
-                        }
-                        if let Some(tags) = &mut tags {
-                            tags.insert(tag.to_string());
-                        }
-                    }
-                }
-            }
-        }
-
-        let (key, key_col) = self.key_col?;
-        let identity = match fields.get(key) {
-            Some(Some(value)) => Identity::Key {
-                field: key.to_string(),
-                value: value.to_string(),
-            },
-            _ => {
-                if !key_bad {
-                    diags.push(
-                        at(key_col),
-                        format!(
-                            "row has no identity: its key field {key:?} (column {:?}) is empty",
-                            self.header[key_col]
-                        ),
-                    );
-                }
-                return None;
-            }
-        };
+        let cells = self.cells(record, line, sheet.rules, diags);
+        let identity = self.identity(&cells, line, diags)?;
         let channel = self.channel?;
-        identities.claim(channel, &identity, at(0), sheet.rules, diags);
+        identities.claim(channel, &identity, self.pos(line, 0), sheet.rules, diags);
         if diags.len() > before {
             return None;
         }
+        let Cells {
+            mut fields, tags, ..
+        } = cells;
         fields.shrink_to_fit();
         Some(DesiredContact {
             channel: channel.to_string(),
@@ -485,6 +554,135 @@ impl Row<'_> {
                 col: 1,
             },
         })
+    }
+
+    /// The position of cell `j` (0-based) of the row on `line`.
+    fn pos(&self, line: u32, j: usize) -> Pos {
+        Pos {
+            file: self.file,
+            line,
+            col: clamp(j as u64 + 1),
+        }
+    }
+
+    /// When `record` has not as many cells as the header has columns: the cell (0-based) where
+    /// it goes wrong, and what to say there.
+    fn ragged(&self, record: &csv::StringRecord) -> Option<(usize, String)> {
+        let (n, h) = (record.len(), self.header.len());
+        if n == h {
+            return None;
+        }
+        let cells = if n == 1 { "cell" } else { "cells" };
+        let columns = if h == 1 { "column" } else { "columns" };
+        let mut message = format!("the row has {n} {cells}, but the header names {h} {columns}");
+        if n < h {
+            let missing: Vec<String> = self.header[n..].iter().map(|c| format!("{c:?}")).collect();
+            message.push_str(&format!(": no cell for {}", missing.join(", ")));
+        }
+        Some((n.min(h), message))
+    }
+
+    /// The fields and tags that the cells of `record` (on `line`) set; what is wrong in a cell
+    /// is reported there.
+    fn cells(
+        &self,
+        record: &csv::StringRecord,
+        line: u32,
+        rules: &Rules<'_>,
+        diags: &mut Diags,
+    ) -> Cells {
+        let mut cells = Cells {
+            fields: Fields::new(),
+            tags: self
+                .tags_wanted
+                .then(|| self.source_tags.cloned().unwrap_or_default()),
+            key_bad: false,
+        };
+        for (j, (cell, role)) in record.iter().zip(self.roles).enumerate() {
+            match role {
+                Role::Skip => {}
+                Role::Fields(list) => {
+                    for (name, ty) in list {
+                        self.field_cell(name, *ty, cell, self.pos(line, j), &mut cells, diags);
+                    }
+                }
+                Role::Tags => tag_cell(cell, self.pos(line, j), rules, cells.tags.as_mut(), diags),
+            }
+        }
+        cells
+    }
+
+    /// Field `name` (of type `ty`, `None` when that is invalid) set in `cells` from `cell`, at
+    /// `pos`: an empty cell clears the field or leaves it out, as the source's `empty:` says; a
+    /// value of the wrong type is reported.
+    fn field_cell(
+        &self,
+        name: &str,
+        ty: Option<FieldType>,
+        cell: &str,
+        pos: Pos,
+        cells: &mut Cells,
+        diags: &mut Diags,
+    ) {
+        if cell.is_empty() {
+            if self.clear_empty {
+                cells.fields.insert(name, None);
+            }
+            return;
+        }
+        let value = match ty {
+            Some(ty) => match wire_value(ty, cell, self.format) {
+                Ok(v) => v,
+                Err(why) => {
+                    diags.push(pos, type_mismatch(name, ty, &why));
+                    cells.key_bad |= self.key_col.is_some_and(|(k, _)| k == name);
+                    return;
+                }
+            },
+            None => CompactString::from(cell),
+        };
+        cells.fields.insert(name, Some(value));
+    }
+
+    /// The row's identity, its key field's value; `None` when it has none (reported, unless its
+    /// cell was reported already) or the source has no key column.
+    fn identity(&self, cells: &Cells, line: u32, diags: &mut Diags) -> Option<Identity> {
+        let (key, key_col) = self.key_col?;
+        match cells.fields.get(key) {
+            Some(Some(value)) => Some(Identity::Key {
+                field: key.to_string(),
+                value: value.to_string(),
+            }),
+            _ => {
+                if !cells.key_bad {
+                    diags.push(
+                        self.pos(line, key_col),
+                        format!(
+                            "row has no identity: its key field {key:?} (column {:?}) is empty",
+                            self.header[key_col]
+                        ),
+                    );
+                }
+                None
+            }
+        }
+    }
+}
+
+/// The tags of a tags cell (`;` between them) added to `tags`; one that is not declared, or
+/// holds a control character, is reported at `pos`.
+fn tag_cell(
+    cell: &str,
+    pos: Pos,
+    rules: &Rules<'_>,
+    mut tags: Option<&mut BTreeSet<String>>,
+    diags: &mut Diags,
+) {
+    for tag in cell.split(';').map(str::trim).filter(|t| !t.is_empty()) {
+        rules.check_tag(tag, pos, diags);
+        if let Some(tags) = tags.as_deref_mut() {
+            tags.insert(tag.to_string());
+        }
     }
 }
 

@@ -117,6 +117,12 @@ impl Node {
         self.entry(key).map(|e| &e.value)
     }
 
+    /// Where the value of `key` is, or this node when it has none: where a problem of a setting
+    /// is reported.
+    pub fn pos_of(&self, key: &str) -> Pos {
+        self.get(key).map_or(self.pos, |n| n.pos)
+    }
+
     /// The entry of `key` when this is a mapping that has it.
     pub fn entry(&self, key: &str) -> Option<&Entry> {
         match &self.kind {

@@ -362,3 +362,56 @@ fn validate_in_json_prints_one_verdict_object_for_scripts() {
     // people and CI logs still get the file:line:col lines on stderr
     assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("{bad}:9:5: duplicate tag")));
 }
+
+#[test]
+fn validate_reports_a_misspelt_section_once_without_its_cascade() {
+    // `chanels:` for `channels:`, with a defaults.channel and contacts that name channels (a
+    // YAML config), and with a CSV source that names one (a sheet): one problem each, the
+    // misspelt key, not "missing key", "unknown channel" or "no channel" for everything that
+    // follows from it
+    for (bad, file) in [
+        (
+            "tests/fixtures/invalid/misspelt-channels.yaml",
+            "tests/fixtures/invalid/misspelt-channels.yaml",
+        ),
+        (
+            "tests/fixtures/invalid/csv-misspelt-channels",
+            "tests/fixtures/invalid/csv-misspelt-channels/contactctl.yaml",
+        ),
+    ] {
+        let out = bin().args(["validate", bad]).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{bad}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let problems: Vec<&str> = stderr.lines().filter(|l| l.starts_with(file)).collect();
+        assert_eq!(
+            problems,
+            [format!(
+                "{file}:2:1: unknown key \"chanels\" (did you mean \"channels\"? expected one of: \
+                 version, channels, fields, tags, defaults, safety, contacts, sources)"
+            )],
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("error: 1 problem in {file}")),
+            "{stderr}"
+        );
+
+        let out = bin()
+            .args(["validate", "--format", "json", bad])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{bad}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["valid"], false);
+        let problems = v["problems"].as_array().unwrap();
+        assert_eq!(problems.len(), 1, "{v}");
+        assert_eq!(
+            (
+                problems[0]["file"].as_str(),
+                problems[0]["line"].as_u64(),
+                problems[0]["col"].as_u64()
+            ),
+            (Some(file), Some(2), Some(1))
+        );
+    }
+}
