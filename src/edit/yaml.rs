@@ -57,7 +57,13 @@ pub fn scalar(value: &str, expect: Expect, old: Quote, flow: bool) -> String {
         _ => value,
     };
     let printable = !value.chars().any(char::is_control);
-    if old == Quote::Plain && printable && reads_back(value, value, expect, flow) {
+    // Plain only where it reads back both in a flow list and as a block value: `?` reads back
+    // from `[?]` in this loader, but YAML makes it a key indicator, as other tools would read it.
+    if old == Quote::Plain
+        && printable
+        && reads_back(value, value, expect, flow)
+        && (!flow || reads_back(value, value, expect, false))
+    {
         return value.to_string();
     }
     if old == Quote::Single && printable {
