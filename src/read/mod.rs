@@ -16,7 +16,7 @@ pub mod pager;
 pub use one::{read_all, read_one};
 
 use count::{Counted, Events};
-use marker::{MarkedIndex, Named, carries_marker, page_marked};
+use marker::{carries_marker, match_marked, page_marked};
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
@@ -388,82 +388,8 @@ async fn read_channel<C: ContactsApi>(
             Err(_) => {}
             Ok(marked) => {
                 paged = true;
-                let index = MarkedIndex::new(config, &marked, items);
-                // Which marked contacts each desired contact matched (indices into `marked`);
-                // contacts are then moved out of `marked`, not cloned: on a big channel the
-                // copies would double the memory the reader holds.
-                let mut hits: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
-                let mut hit_buf: Vec<usize> = Vec::with_capacity(items.len());
-                let mut uses = vec![0usize; marked.len()];
-                single.clear();
-                for (k, &(pos, c)) in items.iter().enumerate() {
-                    match index.find(config, &c.identity) {
-                        Some(h) if !h.is_empty() => {
-                            for &i in h {
-                                uses[i] += 1;
-                            }
-                            let start = hit_buf.len();
-                            hit_buf.extend_from_slice(h);
-                            hits.push((k, start..hit_buf.len()));
-                        }
-                        _ => single.push((pos, c)),
-                    }
-                }
-                drop(index);
-                let mut matched = vec![false; marked.len()];
-                let mut marked: Vec<Option<LiveContact>> = marked.into_iter().map(Some).collect();
-                for (k, range) in hits {
-                    let (pos, c) = items[k];
-                    let h = &hit_buf[range];
-                    for &i in h {
-                        matched[i] = true;
-                    }
-                    if let [i] = *h {
-                        uses[i] -= 1;
-                        let live = if uses[i] == 0 {
-                            marked[i].take()
-                        } else {
-                            marked[i].clone()
-                        };
-                        match live {
-                            Some(live) => {
-                                found.push((pos, present(config, live)));
-                            }
-                            // cannot happen (a contact leaves with its last use); reading it
-                            // again is the safe answer if it ever does
-                            None => single.push((pos, c)),
-                        }
-                    } else {
-                        // a contact is only moved out by its last use, so every one is here
-                        let ids = h
-                            .iter()
-                            .filter_map(|&i| {
-                                uses[i] -= 1;
-                                marked[i].as_ref().map(|c| c.id.clone())
-                            })
-                            .collect();
-                        found.push((
-                            pos,
-                            Found::Ambiguous {
-                                ids,
-                                total: h.len() as u64,
-                            },
-                        ));
-                    }
-                }
-                let unmatched = marked
-                    .into_iter()
-                    .zip(matched)
-                    .filter(|(_, m)| !m)
-                    .filter_map(|(c, _)| c);
-                orphans = match work.orphans {
-                    Orphans::None => Vec::new(),
-                    Orphans::All => unmatched.collect(),
-                    Orphans::Dropped(gone) => {
-                        let named = Named::new(config, gone);
-                        unmatched.filter(|c| named.names(config, c)).collect()
-                    }
-                };
+                let matched = match_marked(config, marked, items, work.orphans);
+                (found, single, orphans) = (matched.found, matched.single, matched.orphans);
             }
         }
     }
