@@ -3,24 +3,72 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+use super::count::Counted;
 use super::pager::{FailedPage, PageError, PageLimit, PageOptions, page_all};
-
-use super::{Orphans, present};
-use crate::api::ContactsApi;
+use super::{Orphans, ReadOptions, in_flight, present};
+use crate::api::{ContactsApi, LookupPage};
 use crate::model::{self, Config, DesiredContact, Found, Identity, LiveContact, Marker};
+
+/// Page the marker on `client`'s channel and match the selected contacts of the channel
+/// (`items`: position in `selected`, contact) to what it found ([`match_marked`]). Page 1 tells
+/// how many pages there are: the reads the channel takes are announced again then. An error is
+/// the pager's: a channel that must stop, or paging that failed (every contact is then read one
+/// by one, and orphans are unknown).
+pub(super) async fn page_and_match<'a, C: ContactsApi>(
+    config: &Config,
+    client: &Counted<'_, C>,
+    marker: &Marker,
+    items: &[(usize, &'a DesiredContact)],
+    orphans: Orphans<'_>,
+    options: ReadOptions,
+) -> Result<Matched<'a>, PageError> {
+    let concurrency = in_flight(config, client.channel(), options);
+    // Page 1 tells how many pages there are; the contacts paging will not find are guessed
+    // from its total until paging is done.
+    let limit = PageLimit::for_channel(config, client.channel(), options.max_pages);
+    let first = |page: &LookupPage| {
+        let pages = if page.last_page == u64::MAX {
+            page.total.div_ceil(page.per_page.max(1))
+        } else {
+            page.last_page
+        };
+        // whatever the server announces, the read stops at its limit
+        let pages = pages.min(limit.pages());
+        let pages = usize::try_from(pages).unwrap_or(usize::MAX);
+        let unmarked = items
+            .len()
+            .saturating_sub(usize::try_from(page.total).unwrap_or(usize::MAX));
+        client.planned(
+            pages
+                .saturating_add(unmarked)
+                .saturating_sub(client.calls()),
+        );
+    };
+    let marked = page_marked(
+        config,
+        client,
+        marker,
+        options.per_page,
+        concurrency,
+        limit,
+        first,
+    )
+    .await?;
+    Ok(match_marked(config, marked, items, orphans))
+}
 
 /// Every contact carrying the marker, through the pager: contacts the server returned without
 /// the marker's exact value (a loose match) are dropped. A failed later page only makes the list
 /// shorter (those contacts are then read one by one); a 401, a failed first page or more pages
 /// than `limit` is an error.
-pub(super) async fn page_marked<C: ContactsApi>(
+async fn page_marked<C: ContactsApi>(
     config: &Config,
     client: &C,
     marker: &Marker,
     per_page: u64,
     concurrency: usize,
     limit: PageLimit,
-    first: impl FnOnce(&crate::api::LookupPage),
+    first: impl FnOnce(&LookupPage),
 ) -> Result<Vec<LiveContact>, PageError> {
     let options = PageOptions {
         per_page,
@@ -147,7 +195,7 @@ pub(super) struct Matched<'a> {
 /// Match the selected contacts of a channel (`items`: position in `selected`, contact) to the
 /// `marked` contacts paging found: (position, found) for each contact matched, the contacts
 /// paging did not find (to read one by one), and the channel's orphans as `orphans` asks.
-pub(super) fn match_marked<'a>(
+fn match_marked<'a>(
     config: &Config,
     marked: Vec<LiveContact>,
     items: &[(usize, &'a DesiredContact)],

@@ -16,7 +16,7 @@ pub mod pager;
 pub use one::{read_all, read_one};
 
 use count::{Counted, Events};
-use marker::{carries_marker, match_marked, page_marked};
+use marker::{carries_marker, page_and_match};
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
@@ -346,36 +346,7 @@ async fn read_channel<C: ContactsApi>(
     let mut paged = false;
 
     if let (true, Some(marker)) = (work.page, &config.marker) {
-        // Page 1 tells how many pages there are; the contacts paging will not find are guessed
-        // from its total until paging is done.
-        let limit = pager::PageLimit::for_channel(config, client.channel(), options.max_pages);
-        let first = |page: &crate::api::LookupPage| {
-            let pages = if page.last_page == u64::MAX {
-                page.total.div_ceil(page.per_page.max(1))
-            } else {
-                page.last_page
-            };
-            // whatever the server announces, the read stops at its limit
-            let pages = pages.min(limit.pages());
-            let pages = usize::try_from(pages).unwrap_or(usize::MAX);
-            let unmarked = items
-                .len()
-                .saturating_sub(usize::try_from(page.total).unwrap_or(usize::MAX));
-            client.planned(
-                pages
-                    .saturating_add(unmarked)
-                    .saturating_sub(client.calls()),
-            );
-        };
-        let paging = page_marked(
-            config,
-            client,
-            marker,
-            options.per_page,
-            concurrency,
-            limit,
-            first,
-        );
+        let paging = page_and_match(config, client, marker, items, work.orphans, options);
         match paging.await {
             Err(e) if e.stops_channel() => {
                 let msg = e.to_string();
@@ -386,9 +357,8 @@ async fn read_channel<C: ContactsApi>(
             }
             // paging failed: every contact is read one by one instead, and orphans are unknown
             Err(_) => {}
-            Ok(marked) => {
+            Ok(matched) => {
                 paged = true;
-                let matched = match_marked(config, marked, items, work.orphans);
                 (found, single, orphans) = (matched.found, matched.single, matched.orphans);
             }
         }
