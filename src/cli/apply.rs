@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 
 use super::ApplyArgs;
 use super::confirm::confirm;
-use super::error::{CommandError, ErrorKind};
+use super::error::CommandError;
 use super::output::{Exit, Output};
 use super::plan::{note_sandbox, print_plan};
 use super::progress::Progress;
@@ -32,7 +32,7 @@ pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
     report.end(match &result {
         Ok(exit) => End::Finished { exit: *exit as i32 },
         Err(e) => End::Failed {
-            refused: e.kind == ErrorKind::Refused,
+            refused: e.refused,
             message: &e.message,
         },
     })?;

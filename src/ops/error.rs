@@ -275,6 +275,24 @@ impl Error {
             source,
         }
     }
+
+    /// Whether the operation refused, to keep the platform (or a file) safe, rather than
+    /// failed: a run that waited too long for its lock, a stale saved plan, a read budget too
+    /// small, the safety and protected-field gates, a file changed under adopt. An apply
+    /// report says `refused` for these, `error` for the rest.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            Error::Lock(super::lock::LockError::TimedOut { .. })
+                | Error::PlatformChanged { .. }
+                | Error::ConfigChanged { .. }
+                | Error::PlanMismatch { .. }
+                | Error::BudgetBelowReads { .. }
+                | Error::Unsafe { .. }
+                | Error::Protected { .. }
+                | Error::FileChanged { .. }
+        )
+    }
 }
 
 /// "3 problems in lists/event.csv": the one file they are in, or how many files of the config.
