@@ -195,7 +195,8 @@ fn static_outcome(cp: &ContactPlan) -> Option<ContactOutcome> {
             id: cp.id.clone(),
             calls_done: 0,
             calls_planned: 0,
-            error: cp.error.clone(),
+            // the plan's own error says why: renderers word it from the plan
+            error: None,
             not_run: None,
         });
     }
@@ -392,13 +393,10 @@ async fn create<C: ContactsApi>(
                 // The platform may have created it (or still be creating it): let it settle,
                 // then find out before anything else.
                 tokio::time::sleep(options.settle).await;
-                let check = read_one(client, config, &cp.identity)
-                    .await
-                    .unwrap_or_else(|err| Found::Failed(err.to_string()));
-                match check {
-                    Found::Present(live) => return Ok(live.id),
-                    Found::Absent => last = Some(e),
-                    Found::Ambiguous { ids, total } => {
+                match read_one(client, config, &cp.identity).await {
+                    Ok(Found::Present(live)) => return Ok(live.id),
+                    Ok(Found::Absent) => last = Some(e),
+                    Ok(Found::Ambiguous { ids, total }) => {
                         return Err(ApiError::Conflict {
                             message: format!(
                                 "create outcome unknown ({e}) and {} now matches {total} contacts: {}; resolve the duplicates by hand",
@@ -407,13 +405,8 @@ async fn create<C: ContactsApi>(
                             ),
                         });
                     }
-                    Found::Failed(why) => {
-                        return Err(ApiError::Unknown {
-                            reason: format!(
-                                "create outcome unknown ({e}) and the look-up to check it failed ({why}); run apply again: it looks the contact up first"
-                            ),
-                        });
-                    }
+                    Ok(Found::Failed(why)) => return Err(check_failed(&e, &why)),
+                    Err(why) => return Err(check_failed(&e, &why)),
                 }
             }
             Err(e) => return Err(e),
@@ -422,4 +415,13 @@ async fn create<C: ContactsApi>(
     Err(last.unwrap_or(ApiError::Unknown {
         reason: "create failed".to_string(),
     }))
+}
+
+/// A create whose outcome is unknown, and the look-up to check it failed: `why` says how.
+fn check_failed(e: &ApiError, why: &dyn std::fmt::Display) -> ApiError {
+    ApiError::Unknown {
+        reason: format!(
+            "create outcome unknown ({e}) and the look-up to check it failed ({why}); run apply again: it looks the contact up first"
+        ),
+    }
 }

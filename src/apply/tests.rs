@@ -309,7 +309,10 @@ async fn events_count_every_call() {
 #[tokio::test(start_paused = true)]
 async fn plan_errors_and_no_change_contacts_make_no_calls() {
     let mut err = contact("d@x.com", None, Action::Error, vec![]);
-    err.error = Some("email=d@x.com matches 2 contacts: 1, 2".into());
+    err.error = Some(crate::plan::ContactError::Ambiguous {
+        ids: vec!["1".into(), "2".into()],
+        total: 2,
+    });
     let same = contact("e@x.com", Some("9"), Action::Unchanged, vec![]);
     let (report, fake) = run(plan_of(vec![err, same]), FakeApi::new("web", vec![])).await;
     assert_eq!(report.outcomes[0].outcome, Outcome::PlanError);

@@ -102,8 +102,8 @@ async fn run_reported(
         Err(RunError::Ops(e)) => {
             if let (ops::Error::Unsafe { warnings }, Format::Json) = (&e, out.format) {
                 // The JSON plan was not printed: the warnings say what the refusal is about.
-                for w in warnings {
-                    out.note(w);
+                for w in render::problems::warnings(warnings) {
+                    out.note(&w);
                 }
             }
             return Err(e.into());

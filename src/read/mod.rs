@@ -26,7 +26,7 @@ use futures::stream::{self, StreamExt};
 use crate::api::{ContactsApi, in_flight_for};
 use crate::model::{
     Config, DEFAULT_PAGE_SIZE, DesiredContact, Found, Identity, LiveContact, LiveState, Marker,
-    id_is_usable, managed_part, unusable_id_reason,
+    ReadFailure, id_is_usable, managed_part,
 };
 
 /// What the reader reports while it reads, for progress displays.
@@ -297,10 +297,12 @@ async fn read_groups<C: ContactsApi>(
                     (channel, found, orphans, counted.calls())
                 }
                 None => {
-                    let msg = format!("no API client for channel {channel}");
+                    let failure = ReadFailure::NoClient {
+                        channel: channel.to_string(),
+                    };
                     let found = items
                         .iter()
-                        .map(|&(pos, _)| (pos, Found::Failed(msg.clone())))
+                        .map(|&(pos, _)| (pos, Found::Failed(failure.clone())))
                         .collect();
                     (channel, found, Vec::new(), 0)
                 }
@@ -349,10 +351,12 @@ async fn read_channel<C: ContactsApi>(
         let paging = page_and_match(config, client, marker, items, work.orphans, options);
         match paging.await {
             Err(e) if e.stops_channel() => {
-                let msg = e.to_string();
+                let failure = ReadFailure::ChannelStopped {
+                    reason: e.to_string(),
+                };
                 let failed = items
                     .iter()
-                    .map(|&(pos, _)| (pos, Found::Failed(msg.clone())));
+                    .map(|&(pos, _)| (pos, Found::Failed(failure.clone())));
                 return (failed.collect(), Vec::new());
             }
             // paging failed: every contact is read one by one instead, and orphans are unknown
@@ -409,23 +413,30 @@ async fn read_each<'a, C: ContactsApi>(
     items: impl Iterator<Item = (usize, &'a Identity)>,
     concurrency: usize,
 ) -> (Vec<(usize, Found)>, bool) {
-    let stopped: Mutex<Option<String>> = Mutex::new(None);
+    let stopped: Mutex<Option<ReadFailure>> = Mutex::new(None);
     let stopped = &stopped;
     let found: Vec<(usize, Found)> = stream::iter(items)
         .map(|(pos, identity)| async move {
             let stop = stopped.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            if let Some(msg) = stop {
-                return (pos, Found::Failed(msg));
+            if let Some(failure) = stop {
+                return (pos, Found::Failed(failure));
             }
             match read_one(client, config, identity).await {
                 Ok(Found::Present(live)) => (pos, present(config, live)),
                 Ok(f) => (pos, f),
                 Err(e) if e.stops_channel() => {
-                    let msg = e.to_string();
-                    *stopped.lock().unwrap_or_else(|e| e.into_inner()) = Some(msg.clone());
-                    (pos, Found::Failed(msg))
+                    let failure = ReadFailure::ChannelStopped {
+                        reason: e.to_string(),
+                    };
+                    *stopped.lock().unwrap_or_else(|e| e.into_inner()) = Some(failure.clone());
+                    (pos, Found::Failed(failure))
                 }
-                Err(e) => (pos, Found::Failed(format!("reading it failed: {e}"))),
+                Err(e) => (
+                    pos,
+                    Found::Failed(ReadFailure::Call {
+                        reason: e.to_string(),
+                    }),
+                ),
             }
         })
         .buffer_unordered(concurrency.max(1))
@@ -467,7 +478,9 @@ pub async fn read_identities<C: ContactsApi>(
                 .map(|(pos, _)| {
                     (
                         pos,
-                        Found::Failed(format!("no API client for channel {channel}")),
+                        Found::Failed(ReadFailure::NoClient {
+                            channel: channel.to_string(),
+                        }),
                     )
                 })
                 .collect(),
@@ -492,10 +505,7 @@ fn present(config: &Config, live: LiveContact) -> Found {
     if id_is_usable(&live.id) {
         Found::Present(managed_part(config, live))
     } else {
-        Found::Failed(format!(
-            "the platform holds it under an ID no call can use: {}",
-            unusable_id_reason(&live.id)
-        ))
+        Found::Failed(ReadFailure::UnusableId { id: live.id })
     }
 }
 
@@ -1018,7 +1028,9 @@ mod tests {
             });
         let (state, fakes) = read(&cfg, vec![web], &[0], opts(100, true)).await;
         assert_eq!(fakes["web"].reads(), 1);
-        assert!(matches!(&state.contacts[0].1, Found::Failed(m) if m.contains("WEB_TOKEN")));
+        assert!(
+            matches!(&state.contacts[0].1, Found::Failed(f @ ReadFailure::ChannelStopped { .. }) if f.to_string().contains("WEB_TOKEN"))
+        );
     }
 
     #[tokio::test]

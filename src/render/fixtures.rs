@@ -194,11 +194,12 @@ pub(crate) fn costly_plan() -> Plan {
     let mut live = live_state();
     live.reads = [("web".to_string(), 1_000), ("viber".to_string(), 2)].into();
     let options = PlanOptions {
-        warnings: vec![
-            "--changed-since origin/main: the config there is not valid (1 problem, first: \
-             contacts.yaml:3:5: unknown field \"bogus\"), so every contact was read"
-                .into(),
-        ],
+        warnings: vec![plan::Warning::InvalidBase {
+            flag: "--changed-since".into(),
+            base: "origin/main".into(),
+            problems: 1,
+            first: Some("contacts.yaml:3:5: unknown field \"bogus\"".into()),
+        }],
         ..PlanOptions::default()
     };
     plan::plan(&config(), live, options)

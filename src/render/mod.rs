@@ -8,6 +8,7 @@ pub mod adopt;
 mod controls;
 pub mod json;
 pub mod markdown;
+pub(crate) mod problems;
 pub mod text;
 mod validate;
 
@@ -340,7 +341,7 @@ pub(crate) fn report_problem(
         Outcome::NotRun => Some("not run".into()),
         Outcome::PlanError => Some(format!(
             "could not be planned: {}",
-            escape_controls(c.error.as_deref().unwrap_or("error"))
+            escape_controls(&problems::contact_error(c).unwrap_or_else(|| "error".into()))
         )),
         Outcome::Done | Outcome::NoChange => None,
     }
