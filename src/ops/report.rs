@@ -193,7 +193,7 @@ impl Report {
                     "index": index, "channel": channel, "contact": contact,
                     "id": outcome.id, "outcome": outcome.outcome, "not_run": outcome.not_run,
                     "calls_done": outcome.calls_done, "calls_planned": outcome.calls_planned,
-                    "error": outcome.error,
+                    "error": outcome.error.as_ref().map(ToString::to_string),
                 })
             }
         };

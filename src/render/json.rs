@@ -192,7 +192,7 @@ fn contact<'a>(c: &'a ContactPlan, outcome: Option<&'a ContactOutcome>) -> JsonC
         tags_removed: &c.tags_removed,
         error: problems::contact_error(c)
             .map(Cow::Owned)
-            .or(outcome.and_then(|o| o.error.as_deref().map(Cow::Borrowed))),
+            .or(outcome.and_then(|o| o.error.as_ref().map(|e| Cow::Owned(e.to_string())))),
         calls: c.calls.iter().map(JsonCall::from).collect(),
         result: outcome.map(|o| JsonResult {
             result: result_name(o.outcome),

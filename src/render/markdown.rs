@@ -378,7 +378,11 @@ pub fn report(report: &ApplyReport, w: &mut dyn io::Write, list_left: bool) -> i
                     "**failed**",
                     format!(
                         "{} ({} of {} calls done)",
-                        escape(o.error.as_deref().unwrap_or("failed")),
+                        escape(
+                            &o.error
+                                .as_ref()
+                                .map_or_else(|| "failed".into(), ToString::to_string)
+                        ),
                         o.calls_done,
                         o.calls_planned
                     ),

@@ -243,7 +243,11 @@ pub fn report(
                 w,
                 "{} {name}: {} ({} of {} calls done)",
                 p.paint(RED, "✗"),
-                escape_controls(o.error.as_deref().unwrap_or("failed")),
+                escape_controls(
+                    &o.error
+                        .as_ref()
+                        .map_or_else(|| "failed".into(), ToString::to_string)
+                ),
                 o.calls_done,
                 o.calls_planned
             )?,

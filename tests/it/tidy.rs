@@ -6,7 +6,8 @@
 //! - the command-line crates (clap, indicatif) and printing to the terminal stay in `src/cli/`
 //!   and `src/main.rs`;
 //! - every source file opens with a `//!` comment saying what it owns;
-//! - the library below `ops/` that reads and plans (`model`, `plan`, `read`) builds no sentence:
+//! - the library below `ops/` that reads, plans and applies (`model`, `plan`, `read`, `apply`)
+//!   builds no sentence:
 //!   no string literal of two words outside errors' `#[error]`s, `impl Display`s and panics
 //!   (their words are their own); `src/render/problems.rs` words its typed problems;
 //! - every `.rs` file under `tests/` is compiled: reachable from the one test binary
@@ -483,7 +484,7 @@ fn the_reachability_check_finds_a_file_no_mod_line_names() {
 /// Where no sentence is built: the library below `ops/` that reads, plans and applies. Their
 /// failures and warnings are typed, and `src/render/` (or an error's own `#[error]`, or an
 /// `impl Display`) words them. README's design notes state the rule.
-const NO_SENTENCES: &[&str] = &["src/model/", "src/plan/", "src/read/"];
+const NO_SENTENCES: &[&str] = &["src/model/", "src/plan/", "src/read/", "src/apply/"];
 
 /// The spans (byte ranges, quotes included) of the string literals of `code`: `"..."`, `b"..."`
 /// and raw `r#"..."#`; char literals are skipped, lifetimes are not mistaken for them.

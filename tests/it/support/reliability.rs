@@ -534,7 +534,7 @@ pub fn check_report(report: &ApplyReport) -> Vec<String> {
         match o.outcome {
             Outcome::Failed | Outcome::NotRun => {
                 failed += 1;
-                if o.error.as_deref().is_none_or(str::is_empty) {
+                if o.error.is_none() {
                     problems.push(format!("{who}: {:?} without a reason", o.outcome));
                 }
             }
