@@ -16,7 +16,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use tokio::time::Instant;
 
-use super::{ApplyReport, ContactOutcome, NotRun, Outcome};
+use super::{ApplyReport, ContactFailure, ContactOutcome, NotRun, Outcome};
 use crate::api::{ApiError, ContactsApi, in_flight_for};
 use crate::model::{Config, FieldWrite, Found, Identity};
 use crate::plan::{Action, Call, ContactPlan, Plan};
@@ -123,7 +123,10 @@ pub async fn apply<C: ContactsApi>(
                     .into_iter()
                     .map(|i| {
                         let cp = &plan.contacts[i];
-                        (i, failed(cp, None, 0, format!("no client for channel {channel}")))
+                        let why = ContactFailure::NoClient {
+                            channel: channel.to_string(),
+                        };
+                        (i, failed(cp, None, 0, why))
                     })
                     .collect::<Vec<_>>();
             };
@@ -135,21 +138,20 @@ pub async fn apply<C: ContactsApi>(
                     async move {
                         let cp = &plan.contacts[i];
                         let outcome = if interrupt.interrupted() {
-                            not_run(cp, NotRun::Interrupted, "not started: the run was interrupted".to_string())
+                            not_run(cp, NotRun::Interrupted, ContactFailure::Interrupted)
                         } else if stopped.load(Ordering::SeqCst) {
                             not_run(
                                 cp,
                                 NotRun::ChannelStopped,
-                                format!("not started: channel {channel} stopped (its token was refused, its host cannot be reached, or it kept answering 429)"),
+                                ContactFailure::ChannelStopped {
+                                    channel: channel.to_string(),
+                                },
                             )
                         } else if !budget.admit(client, cp.calls.len()) {
-                            not_run(
-                                cp,
-                                NotRun::TimeBudget,
-                                "not started: its calls could not have finished within the time budget; the next apply continues with it".to_string(),
-                            )
+                            not_run(cp, NotRun::TimeBudget, ContactFailure::TimeBudget)
                         } else {
-                            let o = run_contact(i, cp, config, client, options, budget, events).await;
+                            let o =
+                                run_contact(i, cp, config, client, options, budget, events).await;
                             if o.stops_channel {
                                 stopped.store(true, Ordering::SeqCst);
                             }
@@ -176,7 +178,7 @@ pub async fn apply<C: ContactsApi>(
         .into_iter()
         .zip(&plan.contacts)
         .map(|(o, cp)| {
-            o.unwrap_or_else(|| not_run(cp, NotRun::Interrupted, "not started".to_string()))
+            o.unwrap_or_else(|| not_run(cp, NotRun::Interrupted, ContactFailure::NotStarted))
         })
         .collect();
     ApplyReport {
@@ -195,7 +197,8 @@ fn static_outcome(cp: &ContactPlan) -> Option<ContactOutcome> {
             id: cp.id.clone(),
             calls_done: 0,
             calls_planned: 0,
-            error: cp.error.clone(),
+            // the plan's own error says why: renderers word it from the plan
+            error: None,
             not_run: None,
         });
     }
@@ -209,7 +212,7 @@ fn static_outcome(cp: &ContactPlan) -> Option<ContactOutcome> {
     })
 }
 
-fn not_run(cp: &ContactPlan, reason: NotRun, why: String) -> ContactOutcome {
+fn not_run(cp: &ContactPlan, reason: NotRun, why: ContactFailure) -> ContactOutcome {
     ContactOutcome {
         outcome: Outcome::NotRun,
         id: cp.id.clone(),
@@ -288,7 +291,12 @@ impl Budget {
     }
 }
 
-fn failed(cp: &ContactPlan, id: Option<String>, done: usize, why: String) -> ContactOutcome {
+fn failed(
+    cp: &ContactPlan,
+    id: Option<String>,
+    done: usize,
+    why: ContactFailure,
+) -> ContactOutcome {
     ContactOutcome {
         outcome: Outcome::Failed,
         id,
@@ -320,12 +328,16 @@ async fn run_contact<C: ContactsApi>(
             (Call::Create { fields }, _) => create(cp, config, client, options, fields)
                 .await
                 .map(|new_id| id = Some(new_id)),
-            (Call::Update { fields }, Some(cid)) => client.update(cid, fields).await,
-            (Call::AddTags { tags }, Some(cid)) => client.add_tags(cid, tags).await,
-            (Call::RemoveTags { tags }, Some(cid)) => client.remove_tags(cid, tags).await,
-            (_, None) => Err(ApiError::Protocol {
-                reason: "a call was planned for a contact without an ID".to_string(),
-            }),
+            (Call::Update { fields }, Some(cid)) => {
+                client.update(cid, fields).await.map_err(CallError::from)
+            }
+            (Call::AddTags { tags }, Some(cid)) => {
+                client.add_tags(cid, tags).await.map_err(CallError::from)
+            }
+            (Call::RemoveTags { tags }, Some(cid)) => {
+                client.remove_tags(cid, tags).await.map_err(CallError::from)
+            }
+            (_, None) => Err(CallError::NoId),
         };
         budget.ended(1);
         events(ApplyEvent::CallDone {
@@ -359,14 +371,53 @@ async fn run_contact<C: ContactsApi>(
     }
 }
 
-fn describe_failure(cp: &ContactPlan, done: usize, e: &ApiError) -> String {
-    let total = cp.calls.len();
+fn describe_failure(cp: &ContactPlan, done: usize, e: &CallError) -> ContactFailure {
+    let error = e.to_string();
     if done == 0 {
-        e.to_string()
+        ContactFailure::Call { error }
     } else {
-        format!(
-            "{e} (after {done} of {total} calls succeeded: the contact is partly applied; run apply again to finish it)"
-        )
+        ContactFailure::Partly {
+            error,
+            done,
+            total: cp.calls.len(),
+        }
+    }
+}
+
+/// Why one of a contact's calls failed: the API's error, or what the engine found itself.
+#[derive(Debug, thiserror::Error)]
+enum CallError {
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error("unexpected response: a call was planned for a contact without an ID")]
+    NoId,
+    #[error("unexpected response: a create was planned for a contact identified by ID")]
+    CreateById,
+    /// A create's outcome was unknown, and its key now matches several contacts.
+    #[error(
+        "create outcome unknown ({outcome}) and {identity} now matches {total} contacts: {}; resolve the duplicates by hand",
+        ids.join(", ")
+    )]
+    CreateAmbiguous {
+        outcome: ApiError,
+        identity: Identity,
+        ids: Vec<String>,
+        total: u64,
+    },
+    /// A create's outcome was unknown, and the look-up to check it failed.
+    #[error(
+        "outcome unknown: create outcome unknown ({outcome}) and the look-up to check it failed ({why}); run apply again: it looks the contact up first"
+    )]
+    CreateCheckFailed { outcome: ApiError, why: String },
+    #[error("outcome unknown: create failed")]
+    CreateFailed,
+}
+
+impl CallError {
+    /// Whether the channel's other contacts should stop too (the API's refused token,
+    /// unreachable host, endless 429s).
+    fn stops_channel(&self) -> bool {
+        matches!(self, CallError::Api(e) if e.stops_channel())
     }
 }
 
@@ -378,11 +429,9 @@ async fn create<C: ContactsApi>(
     client: &C,
     options: ApplyOptions,
     fields: &[FieldWrite],
-) -> Result<String, ApiError> {
+) -> Result<String, CallError> {
     if !matches!(cp.identity, Identity::Key { .. }) {
-        return Err(ApiError::Protocol {
-            reason: "a create was planned for a contact identified by ID".to_string(),
-        });
+        return Err(CallError::CreateById);
     }
     let mut last = None;
     for _ in 0..MAX_CREATE_ATTEMPTS {
@@ -392,34 +441,32 @@ async fn create<C: ContactsApi>(
                 // The platform may have created it (or still be creating it): let it settle,
                 // then find out before anything else.
                 tokio::time::sleep(options.settle).await;
-                let check = read_one(client, config, &cp.identity)
-                    .await
-                    .unwrap_or_else(|err| Found::Failed(err.to_string()));
-                match check {
-                    Found::Present(live) => return Ok(live.id),
-                    Found::Absent => last = Some(e),
-                    Found::Ambiguous { ids, total } => {
-                        return Err(ApiError::Conflict {
-                            message: format!(
-                                "create outcome unknown ({e}) and {} now matches {total} contacts: {}; resolve the duplicates by hand",
-                                cp.identity,
-                                ids.join(", ")
-                            ),
+                match read_one(client, config, &cp.identity).await {
+                    Ok(Found::Present(live)) => return Ok(live.id),
+                    Ok(Found::Absent) => last = Some(e),
+                    Ok(Found::Ambiguous { ids, total }) => {
+                        return Err(CallError::CreateAmbiguous {
+                            outcome: e,
+                            identity: cp.identity.clone(),
+                            ids,
+                            total,
                         });
                     }
-                    Found::Failed(why) => {
-                        return Err(ApiError::Unknown {
-                            reason: format!(
-                                "create outcome unknown ({e}) and the look-up to check it failed ({why}); run apply again: it looks the contact up first"
-                            ),
-                        });
-                    }
+                    Ok(Found::Failed(why)) => return Err(check_failed(e, &why)),
+                    Err(why) => return Err(check_failed(e, &why)),
                 }
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         }
     }
-    Err(last.unwrap_or(ApiError::Unknown {
-        reason: "create failed".to_string(),
-    }))
+    Err(last.map_or(CallError::CreateFailed, CallError::Api))
+}
+
+/// A create whose outcome is unknown (`outcome`), and the look-up to check it failed: `why`
+/// says how.
+fn check_failed(outcome: ApiError, why: &dyn std::fmt::Display) -> CallError {
+    CallError::CreateCheckFailed {
+        outcome,
+        why: why.to_string(),
+    }
 }

@@ -47,11 +47,60 @@ pub struct ContactOutcome {
     pub calls_done: usize,
     /// Calls planned for this contact.
     pub calls_planned: usize,
-    /// Why it failed (contact-specific: the API's status and message).
-    pub error: Option<String>,
+    /// Why it failed or did not run.
+    pub error: Option<ContactFailure>,
     /// Why it was not started (`outcome == NotRun`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_run: Option<NotRun>,
+}
+
+/// Why a contact of an apply failed or did not run. An error: it words itself (`#[error]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactFailure {
+    /// Its first call failed: the call's error, in its own words.
+    #[error("{error}")]
+    Call {
+        /// The error (the API's status and message, or the engine's finding).
+        error: String,
+    },
+    /// A call failed after others succeeded: the contact is partly applied.
+    #[error(
+        "{error} (after {done} of {total} calls succeeded: the contact is partly applied; run apply again to finish it)"
+    )]
+    Partly {
+        /// The error of the call that failed.
+        error: String,
+        /// Calls that succeeded.
+        done: usize,
+        /// Calls planned.
+        total: usize,
+    },
+    /// The run had no client for its channel.
+    #[error("no client for channel {channel}")]
+    NoClient {
+        /// Channel name.
+        channel: String,
+    },
+    /// Not started: the run was interrupted.
+    #[error("not started: the run was interrupted")]
+    Interrupted,
+    /// Not started: its channel stopped.
+    #[error(
+        "not started: channel {channel} stopped (its token was refused, its host cannot be reached, or it kept answering 429)"
+    )]
+    ChannelStopped {
+        /// Channel name.
+        channel: String,
+    },
+    /// Not started: its calls could not have finished within the time budget.
+    #[error(
+        "not started: its calls could not have finished within the time budget; the next apply continues with it"
+    )]
+    TimeBudget,
+    /// Not started.
+    #[error("not started")]
+    NotStarted,
 }
 
 /// What an apply did: the plan it executed and the outcome of each contact.

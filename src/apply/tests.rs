@@ -158,7 +158,7 @@ async fn create_whose_check_fails_is_reported_not_retried() {
     let (report, fake) = run(plan_of(vec![create_plan("a@x.com")]), fake).await;
     assert_eq!(report.outcomes[0].outcome, Outcome::Failed);
     assert_eq!(fake.calls(), vec!["create", "lookup"]);
-    let why = report.outcomes[0].error.clone().unwrap();
+    let why = report.outcomes[0].error.clone().unwrap().to_string();
     assert!(why.contains("run apply again"), "{why}");
 }
 
@@ -193,8 +193,9 @@ async fn one_failure_does_not_stop_the_others_and_is_reported_with_progress() {
     assert!(
         report.outcomes[0]
             .error
-            .as_deref()
+            .as_ref()
             .unwrap()
+            .to_string()
             .contains("Field lastName is locked")
     );
     assert_eq!(report.outcomes[1].outcome, Outcome::Done);
@@ -221,7 +222,19 @@ async fn partly_applied_contact_says_so() {
     assert_eq!(o.outcome, Outcome::Failed);
     assert_eq!(o.calls_done, 2);
     assert_eq!(o.id.as_deref(), Some("c1"), "the new ID is reported");
-    assert!(o.error.as_deref().unwrap().contains("after 2 of 3 calls"));
+    let why = o.error.as_ref().unwrap();
+    assert!(
+        matches!(
+            why,
+            ContactFailure::Partly {
+                done: 2,
+                total: 3,
+                ..
+            }
+        ),
+        "{why:?}"
+    );
+    assert!(why.to_string().contains("after 2 of 3 calls"));
 }
 
 #[tokio::test(start_paused = true)]
@@ -256,7 +269,12 @@ async fn a_refused_token_or_a_429_past_the_whole_schedule_stops_the_channel() {
         )
         .await;
         assert_eq!(report.outcomes[0].outcome, Outcome::Failed);
-        assert_eq!(report.outcomes[0].error, Some(e.to_string()));
+        assert_eq!(
+            report.outcomes[0].error,
+            Some(ContactFailure::Call {
+                error: e.to_string()
+            })
+        );
         assert!(
             report.outcomes[1..]
                 .iter()
@@ -309,7 +327,10 @@ async fn events_count_every_call() {
 #[tokio::test(start_paused = true)]
 async fn plan_errors_and_no_change_contacts_make_no_calls() {
     let mut err = contact("d@x.com", None, Action::Error, vec![]);
-    err.error = Some("email=d@x.com matches 2 contacts: 1, 2".into());
+    err.error = Some(crate::plan::ContactError::Ambiguous {
+        ids: vec!["1".into(), "2".into()],
+        total: 2,
+    });
     let same = contact("e@x.com", Some("9"), Action::Unchanged, vec![]);
     let (report, fake) = run(plan_of(vec![err, same]), FakeApi::new("web", vec![])).await;
     assert_eq!(report.outcomes[0].outcome, Outcome::PlanError);
@@ -401,4 +422,51 @@ async fn without_a_forecast_the_budget_stops_only_at_the_deadline() {
     let (report, fake) = run_with(plan, fake, options).await;
     assert_eq!(report.left_for_next_run(), 2);
     assert!(fake.calls().is_empty());
+}
+
+#[test]
+fn each_contact_failure_says_why_in_its_own_words() {
+    let cases = [
+        (
+            ContactFailure::Call {
+                error: "403: Contact is blocked".into(),
+            },
+            "403: Contact is blocked",
+        ),
+        (
+            ContactFailure::Partly {
+                error: "500: boom".into(),
+                done: 2,
+                total: 3,
+            },
+            "500: boom (after 2 of 3 calls succeeded: the contact is partly applied; run apply \
+             again to finish it)",
+        ),
+        (
+            ContactFailure::NoClient {
+                channel: "viber".into(),
+            },
+            "no client for channel viber",
+        ),
+        (
+            ContactFailure::Interrupted,
+            "not started: the run was interrupted",
+        ),
+        (
+            ContactFailure::ChannelStopped {
+                channel: "web".into(),
+            },
+            "not started: channel web stopped (its token was refused, its host cannot be reached, \
+             or it kept answering 429)",
+        ),
+        (
+            ContactFailure::TimeBudget,
+            "not started: its calls could not have finished within the time budget; the next \
+             apply continues with it",
+        ),
+        (ContactFailure::NotStarted, "not started"),
+    ];
+    for (failure, words) in cases {
+        assert_eq!(failure.to_string(), words);
+    }
 }

@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicBool;
 
 use super::ApplyArgs;
 use super::confirm::confirm;
-use super::error::{CommandError, ErrorKind};
+use super::error::CommandError;
 use super::output::{Exit, Output};
 use super::plan::{note_sandbox, opening, print_plan};
 use super::progress::Progress;
@@ -73,8 +73,8 @@ pub async fn run(args: ApplyArgs, out: &Output) -> Result<Exit, CommandError> {
         Err(RunError::Ops(e)) => {
             if let (ops::Error::Unsafe { warnings }, Format::Json) = (&e, out.format) {
                 // The JSON plan was not printed: the warnings say what the refusal is about.
-                for w in warnings {
-                    out.note(w);
+                for w in render::problems::warnings(warnings) {
+                    out.note(&w);
                 }
             }
             Err(e.into())
@@ -169,7 +169,7 @@ impl ApplyUi for Terminal<'_, '_> {
 impl Recordable for CommandError {
     fn failure(&self) -> Failure {
         Failure {
-            refused: self.kind == ErrorKind::Refused,
+            refused: self.refused,
             message: self.message.clone(),
         }
     }

@@ -8,7 +8,7 @@ use clap::CommandFactory;
 use clap_complete::Shell;
 
 use super::Cli;
-use super::error::{CommandError, ErrorKind};
+use super::error::CommandError;
 use super::output::{Exit, Output};
 
 /// The command tree as the binary is invoked.
@@ -36,17 +36,12 @@ pub fn man(dir: Option<&Path>, out: &Output) -> Result<Exit, CommandError> {
             // so the main page must not point at one.
             clap_mangen::Man::new(command().disable_help_subcommand(true))
                 .render(&mut page)
-                .map_err(|e| {
-                    CommandError::new(ErrorKind::Runtime, format!("rendering the man page: {e}"))
-                })?;
+                .map_err(|e| CommandError::new(format!("rendering the man page: {e}")))?;
             out.stdout(|w| w.write_all(&page))?;
         }
         Some(dir) => {
             let failed = |e: std::io::Error| {
-                CommandError::new(
-                    ErrorKind::Runtime,
-                    format!("writing man pages into {}: {e}", dir.display()),
-                )
+                CommandError::new(format!("writing man pages into {}: {e}", dir.display()))
             };
             std::fs::create_dir_all(dir).map_err(failed)?;
             clap_mangen::generate_to(command(), dir).map_err(failed)?;

@@ -3,14 +3,13 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use super::error::{CommandError, ErrorKind};
+use super::error::CommandError;
 use crate::plan::Plan;
 
 /// Ask whether to make the plan's calls; only `yes` goes on.
 pub fn confirm(plan: &Plan) -> Result<(), CommandError> {
     if !std::io::stdin().is_terminal() {
-        return Err(CommandError::new(
-            ErrorKind::Refused,
+        return Err(CommandError::refused(
             "refusing to apply without confirmation: standard input is not a terminal, and the plan above has changes; nothing was written",
         )
         .hint("pass --auto-approve to apply non-interactively, or save the reviewed plan with `contactctl plan --out FILE` and apply it with --plan FILE"));
@@ -30,10 +29,9 @@ pub fn confirm(plan: &Plan) -> Result<(), CommandError> {
     std::io::stdin()
         .lock()
         .read_line(&mut answer)
-        .map_err(|e| CommandError::new(ErrorKind::Runtime, format!("reading the answer: {e}")))?;
+        .map_err(|e| CommandError::new(format!("reading the answer: {e}")))?;
     if answer.trim() != "yes" {
-        return Err(CommandError::new(
-            ErrorKind::Refused,
+        return Err(CommandError::refused(
             "apply cancelled; nothing was written",
         ));
     }

@@ -1,6 +1,6 @@
 //! The command error: every failure of a command, converted once from the library's typed errors
-//! into a message, hints for the user and a kind that picks the exit code (as jj's
-//! `CommandError`). Printed on stderr as `error: ...` followed by `hint: ...` lines; a config's
+//! into a message and hints for the user (as jj's `CommandError`); every one exits 1 (SPEC's exit
+//! codes), and a refusal is told apart only for the apply report. Printed on stderr as `error: ...` followed by `hint: ...` lines; a config's
 //! problems come first, as `file:line:col: message` (with source excerpts on a terminal).
 
 use std::path::Path;
@@ -11,22 +11,13 @@ use crate::config::{self, Diagnostic};
 use crate::ops;
 use crate::ops::saved::SavedPlanError;
 
-/// What sort of failure: all exit 1 (SPEC's exit codes), but they read differently.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// The input is wrong: the config, a flag, a file given.
-    User,
-    /// The tool refused, to keep the platform safe (stale plan, safety limit, no confirmation).
-    Refused,
-    /// The platform, the network or the machine failed.
-    Runtime,
-}
-
 /// A failed command.
 #[derive(Debug)]
 pub struct CommandError {
-    /// What sort of failure.
-    pub kind: ErrorKind,
+    /// The tool refused, to keep the platform safe (a stale plan, the safety limit, no
+    /// confirmation), rather than failed: an apply report says `refused`. The exit code is 1
+    /// either way (SPEC's exit codes).
+    pub refused: bool,
     /// One sentence: what went wrong.
     pub message: String,
     /// What the user can do about it.
@@ -36,13 +27,21 @@ pub struct CommandError {
 }
 
 impl CommandError {
-    /// A failure of `kind` saying `message`.
-    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+    /// A failure saying `message`.
+    pub fn new(message: impl Into<String>) -> Self {
         CommandError {
-            kind,
+            refused: false,
             message: message.into(),
             hints: Vec::new(),
             diagnostics: Vec::new(),
+        }
+    }
+
+    /// A refusal saying `message`.
+    pub fn refused(message: impl Into<String>) -> Self {
+        CommandError {
+            refused: true,
+            ..CommandError::new(message)
         }
     }
 
@@ -52,14 +51,7 @@ impl CommandError {
         self
     }
 
-    /// The exit code.
-    pub fn exit(&self) -> Exit {
-        match self.kind {
-            ErrorKind::User | ErrorKind::Refused | ErrorKind::Runtime => Exit::Error,
-        }
-    }
-
-    /// Print it on stderr; returns the exit code.
+    /// Print it on stderr; returns the exit code: 1, whatever failed (SPEC's exit codes).
     pub fn print(&self, out: &Output) -> Exit {
         if !self.diagnostics.is_empty() {
             // Source excerpts help a person at a terminal; scripts and CI logs get the plain
@@ -83,13 +75,13 @@ impl CommandError {
         for h in &self.hints {
             out.note(&format!("{hint} {h}"));
         }
-        self.exit()
+        Exit::Error
     }
 }
 
 impl From<std::io::Error> for CommandError {
     fn from(e: std::io::Error) -> Self {
-        CommandError::new(ErrorKind::Runtime, format!("writing the output: {e}"))
+        CommandError::new(format!("writing the output: {e}"))
     }
 }
 
@@ -99,12 +91,16 @@ impl From<ops::Error> for CommandError {
     fn from(e: ops::Error) -> Self {
         use ops::Error as E;
         let message = e.to_string();
-        let err = |kind| CommandError::new(kind, message.clone());
+        let refused = e.refused();
+        let err = || CommandError {
+            refused,
+            ..CommandError::new(message.clone())
+        };
         match e {
             E::Config { path, diagnostics } => {
                 let e = CommandError {
                     diagnostics,
-                    ..err(ErrorKind::User)
+                    ..err()
                 };
                 if path.exists() {
                     e
@@ -119,34 +115,32 @@ impl From<ops::Error> for CommandError {
                     ))
                 }
             }
-            E::UnknownChannel { .. } | E::BadUrl { .. } | E::BadQuery(_) => err(ErrorKind::User),
-            E::UnknownContact(_) => err(ErrorKind::User).hint(
+            E::UnknownContact(_) => err().hint(
                 "name a contact as plans show it: email=juan@example.com, id=123, or a bare key value or ID",
             ),
-            E::NoToken { .. } => err(ErrorKind::User)
+            E::NoToken { .. } => err()
                 .hint("or try --sandbox: the built-in simulator of the API needs no token"),
             E::PlainHttp { .. } => {
-                err(ErrorKind::User).hint("use https, or pass --allow-insecure to send it anyway")
+                err().hint("use https, or pass --allow-insecure to send it anyway")
             }
-            E::SandboxState(_) | E::NarrowedSavedPlan => err(ErrorKind::User),
-            E::Lock(ops::lock::LockError::TimedOut { .. }) => err(ErrorKind::Refused).hint(
+            E::Lock(ops::lock::LockError::TimedOut { .. }) => err().hint(
                 "one apply at a time per host and token: wait for it, or raise --lock-timeout",
             ),
-            E::Lock(_) => err(ErrorKind::Runtime),
-            E::SavedPlan(SavedPlanError::Read { .. }) => err(ErrorKind::User),
-            E::SavedPlan(_) => err(ErrorKind::User).hint(PLAN_AGAIN),
-            E::PlatformChanged { applied: true, .. } => err(ErrorKind::Refused)
+            // an unreadable file is not a plan to make again
+            E::SavedPlan(SavedPlanError::Read { .. }) => err(),
+            E::SavedPlan(_) => err().hint(PLAN_AGAIN),
+            E::PlatformChanged { applied: true, .. } => err()
                 .hint("`contactctl plan` shows what, if anything, is left to do"),
             E::ConfigChanged { .. } | E::PlatformChanged { .. } | E::PlanMismatch { .. } => {
-                err(ErrorKind::Refused).hint(PLAN_AGAIN)
+                err().hint(PLAN_AGAIN)
             }
-            E::BudgetBelowReads { .. } => err(ErrorKind::Refused)
+            E::BudgetBelowReads { .. } => err()
                 .hint("with defaults.marker set, reads take about one call per 10 contacts once the marker is written")
                 .hint("narrow the run with --channel or --contact, or give it more time with --max-duration"),
-            E::Unsafe { .. } => err(ErrorKind::Refused).hint(
+            E::Unsafe { .. } => err().hint(
                 "review the plan (see the warning above), then pass --force to apply it",
             ),
-            E::Protected { .. } => err(ErrorKind::Refused).hint(
+            E::Protected { .. } => err().hint(
                 "review those changes in the plan, then pass --force to apply them",
             ),
             E::UnknownRef {
@@ -154,7 +148,7 @@ impl From<ops::Error> for CommandError {
                 shallow,
                 ..
             } => {
-                let e = err(ErrorKind::User);
+                let e = err();
                 if shallow {
                     e.hint(format!(
                         "this clone is shallow: fetch the commit first, e.g. `git fetch --no-tags \
@@ -168,35 +162,78 @@ impl From<ops::Error> for CommandError {
                     ))
                 }
             }
-            E::NotAGitRepository { .. } => err(ErrorKind::User).hint(
+            E::NotAGitRepository { .. } => err().hint(
                 "--changed-since reads BASE from the git repository that holds the config; \
                  without one, give BASE as a path with --base",
             ),
-            E::BaseMissing { flag, .. } => err(ErrorKind::User).hint(if flag == "--changed-since" {
+            E::BaseMissing { flag, .. } => err().hint(if flag == "--changed-since" {
                 "the config did not exist at that commit: plan without --changed-since (a full \
                  run), or give an older commit"
             } else {
                 "give --base the path of a config: a file, or a directory of *.yaml files"
             }),
-            E::Git { .. } => err(ErrorKind::Runtime).hint("--changed-since needs `git` on the PATH"),
-            E::FileChanged { .. } => err(ErrorKind::Refused)
+            E::Git { .. } => err().hint("--changed-since needs `git` on the PATH"),
+            E::FileChanged { .. } => err()
                 .hint("run adopt again: it reads the file as it is now"),
-            E::AdoptWrite { .. } | E::AdoptBroke { .. } => err(ErrorKind::Runtime),
-            E::ConfigExists { .. } => err(ErrorKind::User).hint(
+            E::ConfigExists { .. } => err().hint(
                 "edit it, or give init another path (e.g. `contactctl init new-contacts/`)",
             ),
             E::DirectoryHasConfig { .. } => {
-                err(ErrorKind::User).hint("give init an empty or new directory")
+                err().hint("give init an empty or new directory")
             }
-            E::ImportIncomplete { .. } => err(ErrorKind::User).hint(
+            E::ImportIncomplete { .. } => err().hint(
                 "import those contacts as YAML (without --format csv): there a contact without a unique key value is written by id",
             ),
-            E::SandboxStart { .. }
+            E::UnknownChannel { .. }
+            | E::BadUrl { .. }
+            | E::BadQuery(_)
+            | E::SandboxState(_)
+            | E::NarrowedSavedPlan
+            | E::Lock(_)
+            | E::AdoptWrite { .. }
+            | E::AdoptBroke { .. }
+            | E::SandboxStart { .. }
             | E::HttpSetup(_)
             | E::Io { .. }
             | E::Lookup { .. }
             | E::ImportMissing { .. }
-            | E::Api(_) => err(ErrorKind::Runtime),
+            | E::Api(_) => err(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::ApiError;
+
+    #[test]
+    fn every_failure_exits_1_and_only_a_refusal_is_told_apart() {
+        let refused = CommandError::from(ops::Error::Unsafe { warnings: vec![] });
+        assert!(refused.refused);
+        assert_eq!(
+            refused.hints,
+            ["review the plan (see the warning above), then pass --force to apply it"]
+        );
+        let failed = CommandError::from(ops::Error::Api(ApiError::Unknown {
+            reason: "boom".into(),
+        }));
+        assert!(!failed.refused);
+        // printed on stderr, each says its words and exits 1
+        let out = Output {
+            format: crate::render::Format::Text,
+            format_arg: super::super::FormatArg::Text,
+            color: false,
+            color_err: false,
+            verbose: 0,
+        };
+        for e in [
+            refused,
+            failed,
+            CommandError::new("x"),
+            CommandError::refused("y"),
+        ] {
+            assert_eq!(e.print(&out), Exit::Error);
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::error::{CommandError, ErrorKind};
+use super::error::CommandError;
 use super::output::{Exit, Output};
 use super::{FormatArg, ImportArgs};
 use crate::import::TAGS_COLUMN;
@@ -17,7 +17,6 @@ pub async fn run(args: ImportArgs, out: &Output) -> Result<Exit, CommandError> {
         FormatArg::Csv => ImportFormat::Csv,
         FormatArg::Markdown | FormatArg::Json => {
             return Err(CommandError::new(
-                ErrorKind::User,
                 "import writes YAML (the default) or a CSV sheet (--format csv)",
             ));
         }

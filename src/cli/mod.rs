@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-pub use error::{CommandError, ErrorKind};
+pub use error::CommandError;
 pub use output::{Exit, Output};
 
 /// Keep a chat platform's contacts — field values and tags — in YAML under git, see how the

@@ -6,7 +6,7 @@ use std::io::Write;
 
 use anstream::{AutoStream, ColorChoice};
 
-use super::error::{CommandError, ErrorKind};
+use super::error::CommandError;
 use super::{FormatArg, Global};
 use crate::api::RequestLog;
 use crate::render::Format;
@@ -74,10 +74,9 @@ impl Output {
     /// Refuse `--format csv`, which only `import` writes.
     pub fn no_csv(&self, command: &str) -> Result<(), CommandError> {
         if self.format_arg == FormatArg::Csv {
-            Err(CommandError::new(
-                ErrorKind::User,
-                format!("{command} prints text, markdown or json; --format csv is for import"),
-            ))
+            Err(CommandError::new(format!(
+                "{command} prints text, markdown or json; --format csv is for import"
+            )))
         } else {
             Ok(())
         }

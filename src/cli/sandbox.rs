@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use super::SandboxArgs;
-use super::error::{CommandError, ErrorKind};
+use super::error::CommandError;
 use super::output::{Exit, Output};
 use crate::ops;
 use crate::sandbox::{self, Faults, SandboxState};
@@ -60,7 +60,7 @@ pub async fn run(args: SandboxArgs, out: &Output) -> Result<Exit, CommandError> 
     })?;
     tokio::signal::ctrl_c()
         .await
-        .map_err(|e| CommandError::new(ErrorKind::Runtime, format!("waiting for Ctrl-C: {e}")))?;
+        .map_err(|e| CommandError::new(format!("waiting for Ctrl-C: {e}")))?;
     handle.shutdown().await;
     Ok(Exit::Ok)
 }

@@ -4,6 +4,8 @@
 //! go to another endpoint. Such an ID is refused where it enters (the config, live data) and
 //! again where a path is built. Every other character is allowed (Viber IDs hold `+` and `/`).
 
+use std::fmt;
+
 /// Whether `id` can address a contact: not empty, `.` or `..`.
 pub fn id_is_usable(id: &str) -> bool {
     !matches!(id, "" | "." | "..")
@@ -11,12 +13,21 @@ pub fn id_is_usable(id: &str) -> bool {
 
 /// Why `id` (unusable) cannot be a contact ID, as a clause: `an empty ID would address ...`.
 pub fn unusable_id_reason(id: &str) -> String {
-    let what = if id.is_empty() {
-        "an empty ID".to_string()
-    } else {
-        format!("the ID {id:?}")
-    };
-    format!("{what} would address another endpoint of the API as a path segment")
+    UnusableId(id).to_string()
+}
+
+/// Why an ID no call can use is refused, in words: [`unusable_id_reason`].
+pub(crate) struct UnusableId<'a>(pub(crate) &'a str);
+
+impl fmt::Display for UnusableId<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            f.write_str("an empty ID")?;
+        } else {
+            write!(f, "the ID {:?}", self.0)?;
+        }
+        f.write_str(" would address another endpoint of the API as a path segment")
+    }
 }
 
 #[cfg(test)]

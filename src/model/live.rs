@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::LiveContact;
+use super::id::UnusableId;
 
 /// What the platform held for one desired contact when it was read.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,8 +26,62 @@ pub enum Found {
         /// Total matches.
         total: u64,
     },
-    /// Reading it failed; the message says why.
-    Failed(String),
+    /// Reading it failed.
+    Failed(ReadFailure),
+}
+
+/// Why reading a desired contact failed. An error: its words are its own (`#[error]`), so the
+/// apply engine's create check and the renderers (`render::problems`) say it the same way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadFailure {
+    /// The run has no API client for the contact's channel.
+    #[error("no API client for channel {channel}")]
+    NoClient {
+        /// Channel name.
+        channel: String,
+    },
+    /// The channel stopped (a refused token, an unreachable host, a server paging without end):
+    /// the error that stopped it, in its own words.
+    #[error("{reason}")]
+    ChannelStopped {
+        /// The API's or the pager's error, as it says itself.
+        reason: String,
+    },
+    /// The read call failed for this contact only: the API's error, in its own words.
+    #[error("reading it failed: {reason}")]
+    Call {
+        /// The API's error, as it says itself.
+        reason: String,
+    },
+    /// The platform holds the contact under an ID no call can address.
+    #[error(
+        "the platform holds it under an ID no call can use: {}",
+        UnusableId(id)
+    )]
+    UnusableId {
+        /// The ID.
+        id: String,
+    },
+    /// The key value normalises to nothing: there is nothing to look up.
+    #[error("the key field {field} has no value to look up")]
+    NoKeyValue {
+        /// The key field.
+        field: String,
+    },
+    /// A loosely matching server returned more contacts for a key than the reader checks.
+    #[error(
+        "the look-up of {field}={query} returned {returned} contacts, too many to check which \
+         hold exactly that value"
+    )]
+    TooManyToCheck {
+        /// The key field.
+        field: String,
+        /// The value looked up.
+        query: String,
+        /// What the server said it matched.
+        returned: u64,
+    },
 }
 
 /// The live state of the contacts being planned.

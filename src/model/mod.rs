@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 pub use self::fields::Fields;
 pub use self::id::{id_is_usable, unusable_id_reason};
 pub use self::limits::LimitGroup;
-pub use self::live::{FieldWrite, Found, LiveState};
+pub use self::live::{FieldWrite, Found, LiveState, ReadFailure};
 pub use self::modes::{TagWrite, WriteMode};
 pub use self::quote::{yaml_double_quoted, yaml_needs_escape};
 
@@ -357,17 +357,40 @@ pub fn normalize_number(v: &str) -> Option<String> {
     })
 }
 
+/// Why a value is not one of its field's type: the value, and what it is not.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    #[error("{0:?} is not a number")]
+    Number(String),
+    #[error("{0:?} is not a boolean (write true or false)")]
+    Boolean(String),
+    #[error("{0:?} is not an e-mail address")]
+    Email(String),
+    #[error(
+        "{0:?} is not a phone number (digits, an optional leading +, and spaces, dashes, dots or parentheses)"
+    )]
+    Phone(String),
+    #[error("{0:?} is not an http(s) URL")]
+    Url(String),
+    #[error("{0:?} is not a date (write YYYY-MM-DD)")]
+    Date(String),
+}
+
 /// Whether `v` (a wire string) is a valid value of type `ty`; `Err` says why not.
 pub fn check_value(ty: FieldType, v: &str) -> Result<(), String> {
+    value_error(ty, v).map_or(Ok(()), |e| Err(e.to_string()))
+}
+
+/// Why `v` (a wire string) is not a valid value of type `ty` (`None`: it is one).
+pub fn value_error(ty: FieldType, v: &str) -> Option<ValueError> {
+    let fits = |ok: bool, not: fn(String) -> ValueError| (!ok).then(|| not(v.to_string()));
     match ty {
-        FieldType::Text => Ok(()),
-        FieldType::Number => normalize_number(v.trim())
-            .map(|_| ())
-            .ok_or_else(|| format!("{v:?} is not a number")),
-        FieldType::Boolean => match v.to_ascii_lowercase().as_str() {
-            "true" | "false" => Ok(()),
-            _ => Err(format!("{v:?} is not a boolean (write true or false)")),
-        },
+        FieldType::Text => None,
+        FieldType::Number => fits(normalize_number(v.trim()).is_some(), ValueError::Number),
+        FieldType::Boolean => fits(
+            matches!(v.to_ascii_lowercase().as_str(), "true" | "false"),
+            ValueError::Boolean,
+        ),
         FieldType::Email => {
             let ok = v.split_once('@').is_some_and(|(local, domain)| {
                 !local.is_empty()
@@ -375,33 +398,22 @@ pub fn check_value(ty: FieldType, v: &str) -> Result<(), String> {
                     && !domain.contains('@')
                     && !v.chars().any(char::is_whitespace)
             });
-            if ok {
-                Ok(())
-            } else {
-                Err(format!("{v:?} is not an e-mail address"))
-            }
+            fits(ok, ValueError::Email)
         }
         FieldType::Phone => {
             let n = normalize_phone(v);
             let digits = n.strip_prefix('+').unwrap_or(&n);
-            if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-                Ok(())
-            } else {
-                Err(format!(
-                    "{v:?} is not a phone number (digits, an optional leading +, and spaces, dashes, dots or parentheses)"
-                ))
-            }
+            fits(
+                !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()),
+                ValueError::Phone,
+            )
         }
         FieldType::Url => {
             let ok = ["http://", "https://"]
                 .iter()
                 .any(|p| v.len() > p.len() && v[..p.len()].eq_ignore_ascii_case(p))
                 && !v.chars().any(char::is_whitespace);
-            if ok {
-                Ok(())
-            } else {
-                Err(format!("{v:?} is not an http(s) URL"))
-            }
+            fits(ok, ValueError::Url)
         }
         FieldType::Date => {
             let b = v.as_bytes();
@@ -426,11 +438,7 @@ pub fn check_value(ty: FieldType, v: &str) -> Result<(), String> {
                     };
                     (1..=days).contains(&day)
                 };
-            if ok {
-                Ok(())
-            } else {
-                Err(format!("{v:?} is not a date (write YYYY-MM-DD)"))
-            }
+            fits(ok, ValueError::Date)
         }
     }
 }

@@ -182,7 +182,7 @@ pub fn adopt(config: &Config, plan: &Plan, read: &ReadFiles) -> Result<Adoption,
                 .push(left("not on the platform: apply creates it".to_string())),
             Action::Error => out.left_for_apply.push(left(format!(
                 "could not be planned: {}",
-                c.error.as_deref().unwrap_or("error")
+                crate::render::problems::contact_error(c).unwrap_or_else(|| "error".into())
             ))),
             Action::Orphan => out.not_in_repo.push(NotInRepo {
                 channel: c.channel.clone(),
@@ -832,7 +832,7 @@ fn write(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{FieldChange, Summary};
+    use crate::plan::{ContactError, FieldChange, Summary};
 
     /// The config in `dir` from `files` (name → text), loaded as adopt loads it.
     fn load(files: &[(&str, &str)]) -> (tempfile::TempDir, Config, ReadFiles) {
@@ -967,9 +967,9 @@ mod tests {
             field: "managed_by".into(),
             value: "git".into(),
         });
-        let with_action = |action: Action, error: Option<&str>| ContactPlan {
+        let with_action = |action: Action, error: Option<ContactError>| ContactPlan {
             action,
-            error: error.map(String::from),
+            error,
             ..update("new@x.example", &[], &[], &[])
         };
         let p = plan(vec![
@@ -980,7 +980,13 @@ mod tests {
                 &[],
             ),
             with_action(Action::Create, None),
-            with_action(Action::Error, Some("matches 2 contacts")),
+            with_action(
+                Action::Error,
+                Some(ContactError::Ambiguous {
+                    ids: vec!["1".into(), "2".into()],
+                    total: 2,
+                }),
+            ),
             with_action(Action::Orphan, None),
         ]);
         let a = adopt(&config, &p, &read).unwrap();
@@ -992,7 +998,7 @@ mod tests {
                 "the marker is not written yet: apply writes it",
                 "tag \"VIP\" (write: add) is not on the platform: apply adds it",
                 "not on the platform: apply creates it",
-                "could not be planned: matches 2 contacts",
+                "could not be planned: email=new@x.example matches 2 contacts: 1, 2",
             ]
         );
         assert_eq!(a.not_in_repo.len(), 1, "the orphan, for import");

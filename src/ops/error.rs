@@ -169,7 +169,7 @@ pub enum Error {
         /// The first contact that differs, in words (`email=a@b.c on web`).
         contact: String,
         /// How it differs.
-        why: String,
+        why: crate::plan::MismatchReason,
     },
     /// Planned contacts changed on the platform since the saved plan was made.
     #[error("{}; nothing was written (--force does not override this). Changed: {}",
@@ -208,8 +208,8 @@ pub enum Error {
         "refusing to apply: more contacts would change than the safety limit allows; no call was made"
     )]
     Unsafe {
-        /// The safety warnings, one per channel over the limit.
-        warnings: Vec<String>,
+        /// The plan's warnings (the safety check's among them).
+        warnings: Vec<crate::plan::Warning>,
     },
     /// The plan changes protected fields (`safety.protected_fields`) of existing contacts.
     #[error(

@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use super::Error;
 use crate::apply::{ApplyEvent, NotRun, Outcome};
 use crate::plan::{Action, Call, Plan};
+use crate::render::problems;
 
 /// The version of the report's shape; raised when a field changes meaning or goes away (new
 /// fields may be added within a version).
@@ -154,7 +155,7 @@ impl Report {
             "create": s.create, "update": s.update, "unchanged": s.unchanged,
             "orphans": s.orphans, "errors": s.errors, "skipped": s.skipped,
             "calls": s.api_calls,
-            "warnings": plan.warnings,
+            "warnings": problems::warnings(&plan.warnings),
         });
         inner.write(&line);
         for (index, c) in plan.contacts.iter().enumerate() {
@@ -164,7 +165,8 @@ impl Report {
                     "type": "contact", "at": inner.now(), "elapsed_ms": inner.elapsed_ms(),
                     "index": index, "channel": c.channel, "contact": c.identity.to_string(),
                     "id": c.id, "action": c.action, "outcome": Outcome::PlanError,
-                    "calls_done": 0, "calls_planned": 0, "error": c.error,
+                    "calls_done": 0, "calls_planned": 0,
+                    "error": problems::contact_error(c),
                 });
                 inner.write(&line);
             }
@@ -221,7 +223,7 @@ impl Report {
                     "index": index, "channel": channel, "contact": contact,
                     "id": outcome.id, "outcome": outcome.outcome, "not_run": outcome.not_run,
                     "calls_done": outcome.calls_done, "calls_planned": outcome.calls_planned,
-                    "error": outcome.error,
+                    "error": outcome.error.as_ref().map(ToString::to_string),
                 })
             }
         };

@@ -12,8 +12,9 @@ use super::Error;
 use crate::model::{Config, Found, LiveContact, normalize};
 use crate::plan::{Action, Call, ContactPlan, Plan, managed_part};
 
-/// Version of the saved-plan file format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of the saved-plan file format this build writes and reads. 2: a contact's `error`
+/// and the plan's `warnings` are typed (`plan::ContactError`, `plan::Warning`), no longer words.
+pub const FORMAT_VERSION: u32 = 2;
 /// The `kind` of a saved-plan file, so that another JSON file is recognised as not a plan.
 pub const KIND: &str = "contactctl-plan";
 
@@ -36,7 +37,15 @@ pub enum SavedPlanError {
         /// What it is instead.
         reason: String,
     },
-    /// The file is a saved plan of another format version.
+    /// The file is a saved plan of an older format version: an older contactctl made it.
+    #[error("{} was made by an older contactctl: plan again (it is a plan of format version {found}; this contactctl reads version {FORMAT_VERSION})", path.display())]
+    Older {
+        /// The file.
+        path: PathBuf,
+        /// Its `format_version`.
+        found: u64,
+    },
+    /// The file is a saved plan of a newer format version.
     #[error("{} is a plan of format version {found}; this contactctl reads version {FORMAT_VERSION}", path.display())]
     Version {
         /// The file.
@@ -128,6 +137,12 @@ pub fn load(path: &Path) -> Result<SavedPlan, SavedPlanError> {
     }
     match header.format_version {
         Some(v) if v == u64::from(FORMAT_VERSION) => {}
+        Some(found) if found < u64::from(FORMAT_VERSION) => {
+            return Err(SavedPlanError::Older {
+                path: path.to_path_buf(),
+                found,
+            });
+        }
         Some(found) => {
             return Err(SavedPlanError::Version {
                 path: path.to_path_buf(),
@@ -221,8 +236,8 @@ fn as_planned(config: &Config, c: &ContactPlan, live: &LiveContact) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{FieldWrite, LiveContact};
-    use crate::plan::Call;
+    use crate::model::{FieldWrite, LiveContact, ReadFailure};
+    use crate::plan::{Call, ContactError, ProtectedContact, Warning};
     use crate::testing::{self, config, key};
 
     fn contact(action: Action, id: Option<&str>, live: Option<LiveContact>) -> ContactPlan {
@@ -316,8 +331,10 @@ mod tests {
             (&update, Found::Absent, Some("it no longer exists")),
             (
                 &update,
-                Found::Failed("500: boom".into()),
-                Some("it could not be read: 500: boom"),
+                Found::Failed(crate::model::ReadFailure::Call {
+                    reason: "500: boom".into(),
+                }),
+                Some("it could not be read: reading it failed: 500: boom"),
             ),
         ];
         for (planned, found, why) in cases {
@@ -388,5 +405,96 @@ mod tests {
             &plan,
             &now(&[("firstName", "Ana")], &["VIP"])
         ));
+    }
+
+    fn plan_with(contacts: Vec<ContactPlan>, warnings: Vec<Warning>) -> Plan {
+        Plan {
+            contacts,
+            summary: Default::default(),
+            channels: vec![],
+            warnings,
+            prune: false,
+            scope: None,
+        }
+    }
+
+    #[test]
+    fn a_saved_plan_keeps_its_contacts_errors_and_its_warnings_typed() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("plan.json");
+        let mut failed = contact(Action::Error, None, None);
+        failed.calls.clear();
+        failed.error = Some(ContactError::Read(ReadFailure::ChannelStopped {
+            reason: "channel web: the token was refused".into(),
+        }));
+        let mut ambiguous = failed.clone();
+        ambiguous.error = Some(ContactError::Ambiguous {
+            ids: vec!["1".into(), "2".into()],
+            total: 3,
+        });
+        let warnings = vec![
+            Warning::InvalidBase {
+                flag: "--base".into(),
+                base: "old/".into(),
+                problems: 2,
+                first: Some("old/contactctl.yaml:1:1: bad".into()),
+            },
+            Warning::TooManyChanges {
+                channel: "web".into(),
+                changing: 5,
+                existing: 12,
+                max_percent: 30.0,
+            },
+            Warning::PrunesLostConfig {
+                channel: "web".into(),
+                pruned: 4,
+            },
+            Warning::ProtectedFields {
+                named: vec![ProtectedContact {
+                    channel: "web".into(),
+                    identity: key("email", "a@x.example"),
+                    fields: vec!["phone".into()],
+                }],
+                total: 1,
+            },
+        ];
+        let plan = plan_with(vec![failed, ambiguous], warnings);
+        save(&file, "hash", &[], &[], &plan).unwrap();
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.contains("\"format_version\": 2"), "{text}");
+        let loaded = load(&file).unwrap();
+        assert_eq!(loaded.plan, plan);
+    }
+
+    #[test]
+    fn a_plan_of_an_older_format_is_refused_saying_to_plan_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("old.json");
+        // what contactctl wrote at format version 1: the errors and warnings as words
+        let old = serde_json::json!({
+            "format_version": 1, "kind": KIND, "config_hash": "h", "channels": [], "contacts": [],
+            "plan": { "contacts": [], "summary": {}, "channels": [], "prune": false,
+                      "warnings": ["channel web: 5 of 12 existing contacts would change"] },
+        });
+        std::fs::write(&file, old.to_string()).unwrap();
+        let e = load(&file).unwrap_err();
+        assert!(matches!(e, SavedPlanError::Older { found: 1, .. }), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{} was made by an older contactctl: plan again (it is a plan of format version \
+                 1; this contactctl reads version 2)",
+                file.display()
+            )
+        );
+        // a newer one is not "older"
+        let mut newer = old;
+        newer["format_version"] = 3.into();
+        std::fs::write(&file, newer.to_string()).unwrap();
+        let e = load(&file).unwrap_err();
+        assert!(
+            matches!(e, SavedPlanError::Version { found: 3, .. }),
+            "{e:?}"
+        );
     }
 }

@@ -12,6 +12,7 @@ use super::git::GitTree;
 use super::targets::Targets;
 use crate::config::{self, Diagnostic, FileSource, Fs};
 use crate::model::Config;
+use crate::plan::Warning;
 use crate::plan::scope::{Fingerprints, scope};
 use crate::read::Scoped;
 
@@ -48,7 +49,7 @@ pub enum Loaded {
     /// A valid config, reduced to what a scope needs.
     Fingerprints(Fingerprints),
     /// Not a valid config: why, as a warning for the plan (the run reads everything).
-    Invalid(String),
+    Invalid(Warning),
 }
 
 /// Read BASE for the config at `path`. Errors when BASE is not there (a missing `--base`, the
@@ -74,19 +75,13 @@ pub fn load_base(path: &Path, base: &Base) -> Result<Loaded, Error> {
 }
 
 /// The warning for a BASE that is not a valid config.
-fn invalid_base(base: &Base, diagnostics: &[Diagnostic]) -> String {
-    let first = diagnostics
-        .first()
-        .map(|d| format!(", first: {d}"))
-        .unwrap_or_default();
-    let n = diagnostics.len();
-    format!(
-        "{} {}: the config there is not valid ({n} problem{}{first}), so every contact was read \
-         (a full run)",
-        base.flag(),
-        base.name(),
-        if n == 1 { "" } else { "s" },
-    )
+fn invalid_base(base: &Base, diagnostics: &[Diagnostic]) -> Warning {
+    Warning::InvalidBase {
+        flag: base.flag().to_string(),
+        base: base.name(),
+        problems: diagnostics.len(),
+        first: diagnostics.first().map(ToString::to_string),
+    }
 }
 
 /// A change-scoped run's part of [`Targets`].

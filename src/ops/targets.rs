@@ -7,7 +7,7 @@ use super::scope::ScopedTargets;
 use crate::model::{Config, Identity, normalize};
 
 /// What a run works on.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Targets {
     /// Indices into `config.contacts` to read and plan, in config order.
     pub selected: Vec<usize>,
@@ -21,7 +21,7 @@ pub struct Targets {
     /// what else it reads and skips (`None`: a full run).
     pub scope: Option<ScopedTargets>,
     /// Warnings about the run, for the plan (a BASE that could not be used).
-    pub warnings: Vec<String>,
+    pub warnings: Vec<crate::plan::Warning>,
 }
 
 impl Targets {

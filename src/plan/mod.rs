@@ -13,14 +13,14 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{FieldWrite, Identity, LiveContact, SourceLoc};
+use crate::model::{FieldWrite, Identity, LiveContact, ReadFailure, SourceLoc};
 pub use estimate::estimated_seconds;
 pub use planner::{managed_part, plan};
 pub use protect::{ProtectedChange, protected_changes};
-pub use verify::{Mismatch, verify};
+pub use verify::{Mismatch, MismatchReason, verify};
 
 /// Choices that change the plan, and what the run that reads for it knows about itself.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct PlanOptions {
     /// Orphans become changes: their managed tags and the marker are removed.
     pub prune: bool,
@@ -28,7 +28,7 @@ pub struct PlanOptions {
     pub scope: Option<RunScope>,
     /// Warnings about the run itself, carried into the plan before the safety warnings (a BASE
     /// that could not be used, say).
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 /// What a change-scoped run (`--base`, `--changed-since`) was compared with, and left unread.
@@ -120,7 +120,7 @@ pub struct ContactPlan {
     /// Managed tags removed.
     pub tags_removed: Vec<String>,
     /// Why the contact cannot be planned (`action == Error`).
-    pub error: Option<String>,
+    pub error: Option<ContactError>,
     /// The calls apply will make, in order.
     pub calls: Vec<Call>,
     /// The only change is writing the marker (does not count toward the safety limit).
@@ -130,6 +130,96 @@ pub struct ContactPlan {
     /// The managed part of the live contact it was planned against (declared fields, the marker,
     /// managed tags): a saved plan is stale when this differs on re-read.
     pub live: Option<LiveContact>,
+}
+
+/// Why a contact cannot be planned (`action == Error`); `render::problems` words it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactError {
+    /// Its key look-up matched several contacts.
+    Ambiguous {
+        /// IDs seen (possibly only the first page's).
+        ids: Vec<String>,
+        /// The total the API reported.
+        total: u64,
+    },
+    /// Reading it failed.
+    Read(ReadFailure),
+    /// It is identified by an ID its channel does not hold: contacts are created by key, not by
+    /// ID.
+    NoSuchId {
+        /// The ID.
+        id: String,
+    },
+}
+
+/// A warning a plan carries; `render::problems` words it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Warning {
+    /// BASE is not a valid config, so the run read every contact (a full run).
+    InvalidBase {
+        /// The flag that named BASE (`--base`, `--changed-since`).
+        flag: String,
+        /// BASE as the user named it.
+        base: String,
+        /// How many problems the config there has.
+        problems: usize,
+        /// The first of them, as the config's diagnostics say it (`file:line:col: message`).
+        first: Option<String>,
+    },
+    /// The safety check: more existing contacts of a channel would change than
+    /// `safety.max_change_percent` allows. Apply refuses without `--force`.
+    TooManyChanges {
+        /// Channel name.
+        channel: String,
+        /// Existing contacts that would change.
+        changing: usize,
+        /// Existing contacts (those a scoped run skipped included).
+        existing: usize,
+        /// `safety.max_change_percent`.
+        max_percent: f64,
+    },
+    /// The safety check: a `--prune` run prunes contacts on a channel where no contact of the
+    /// config was found (a config that lost its contacts file). Apply refuses without `--force`.
+    PrunesLostConfig {
+        /// Channel name.
+        channel: String,
+        /// Contacts it would prune.
+        pruned: usize,
+    },
+    /// Protected fields (`safety.protected_fields`) would change on existing contacts, as the
+    /// planner marked them. Apply refuses without `--force`.
+    ProtectedFields {
+        /// The first contacts (at most 10), in plan order.
+        named: Vec<ProtectedContact>,
+        /// Contacts in all.
+        total: usize,
+    },
+}
+
+impl Warning {
+    /// Whether it is one of the safety check's (computed again from a saved plan), not one of
+    /// the run's own.
+    pub fn is_safety(&self) -> bool {
+        match self {
+            Warning::InvalidBase { .. } => false,
+            Warning::TooManyChanges { .. }
+            | Warning::PrunesLostConfig { .. }
+            | Warning::ProtectedFields { .. } => true,
+        }
+    }
+}
+
+/// One contact of a [`Warning::ProtectedFields`]: the protected fields that would change on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProtectedContact {
+    /// Channel name.
+    pub channel: String,
+    /// The contact as the plan names it.
+    pub identity: Identity,
+    /// The protected fields, in the plan's order.
+    pub fields: Vec<String>,
 }
 
 /// Per-channel figures: call count and duration at its rate limit, and the safety check.
@@ -202,9 +292,9 @@ pub struct Plan {
     pub summary: Summary,
     /// Per channel, in name order (only channels with planned contacts).
     pub channels: Vec<ChannelSummary>,
-    /// Warnings in words: the run's own (a BASE that could not be used), then one per channel
-    /// the safety check refuses.
-    pub warnings: Vec<String>,
+    /// Warnings: the run's own (a BASE that could not be used), then one per channel the safety
+    /// check refuses, then the protected fields the plan changes.
+    pub warnings: Vec<Warning>,
     /// Whether orphans were planned for removal.
     pub prune: bool,
     /// The change-scoped run this plan comes from (`None`: a full run).

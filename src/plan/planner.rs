@@ -23,7 +23,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::estimate::estimated_seconds;
 use super::protect::{self, is_protected};
 use super::{
-    Action, Call, ChannelSummary, ContactPlan, FieldChange, Kept, Plan, PlanOptions, Summary,
+    Action, Call, ChannelSummary, ContactError, ContactPlan, FieldChange, Kept, Plan, PlanOptions,
+    Summary, Warning,
 };
 pub use crate::model::managed_part;
 use crate::model::{
@@ -123,26 +124,14 @@ fn plan_desired(config: &Config, desired: &DesiredContact, found: Found) -> Cont
     match found {
         Found::Present(live) => plan_present(config, desired, live),
         Found::Absent => plan_absent(config, desired),
-        Found::Ambiguous { ids, total } => {
-            let mut message = format!(
-                "{} matches {} contacts: {}",
-                desired.identity.display(),
-                total,
-                ids.join(", ")
-            );
-            let shown = u64::try_from(ids.len()).unwrap_or(u64::MAX);
-            if total > shown {
-                message.push_str(&format!(" and {} more", total - shown));
-            }
-            errored(desired, message)
-        }
-        Found::Failed(message) => errored(desired, message),
+        Found::Ambiguous { ids, total } => errored(desired, ContactError::Ambiguous { ids, total }),
+        Found::Failed(failure) => errored(desired, ContactError::Read(failure)),
     }
 }
 
-fn errored(desired: &DesiredContact, message: String) -> ContactPlan {
+fn errored(desired: &DesiredContact, error: ContactError) -> ContactPlan {
     ContactPlan {
-        error: Some(message),
+        error: Some(error),
         ..blank(desired, Action::Error)
     }
 }
@@ -254,14 +243,7 @@ fn plan_absent(config: &Config, desired: &DesiredContact) -> ContactPlan {
     let (key_field, key_value) = match &desired.identity {
         Identity::Key { field, value } => (field, value),
         Identity::Id(id) => {
-            return errored(
-                desired,
-                format!(
-                    "no contact with id {id} on channel {} (contacts are created by key, not by \
-                     ID: give the contact a key field value instead)",
-                    desired.channel
-                ),
-            );
+            return errored(desired, ContactError::NoSuchId { id: id.clone() });
         }
     };
 
@@ -524,14 +506,6 @@ fn estimated_run_seconds(config: &Config, channels: &[ChannelSummary]) -> u64 {
         .unwrap_or(0)
 }
 
-/// How every safety warning ends.
-const REFUSES: &str = "apply refuses without --force";
-
-/// Whether `warning` is one of the safety check's (not one of the run's own).
-pub(super) fn is_safety_warning(warning: &str) -> bool {
-    warning.ends_with(REFUSES)
-}
-
 /// The run prunes contacts on a channel where no contact of the config was found (none read
 /// present, none skipped as presumed present): the config most likely lost its contacts file,
 /// and every managed contact there would be pruned. Unsafe whatever the percentages.
@@ -539,41 +513,40 @@ fn prunes_a_lost_config(ch: &ChannelSummary) -> bool {
     ch.pruned > 0 && ch.existing == ch.pruned && ch.skipped == 0
 }
 
-fn safety_warning(config: &Config, ch: &ChannelSummary) -> String {
+fn safety_warning(config: &Config, ch: &ChannelSummary) -> Warning {
     if prunes_a_lost_config(ch) {
-        return format!(
-            "channel {}: --prune would prune {} and no contact of the config was found on \
-             the channel (did the config lose its contacts file?); {REFUSES}",
-            ch.channel,
-            if ch.pruned == 1 {
-                "1 contact".to_string()
-            } else {
-                format!("all {} managed contacts", ch.pruned)
-            }
-        );
+        return Warning::PrunesLostConfig {
+            channel: ch.channel.clone(),
+            pruned: ch.pruned,
+        };
     }
-    let existing = ch.existing + ch.skipped;
-    let share = if existing > 0 {
-        format!(" ({:.1}%)", ch.changing as f64 * 100.0 / existing as f64)
-    } else {
-        String::new()
-    };
-    format!(
-        "channel {}: {} of {} existing contacts{share} would change, more than \
-         safety.max_change_percent {}%; {REFUSES}",
-        ch.channel, ch.changing, existing, config.safety.max_change_percent
-    )
+    Warning::TooManyChanges {
+        channel: ch.channel.clone(),
+        changing: ch.changing,
+        existing: ch.existing + ch.skipped,
+        max_percent: config.safety.max_change_percent,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Safety;
+    use crate::model::{ReadFailure, Safety};
     use crate::plan::RunScope;
     use crate::plan::protected_changes;
     use crate::testing::{self, config, live, live_opt, with_marker};
 
     // ---- builders (the shared ones are in crate::testing) ----------------------------------
+
+    /// The plan's warnings in words, as every renderer says them.
+    fn words(warnings: &[Warning]) -> Vec<String> {
+        crate::render::problems::warnings(warnings)
+    }
+
+    /// Why a contact cannot be planned, in words, as every renderer says it.
+    fn contact_error(c: &ContactPlan) -> Option<String> {
+        crate::render::problems::contact_error(c)
+    }
 
     fn key(email: &str) -> Identity {
         testing::key("email", email)
@@ -1057,7 +1030,7 @@ mod tests {
             if protected {
                 assert_eq!(found, ["phone of email=a@x.com on web"]);
                 assert_eq!(
-                    p.warnings,
+                    words(&p.warnings),
                     [
                         "protected fields (safety.protected_fields) would change on 1 contact: \
                       phone of email=a@x.com on web; apply refuses without --force"
@@ -1386,7 +1359,7 @@ mod tests {
         assert_eq!(p.action, Action::Error);
         assert!(p.calls.is_empty());
         assert_eq!(
-            p.error.as_deref(),
+            contact_error(&p).as_deref(),
             Some(
                 "no contact with id tMNGhftyUPrB3r1lD+bT4g== on channel web (contacts are created \
                  by key, not by ID: give the contact a key field value instead)"
@@ -1486,7 +1459,7 @@ mod tests {
                 },
             );
             assert_eq!(p.action, Action::Error);
-            assert_eq!(p.error.as_deref(), Some(message));
+            assert_eq!(contact_error(&p).as_deref(), Some(message));
             assert!(p.calls.is_empty() && p.fields.is_empty() && p.tags_added.is_empty());
         }
     }
@@ -1498,19 +1471,20 @@ mod tests {
             desired("a@x.com", &[], None),
             desired("b@x.com", &[("firstName", Some("B"))], None),
         ];
+        let blocked = ReadFailure::Call {
+            reason: "403: contact is blocked".into(),
+        };
         let state = LiveState {
-            contacts: vec![
-                (0, Found::Failed("403: contact is blocked".into())),
-                (1, Found::Absent),
-            ],
+            contacts: vec![(0, Found::Failed(blocked.clone())), (1, Found::Absent)],
             orphans: Vec::new(),
             ..Default::default()
         };
         let p = plan(&cfg, state, PlanOptions::default());
         assert_eq!(p.contacts[0].action, Action::Error);
+        assert_eq!(p.contacts[0].error, Some(ContactError::Read(blocked)));
         assert_eq!(
-            p.contacts[0].error.as_deref(),
-            Some("403: contact is blocked")
+            contact_error(&p.contacts[0]).as_deref(),
+            Some("reading it failed: 403: contact is blocked")
         );
         assert!(p.contacts[0].calls.is_empty());
         assert_eq!(p.contacts[1].action, Action::Create);
@@ -1645,7 +1619,7 @@ mod tests {
         assert_eq!((web.existing, web.pruned, web.changing), (12, 4, 4));
         assert!(p.is_unsafe());
         assert_eq!(
-            p.warnings,
+            words(&p.warnings),
             [
                 "channel web: 4 of 12 existing contacts (33.3%) would change, more than \
               safety.max_change_percent 30%; apply refuses without --force"
@@ -1666,7 +1640,7 @@ mod tests {
         let p = with_orphans(channel_state(0, 0, 0, Safety::default()), 20, true);
         assert!(p.is_unsafe());
         assert_eq!(
-            p.warnings,
+            words(&p.warnings),
             [
                 "channel web: --prune would prune all 20 managed contacts and no contact of the \
                  config was found on the channel (did the config lose its contacts file?); apply \
@@ -1682,7 +1656,7 @@ mod tests {
         let p = with_orphans(channel_state(0, 0, 0, lenient.clone()), 1, true);
         assert!(p.is_unsafe());
         assert!(
-            p.warnings[0].contains("would prune 1 contact and"),
+            words(&p.warnings)[0].contains("would prune 1 contact and"),
             "{:?}",
             p.warnings
         );
@@ -1828,18 +1802,20 @@ mod tests {
             base: "origin/main".into(),
             skipped: [("web".to_string(), 100), ("viber".to_string(), 3)].into(),
         };
+        let base_warning = Warning::InvalidBase {
+            flag: "--changed-since".into(),
+            base: "origin/main".into(),
+            problems: 1,
+            first: None,
+        };
         let options = PlanOptions {
             scope: Some(scope.clone()),
-            warnings: vec!["a word about BASE".into()],
+            warnings: vec![base_warning.clone()],
             ..PlanOptions::default()
         };
         let p = plan(&cfg, state, options);
         assert!(!p.is_unsafe());
-        assert_eq!(
-            p.warnings,
-            ["a word about BASE"],
-            "the run's warnings first"
-        );
+        assert_eq!(p.warnings, [base_warning], "the run's warnings first");
         assert_eq!(p.scope, Some(scope));
         let web = &p.channels[1];
         assert_eq!(
@@ -1877,7 +1853,7 @@ mod tests {
         };
         let p = plan(&cfg, state, options);
         assert_eq!(
-            p.warnings,
+            words(&p.warnings),
             [
                 "channel web: 12 of 22 existing contacts (54.5%) would change, more than \
               safety.max_change_percent 30%; apply refuses without --force"
@@ -1939,7 +1915,7 @@ mod tests {
     fn the_safety_warning_says_how_many_and_what_to_do() {
         let p = channel_plan(12, 5, 0, Safety::default());
         assert_eq!(
-            p.warnings,
+            words(&p.warnings),
             [
                 "channel web: 5 of 12 existing contacts (41.7%) would change, more than \
               safety.max_change_percent 30%; apply refuses without --force"

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use super::{Call, ContactPlan, Plan};
+use super::{Call, ContactPlan, Plan, ProtectedContact, Warning};
 use crate::model::{Config, Identity, same_value};
 
 /// Contacts named in the plan's warning before "and N more".
@@ -79,39 +79,29 @@ pub fn protected_changes(config: &Config, plan: &Plan) -> Vec<ProtectedChange> {
     out
 }
 
-/// The plan's warning about its protected changes (as the planner marked them), if any:
-/// `protected fields would change on 2 contacts: email of email=a@x.com on web, ...; apply
-/// refuses without --force`.
-pub(crate) fn warning(contacts: &[ContactPlan]) -> Option<String> {
-    let touched: Vec<String> = contacts
-        .iter()
-        .filter_map(|c| {
-            let names: Vec<&str> = c
-                .fields
-                .iter()
-                .filter(|f| f.protected)
-                .map(|f| f.name.as_str())
-                .collect();
-            (!names.is_empty())
-                .then(|| format!("{} of {} on {}", names.join(", "), c.identity, c.channel))
-        })
-        .collect();
-    if touched.is_empty() {
-        return None;
+/// The plan's warning about its protected changes (as the planner marked them), if any: the
+/// first [`NAMED_IN_WARNING`] contacts with their protected fields, and how many in all.
+pub(crate) fn warning(contacts: &[ContactPlan]) -> Option<Warning> {
+    let mut named = Vec::new();
+    let mut total = 0;
+    for c in contacts {
+        let fields: Vec<String> = c
+            .fields
+            .iter()
+            .filter(|f| f.protected)
+            .map(|f| f.name.clone())
+            .collect();
+        if fields.is_empty() {
+            continue;
+        }
+        total += 1;
+        if named.len() < NAMED_IN_WARNING {
+            named.push(ProtectedContact {
+                channel: c.channel.clone(),
+                identity: c.identity.clone(),
+                fields,
+            });
+        }
     }
-    let n = touched.len();
-    let mut named = touched
-        .iter()
-        .take(NAMED_IN_WARNING)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join("; ");
-    if n > NAMED_IN_WARNING {
-        named.push_str(&format!(" and {} more", n - NAMED_IN_WARNING));
-    }
-    Some(format!(
-        "protected fields (safety.protected_fields) would change on {n} contact{}: {named}; \
-         apply refuses without --force",
-        if n == 1 { "" } else { "s" }
-    ))
+    (total > 0).then_some(Warning::ProtectedFields { named, total })
 }

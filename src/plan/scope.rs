@@ -260,7 +260,7 @@ impl Shared {
             }
         }
         match &c.tags {
-            None => put(&mut h, "tags left alone"),
+            None => put(&mut h, "tags:none"),
             Some(tags) => {
                 put(&mut h, "tags");
                 for t in tags {

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::planner::{assemble, channel_counts, is_safety_warning};
+use super::planner::{assemble, channel_counts};
 use super::{Action, ContactPlan, Plan, PlanOptions, plan};
 use crate::model::{Config, Found, Identity, LiveContact, LiveState, normalize, same_value};
 
@@ -15,8 +15,33 @@ use crate::model::{Config, Found, Identity, LiveContact, LiveState, normalize, s
 pub struct Mismatch {
     /// `identity on channel`, as the file names it.
     pub contact: String,
-    /// How it differs, in words.
-    pub why: String,
+    /// How it differs.
+    pub why: MismatchReason,
+}
+
+/// How a saved plan's contact differs from what the config plans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum MismatchReason {
+    #[error("the config plans no call for a contact not found")]
+    OrphanNotFound,
+    #[error("the config has no marker, so it prunes nothing")]
+    NoMarker,
+    #[error("the plan was not made with --prune")]
+    NotPruned,
+    #[error("it does not carry the marker")]
+    Unmarked,
+    #[error("it is a contact of the config, not an orphan")]
+    InConfig,
+    #[error("it is listed twice")]
+    Twice,
+    #[error("it is not a contact of the config")]
+    NotInConfig,
+    #[error("its ID is not the contact the config names")]
+    OtherId,
+    #[error("its calls are not the ones the config plans")]
+    Calls,
+    #[error("its changes are not the ones the config plans")]
+    Changes,
 }
 
 /// `saved`, if each of its contacts with calls is exactly what [`plan`] makes of the config and
@@ -41,33 +66,33 @@ pub fn verify(config: &Config, saved: Plan, fresh: Vec<Found>) -> Result<Plan, M
         .filter(|c| !c.calls.is_empty())
         .collect();
     for (c, found) in planned.iter().zip(fresh) {
-        let differs = |why: &str| Mismatch {
+        let differs = |why: MismatchReason| Mismatch {
             contact: format!("{} on {}", c.identity, c.channel),
-            why: why.to_string(),
+            why,
         };
         if c.action == Action::Orphan {
             let Found::Present(contact) = found else {
-                return Err(differs("the config plans no call for a contact not found"));
+                return Err(differs(MismatchReason::OrphanNotFound));
             };
             if let Some(why) = not_an_orphan(config, saved.prune, &c.channel, &contact) {
                 return Err(differs(why));
             }
             if !seen_orphans.insert((c.channel.as_str(), c.id.as_deref().unwrap_or_default())) {
-                return Err(differs("it is listed twice"));
+                return Err(differs(MismatchReason::Twice));
             }
             live.orphans.push((c.channel.clone(), contact));
             continue;
         }
         let Some(&i) = index.get(&(c.channel.as_str(), &c.identity)) else {
-            return Err(differs("it is not a contact of the config"));
+            return Err(differs(MismatchReason::NotInConfig));
         };
         if !seen.insert(i) {
-            return Err(differs("it is listed twice"));
+            return Err(differs(MismatchReason::Twice));
         }
         if let Found::Present(contact) = &found
             && !names(config, &c.identity, contact)
         {
-            return Err(differs("its ID is not the contact the config names"));
+            return Err(differs(MismatchReason::OtherId));
         }
         live.contacts.push((i, found));
     }
@@ -79,13 +104,13 @@ pub fn verify(config: &Config, saved: Plan, fresh: Vec<Found>) -> Result<Plan, M
     let verified = plan(config, live, options).contacts;
     if let Some((c, v)) = planned.iter().zip(&verified).find(|(c, v)| !same(c, v)) {
         let why = if c.calls != v.calls {
-            "its calls are not the ones the config plans"
+            MismatchReason::Calls
         } else {
-            "its changes are not the ones the config plans"
+            MismatchReason::Changes
         };
         return Err(Mismatch {
             contact: format!("{} on {}", c.identity, c.channel),
-            why: why.to_string(),
+            why,
         });
     }
     Ok(recount(config, saved))
@@ -99,25 +124,25 @@ fn not_an_orphan(
     prune: bool,
     channel: &str,
     contact: &LiveContact,
-) -> Option<&'static str> {
+) -> Option<MismatchReason> {
     let Some(marker) = &config.marker else {
-        return Some("the config has no marker, so it prunes nothing");
+        return Some(MismatchReason::NoMarker);
     };
     if !prune {
-        return Some("the plan was not made with --prune");
+        return Some(MismatchReason::NotPruned);
     }
     if !same_value(
         crate::model::FieldType::Text,
         Some(&marker.value),
         contact.value(&marker.field),
     ) {
-        return Some("it does not carry the marker");
+        return Some(MismatchReason::Unmarked);
     }
     let named = config
         .contacts
         .iter()
         .any(|d| d.channel == channel && names(config, &d.identity, contact));
-    named.then_some("it is a contact of the config, not an orphan")
+    named.then_some(MismatchReason::InConfig)
 }
 
 /// Whether `identity` names `contact`: its ID, or its key field's value (compared by type).
@@ -166,7 +191,7 @@ fn recount(config: &Config, saved: Plan) -> Plan {
         warnings: saved
             .warnings
             .into_iter()
-            .filter(|w| !is_safety_warning(w))
+            .filter(|w| !w.is_safety())
             .collect(),
     };
     assemble(config, saved.contacts, counts, options)
@@ -210,6 +235,7 @@ mod tests {
     use super::*;
     use crate::model::FieldWrite;
     use crate::plan::Call;
+    use crate::plan::Warning;
     use crate::testing::{config, desired, key, live, with_marker};
 
     /// A marker config with `a@x.com` (renamed), `b@x.com` (new) and `c@x.com` (unchanged) on
@@ -306,12 +332,17 @@ mod tests {
                 value: "Evil".into(),
             }],
         }];
+        let m = refused(&cfg, p, fresh);
         assert_eq!(
-            refused(&cfg, p, fresh),
+            m,
             Mismatch {
                 contact: "email=a@x.com on web".into(),
-                why: "its calls are not the ones the config plans".into(),
+                why: MismatchReason::Calls,
             }
+        );
+        assert_eq!(
+            m.why.to_string(),
+            "its calls are not the ones the config plans"
         );
     }
 
@@ -363,20 +394,23 @@ mod tests {
         p.contacts.insert(2, extra);
         fresh.push(Found::Absent);
         assert_eq!(
-            refused(&cfg, p, fresh).why,
+            refused(&cfg, p, fresh).why.to_string(),
             "it is not a contact of the config"
         );
         // a contact listed twice
         let (cfg, mut p, mut fresh) = setup(false);
         p.contacts.insert(2, p.contacts[1].clone());
         fresh.push(Found::Absent);
-        assert_eq!(refused(&cfg, p, fresh).why, "it is listed twice");
+        assert_eq!(
+            refused(&cfg, p, fresh).why.to_string(),
+            "it is listed twice"
+        );
         // a planned ID that is another contact than the config's key names
         let (cfg, mut p, mut fresh) = setup(false);
         p.contacts[0].id = Some("3".into());
         fresh[0] = Found::Present(live("3", &[("email", "c@x.com")], &[]));
         assert_eq!(
-            refused(&cfg, p, fresh).why,
+            refused(&cfg, p, fresh).why.to_string(),
             "its ID is not the contact the config names"
         );
     }
@@ -392,24 +426,30 @@ mod tests {
         p2.contacts[3] = pruned.contacts[3].clone();
         fresh.push(orphan(&marked));
         assert_eq!(
-            refused(&cfg, p2, fresh.clone()).why,
+            refused(&cfg, p2, fresh.clone()).why.to_string(),
             "the plan was not made with --prune"
         );
         // an orphan without the marker, or one the config names
         let (cfg, p, mut fresh) = setup(true);
         fresh[2] = orphan(&[("email", "o@x.com")]);
-        assert_eq!(refused(&cfg, p, fresh).why, "it does not carry the marker");
+        assert_eq!(
+            refused(&cfg, p, fresh).why.to_string(),
+            "it does not carry the marker"
+        );
         let (cfg, p, mut fresh) = setup(true);
         fresh[2] = orphan(&[("email", "C@X.com"), ("managed_by", "git")]);
         assert_eq!(
-            refused(&cfg, p, fresh).why,
+            refused(&cfg, p, fresh).why.to_string(),
             "it is a contact of the config, not an orphan"
         );
         // the same orphan twice
         let (cfg, mut p, mut fresh) = setup(true);
         p.contacts.push(p.contacts[3].clone());
         fresh.push(orphan(&marked));
-        assert_eq!(refused(&cfg, p, fresh).why, "it is listed twice");
+        assert_eq!(
+            refused(&cfg, p, fresh).why.to_string(),
+            "it is listed twice"
+        );
     }
 
     #[test]
@@ -448,7 +488,13 @@ mod tests {
         let mut tampered = p.clone();
         tampered.channels[0].unsafe_change = false;
         tampered.channels[0].existing = 1000;
-        tampered.warnings = vec!["BASE origin/main could not be used".into()];
+        let base = Warning::InvalidBase {
+            flag: "--changed-since".into(),
+            base: "origin/main".into(),
+            problems: 2,
+            first: None,
+        };
+        tampered.warnings = vec![base.clone()];
         let unchanged = tampered.contacts[11].clone();
         for i in 0..100 {
             let mut extra = unchanged.clone();
@@ -459,12 +505,6 @@ mod tests {
         assert!(verified.is_unsafe());
         assert_eq!(verified.channels[0].existing, 12, "capped by the config");
         // the run's own warnings are kept, the safety warnings are the check's
-        assert_eq!(
-            verified.warnings,
-            [
-                "BASE origin/main could not be used".to_string(),
-                p.warnings[0].clone()
-            ]
-        );
+        assert_eq!(verified.warnings, [base, p.warnings[0].clone()]);
     }
 }

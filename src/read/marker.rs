@@ -3,23 +3,72 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+use super::count::Counted;
 use super::pager::{FailedPage, PageError, PageLimit, PageOptions, page_all};
+use super::{Orphans, ReadOptions, in_flight, present};
+use crate::api::{ContactsApi, LookupPage};
+use crate::model::{self, Config, DesiredContact, Found, Identity, LiveContact, Marker};
 
-use crate::api::ContactsApi;
-use crate::model::{self, Config, DesiredContact, Identity, LiveContact, Marker};
+/// Page the marker on `client`'s channel and match the selected contacts of the channel
+/// (`items`: position in `selected`, contact) to what it found ([`match_marked`]). Page 1 tells
+/// how many pages there are: the reads the channel takes are announced again then. An error is
+/// the pager's: a channel that must stop, or paging that failed (every contact is then read one
+/// by one, and orphans are unknown).
+pub(super) async fn page_and_match<'a, C: ContactsApi>(
+    config: &Config,
+    client: &Counted<'_, C>,
+    marker: &Marker,
+    items: &[(usize, &'a DesiredContact)],
+    orphans: Orphans<'_>,
+    options: ReadOptions,
+) -> Result<Matched<'a>, PageError> {
+    let concurrency = in_flight(config, client.channel(), options);
+    // Page 1 tells how many pages there are; the contacts paging will not find are guessed
+    // from its total until paging is done.
+    let limit = PageLimit::for_channel(config, client.channel(), options.max_pages);
+    let first = |page: &LookupPage| {
+        let pages = if page.last_page == u64::MAX {
+            page.total.div_ceil(page.per_page.max(1))
+        } else {
+            page.last_page
+        };
+        // whatever the server announces, the read stops at its limit
+        let pages = pages.min(limit.pages());
+        let pages = usize::try_from(pages).unwrap_or(usize::MAX);
+        let unmarked = items
+            .len()
+            .saturating_sub(usize::try_from(page.total).unwrap_or(usize::MAX));
+        client.planned(
+            pages
+                .saturating_add(unmarked)
+                .saturating_sub(client.calls()),
+        );
+    };
+    let marked = page_marked(
+        config,
+        client,
+        marker,
+        options.per_page,
+        concurrency,
+        limit,
+        first,
+    )
+    .await?;
+    Ok(match_marked(config, marked, items, orphans))
+}
 
 /// Every contact carrying the marker, through the pager: contacts the server returned without
 /// the marker's exact value (a loose match) are dropped. A failed later page only makes the list
 /// shorter (those contacts are then read one by one); a 401, a failed first page or more pages
 /// than `limit` is an error.
-pub(super) async fn page_marked<C: ContactsApi>(
+async fn page_marked<C: ContactsApi>(
     config: &Config,
     client: &C,
     marker: &Marker,
     per_page: u64,
     concurrency: usize,
     limit: PageLimit,
-    first: impl FnOnce(&crate::api::LookupPage),
+    first: impl FnOnce(&LookupPage),
 ) -> Result<Vec<LiveContact>, PageError> {
     let options = PageOptions {
         per_page,
@@ -130,5 +179,108 @@ impl<'a> MarkedIndex<'a> {
                     .map(Vec::as_slice)
             }
         }
+    }
+}
+
+/// What [`match_marked`] found.
+pub(super) struct Matched<'a> {
+    /// (position in `selected`, found) for each contact matched.
+    pub(super) found: Vec<(usize, Found)>,
+    /// The contacts paging did not find, to read one by one.
+    pub(super) single: Vec<(usize, &'a DesiredContact)>,
+    /// The channel's orphans.
+    pub(super) orphans: Vec<LiveContact>,
+}
+
+/// Match the selected contacts of a channel (`items`: position in `selected`, contact) to the
+/// `marked` contacts paging found: (position, found) for each contact matched, the contacts
+/// paging did not find (to read one by one), and the channel's orphans as `orphans` asks.
+fn match_marked<'a>(
+    config: &Config,
+    marked: Vec<LiveContact>,
+    items: &[(usize, &'a DesiredContact)],
+    orphans: Orphans<'_>,
+) -> Matched<'a> {
+    let index = MarkedIndex::new(config, &marked, items);
+    // Which marked contacts each desired contact matched (indices into `marked`);
+    // contacts are then moved out of `marked`, not cloned: on a big channel the
+    // copies would double the memory the reader holds.
+    let mut hits: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
+    let mut hit_buf: Vec<usize> = Vec::with_capacity(items.len());
+    let mut uses = vec![0usize; marked.len()];
+    let mut found: Vec<(usize, Found)> = Vec::new();
+    let mut single: Vec<(usize, &DesiredContact)> = Vec::new();
+    for (k, &(pos, c)) in items.iter().enumerate() {
+        match index.find(config, &c.identity) {
+            Some(h) if !h.is_empty() => {
+                for &i in h {
+                    uses[i] += 1;
+                }
+                let start = hit_buf.len();
+                hit_buf.extend_from_slice(h);
+                hits.push((k, start..hit_buf.len()));
+            }
+            _ => single.push((pos, c)),
+        }
+    }
+    drop(index);
+    let mut matched = vec![false; marked.len()];
+    let mut marked: Vec<Option<LiveContact>> = marked.into_iter().map(Some).collect();
+    for (k, range) in hits {
+        let (pos, c) = items[k];
+        let h = &hit_buf[range];
+        for &i in h {
+            matched[i] = true;
+        }
+        if let [i] = *h {
+            uses[i] -= 1;
+            let live = if uses[i] == 0 {
+                marked[i].take()
+            } else {
+                marked[i].clone()
+            };
+            match live {
+                Some(live) => {
+                    found.push((pos, present(config, live)));
+                }
+                // cannot happen (a contact leaves with its last use); reading it
+                // again is the safe answer if it ever does
+                None => single.push((pos, c)),
+            }
+        } else {
+            // a contact is only moved out by its last use, so every one is here
+            let ids = h
+                .iter()
+                .filter_map(|&i| {
+                    uses[i] -= 1;
+                    marked[i].as_ref().map(|c| c.id.clone())
+                })
+                .collect();
+            found.push((
+                pos,
+                Found::Ambiguous {
+                    ids,
+                    total: h.len() as u64,
+                },
+            ));
+        }
+    }
+    let unmatched = marked
+        .into_iter()
+        .zip(matched)
+        .filter(|(_, m)| !m)
+        .filter_map(|(c, _)| c);
+    let orphans = match orphans {
+        Orphans::None => Vec::new(),
+        Orphans::All => unmatched.collect(),
+        Orphans::Dropped(gone) => {
+            let named = Named::new(config, gone);
+            unmatched.filter(|c| named.names(config, c)).collect()
+        }
+    };
+    Matched {
+        found,
+        single,
+        orphans,
     }
 }

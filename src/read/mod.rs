@@ -16,7 +16,7 @@ pub mod pager;
 pub use one::{read_all, read_one};
 
 use count::{Counted, Events};
-use marker::{MarkedIndex, Named, carries_marker, page_marked};
+use marker::{carries_marker, page_and_match};
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
@@ -26,7 +26,7 @@ use futures::stream::{self, StreamExt};
 use crate::api::{ContactsApi, in_flight_for};
 use crate::model::{
     Config, DEFAULT_PAGE_SIZE, DesiredContact, Found, Identity, LiveContact, LiveState, Marker,
-    id_is_usable, managed_part, unusable_id_reason,
+    ReadFailure, id_is_usable, managed_part,
 };
 
 /// What the reader reports while it reads, for progress displays.
@@ -297,10 +297,12 @@ async fn read_groups<C: ContactsApi>(
                     (channel, found, orphans, counted.calls())
                 }
                 None => {
-                    let msg = format!("no API client for channel {channel}");
+                    let failure = ReadFailure::NoClient {
+                        channel: channel.to_string(),
+                    };
                     let found = items
                         .iter()
-                        .map(|&(pos, _)| (pos, Found::Failed(msg.clone())))
+                        .map(|&(pos, _)| (pos, Found::Failed(failure.clone())))
                         .collect();
                     (channel, found, Vec::new(), 0)
                 }
@@ -346,124 +348,22 @@ async fn read_channel<C: ContactsApi>(
     let mut paged = false;
 
     if let (true, Some(marker)) = (work.page, &config.marker) {
-        // Page 1 tells how many pages there are; the contacts paging will not find are guessed
-        // from its total until paging is done.
-        let limit = pager::PageLimit::for_channel(config, client.channel(), options.max_pages);
-        let first = |page: &crate::api::LookupPage| {
-            let pages = if page.last_page == u64::MAX {
-                page.total.div_ceil(page.per_page.max(1))
-            } else {
-                page.last_page
-            };
-            // whatever the server announces, the read stops at its limit
-            let pages = pages.min(limit.pages());
-            let pages = usize::try_from(pages).unwrap_or(usize::MAX);
-            let unmarked = items
-                .len()
-                .saturating_sub(usize::try_from(page.total).unwrap_or(usize::MAX));
-            client.planned(
-                pages
-                    .saturating_add(unmarked)
-                    .saturating_sub(client.calls()),
-            );
-        };
-        let paging = page_marked(
-            config,
-            client,
-            marker,
-            options.per_page,
-            concurrency,
-            limit,
-            first,
-        );
+        let paging = page_and_match(config, client, marker, items, work.orphans, options);
         match paging.await {
             Err(e) if e.stops_channel() => {
-                let msg = e.to_string();
+                let failure = ReadFailure::ChannelStopped {
+                    reason: e.to_string(),
+                };
                 let failed = items
                     .iter()
-                    .map(|&(pos, _)| (pos, Found::Failed(msg.clone())));
+                    .map(|&(pos, _)| (pos, Found::Failed(failure.clone())));
                 return (failed.collect(), Vec::new());
             }
             // paging failed: every contact is read one by one instead, and orphans are unknown
             Err(_) => {}
-            Ok(marked) => {
+            Ok(matched) => {
                 paged = true;
-                let index = MarkedIndex::new(config, &marked, items);
-                // Which marked contacts each desired contact matched (indices into `marked`);
-                // contacts are then moved out of `marked`, not cloned: on a big channel the
-                // copies would double the memory the reader holds.
-                let mut hits: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
-                let mut hit_buf: Vec<usize> = Vec::with_capacity(items.len());
-                let mut uses = vec![0usize; marked.len()];
-                single.clear();
-                for (k, &(pos, c)) in items.iter().enumerate() {
-                    match index.find(config, &c.identity) {
-                        Some(h) if !h.is_empty() => {
-                            for &i in h {
-                                uses[i] += 1;
-                            }
-                            let start = hit_buf.len();
-                            hit_buf.extend_from_slice(h);
-                            hits.push((k, start..hit_buf.len()));
-                        }
-                        _ => single.push((pos, c)),
-                    }
-                }
-                drop(index);
-                let mut matched = vec![false; marked.len()];
-                let mut marked: Vec<Option<LiveContact>> = marked.into_iter().map(Some).collect();
-                for (k, range) in hits {
-                    let (pos, c) = items[k];
-                    let h = &hit_buf[range];
-                    for &i in h {
-                        matched[i] = true;
-                    }
-                    if let [i] = *h {
-                        uses[i] -= 1;
-                        let live = if uses[i] == 0 {
-                            marked[i].take()
-                        } else {
-                            marked[i].clone()
-                        };
-                        match live {
-                            Some(live) => {
-                                found.push((pos, present(config, live)));
-                            }
-                            // cannot happen (a contact leaves with its last use); reading it
-                            // again is the safe answer if it ever does
-                            None => single.push((pos, c)),
-                        }
-                    } else {
-                        // a contact is only moved out by its last use, so every one is here
-                        let ids = h
-                            .iter()
-                            .filter_map(|&i| {
-                                uses[i] -= 1;
-                                marked[i].as_ref().map(|c| c.id.clone())
-                            })
-                            .collect();
-                        found.push((
-                            pos,
-                            Found::Ambiguous {
-                                ids,
-                                total: h.len() as u64,
-                            },
-                        ));
-                    }
-                }
-                let unmatched = marked
-                    .into_iter()
-                    .zip(matched)
-                    .filter(|(_, m)| !m)
-                    .filter_map(|(c, _)| c);
-                orphans = match work.orphans {
-                    Orphans::None => Vec::new(),
-                    Orphans::All => unmatched.collect(),
-                    Orphans::Dropped(gone) => {
-                        let named = Named::new(config, gone);
-                        unmatched.filter(|c| named.names(config, c)).collect()
-                    }
-                };
+                (found, single, orphans) = (matched.found, matched.single, matched.orphans);
             }
         }
     }
@@ -513,23 +413,30 @@ async fn read_each<'a, C: ContactsApi>(
     items: impl Iterator<Item = (usize, &'a Identity)>,
     concurrency: usize,
 ) -> (Vec<(usize, Found)>, bool) {
-    let stopped: Mutex<Option<String>> = Mutex::new(None);
+    let stopped: Mutex<Option<ReadFailure>> = Mutex::new(None);
     let stopped = &stopped;
     let found: Vec<(usize, Found)> = stream::iter(items)
         .map(|(pos, identity)| async move {
             let stop = stopped.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            if let Some(msg) = stop {
-                return (pos, Found::Failed(msg));
+            if let Some(failure) = stop {
+                return (pos, Found::Failed(failure));
             }
             match read_one(client, config, identity).await {
                 Ok(Found::Present(live)) => (pos, present(config, live)),
                 Ok(f) => (pos, f),
                 Err(e) if e.stops_channel() => {
-                    let msg = e.to_string();
-                    *stopped.lock().unwrap_or_else(|e| e.into_inner()) = Some(msg.clone());
-                    (pos, Found::Failed(msg))
+                    let failure = ReadFailure::ChannelStopped {
+                        reason: e.to_string(),
+                    };
+                    *stopped.lock().unwrap_or_else(|e| e.into_inner()) = Some(failure.clone());
+                    (pos, Found::Failed(failure))
                 }
-                Err(e) => (pos, Found::Failed(format!("reading it failed: {e}"))),
+                Err(e) => (
+                    pos,
+                    Found::Failed(ReadFailure::Call {
+                        reason: e.to_string(),
+                    }),
+                ),
             }
         })
         .buffer_unordered(concurrency.max(1))
@@ -571,7 +478,9 @@ pub async fn read_identities<C: ContactsApi>(
                 .map(|(pos, _)| {
                     (
                         pos,
-                        Found::Failed(format!("no API client for channel {channel}")),
+                        Found::Failed(ReadFailure::NoClient {
+                            channel: channel.to_string(),
+                        }),
                     )
                 })
                 .collect(),
@@ -596,10 +505,7 @@ fn present(config: &Config, live: LiveContact) -> Found {
     if id_is_usable(&live.id) {
         Found::Present(managed_part(config, live))
     } else {
-        Found::Failed(format!(
-            "the platform holds it under an ID no call can use: {}",
-            unusable_id_reason(&live.id)
-        ))
+        Found::Failed(ReadFailure::UnusableId { id: live.id })
     }
 }
 
@@ -1122,7 +1028,9 @@ mod tests {
             });
         let (state, fakes) = read(&cfg, vec![web], &[0], opts(100, true)).await;
         assert_eq!(fakes["web"].reads(), 1);
-        assert!(matches!(&state.contacts[0].1, Found::Failed(m) if m.contains("WEB_TOKEN")));
+        assert!(
+            matches!(&state.contacts[0].1, Found::Failed(f @ ReadFailure::ChannelStopped { .. }) if f.to_string().contains("WEB_TOKEN"))
+        );
     }
 
     #[tokio::test]

@@ -4,7 +4,7 @@
 //! ones included), and by apply to find a contact whose create had an unknown outcome.
 
 use crate::api::{ApiError, ContactsApi};
-use crate::model::{self, Config, FieldType, Found, Identity, LiveContact};
+use crate::model::{self, Config, FieldType, Found, Identity, LiveContact, ReadFailure};
 
 /// Pages a key look-up reads, at most, to tell exact matches from a loosely matching server's
 /// near misses (only ever needed when the server matches loosely and page 1 is full of misses).
@@ -26,7 +26,9 @@ pub async fn read_one<C: ContactsApi>(
         }),
         Identity::Key { field, value } => {
             Ok(match read_key(client, config, field, value).await? {
-                None => Found::Failed(format!("the key field {field} has no value to look up")),
+                None => Found::Failed(ReadFailure::NoKeyValue {
+                    field: field.clone(),
+                }),
                 Some(m) => m.found(field),
             })
         }
@@ -93,11 +95,11 @@ impl Matches {
     fn found(mut self, field: &str) -> Found {
         let n = self.exact.len() as u64;
         match self.exact.len() {
-            0 | 1 if !self.complete => Found::Failed(format!(
-                "the look-up of {field}={} returned {} contacts, too many to check which hold \
-                 exactly that value",
-                self.query, self.server_total
-            )),
+            0 | 1 if !self.complete => Found::Failed(ReadFailure::TooManyToCheck {
+                field: field.to_string(),
+                query: self.query,
+                returned: self.server_total,
+            }),
             0 => Found::Absent,
             1 => Found::Present(self.exact.remove(0)),
             _ => Found::Ambiguous {

@@ -84,15 +84,16 @@ pub enum PageError {
     /// The server still announced more pages of contacts never seen before when the read had
     /// taken the most pages it may.
     #[error(
-        "channel {channel}: stopped paging {url} after {pages} pages, the most one read takes \
+        "channel {channel}: stopped paging {} after {pages} pages, the most one read takes \
          ({limit}), while the server still announced more pages of contacts never seen before; \
-         if the channel really holds that many, raise the ceiling with --max-pages N"
+         if the channel really holds that many, raise the ceiling with --max-pages N",
+        url.as_deref().unwrap_or("the channel's host")
     )]
     TooManyPages {
         /// Channel name.
         channel: String,
-        /// The channel's API root, as the client names it.
-        url: String,
+        /// The channel's API root, as the client names it (`None`: the client names none).
+        url: Option<String>,
         /// Pages read.
         pages: u64,
         /// The limit that stopped it.
@@ -186,10 +187,7 @@ pub async fn page_all<C: ContactsApi>(
         if next > ceiling {
             return Err(PageError::TooManyPages {
                 channel: client.channel().to_string(),
-                url: client
-                    .endpoint()
-                    .unwrap_or("the channel's host")
-                    .to_string(),
+                url: client.endpoint().map(str::to_string),
                 pages: ceiling,
                 limit: options.limit,
             });

@@ -2,7 +2,7 @@
 //! an update with field and tag changes, an unchanged contact, an ambiguous key, an orphan, a
 //! second channel) made by the real planner, and apply reports over it. Test-only.
 
-use crate::apply::{ApplyReport, ContactOutcome, NotRun, Outcome};
+use crate::apply::{ApplyReport, ContactFailure, ContactOutcome, NotRun, Outcome};
 use crate::model::{Config, DesiredContact, Identity, Safety, SourceLoc};
 use crate::model::{Found, LiveState};
 use crate::plan::{self, Action, Plan, PlanOptions};
@@ -194,11 +194,12 @@ pub(crate) fn costly_plan() -> Plan {
     let mut live = live_state();
     live.reads = [("web".to_string(), 1_000), ("viber".to_string(), 2)].into();
     let options = PlanOptions {
-        warnings: vec![
-            "--changed-since origin/main: the config there is not valid (1 problem, first: \
-             contacts.yaml:3:5: unknown field \"bogus\"), so every contact was read"
-                .into(),
-        ],
+        warnings: vec![plan::Warning::InvalidBase {
+            flag: "--changed-since".into(),
+            base: "origin/main".into(),
+            problems: 1,
+            first: Some("contacts.yaml:3:5: unknown field \"bogus\"".into()),
+        }],
         ..PlanOptions::default()
     };
     plan::plan(&config(), live, options)
@@ -249,7 +250,9 @@ pub(crate) fn failed_report() -> ApplyReport {
         if c.identity == email("ana@example.com") {
             o.outcome = Outcome::Failed;
             o.calls_done = 1;
-            o.error = Some("403: Contact is blocked".into());
+            o.error = Some(ContactFailure::Call {
+                error: "403: Contact is blocked".into(),
+            });
         }
         if c.channel == "viber" {
             o.outcome = Outcome::NotRun;
@@ -277,11 +280,7 @@ pub(crate) fn left_report() -> ApplyReport {
         o.id = c.id.clone();
         o.calls_done = 0;
         o.not_run = Some(NotRun::TimeBudget);
-        o.error = Some(
-            "not started: its calls could not have finished within the time budget; the next \
-             apply continues with it"
-                .into(),
-        );
+        o.error = Some(ContactFailure::TimeBudget);
     }
     report.requests_sent = report.outcomes.iter().map(|o| o.calls_done).sum::<usize>();
     report

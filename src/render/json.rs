@@ -3,11 +3,12 @@
 //! from serialize-only types private to this file, so the output shape is fixed here and nowhere
 //! else (changing a plan type cannot change it by accident). Decides nothing.
 
+use std::borrow::Cow;
 use std::io;
 
 use serde::Serialize;
 
-use super::action_name;
+use super::{action_name, problems};
 use crate::apply::{ApplyReport, ContactOutcome, NotRun, Outcome};
 use crate::model::FieldWrite;
 use crate::plan::{Call, ContactPlan, Plan, Summary};
@@ -20,7 +21,7 @@ struct JsonPlan<'a> {
     format_version: u32,
     summary: JsonSummary,
     contacts: Vec<JsonContact<'a>>,
-    warnings: &'a [String],
+    warnings: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     applied: Option<JsonApplied>,
 }
@@ -75,7 +76,7 @@ struct JsonContact<'a> {
     tags_added: &'a [String],
     tags_removed: &'a [String],
     /// Why the contact could not be planned or, in a report, why it failed.
-    error: Option<&'a str>,
+    error: Option<Cow<'a, str>>,
     /// The exact calls apply makes for it, in order: what is reviewed is what runs.
     calls: Vec<JsonCall<'a>>,
     #[serde(flatten)]
@@ -189,10 +190,9 @@ fn contact<'a>(c: &'a ContactPlan, outcome: Option<&'a ContactOutcome>) -> JsonC
             .collect(),
         tags_added: &c.tags_added,
         tags_removed: &c.tags_removed,
-        error: c
-            .error
-            .as_deref()
-            .or(outcome.and_then(|o| o.error.as_deref())),
+        error: problems::contact_error(c)
+            .map(Cow::Owned)
+            .or(outcome.and_then(|o| o.error.as_ref().map(|e| Cow::Owned(e.to_string())))),
         calls: c.calls.iter().map(JsonCall::from).collect(),
         result: outcome.map(|o| JsonResult {
             result: result_name(o.outcome),
@@ -236,7 +236,7 @@ pub fn plan(plan: &Plan, w: &mut dyn io::Write) -> io::Result<()> {
             format_version: FORMAT_VERSION,
             summary: (&plan.summary).into(),
             contacts: plan.contacts.iter().map(|c| contact(c, None)).collect(),
-            warnings: &plan.warnings,
+            warnings: problems::warnings(&plan.warnings),
             applied: None,
         },
     )
@@ -265,7 +265,7 @@ pub fn report(report: &ApplyReport, w: &mut dyn io::Write) -> io::Result<()> {
                 .enumerate()
                 .map(|(i, c)| contact(c, report.outcomes.get(i)))
                 .collect(),
-            warnings: &report.plan.warnings,
+            warnings: problems::warnings(&report.plan.warnings),
             applied: Some(JsonApplied {
                 requests_sent: report.requests_sent,
                 failed: count(Outcome::Failed),

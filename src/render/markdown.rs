@@ -7,6 +7,7 @@
 
 use std::io;
 
+use super::problems;
 use super::{
     Tally, by_channel, calls_per_channel, contact_name, cost, diff_lines, escape_controls,
     human_duration, is_left, is_listed, no_changes_sentence, plural, report_heading, report_hints,
@@ -159,8 +160,8 @@ fn names<'a>(items: impl Iterator<Item = &'a str>) -> String {
 
 /// The `changes` cell of a contact's row.
 fn changes_cell(c: &ContactPlan) -> String {
-    if let Some(error) = &c.error {
-        return escape(error);
+    if let Some(error) = problems::contact_error(c) {
+        return escape(&error);
     }
     if c.action == Action::Orphan && c.calls.is_empty() {
         return "not in the config but carries the marker; `--prune` removes its managed tags \
@@ -252,7 +253,7 @@ pub fn plan(plan: &Plan, w: &mut dyn io::Write) -> io::Result<()> {
     if !plan.warnings.is_empty() {
         let mut block = String::from("> [!WARNING]\n");
         for warning in &plan.warnings {
-            block.push_str(&format!("> {}\n", escape(warning)));
+            block.push_str(&format!("> {}\n", escape(&problems::warning(warning))));
         }
         block.push('\n');
         doc.fixed(block);
@@ -377,7 +378,11 @@ pub fn report(report: &ApplyReport, w: &mut dyn io::Write, list_left: bool) -> i
                     "**failed**",
                     format!(
                         "{} ({} of {} calls done)",
-                        escape(o.error.as_deref().unwrap_or("failed")),
+                        escape(
+                            &o.error
+                                .as_ref()
+                                .map_or_else(|| "failed".into(), ToString::to_string)
+                        ),
                         o.calls_done,
                         o.calls_planned
                     ),
@@ -392,7 +397,7 @@ pub fn report(report: &ApplyReport, w: &mut dyn io::Write, list_left: bool) -> i
                 ),
                 Outcome::PlanError => (
                     "**not planned**",
-                    escape(c.error.as_deref().unwrap_or("error")),
+                    escape(&problems::contact_error(c).unwrap_or_else(|| "error".into())),
                 ),
                 Outcome::Done | Outcome::NoChange => (
                     match c.action {

@@ -11,6 +11,7 @@ mod controls;
 mod diff;
 pub mod json;
 pub mod markdown;
+pub(crate) mod problems;
 pub mod text;
 mod validate;
 mod words;

@@ -8,6 +8,7 @@ use std::io;
 
 use anstyle::{AnsiColor, Style};
 
+use super::problems;
 use super::{
     Mark, Sign, Tally, by_channel, calls_per_channel, contact_name, cost, diff_lines,
     escape_controls, is_left, is_shown, kept_line, no_changes_sentence, report_heading,
@@ -60,10 +61,11 @@ pub fn plan(plan: &Plan, w: &mut dyn io::Write, color: bool) -> io::Result<()> {
         let shared = shared_errors(&contacts);
         let mut shown_groups = BTreeSet::new();
         for c in contacts.iter().filter(|c| is_shown(c)) {
-            if let Some(error) = c.error.as_deref()
-                && let Some(group) = shared.get(error)
+            let error = problems::contact_error(c);
+            if let Some(error) = &error
+                && let Some((key, group)) = shared.get_key_value(error)
             {
-                if shown_groups.insert(error) {
+                if shown_groups.insert(key) {
                     write_error_group(w, &p, error, group)?;
                 }
                 continue;
@@ -88,7 +90,7 @@ pub fn plan(plan: &Plan, w: &mut dyn io::Write, color: bool) -> io::Result<()> {
                 _ => {}
             }
             writeln!(w, "{header}")?;
-            if let Some(error) = &c.error {
+            if let Some(error) = &error {
                 writeln!(w, "      {}", p.paint(RED, &escape_controls(error)))?;
             }
             for line in diff_lines(c) {
@@ -126,6 +128,7 @@ pub fn plan(plan: &Plan, w: &mut dyn io::Write, color: bool) -> io::Result<()> {
     }
 
     for warning in &plan.warnings {
+        let warning = problems::warning(warning);
         writeln!(w, "{} {warning}", p.paint(YELLOW.bold(), "Warning:"))?;
     }
     if !plan.warnings.is_empty() {
@@ -156,10 +159,10 @@ const GROUP_NAMES_SHOWN: usize = 3;
 
 /// The errors of a channel that more than [`GROUP_ERRORS_OVER`] contacts share (a refused token,
 /// an unreachable host): message → those contacts, in plan order.
-fn shared_errors<'a>(contacts: &[&'a ContactPlan]) -> BTreeMap<&'a str, Vec<&'a ContactPlan>> {
-    let mut by_error: BTreeMap<&str, Vec<&ContactPlan>> = BTreeMap::new();
+fn shared_errors<'a>(contacts: &[&'a ContactPlan]) -> BTreeMap<String, Vec<&'a ContactPlan>> {
+    let mut by_error: BTreeMap<String, Vec<&ContactPlan>> = BTreeMap::new();
     for c in contacts {
-        if let Some(e) = c.error.as_deref() {
+        if let Some(e) = problems::contact_error(c) {
             by_error.entry(e).or_default().push(c);
         }
     }
@@ -240,7 +243,11 @@ pub fn report(
                 w,
                 "{} {name}: {} ({} of {} calls done)",
                 p.paint(RED, "✗"),
-                escape_controls(o.error.as_deref().unwrap_or("failed")),
+                escape_controls(
+                    &o.error
+                        .as_ref()
+                        .map_or_else(|| "failed".into(), ToString::to_string)
+                ),
                 o.calls_done,
                 o.calls_planned
             )?,
@@ -249,7 +256,7 @@ pub fn report(
                 w,
                 "{} {name}: not planned: {}",
                 p.paint(RED, "!"),
-                escape_controls(c.error.as_deref().unwrap_or("error"))
+                escape_controls(&problems::contact_error(c).unwrap_or_else(|| "error".into()))
             )?,
         }
     }
@@ -291,6 +298,7 @@ pub fn report(
 mod tests {
     use super::super::fixtures;
     use super::*;
+    use crate::model::ReadFailure;
 
     fn render_plan(p: &Plan, color: bool) -> String {
         let mut out = Vec::new();
@@ -372,8 +380,16 @@ mod tests {
             .collect();
         let live = LiveState {
             contacts: (0..6)
-                .map(|i| (i, Found::Failed(refused.into())))
-                .chain([(6, Found::Failed("403: Forbidden".into()))])
+                .map(|i| {
+                    let reason = refused.into();
+                    (i, Found::Failed(ReadFailure::ChannelStopped { reason }))
+                })
+                .chain([(
+                    6,
+                    Found::Failed(ReadFailure::ChannelStopped {
+                        reason: "403: Forbidden".into(),
+                    }),
+                )])
                 .collect(),
             ..LiveState::default()
         };

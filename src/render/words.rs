@@ -272,15 +272,20 @@ pub(crate) fn report_problem(
     o: &ContactOutcome,
 ) -> Option<String> {
     match o.outcome {
-        Outcome::Failed => {
-            Some(escape_controls(o.error.as_deref().unwrap_or("failed")).into_owned())
-        }
+        Outcome::Failed => Some(
+            escape_controls(
+                &o.error
+                    .as_ref()
+                    .map_or_else(|| "failed".into(), ToString::to_string),
+            )
+            .into_owned(),
+        ),
         Outcome::NotRun if is_left(o) => Some("left for the next run (time budget)".into()),
         Outcome::NotRun if report.interrupted => Some("not run (interrupted)".into()),
         Outcome::NotRun => Some("not run".into()),
         Outcome::PlanError => Some(format!(
             "could not be planned: {}",
-            escape_controls(c.error.as_deref().unwrap_or("error"))
+            escape_controls(&super::problems::contact_error(c).unwrap_or_else(|| "error".into()))
         )),
         Outcome::Done | Outcome::NoChange => None,
     }

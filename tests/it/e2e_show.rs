@@ -110,11 +110,11 @@ fn show_refuses_a_file_that_is_not_a_plan_or_of_another_version() {
     plan_out(&env, &config, &file, "json");
     let saved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-    assert_eq!(saved["format_version"], 1);
+    assert_eq!(saved["format_version"], 2);
     assert_eq!(saved["kind"], "contactctl-plan");
 
     let mut newer = saved.clone();
-    newer["format_version"] = 2.into();
+    newer["format_version"] = 3.into();
     let newer_file = env.dir.path().join("newer.json");
     std::fs::write(&newer_file, newer.to_string()).unwrap();
     // the JSON a plan prints is not the saved file
@@ -124,7 +124,7 @@ fn show_refuses_a_file_that_is_not_a_plan_or_of_another_version() {
     for (file, says) in [
         (
             newer_file,
-            "is a plan of format version 2; this contactctl reads version 1".to_string(),
+            "is a plan of format version 3; this contactctl reads version 2".to_string(),
         ),
         (
             printed,
@@ -145,4 +145,47 @@ fn show_refuses_a_file_that_is_not_a_plan_or_of_another_version() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(&says), "{file:?}: {stderr}");
     }
+}
+
+#[test]
+fn a_plan_saved_by_an_older_contactctl_is_refused_without_a_call() {
+    let (env, config) = setup();
+    let file = env.dir.path().join("plan.json");
+    plan_out(&env, &config, &file, "json");
+    // format version 1 held a contact's error and the warnings as words: this build cannot
+    // read them back, so it asks for a new plan rather than guess
+    let mut saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    saved["format_version"] = 1.into();
+    saved["plan"]["warnings"] =
+        serde_json::json!(["channel web: 4 of 4 existing contacts would change"]);
+    std::fs::write(&file, saved.to_string()).unwrap();
+    let before = env.stats().total;
+
+    let apply = env
+        .cmd()
+        .args(["apply", "--auto-approve", "--plan"])
+        .arg(&file)
+        .arg(&config)
+        .output()
+        .unwrap();
+    let show = show(&file, "text");
+    for out in [apply, show] {
+        assert_eq!(out.status.code(), Some(1));
+        assert!(out.stdout.is_empty());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!(
+                "error: {} was made by an older contactctl: plan again (it is a plan of format \
+                 version 1; this contactctl reads version 2)",
+                file.display()
+            )),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("hint: make and review a new plan: contactctl plan --out FILE"),
+            "{stderr}"
+        );
+    }
+    assert_eq!(env.stats().total, before, "no API call");
 }

@@ -313,13 +313,13 @@ fn a_channel_answering_429_for_ever_stops_after_one_retry_schedule_and_the_other
         // one schedule for the whole channel: 11 attempts, then no other contact sends a call
         assert_eq!(hostile.requests(), 11);
         assert_eq!(clients["web"].stats().throttled_429, 11);
-        let failures: Vec<&str> = state
+        let failures: Vec<String> = state
             .contacts
             .iter()
             .filter_map(|(i, f)| match f {
-                contactctl::model::Found::Failed(m) if config.contacts[*i].channel == "web" => {
-                    Some(m.as_str())
-                }
+                contactctl::model::Found::Failed(
+                    m @ contactctl::model::ReadFailure::ChannelStopped { .. },
+                ) if config.contacts[*i].channel == "web" => Some(m.to_string()),
                 _ => None,
             })
             .collect();

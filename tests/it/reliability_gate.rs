@@ -9,6 +9,7 @@ use crate::support::reliability::*;
 use crate::support::{start_sandbox, wire};
 use contactctl::apply::ApplyReport;
 use contactctl::ops;
+use contactctl::plan::Warning;
 use contactctl::sandbox::{CallCounts, Faults, SandboxHandle};
 
 /// Calls a minute: high enough that nothing waits.
@@ -59,7 +60,10 @@ fn the_library_apply_refuses_a_plan_over_the_safety_limit_before_any_write() {
         match refused {
             Err(ops::Error::Unsafe { warnings }) => {
                 assert_eq!(warnings.len(), 1, "{warnings:?}");
-                assert!(warnings[0].contains("web"), "{warnings:?}");
+                assert!(
+                    matches!(&warnings[0], Warning::TooManyChanges { channel, .. } if channel == "web"),
+                    "{warnings:?}"
+                );
             }
             other => panic!("expected the safety gate's refusal, got {other:?}"),
         }

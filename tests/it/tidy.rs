@@ -6,6 +6,10 @@
 //! - the command-line crates (clap, indicatif) and printing to the terminal stay in `src/cli/`
 //!   and `src/main.rs`;
 //! - every source file opens with a `//!` comment saying what it owns;
+//! - the library below `ops/` that reads, plans and applies (`model`, `plan`, `read`, `apply`)
+//!   builds no sentence:
+//!   no string literal of two words outside errors' `#[error]`s, `impl Display`s and panics
+//!   (their words are their own); `src/render/problems.rs` words its typed problems;
 //! - every `.rs` file under `tests/` is compiled: reachable from the one test binary
 //!   (`tests/it/main.rs`) or from a bench's `#[path]` include, through `mod` lines and their
 //!   `#[path]` attributes. A file nothing reaches is never built, so its tests never run.
@@ -475,4 +479,204 @@ fn the_reachability_check_finds_a_file_no_mod_line_names() {
             "tests/shared/fake.rs",
         ]
     );
+}
+
+/// Where no sentence is built: the library below `ops/` that reads, plans and applies. Their
+/// failures and warnings are typed, and `src/render/` (or an error's own `#[error]`, or an
+/// `impl Display`) words them. README's design notes state the rule.
+const NO_SENTENCES: &[&str] = &["src/model/", "src/plan/", "src/read/", "src/apply/"];
+
+/// The spans (byte ranges, quotes included) of the string literals of `code`: `"..."`, `b"..."`
+/// and raw `r#"..."#`; char literals are skipped, lifetimes are not mistaken for them.
+fn string_spans(code: &str) -> Vec<(usize, usize)> {
+    let b = code.as_bytes();
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let mut spans = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'r' if (i == 0 || !ident(b[i - 1])) && matches!(b.get(i + 1), Some(b'"' | b'#')) => {
+                let hashes = b[i + 1..].iter().take_while(|&&c| c == b'#').count();
+                if b.get(i + 1 + hashes) != Some(&b'"') {
+                    i += 1;
+                    continue;
+                }
+                let close = format!("\"{}", "#".repeat(hashes));
+                let body = i + 2 + hashes;
+                let end = code[body..]
+                    .find(&close)
+                    .map_or(b.len(), |k| body + k + close.len());
+                spans.push((i, end));
+                i = end;
+            }
+            b'"' => {
+                let mut j = i + 1;
+                while j < b.len() && b[j] != b'"' {
+                    j += if b[j] == b'\\' { 2 } else { 1 };
+                }
+                spans.push((i, (j + 1).min(b.len())));
+                i = j + 1;
+            }
+            // a char literal ('x', '\n', '"'); a lifetime ('a) has no closing quote after one char
+            b'\'' if b.get(i + 1) == Some(&b'\\') => {
+                i += code[i + 2..].find('\'').map_or(b.len(), |k| k + 3);
+            }
+            b'\'' if b.get(i + 2) == Some(&b'\'') => i += 3,
+            _ => i += 1,
+        }
+    }
+    spans
+}
+
+/// The end (exclusive) of the group that opens at `open` (a `(` or `{`), strings skipped.
+fn group_end(code: &str, open: usize, spans: &[(usize, usize)]) -> usize {
+    let (up, down) = match code.as_bytes()[open] {
+        b'(' => (b'(', b')'),
+        _ => (b'{', b'}'),
+    };
+    let mut depth = 0usize;
+    let mut i = open;
+    while i < code.len() {
+        if let Some(&(_, end)) = spans.iter().find(|(s, _)| *s == i) {
+            i = end;
+            continue;
+        }
+        let c = code.as_bytes()[i];
+        if c == up {
+            depth += 1;
+        } else if c == down {
+            depth -= 1;
+            if depth == 0 {
+                return i + 1;
+            }
+        }
+        i += 1;
+    }
+    code.len()
+}
+
+/// The string literals of `code` outside `#[error(...)]` attributes, `panic!(...)`s, `impl ...
+/// Display for` blocks and serde's `fn expecting` (an error's, a panic's and a `Display`'s words
+/// are their own), without their quotes.
+fn literals_outside_own_words(code: &str) -> Vec<String> {
+    let spans = string_spans(code);
+    let in_string = |i: usize| spans.iter().any(|&(s, e)| s <= i && i < e);
+    let mut skipped: Vec<(usize, usize)> = Vec::new();
+    for own in ["#[error(", "panic!("] {
+        for (at, _) in code.match_indices(own) {
+            if !in_string(at) {
+                skipped.push((at, group_end(code, at + own.len() - 1, &spans)));
+            }
+        }
+    }
+    // `impl Display` blocks, and serde's `expecting` (what a deserializer's error says it wanted)
+    for (at, _) in code
+        .match_indices("impl")
+        .chain(code.match_indices("fn expecting("))
+    {
+        let line_end = code[at..].find('\n').map_or(code.len(), |k| at + k);
+        let line = &code[at..line_end];
+        if in_string(at) || !(line.contains("Display for ") || line.starts_with("fn expecting(")) {
+            continue;
+        }
+        if let Some(open) = code[at..].find('{').map(|k| at + k) {
+            skipped.push((at, group_end(code, open, &spans)));
+        }
+    }
+    spans
+        .iter()
+        .filter(|(s, _)| !skipped.iter().any(|(a, b)| a <= s && s < b))
+        .map(|&(s, e)| {
+            let lit = &code[s..e];
+            let body = lit.trim_start_matches(['r', 'b', '#']);
+            body.trim_end_matches('#').trim_matches('"').to_string()
+        })
+        .collect()
+}
+
+/// Whether a literal says a sentence: two words of letters (two or more each) with one space
+/// between them, once `{...}` placeholders are taken out. `"email"`, `"{field}={value}"`,
+/// `"--max-pages"` are not; `"no API client for channel {c}"` is.
+fn is_sentence(literal: &str) -> bool {
+    let mut text = String::new();
+    let mut depth = 0usize;
+    for c in literal.chars() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            c if depth == 0 => text.push(c),
+            _ => {}
+        }
+    }
+    let word = |w: &str| w.len() >= 2 && w.chars().all(|c| c.is_alphabetic());
+    text.split(|c: char| !(c.is_alphabetic() || c == ' '))
+        .flat_map(|run| {
+            let words: Vec<&str> = run.split(' ').collect();
+            words
+                .windows(2)
+                .map(|w| word(w[0]) && word(w[1]))
+                .collect::<Vec<_>>()
+        })
+        .any(|pair| pair)
+}
+
+/// The sentences `code` builds outside its errors' and `Display`s' own words.
+fn sentences(code: &str) -> Vec<String> {
+    literals_outside_own_words(code)
+        .into_iter()
+        .filter(|l| is_sentence(l))
+        .collect()
+}
+
+#[test]
+fn the_library_below_ops_builds_no_sentence() {
+    let mut wrong = Vec::new();
+    for (file, text) in sources() {
+        if !NO_SENTENCES.iter().any(|d| file.starts_with(d)) || is_test_only(&file) {
+            continue;
+        }
+        for s in sentences(&production_code(&text)) {
+            wrong.push(format!("{file}: {s:?}"));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "sentences built outside src/render/, src/cli/ and errors' own words (type the \
+         problem, word it in src/render/problems.rs):\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn the_sentence_rule_finds_a_sentence_and_leaves_errors_and_displays_alone() {
+    let code = r##"
+        let failure = format!("no API client for channel {channel}");
+        let key = format!("{field}={value}");
+        let flag = "--max-pages";
+        let c = '"';
+        let raw = r#"a "quoted" raw string"#;
+        #[derive(thiserror::Error)]
+        enum E {
+            #[error("the key field {field} has no value to look up")]
+            NoKeyValue { field: String },
+        }
+        impl fmt::Display for UnusableId<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an empty ID would address another endpoint")
+            }
+        }
+        fn after<'a>(x: &'a str) -> &'a str { "one more sentence" }
+        fn index(&self, name: &str) -> &V { panic!("no field {name:?}") }
+    "##;
+    assert_eq!(
+        sentences(code),
+        [
+            "no API client for channel {channel}",
+            "a \"quoted\" raw string",
+            "one more sentence"
+        ]
+    );
+    assert!(!is_sentence("email"));
+    assert!(!is_sentence("{} of {}"));
+    assert!(is_sentence("it exists now"));
 }

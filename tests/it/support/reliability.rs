@@ -533,13 +533,13 @@ pub fn check_report(report: &ApplyReport) -> Vec<String> {
                 o.outcome, c.action
             ));
         }
-        if c.action == Action::Error && c.error.as_deref().is_none_or(str::is_empty) {
+        if c.action == Action::Error && c.error.is_none() {
             problems.push(format!("{who}: planned as an error without a reason"));
         }
         match o.outcome {
             Outcome::Failed | Outcome::NotRun => {
                 failed += 1;
-                if o.error.as_deref().is_none_or(str::is_empty) {
+                if o.error.is_none() {
                     problems.push(format!("{who}: {:?} without a reason", o.outcome));
                 }
             }
