@@ -121,6 +121,7 @@ async fn run() {
     let workers = env_or("SANDBOX_BENCH_CONCURRENCY", 64);
     let sandbox = support::serve(state()).await;
     let base = sandbox.base_url();
+    contactctl::api::install_tls_provider();
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(workers)
         .build()

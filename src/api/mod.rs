@@ -15,7 +15,7 @@ use crate::model::{FieldWrite, LiveContact};
 pub use cancel::{Cancel, CancelHandle};
 pub use client::{
     CallCounts, ClientOptions, ClientStats, HttpClient, LogFn, MAX_RESPONSE_BYTES, RequestLog,
-    http_client,
+    http_client, install_tls_provider,
 };
 pub use limiter::{Forecast, RateLimiter, in_flight_for};
 pub use secret::{Secret, SecretError};

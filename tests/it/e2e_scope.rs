@@ -666,7 +666,7 @@ fn a_saved_plan_is_checked_by_one_read_per_contact_it_changes_and_refused_when_o
 
     // Someone creates u10 by hand meanwhile: the saved create no longer holds.
     let created = env.rt.block_on(async {
-        reqwest::Client::new()
+        crate::support::http::client()
             .post(format!("{}/v1/contact", env.sandbox.base_url()))
             .bearer_auth(crate::support::WEB_TOKEN)
             .json(&serde_json::json!({"custom_fields": [{"name": "email", "value": "u10@x.example"}]}))

@@ -6,7 +6,7 @@
 //! the first apply's report named exactly the contacts it did not finish.
 //!
 //! A failure prints its seed and config; rerun one seed with `REL_SEED=<seed>`. Totals are
-//! printed as `FIGURES ...` lines (`cargo test --test reliability_random -- --nocapture`).
+//! printed as `FIGURES ...` lines (`cargo test --test it reliability_random:: -- --nocapture`).
 
 use crate::support::reliability::*;
 use crate::support::{start_sandbox, wire};

@@ -193,7 +193,7 @@ fn load(name: &'static str, text: &str) -> Doc {
 async fn replay(sandbox: &SandboxHandle, doc: &Doc, curl: &Curl, token: &str) -> (u16, Value) {
     let url = curl.url.replacen(&doc.root, &sandbox.base_url(), 1);
     assert_ne!(url, curl.url, "the example's host is the document's");
-    let http = reqwest::Client::new();
+    let http = crate::support::http::client();
     let method = Method::from_bytes(curl.method.as_bytes()).unwrap();
     let mut req = http.request(method, url);
     for (k, v) in &curl.headers {

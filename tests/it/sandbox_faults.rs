@@ -300,7 +300,7 @@ async fn random_faults_are_the_same_for_the_same_seed_and_order() {
 async fn admin_endpoints_show_state_and_stats_and_set_faults() {
     let (s, api) = with_faults(Faults::default()).await;
     let admin = |path: &str| format!("http://{}/_sandbox/{path}", s.addr());
-    let http = reqwest::Client::new();
+    let http = crate::support::http::client();
     api.create(&[("email", "admin@example.com")]).await;
     api.call(
         Method::POST,

@@ -25,7 +25,7 @@ fn the_checked_in_schema_is_the_generated_one() {
         checked_in == contactctl::config::schema_json(),
         "{SCHEMA_FILE} is out of date. Regenerate it with\n    \
          cargo run -- schema > {SCHEMA_FILE}\n\
-         (or, before the CLI has the command: cargo test --test schema -- --ignored \
+         (or, before the CLI has the command: cargo test --test it -- --ignored schema::\
          write_the_schema_file)"
     );
 }

@@ -126,10 +126,19 @@ fn contact_segment(id: &str, viber: bool) -> Result<String, ApiError> {
     }
 }
 
+/// Make rustls's ring provider the process's TLS provider, which every `reqwest` client then
+/// uses: reqwest is built without a provider of its own (see Cargo.toml). Call it before building
+/// any `reqwest::Client` (without one, building it panics); calling it again changes nothing.
+pub fn install_tls_provider() {
+    // Err only when a provider is already installed, which is all this asks.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// The one shared `reqwest` client: connection pooling, `timeout` per request (body included),
 /// a shorter connect timeout, no redirects (a redirected PUT must not silently become a GET),
 /// user agent `contactctl/<version>`.
 pub fn http_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
+    install_tls_provider();
     reqwest::Client::builder()
         .user_agent(concat!("contactctl/", env!("CARGO_PKG_VERSION")))
         .timeout(timeout)

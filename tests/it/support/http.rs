@@ -12,6 +12,7 @@ use serde_json::Value;
 /// A client that keeps no idle connections and has no timeouts, so it sets no timers: tests
 /// with tokio's paused clock then see time move only when the sandbox (or the test) sleeps.
 pub fn client() -> reqwest::Client {
+    contactctl::api::install_tls_provider();
     reqwest::Client::builder()
         .pool_max_idle_per_host(0)
         .build()

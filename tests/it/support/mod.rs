@@ -202,7 +202,7 @@ impl Env {
             "custom_fields": fields.iter().map(|(n, v)| serde_json::json!({"name": n, "value": v})).collect::<Vec<_>>()
         });
         let status = self.rt.block_on(async {
-            reqwest::Client::new()
+            crate::support::http::client()
                 .put(url)
                 .bearer_auth(WEB_TOKEN)
                 .json(&body)
