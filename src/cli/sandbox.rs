@@ -40,6 +40,8 @@ pub async fn run(args: SandboxArgs, out: &Output) -> Result<Exit, CommandError> 
             addr: addr.to_string(),
             source,
         })?;
+    let stopped = super::signals::listen_for_ctrl_c()
+        .map_err(|e| CommandError::new(format!("listening for Ctrl-C: {e}")))?;
     out.stdout(|w| {
         writeln!(
             w,
@@ -58,9 +60,7 @@ pub async fn run(args: SandboxArgs, out: &Output) -> Result<Exit, CommandError> 
         writeln!(w, "Tokens: {from}.")?;
         writeln!(w, "Press Ctrl-C to stop.")
     })?;
-    tokio::signal::ctrl_c()
-        .await
-        .map_err(|e| CommandError::new(format!("waiting for Ctrl-C: {e}")))?;
+    stopped.await;
     handle.shutdown().await;
     Ok(Exit::Ok)
 }

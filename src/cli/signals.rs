@@ -1,5 +1,6 @@
 //! Ctrl-C and SIGTERM during apply: the first stops new calls (the run finishes the calls in
-//! flight and reports), the second stops at once.
+//! flight and reports), the second stops at once. Ctrl-C for commands that run until it
+//! (`sandbox`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -41,4 +42,25 @@ async fn interrupt_signal() -> std::io::Result<()> {
         };
     }
     tokio::signal::ctrl_c().await
+}
+
+/// A Ctrl-C (SIGINT) listener registered now, before the caller says "press Ctrl-C": a Ctrl-C
+/// sent at once is caught, where `tokio::signal::ctrl_c()` would only listen from its first poll
+/// (and one arriving between its handler's install and its listening was lost: the process
+/// then ran on).
+pub fn listen_for_ctrl_c() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    #[cfg(unix)]
+    {
+        let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+        Ok(async move {
+            int.recv().await;
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let mut int = tokio::signal::windows::ctrl_c()?;
+        Ok(async move {
+            int.recv().await;
+        })
+    }
 }
