@@ -73,9 +73,110 @@ pub struct EditNote {
 pub struct Refusal {
     /// Where the value that cannot be edited for this contact alone is.
     pub at: SourceLoc,
-    /// Why, in words.
-    pub reason: String,
+    /// Why.
+    pub reason: RefusalReason,
 }
+
+/// Why a contact's value cannot be adopted; its `#[error]` words it (the report's `reason`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RefusalReason {
+    /// The contact's file could not be read again.
+    #[error("its file could not be read again")]
+    FileUnreadable,
+    /// The contact's file no longer parses.
+    #[error("its file no longer parses")]
+    FileUnparsable,
+    /// No `sources:` entry reads the CSV file.
+    #[error("the sources: entry that names this file was not found")]
+    NoSourceEntry,
+    /// The contact's CSV row is gone.
+    #[error("its row was not found")]
+    NoRow,
+    /// The field's CSV column is gone.
+    #[error("its column was not found")]
+    NoColumn,
+    /// A field the platform cleared, in a source where an empty cell means "leave alone".
+    #[error(
+        "{0} is empty on the platform, and an empty cell means \"leave alone\" in this source (empty: keep); set empty: clear on it, or clear the cell and apply"
+    )]
+    EmptyCellKeeps(String),
+    /// A tag the source's `tags:` gives every row.
+    #[error(
+        "tag {0:?} is given to every row of this source (its tags:): it cannot be removed for one row"
+    )]
+    TagOfEveryRow(String),
+    /// The tags drifted and the source has no tags column.
+    #[error("its tags drifted, and this source has no tags column (tags_column:) to write them in")]
+    NoTagsColumn,
+    /// The platform's value is not one the config accepts for the field.
+    #[error("the platform's {field} is not a valid {ty}: {why}")]
+    Invalid {
+        /// The field.
+        field: String,
+        /// Its type's name.
+        ty: &'static str,
+        /// Why the value is not of that type.
+        why: String,
+    },
+    /// The value is shared through a YAML anchor or alias.
+    #[error(
+        "this value is shared through a YAML anchor or alias (& / *): adopting it for this contact would change the others too; edit it by hand"
+    )]
+    Shared,
+    /// The contact is no longer where the config said.
+    #[error("it was not found in its file again")]
+    ContactGone,
+    /// The contact has no `fields:` mapping.
+    #[error("it has no fields: mapping")]
+    NoFields,
+    /// The contact does not write the field.
+    #[error("field {0} was not found")]
+    NoField(String),
+    /// The value is a block scalar.
+    #[error("this value is a block scalar (| or >): edit it by hand")]
+    BlockScalar,
+    /// The contact has no `tags:` list.
+    #[error("it has no tags: list")]
+    NoTags,
+    /// The contact's `tags:` is not a list.
+    #[error("its tags: is not a list")]
+    TagsNotAList,
+    /// The edit itself could not be made: the editor's own error.
+    #[error("{0}")]
+    Edit(String),
+}
+
+/// Why a drifted contact is left for `apply`; its `#[error]` words it (the report's `reason`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LeftReason {
+    /// The contact is not on the platform.
+    #[error("not on the platform: apply creates it")]
+    Create,
+    /// The contact could not be planned: the plan's words for why.
+    #[error("could not be planned: {0}")]
+    NotPlanned(String),
+    /// The marker field is not written yet.
+    #[error("the marker is not written yet: apply writes it")]
+    Marker,
+    /// A `write: if_empty` field the platform has no value for.
+    #[error("{0} is empty on the platform (write: if_empty): apply fills it")]
+    IfEmpty(String),
+    /// A `write: add` tag the platform lacks.
+    #[error("tag {0:?} (write: add) is not on the platform: apply adds it")]
+    AddOnlyTag(String),
+}
+
+/// Both reasons serialize as their words (the JSON report's `reason` strings).
+macro_rules! serialize_as_words {
+    ($($t:ty),*) => {$(
+        impl Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+    )*};
+}
+serialize_as_words!(RefusalReason, LeftReason);
 
 /// Something only `apply` resolves.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -86,8 +187,8 @@ pub struct Left {
     pub identity: Identity,
     /// Where it is defined.
     pub source: Option<SourceLoc>,
-    /// What apply will do, in words.
-    pub reason: String,
+    /// What apply will do.
+    pub reason: LeftReason,
 }
 
 /// A platform contact the repo does not name.

@@ -18,7 +18,8 @@ use super::targets::select;
 use crate::api::RequestLog;
 use crate::config::{self, At, CsvRecord, FileSource, Fs, Node, NodeKind, Style};
 use crate::edit::report::{
-    Adopted, Adoption, ContactAdoption, EditNote, FileChange, Left, NotInRepo, Refusal,
+    Adopted, Adoption, ContactAdoption, EditNote, FileChange, Left, LeftReason, NotInRepo, Refusal,
+    RefusalReason,
 };
 use crate::edit::yaml::{Expect, List, Quote};
 use crate::edit::{self, Splice};
@@ -170,19 +171,16 @@ pub fn adopt(config: &Config, plan: &Plan, read: &ReadFiles) -> Result<Adoption,
     let mut splices: BTreeMap<Arc<str>, Vec<Splice>> = BTreeMap::new();
     let mut order: Vec<Arc<str>> = Vec::new();
     for c in &plan.contacts {
-        let left = |reason: String| Left {
+        let left = |reason: LeftReason| Left {
             channel: c.channel.clone(),
             identity: c.identity.clone(),
             source: c.source.clone(),
             reason,
         };
         match c.action {
-            Action::Create => out
-                .left_for_apply
-                .push(left("not on the platform: apply creates it".to_string())),
-            Action::Error => out.left_for_apply.push(left(format!(
-                "could not be planned: {}",
-                crate::render::problems::contact_error(c).unwrap_or_else(|| "error".into())
+            Action::Create => out.left_for_apply.push(left(LeftReason::Create)),
+            Action::Error => out.left_for_apply.push(left(LeftReason::NotPlanned(
+                crate::render::problems::contact_error(c).unwrap_or_else(|| "error".into()),
             ))),
             Action::Orphan => out.not_in_repo.push(NotInRepo {
                 channel: c.channel.clone(),
@@ -276,26 +274,21 @@ impl<'a> Context<'a> {
     }
 
     /// The drift of `c` adopt can take back; what only apply resolves goes to `left`.
-    fn drift(&self, c: &ContactPlan, left: &mut dyn FnMut(String)) -> Vec<Drift> {
+    fn drift(&self, c: &ContactPlan, left: &mut dyn FnMut(LeftReason)) -> Vec<Drift> {
         let marker = self.config.marker.as_ref().map(|m| m.field.as_str());
         let mut out = Vec::new();
         for f in &c.fields {
             if Some(f.name.as_str()) == marker {
-                left("the marker is not written yet: apply writes it".to_string());
+                left(LeftReason::Marker);
             } else if self.config.field_mode(&f.name) == WriteMode::IfEmpty && f.before.is_none() {
-                left(format!(
-                    "{} is empty on the platform (write: if_empty): apply fills it",
-                    f.name
-                ));
+                left(LeftReason::IfEmpty(f.name.clone()));
             } else {
                 out.push(Drift::Field(f.name.clone(), f.before.clone()));
             }
         }
         for t in &c.tags_added {
             if self.config.tag_mode(t) == TagWrite::Add {
-                left(format!(
-                    "tag {t:?} (write: add) is not on the platform: apply adds it"
-                ));
+                left(LeftReason::AddOnlyTag(t.clone()));
             } else {
                 out.push(Drift::RemoveTag(t.clone()));
             }
@@ -317,12 +310,12 @@ impl<'a> Context<'a> {
         let file = desired.source.file.clone();
         let text = self
             .text(&file)
-            .ok_or_else(|| refusal(&desired.source, "its file could not be read again"))?;
+            .ok_or_else(|| refusal(&desired.source, RefusalReason::FileUnreadable))?;
         if self.read.get(&*file).is_some_and(|(p, _)| is_yaml(p)) {
             let config = self.config;
             let root = self
                 .yaml_root(&file)
-                .ok_or_else(|| refusal(&desired.source, "its file no longer parses"))?;
+                .ok_or_else(|| refusal(&desired.source, RefusalReason::FileUnparsable))?;
             yaml_contact(config, root, &text, desired, drift)
         } else {
             self.csv_contact(&text, desired, drift)
@@ -337,12 +330,9 @@ impl<'a> Context<'a> {
         drift: &[Drift],
     ) -> Result<Edits, Refusal> {
         let file = desired.source.file.clone();
-        let source = self.csv_source(&file).ok_or_else(|| {
-            refusal(
-                &desired.source,
-                "the sources: entry that names this file was not found",
-            )
-        })?;
+        let source = self
+            .csv_source(&file)
+            .ok_or_else(|| refusal(&desired.source, RefusalReason::NoSourceEntry))?;
         let records = self
             .csv
             .entry(file.clone())
@@ -353,7 +343,7 @@ impl<'a> Context<'a> {
                 .iter()
                 .find(|r| r.line as usize == desired.source.line),
         ) else {
-            return Err(refusal(&desired.source, "its row was not found"));
+            return Err(refusal(&desired.source, RefusalReason::NoRow));
         };
         let cell_text = |range: &std::ops::Range<usize>| {
             edit::csv::unquote(text.get(range.clone()).unwrap_or_default())
@@ -374,7 +364,7 @@ impl<'a> Context<'a> {
                     let header_name = source.columns.get(name).map_or(name.as_str(), |h| h);
                     let j = column(header_name)
                         .filter(|j| *j < row.cells.len())
-                        .ok_or_else(|| refusal(&desired.source, "its column was not found"))?;
+                        .ok_or_else(|| refusal(&desired.source, RefusalReason::NoColumn))?;
                     let new_value = match value {
                         Some(v) => {
                             valid(self.config.field_type(name), name, v, &at_cell(j))?;
@@ -384,11 +374,7 @@ impl<'a> Context<'a> {
                         None => {
                             return Err(refusal(
                                 &at_cell(j),
-                                &format!(
-                                    "{name} is empty on the platform, and an empty cell means \
-                                     \"leave alone\" in this source (empty: keep); set empty: \
-                                     clear on it, or clear the cell and apply"
-                                ),
+                                RefusalReason::EmptyCellKeeps(name.clone()),
                             ));
                         }
                     };
@@ -410,13 +396,7 @@ impl<'a> Context<'a> {
                 Drift::AddTag(t) => tags_add.push(t.clone()),
                 Drift::RemoveTag(t) => {
                     if let Some(at) = source.tags.get(t) {
-                        return Err(refusal(
-                            at,
-                            &format!(
-                                "tag {t:?} is given to every row of this source (its tags:): \
-                                 it cannot be removed for one row"
-                            ),
-                        ));
+                        return Err(refusal(at, RefusalReason::TagOfEveryRow(t.clone())));
                     }
                     tags_remove.push(t.clone());
                 }
@@ -428,13 +408,7 @@ impl<'a> Context<'a> {
                 .as_deref()
                 .and_then(column)
                 .filter(|j| *j < row.cells.len())
-                .ok_or_else(|| {
-                    refusal(
-                        &source.at,
-                        "its tags drifted, and this source has no tags column (tags_column:) \
-                         to write them in",
-                    )
-                })?;
+                .ok_or_else(|| refusal(&source.at, RefusalReason::NoTagsColumn))?;
             let range = row.cells[j].clone();
             let (old, quoted) = cell_text(&range);
             let value = edit::csv::tags(&old, &tags_remove, &tags_add);
@@ -547,10 +521,10 @@ fn is_yaml(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == "yaml" || e == "yml")
 }
 
-fn refusal(at: &SourceLoc, reason: &str) -> Refusal {
+fn refusal(at: &SourceLoc, reason: RefusalReason) -> Refusal {
     Refusal {
         at: at.clone(),
-        reason: reason.to_string(),
+        reason,
     }
 }
 
@@ -559,10 +533,11 @@ fn valid(ty: FieldType, name: &str, value: &str, at: &SourceLoc) -> Result<(), R
     check_value(ty, value).map_err(|why| {
         refusal(
             at,
-            &format!(
-                "the platform's {name} is not a valid {}: {why}",
-                ty.as_str()
-            ),
+            RefusalReason::Invalid {
+                field: name.to_string(),
+                ty: ty.as_str(),
+                why,
+            },
         )
     })
 }
@@ -613,9 +588,6 @@ fn contact_node<'n>(root: &'n Node, desired: &DesiredContact) -> Option<&'n Node
     }
 }
 
-const SHARED: &str = "this value is shared through a YAML anchor or alias (& / *): \
-                      adopting it for this contact would change the others too; edit it by hand";
-
 /// The edits of a contact written in YAML.
 fn yaml_contact(
     config: &Config,
@@ -626,7 +598,7 @@ fn yaml_contact(
 ) -> Result<Edits, Refusal> {
     let file = desired.source.file.clone();
     let node = contact_node(root, desired)
-        .ok_or_else(|| refusal(&desired.source, "it was not found in its file again"))?;
+        .ok_or_else(|| refusal(&desired.source, RefusalReason::ContactGone))?;
     let loc = |at: &At| {
         let (line, col) = edit::line_col(text, at.start as usize);
         SourceLoc {
@@ -654,20 +626,17 @@ fn yaml_contact(
             Drift::Field(name, value) => {
                 let fields = node
                     .get("fields")
-                    .ok_or_else(|| refusal(&desired.source, "it has no fields: mapping"))?;
+                    .ok_or_else(|| refusal(&desired.source, RefusalReason::NoFields))?;
                 let entry = fields.entry(name).ok_or_else(|| {
-                    refusal(&desired.source, &format!("field {name} was not found"))
+                    refusal(&desired.source, RefusalReason::NoField(name.clone()))
                 })?;
                 let v = &entry.value;
                 if v.at.shared {
                     // where this contact uses it (an alias's bytes are its anchor's)
-                    return Err(refusal(&pos_loc(&file, v), SHARED));
+                    return Err(refusal(&pos_loc(&file, v), RefusalReason::Shared));
                 }
                 if matches!(v.at.style, Style::Block | Style::Flow | Style::Lines) {
-                    return Err(refusal(
-                        &loc(&v.at),
-                        "this value is a block scalar (| or >): edit it by hand",
-                    ));
+                    return Err(refusal(&loc(&v.at), RefusalReason::BlockScalar));
                 }
                 let ty = config.field_type(name);
                 let new = match value {
@@ -690,7 +659,7 @@ fn yaml_contact(
                 };
                 let (start, end) = (v.at.start as usize, v.at.end as usize);
                 let splice = edit::yaml::set_value(text, entry.key_end as usize, start, end, &new)
-                    .map_err(|e| refusal(&loc(&v.at), &e.to_string()))?;
+                    .map_err(|e| refusal(&loc(&v.at), RefusalReason::Edit(e.to_string())))?;
                 let old = text.get(start..end).unwrap_or_default();
                 out.notes
                     .push(note(splice.start, old, &new, Adopted::Field(name.clone())));
@@ -705,13 +674,13 @@ fn yaml_contact(
     }
     let entry = node
         .entry("tags")
-        .ok_or_else(|| refusal(&desired.source, "it has no tags: list"))?;
+        .ok_or_else(|| refusal(&desired.source, RefusalReason::NoTags))?;
     let list = &entry.value;
     if list.at.shared {
-        return Err(refusal(&pos_loc(&file, list), SHARED));
+        return Err(refusal(&pos_loc(&file, list), RefusalReason::Shared));
     }
     let NodeKind::Seq(items) = &list.kind else {
-        return Err(refusal(&loc(&list.at), "its tags: is not a list"));
+        return Err(refusal(&loc(&list.at), RefusalReason::TagsNotAList));
     };
     let flow = list.at.style == Style::Flow;
     let indexes: Vec<usize> = items
@@ -736,7 +705,7 @@ fn yaml_contact(
             .collect(),
     };
     let splices = edit::yaml::edit_list(text, &spec, &indexes, &written)
-        .map_err(|e| refusal(&loc(&list.at), &e.to_string()))?;
+        .map_err(|e| refusal(&loc(&list.at), RefusalReason::Edit(e.to_string())))?;
     out.splices.extend(splices);
     for &i in &indexes {
         let item = &items[i];
@@ -990,7 +959,11 @@ mod tests {
             with_action(Action::Orphan, None),
         ]);
         let a = adopt(&config, &p, &read).unwrap();
-        let left: Vec<&str> = a.left_for_apply.iter().map(|l| l.reason.as_str()).collect();
+        let left: Vec<String> = a
+            .left_for_apply
+            .iter()
+            .map(|l| l.reason.to_string())
+            .collect();
         assert_eq!(
             left,
             [

@@ -405,8 +405,8 @@ pub async fn recheck<C: ContactsApi>(
     if !stale.is_empty() {
         return Err(Error::PlatformChanged {
             // applied: every contact with calls is already as the plan would make it
-            applied: stale.len() == planned.len() && stale.iter().all(|s| s.applied),
-            contacts: stale.into_iter().map(|s| s.contact).collect(),
+            applied: stale.len() == planned.len() && stale.iter().all(|s| s.applied()),
+            contacts: stale,
         });
     }
     // The platform is as it was: the file's calls must be the ones the config plans from it.

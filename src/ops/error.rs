@@ -3,6 +3,7 @@
 //! channels, contacts, the underlying error), never a token, never a pre-rendered hint.
 
 use std::collections::BTreeSet;
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::api::ApiError;
@@ -10,13 +11,15 @@ use crate::config::Diagnostic;
 use crate::read::pager::PageError;
 use crate::sandbox::SandboxError;
 
-use super::saved::SavedPlanError;
+use super::git::GitAction;
+use super::import::{NotImported, QueryProblem};
+use super::saved::{SavedPlanError, Stale};
 
 /// Why an operation could not run, or refused to.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The config has problems, each with its `file:line:col`.
-    #[error("{}", config_problems(path, diagnostics))]
+    #[error("{}", ConfigProblems { path, diagnostics })]
     Config {
         /// The config as the user named it.
         path: PathBuf,
@@ -38,7 +41,7 @@ pub enum Error {
     #[error("no token: set the environment variable{} {}", if missing.len() == 1 { "" } else { "s" }, missing.iter().map(|(var, ch)| format!("{var} (channel {ch})")).collect::<Vec<_>>().join(", "))]
     NoToken {
         /// (environment variable, channel) of each missing token.
-        missing: Vec<(String, String)>,
+        missing: Vec<(TokenVariable, String)>,
     },
     /// A channel's `base_url` is not a URL the client can use.
     #[error("channel {channel}: base_url {url} is not a valid URL ({reason})")]
@@ -126,7 +129,7 @@ pub enum Error {
     #[error("{action}: {reason}")]
     Git {
         /// What was being done.
-        action: String,
+        action: GitAction,
         /// What git said.
         reason: String,
     },
@@ -178,10 +181,10 @@ pub enum Error {
         } else {
             "the platform changed since the plan was saved, so it no longer holds"
         },
-        contacts.join(", "))]
+        contacts.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))]
     PlatformChanged {
-        /// The contacts that changed, in words (`email=a@b.c on web (why)`).
-        contacts: Vec<String>,
+        /// The contacts that changed, each with why.
+        contacts: Vec<Stale>,
         /// Every one of them is already as the plan would make it.
         applied: bool,
     },
@@ -222,7 +225,7 @@ pub enum Error {
     },
     /// `import --field` is not a look-up the API can make.
     #[error("{0}")]
-    BadQuery(String),
+    BadQuery(QueryProblem),
     /// A look-up that an import depends on failed.
     #[error("looking up {query}: {source}")]
     Lookup {
@@ -232,10 +235,10 @@ pub enum Error {
         source: PageError,
     },
     /// Some `--id`s of an import were not found (the others were written).
-    #[error("{} of the IDs asked for could not be imported (the others were written): {}", missing.len(), missing.join("; "))]
+    #[error("{} of the IDs asked for could not be imported (the others were written): {}", missing.len(), missing.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     ImportMissing {
-        /// `ID: why`, per ID.
-        missing: Vec<String>,
+        /// Each ID and why.
+        missing: Vec<NotImported>,
     },
     /// Some imported contacts could not be rows of a sheet (the others were written).
     #[error("{} of the contacts could not be written as rows of the sheet (the others were written): {}", not_written.len(), not_written.join("; "))]
@@ -296,16 +299,43 @@ impl Error {
 }
 
 /// "3 problems in lists/event.csv": the one file they are in, or how many files of the config.
-fn config_problems(path: &Path, diagnostics: &[Diagnostic]) -> String {
-    let n = diagnostics.len();
-    let s = if n == 1 { "" } else { "s" };
-    let files: BTreeSet<&str> = diagnostics.iter().map(|d| &*d.loc.file).collect();
-    match files.len() {
-        1 => format!(
-            "{n} problem{s} in {}",
-            files.first().copied().unwrap_or_default()
-        ),
-        0 => format!("{n} problem{s} in {}", path.display()),
-        k => format!("{n} problem{s} in {k} files of {}", path.display()),
+struct ConfigProblems<'a> {
+    path: &'a Path,
+    diagnostics: &'a [Diagnostic],
+}
+
+impl fmt::Display for ConfigProblems<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.diagnostics.len();
+        let s = if n == 1 { "" } else { "s" };
+        let files: BTreeSet<&str> = self.diagnostics.iter().map(|d| &*d.loc.file).collect();
+        match files.len() {
+            1 => write!(
+                f,
+                "{n} problem{s} in {}",
+                files.first().copied().unwrap_or_default()
+            ),
+            0 => write!(f, "{n} problem{s} in {}", self.path.display()),
+            k => write!(f, "{n} problem{s} in {k} files of {}", self.path.display()),
+        }
+    }
+}
+
+/// How a missing token's variable is named to the user: by its name when it looks like one,
+/// else by where the config sets `token_env` (its value may be a token pasted by mistake).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenVariable {
+    /// A variable name (`CONTACTS_WEB_TOKEN`).
+    Named(String),
+    /// The `file:line:col` of a `token_env` whose value does not look like a variable name.
+    At(String),
+}
+
+impl fmt::Display for TokenVariable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TokenVariable::Named(name) => f.write_str(name),
+            TokenVariable::At(at) => write!(f, "named by token_env at {at}"),
+        }
     }
 }

@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Component, Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::Mutex;
 
 use super::Error;
@@ -59,13 +59,13 @@ impl GitTree {
             (false, false) => given_parent.clone(),
         };
         let top = git(&dir, &["rev-parse", "--show-toplevel"]).map_err(|e| match e {
-            GitError::Failed(reason) => Error::NotAGitRepository {
-                path: config.to_path_buf(),
-                reason,
-            },
             GitError::Spawn(e) => Error::Git {
-                action: "running git".into(),
+                action: GitAction::Running,
                 reason: e.to_string(),
+            },
+            failed => Error::NotAGitRepository {
+                path: config.to_path_buf(),
+                reason: failed.to_string(),
             },
         })?;
         let top = PathBuf::from(String::from_utf8_lossy(&top).trim_end_matches('\n'));
@@ -93,7 +93,7 @@ impl GitTree {
             .map(Path::to_path_buf)
             .map_err(|_| Error::NotAGitRepository {
                 path: config.to_path_buf(),
-                reason: format!("it is not under the repository at {}", top.display()),
+                reason: GitError::Outside(top.clone()).to_string(),
             })?;
         let repo_config = match (is_dir, config.file_name()) {
             (false, Some(name)) => repo_dir.join(name),
@@ -106,7 +106,7 @@ impl GitTree {
             args.extend(["--", dir_arg.as_str()]);
         }
         let listing = git(&top, &args).map_err(|e| Error::Git {
-            action: format!("listing the files at {reference}"),
+            action: GitAction::Listing(reference.to_string()),
             reason: e.to_string(),
         })?;
         let (files, mut dirs) = parse_listing(&listing);
@@ -155,7 +155,7 @@ impl GitTree {
     fn not_found(path: &Path) -> io::Error {
         io::Error::new(
             io::ErrorKind::NotFound,
-            format!("{} is not in the commit", path.display()),
+            BatchError::NotInCommit(path.to_path_buf()),
         )
     }
 }
@@ -195,7 +195,7 @@ impl FileSource for GitTree {
         }
         match batch.as_mut() {
             Some(b) => b.read(&blob.oid),
-            None => Err(io::Error::other("git cat-file did not start")),
+            None => Err(io::Error::other(BatchError::NotStarted)),
         }
     }
 
@@ -260,7 +260,7 @@ impl Batch {
             .spawn()?;
         let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
             let _ = child.kill();
-            return Err(io::Error::other("git cat-file has no pipes"));
+            return Err(io::Error::other(BatchError::NoPipes));
         };
         Ok(Batch {
             child,
@@ -279,7 +279,7 @@ impl Batch {
             .split_whitespace()
             .nth(2)
             .and_then(|s| s.parse().ok())
-            .ok_or_else(|| io::Error::other(format!("git cat-file answered {header:?}")))?;
+            .ok_or_else(|| io::Error::other(BatchError::Answered(header.clone())))?;
         let mut bytes = vec![0; size];
         self.stdout.read_exact(&mut bytes)?;
         let mut newline = [0u8; 1];
@@ -296,12 +296,34 @@ impl Drop for Batch {
     }
 }
 
+/// What was being done when a git command failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GitAction {
+    /// Starting git at all.
+    Running,
+    /// Listing the files at a reference.
+    Listing(String),
+}
+
+impl std::fmt::Display for GitAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GitAction::Running => f.write_str("running git"),
+            GitAction::Listing(reference) => write!(f, "listing the files at {reference}"),
+        }
+    }
+}
+
 /// How a git command failed.
 enum GitError {
     /// git could not be run.
     Spawn(io::Error),
     /// It ran and failed: what it said.
     Failed(String),
+    /// It ran, failed and said nothing: the command and its exit status.
+    Exited(String, ExitStatus),
+    /// The config's directory is not under the repository's top (a link out of it).
+    Outside(PathBuf),
 }
 
 impl std::fmt::Display for GitError {
@@ -309,8 +331,25 @@ impl std::fmt::Display for GitError {
         match self {
             GitError::Spawn(e) => write!(f, "cannot run git: {e}"),
             GitError::Failed(reason) => f.write_str(reason),
+            GitError::Exited(args, status) => write!(f, "git {args} exited with {status}"),
+            GitError::Outside(top) => {
+                write!(f, "it is not under the repository at {}", top.display())
+            }
         }
     }
+}
+
+/// Why reading a file of the commit failed (carried in an `io::Error`).
+#[derive(Debug, thiserror::Error)]
+enum BatchError {
+    #[error("{} is not in the commit", .0.display())]
+    NotInCommit(PathBuf),
+    #[error("git cat-file did not start")]
+    NotStarted,
+    #[error("git cat-file has no pipes")]
+    NoPipes,
+    #[error("git cat-file answered {0:?}")]
+    Answered(String),
 }
 
 /// Run `git -C dir args`; its stdout, or what it said on stderr.
@@ -326,11 +365,11 @@ fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, GitError> {
         Ok(out.stdout)
     } else {
         let said = String::from_utf8_lossy(&out.stderr).trim().to_string();
-        Err(GitError::Failed(if said.is_empty() {
-            format!("git {} exited with {}", args.join(" "), out.status)
+        Err(if said.is_empty() {
+            GitError::Exited(args.join(" "), out.status)
         } else {
-            said
-        }))
+            GitError::Failed(said)
+        })
     }
 }
 

@@ -78,7 +78,7 @@ pub struct ImportOutcome {
     /// The fragment and its counts.
     pub imported: Imported,
     /// For each `--id` not found: `ID: why`.
-    pub missing: Vec<String>,
+    pub missing: Vec<NotImported>,
 }
 
 /// Read the contacts `request` asks for and build their fragment; write it to `request.out`
@@ -168,7 +168,7 @@ pub async fn import(
 async fn get_all<C: ContactsApi>(
     client: &C,
     ids: &[String],
-) -> Result<(Vec<LiveContact>, Vec<String>), ApiError> {
+) -> Result<(Vec<LiveContact>, Vec<NotImported>), ApiError> {
     let mut seen = HashSet::new();
     let ids: Vec<&String> = ids.iter().filter(|id| seen.insert(id.as_str())).collect();
     let results: Vec<(&String, Result<Option<LiveContact>, ApiError>)> = stream::iter(ids)
@@ -181,9 +181,9 @@ async fn get_all<C: ContactsApi>(
     for (id, result) in results {
         match result {
             Ok(Some(c)) => found.push(c),
-            Ok(None) => missing.push(format!("{id}: no such contact")),
+            Ok(None) => missing.push(NotImported::NoSuchContact(id.clone())),
             Err(e) if e.stops_channel() => return Err(e),
-            Err(e) => missing.push(format!("{id}: {e}")),
+            Err(e) => missing.push(NotImported::Failed(id.clone(), e.to_string())),
         }
     }
     Ok((found, missing))
@@ -198,9 +198,9 @@ pub fn query_value(
     value: &str,
 ) -> Result<String, Error> {
     if value.is_empty() {
-        return Err(Error::BadQuery(format!(
-            "--field {field}=: the look-up needs a value"
-        )));
+        return Err(Error::BadQuery(QueryProblem::NoValue {
+            field: field.to_string(),
+        }));
     }
     if config.field_type(field) == FieldType::Boolean && config.fields.contains_key(field) {
         let format = config
@@ -211,12 +211,49 @@ pub fn query_value(
         return match value.to_ascii_lowercase().as_str() {
             "true" => Ok(format.write(true).to_string()),
             "false" => Ok(format.write(false).to_string()),
-            _ => Err(Error::BadQuery(format!(
-                "--field {field}={value}: {field} is a boolean field; give true or false"
-            ))),
+            _ => Err(Error::BadQuery(QueryProblem::NotBoolean {
+                field: field.to_string(),
+                value: value.to_string(),
+            })),
         };
     }
     Ok(value.to_string())
+}
+
+/// Why an `import --field` is not a look-up the API can make.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryProblem {
+    /// `--field NAME=` with nothing to look up.
+    #[error("--field {field}=: the look-up needs a value")]
+    NoValue {
+        /// The field.
+        field: String,
+    },
+    /// A declared boolean field looked up with something other than true or false.
+    #[error("--field {field}={value}: {field} is a boolean field; give true or false")]
+    NotBoolean {
+        /// The field.
+        field: String,
+        /// What was given.
+        value: String,
+    },
+    /// The argument has no `=` or no name before it.
+    #[error("--field {arg}: write it as NAME=VALUE, e.g. --field customer_type=premium")]
+    NotNameValue {
+        /// The argument as given.
+        arg: String,
+    },
+}
+
+/// An `--id` an import could not get.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotImported {
+    /// The platform has no contact with this ID.
+    #[error("{0}: no such contact")]
+    NoSuchContact(String),
+    /// Getting it failed: the ID and the call's error.
+    #[error("{0}: {1}")]
+    Failed(String, String),
 }
 
 /// `NAME=VALUE` split at the first `=`.
@@ -225,9 +262,9 @@ pub fn parse_query(arg: &str) -> Result<(String, String), Error> {
         Some((name, value)) if !name.trim().is_empty() => {
             Ok((name.trim().to_string(), value.to_string()))
         }
-        _ => Err(Error::BadQuery(format!(
-            "--field {arg}: write it as NAME=VALUE, e.g. --field customer_type=premium"
-        ))),
+        _ => Err(Error::BadQuery(QueryProblem::NotNameValue {
+            arg: arg.to_string(),
+        })),
     }
 }
 

@@ -20,7 +20,8 @@ pub mod scope;
 pub mod session;
 pub mod targets;
 
-pub use error::Error;
+pub use error::{Error, TokenVariable};
+pub use git::GitAction;
 pub use scope::Base;
 pub use session::{Endpoint, Session, connect, load};
 pub use targets::{Targets, select};

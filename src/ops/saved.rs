@@ -3,13 +3,14 @@
 //! unchanged, and every planned contact as it was on the platform.
 
 use std::collections::BTreeSet;
+use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::Error;
-use crate::model::{Config, Found, LiveContact, normalize};
+use crate::model::{Config, Found, Identity, LiveContact, ReadFailure, normalize};
 use crate::plan::{Action, Call, ContactPlan, Plan, managed_part};
 
 /// Version of the saved-plan file format this build writes and reads. 2: a contact's `error`
@@ -35,7 +36,7 @@ pub enum SavedPlanError {
         /// The file.
         path: PathBuf,
         /// What it is instead.
-        reason: String,
+        reason: NotAPlan,
     },
     /// The file is a saved plan of an older format version: an older contactctl made it.
     #[error("{} was made by an older contactctl: plan again (it is a plan of format version {found}; this contactctl reads version {FORMAT_VERSION})", path.display())]
@@ -53,6 +54,26 @@ pub enum SavedPlanError {
         /// Its `format_version`.
         found: u64,
     },
+}
+
+/// Why a file is not a saved plan.
+#[derive(Debug, thiserror::Error)]
+pub enum NotAPlan {
+    /// It is not JSON, or not an object.
+    #[error("not a JSON object: {0}")]
+    NotJson(serde_json::Error),
+    /// Its `kind` is another.
+    #[error("its kind is {0:?}")]
+    OtherKind(String),
+    /// It has no `kind`.
+    #[error("it has no \"kind\"")]
+    NoKind,
+    /// It has no `format_version`.
+    #[error("it has no \"format_version\"")]
+    NoVersion,
+    /// It is a plan of this version that does not parse.
+    #[error("it is damaged: {0}")]
+    Damaged(serde_json::Error),
 }
 
 /// A plan saved by `plan --out`, with what is needed to tell whether it went stale.
@@ -123,16 +144,16 @@ pub fn load(path: &Path) -> Result<SavedPlan, SavedPlanError> {
         path: path.to_path_buf(),
         source,
     })?;
-    let not_a_plan = |reason: String| SavedPlanError::NotAPlan {
+    let not_a_plan = |reason: NotAPlan| SavedPlanError::NotAPlan {
         path: path.to_path_buf(),
         reason,
     };
     let header: Header =
-        serde_json::from_str(&text).map_err(|e| not_a_plan(format!("not a JSON object: {e}")))?;
+        serde_json::from_str(&text).map_err(|e| not_a_plan(NotAPlan::NotJson(e)))?;
     if header.kind.as_deref() != Some(KIND) {
         return Err(not_a_plan(match header.kind {
-            Some(kind) => format!("its kind is {kind:?}"),
-            None => "it has no \"kind\"".to_string(),
+            Some(kind) => NotAPlan::OtherKind(kind),
+            None => NotAPlan::NoKind,
         }));
     }
     match header.format_version {
@@ -149,19 +170,67 @@ pub fn load(path: &Path) -> Result<SavedPlan, SavedPlanError> {
                 found,
             });
         }
-        None => return Err(not_a_plan("it has no \"format_version\"".to_string())),
+        None => return Err(not_a_plan(NotAPlan::NoVersion)),
     }
-    serde_json::from_str(&text).map_err(|e| not_a_plan(format!("it is damaged: {e}")))
+    serde_json::from_str(&text).map_err(|e| not_a_plan(NotAPlan::Damaged(e)))
 }
 
-/// A planned contact that no longer holds.
+/// A planned contact that no longer holds; it words itself `identity on channel (why)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stale {
-    /// `identity on channel (why)`.
-    pub contact: String,
+    /// The contact's identity.
+    pub identity: Identity,
+    /// Its channel.
+    pub channel: String,
+    /// How it differs from what the plan was made against.
+    pub why: StaleReason,
+}
+
+impl Stale {
     /// It is already as the plan's calls would make it: the plan (or the same change) was
     /// applied since it was saved.
-    pub applied: bool,
+    pub fn applied(&self) -> bool {
+        self.why == StaleReason::Applied
+    }
+}
+
+impl fmt::Display for Stale {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} on {} ({})", self.identity, self.channel, self.why)
+    }
+}
+
+/// Why a planned contact no longer holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StaleReason {
+    /// It is already as the plan would make it.
+    Applied,
+    /// A contact to create exists now.
+    ExistsNow,
+    /// Its managed fields or tags changed.
+    Changed,
+    /// It no longer exists.
+    Gone,
+    /// Its key matches this many contacts.
+    Ambiguous {
+        /// The matches.
+        total: u64,
+    },
+    /// It could not be read again.
+    Unreadable(ReadFailure),
+}
+
+impl fmt::Display for StaleReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StaleReason::Applied => f.write_str("it is already as this plan would make it"),
+            StaleReason::ExistsNow => f.write_str("it exists now"),
+            StaleReason::Changed => f.write_str("its fields or tags changed"),
+            StaleReason::Gone => f.write_str("it no longer exists"),
+            StaleReason::Ambiguous { total } => write!(f, "its key matches {total} contacts"),
+            StaleReason::Unreadable(failure) => write!(f, "it could not be read: {failure}"),
+        }
+    }
 }
 
 /// The planned contacts (those with calls) that no longer hold. `fresh` is what a read of each
@@ -173,7 +242,7 @@ pub fn stale_contacts(config: &Config, planned: &[&ContactPlan], fresh: &[Found]
         .iter()
         .zip(fresh)
         .filter_map(|(c, found)| {
-            let (why, applied) = match (c.action, found) {
+            let why = match (c.action, found) {
                 (Action::Create, Found::Absent) => return None,
                 (action, Found::Present(live)) => {
                     let live = managed_part(config, live.clone());
@@ -182,21 +251,20 @@ pub fn stale_contacts(config: &Config, planned: &[&ContactPlan], fresh: &[Found]
                     }
                     let applied = as_planned(config, c, &live);
                     match (applied, action) {
-                        (true, _) => ("it is already as this plan would make it".to_string(), true),
-                        (false, Action::Create) => ("it exists now".to_string(), false),
-                        (false, _) => ("its fields or tags changed".to_string(), false),
+                        (true, _) => StaleReason::Applied,
+                        (false, Action::Create) => StaleReason::ExistsNow,
+                        (false, _) => StaleReason::Changed,
                     }
                 }
-                (Action::Create, Found::Ambiguous { .. }) => ("it exists now".to_string(), false),
-                (_, Found::Absent) => ("it no longer exists".to_string(), false),
-                (_, Found::Ambiguous { total, .. }) => {
-                    (format!("its key matches {total} contacts"), false)
-                }
-                (_, Found::Failed(message)) => (format!("it could not be read: {message}"), false),
+                (Action::Create, Found::Ambiguous { .. }) => StaleReason::ExistsNow,
+                (_, Found::Absent) => StaleReason::Gone,
+                (_, Found::Ambiguous { total, .. }) => StaleReason::Ambiguous { total: *total },
+                (_, Found::Failed(failure)) => StaleReason::Unreadable(failure.clone()),
             };
             Some(Stale {
-                contact: format!("{} on {} ({why})", c.identity, c.channel),
-                applied,
+                identity: c.identity.clone(),
+                channel: c.channel.clone(),
+                why,
             })
         })
         .collect()
@@ -340,10 +408,14 @@ mod tests {
         for (planned, found, why) in cases {
             let what = format!("{:?} found {found:?}", planned.action);
             let stale = stale_contacts(&config, &[planned], &[found]);
-            let expected: Vec<Stale> = why
-                .map(|w| Stale {
-                    contact: format!("email=a@x.example on web ({w})"),
-                    applied: w.starts_with("it is already"),
+            let stale: Vec<(String, bool)> =
+                stale.iter().map(|s| (s.to_string(), s.applied())).collect();
+            let expected: Vec<(String, bool)> = why
+                .map(|w| {
+                    (
+                        format!("email=a@x.example on web ({w})"),
+                        w.starts_with("it is already"),
+                    )
                 })
                 .into_iter()
                 .collect();

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::Error;
+use super::error::TokenVariable;
 use crate::api::{
     Cancel, CancelHandle, ClientOptions, HttpClient, RateLimiter, RequestLog, Secret, http_client,
 };
@@ -216,7 +217,7 @@ fn configured_endpoints(
 /// The token variable of `channel` as a message names it: its name when it looks like one
 /// (`CONTACTS_WEB_TOKEN`), else where the config writes it, as a name of another shape may be a
 /// token pasted in by mistake and must not reach a CI log.
-fn shown_variable(channel: &Channel) -> String {
+fn shown_variable(channel: &Channel) -> TokenVariable {
     let name = &channel.token_env;
     let mut chars = name.chars();
     let looks_like_one = chars
@@ -224,9 +225,9 @@ fn shown_variable(channel: &Channel) -> String {
         .is_some_and(|c| c.is_ascii_uppercase() || c == '_')
         && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
     if looks_like_one {
-        name.clone()
+        TokenVariable::Named(name.clone())
     } else {
-        format!("named by token_env at {}", channel.token_env_at)
+        TokenVariable::At(channel.token_env_at.to_string())
     }
 }
 

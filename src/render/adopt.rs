@@ -212,7 +212,7 @@ fn json(a: &Adoption, w: &mut dyn io::Write) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::edit::report::{ContactAdoption, EditNote, FileChange, Refusal};
+    use crate::edit::report::{ContactAdoption, EditNote, FileChange, Refusal, RefusalReason};
     use crate::model::{Identity, SourceLoc};
 
     fn sample() -> Adoption {
@@ -244,7 +244,7 @@ mod tests {
                     edits: vec![],
                     refusal: Some(Refusal {
                         at: loc("c.yaml", 9, 9),
-                        reason: "shared".into(),
+                        reason: RefusalReason::Edit("shared".into()),
                     }),
                 },
             ],
