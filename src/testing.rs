@@ -9,6 +9,8 @@ use crate::model::{
     Marker, Safety, SourceLoc,
 };
 
+use crate::plan::{Action, Call, ContactPlan};
+
 pub mod fake;
 
 /// A channel named `name`: `http://127.0.0.1:1/api`, token in `{NAME}_TOKEN`, 100 calls a
@@ -84,6 +86,26 @@ pub fn key(field: &str, value: &str) -> Identity {
     Identity::Key {
         field: field.into(),
         value: value.into(),
+    }
+}
+
+/// The plan of a contact of channel `web` found by `email`: `action` by `calls`, and nothing
+/// else (no ID, no changes, no error, no source, no live state).
+pub fn contact_plan(email: &str, action: Action, calls: Vec<Call>) -> ContactPlan {
+    ContactPlan {
+        channel: "web".into(),
+        identity: key("email", email),
+        id: None,
+        action,
+        fields: vec![],
+        kept: vec![],
+        tags_added: vec![],
+        tags_removed: vec![],
+        error: None,
+        calls,
+        marker_only: false,
+        source: None,
+        live: None,
     }
 }
 

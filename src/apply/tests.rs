@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 use super::NotRun;
 use super::*;
 use crate::api::{ApiError, RateLimiter};
-use crate::model::{Config, FieldWrite, Identity, SourceLoc};
+use crate::model::{Config, FieldWrite, SourceLoc};
 use crate::plan::{Action, Call, ContactPlan, Plan, Summary};
 use crate::testing;
 use crate::testing::fake::{FakeApi, Fault};
@@ -25,22 +25,9 @@ fn fw(name: &str, value: &str) -> FieldWrite {
 
 fn contact(email: &str, id: Option<&str>, action: Action, calls: Vec<Call>) -> ContactPlan {
     ContactPlan {
-        channel: "web".into(),
-        identity: Identity::Key {
-            field: "email".into(),
-            value: email.into(),
-        },
         id: id.map(String::from),
-        action,
-        fields: vec![],
-        kept: vec![],
-        tags_added: vec![],
-        tags_removed: vec![],
-        error: None,
-        calls,
-        marker_only: false,
         source: Some(SourceLoc::default()),
-        live: None,
+        ..crate::testing::contact_plan(email, action, calls)
     }
 }
 

@@ -309,22 +309,13 @@ mod tests {
     use crate::testing::{self, config, key};
 
     fn contact(action: Action, id: Option<&str>, live: Option<LiveContact>) -> ContactPlan {
+        let calls = vec![Call::AddTags {
+            tags: vec!["Blog Updates".into()],
+        }];
         ContactPlan {
-            channel: "web".into(),
-            identity: key("email", "a@x.example"),
             id: id.map(Into::into),
-            action,
-            fields: vec![],
-            kept: vec![],
-            tags_added: vec![],
-            tags_removed: vec![],
-            error: None,
-            calls: vec![Call::AddTags {
-                tags: vec!["Blog Updates".into()],
-            }],
-            marker_only: false,
-            source: None,
             live,
+            ..testing::contact_plan("a@x.example", action, calls)
         }
     }
 
