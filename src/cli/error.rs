@@ -1,7 +1,8 @@
 //! The command error: every failure of a command, converted once from the library's typed errors
 //! into a message and hints for the user (as jj's `CommandError`); every one exits 1 (SPEC's exit
-//! codes), and a refusal is told apart only for the apply report. Printed on stderr as `error: ...` followed by `hint: ...` lines; a config's
-//! problems come first, as `file:line:col: message` (with source excerpts on a terminal).
+//! codes), and a refusal is told apart only for the apply report. Printed on stderr as
+//! `error: ...` followed by `hint: ...` lines; a config's problems come first, as
+//! `file:line:col: message` (with source excerpts on a terminal).
 
 use std::path::Path;
 

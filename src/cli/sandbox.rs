@@ -40,7 +40,7 @@ pub async fn run(args: SandboxArgs, out: &Output) -> Result<Exit, CommandError> 
             addr: addr.to_string(),
             source,
         })?;
-    let stopped = super::signals::listen_for_ctrl_c()
+    let mut ctrl_c = super::signals::Interrupts::ctrl_c()
         .map_err(|e| CommandError::new(format!("listening for Ctrl-C: {e}")))?;
     out.stdout(|w| {
         writeln!(
@@ -60,7 +60,7 @@ pub async fn run(args: SandboxArgs, out: &Output) -> Result<Exit, CommandError> 
         writeln!(w, "Tokens: {from}.")?;
         writeln!(w, "Press Ctrl-C to stop.")
     })?;
-    stopped.await;
+    ctrl_c.next().await;
     handle.shutdown().await;
     Ok(Exit::Ok)
 }

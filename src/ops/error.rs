@@ -195,7 +195,8 @@ pub enum Error {
         crate::render::human_duration(*needed_seconds)
     )]
     BudgetBelowReads {
-        /// The channel whose reads take longest (channels sharing one token: their names, comma-separated; their reads queue together).
+        /// The channel whose reads take longest (channels sharing one token: their names,
+        /// comma-separated; their reads queue together).
         channel: String,
         /// The fewest reads it takes.
         reads: usize,
