@@ -161,13 +161,27 @@ impl StatusBody {
     }
 }
 
-fn scalar_text(v: serde_json::Value) -> Result<Option<String>, String> {
+/// A body the lenient parsing still cannot read: what was expected, and what was found.
+#[derive(Debug, thiserror::Error)]
+enum Unreadable {
+    /// A field value that is an object or a list where a scalar belongs.
+    #[error("expected a string, found {0}")]
+    Scalar(serde_json::Value),
+    /// An ID that is neither a string nor a number.
+    #[error("expected an ID (string or number), found {0}")]
+    Id(serde_json::Value),
+    /// `custom_fields` that is neither an object, `null` nor `[]`.
+    #[error("custom_fields: expected an object, found {0}")]
+    Fields(serde_json::Value),
+}
+
+fn scalar_text(v: serde_json::Value) -> Result<Option<String>, Unreadable> {
     match v {
         serde_json::Value::Null => Ok(None),
         serde_json::Value::String(s) => Ok(Some(s)),
         serde_json::Value::Number(n) => Ok(Some(n.to_string())),
         serde_json::Value::Bool(b) => Ok(Some(if b { "TRUE" } else { "FALSE" }.to_string())),
-        other => Err(format!("expected a string, found {other}")),
+        other => Err(Unreadable::Scalar(other)),
     }
 }
 
@@ -176,9 +190,7 @@ fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error>
     match v {
         serde_json::Value::String(s) => Ok(s),
         serde_json::Value::Number(n) => Ok(n.to_string()),
-        other => Err(serde::de::Error::custom(format!(
-            "expected an ID (string or number), found {other}"
-        ))),
+        other => Err(serde::de::Error::custom(Unreadable::Id(other))),
     }
 }
 
@@ -228,9 +240,7 @@ fn lenient_fields<'de, D: Deserializer<'de>>(d: D) -> Result<Fields, D::Error> {
             })
             .collect::<Result<_, _>>()
             .map_err(serde::de::Error::custom),
-        other => Err(serde::de::Error::custom(format!(
-            "custom_fields: expected an object, found {other}"
-        ))),
+        other => Err(serde::de::Error::custom(Unreadable::Fields(other))),
     }
 }
 

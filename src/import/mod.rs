@@ -23,11 +23,13 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
 
+mod note;
 mod sheet;
 mod yaml;
 
 pub use sheet::{TAGS_COLUMN, render_csv};
 
+use note::{Header, Note};
 use yaml::note_text;
 pub use yaml::scalar;
 
@@ -142,37 +144,14 @@ pub fn render(config: &Config, channel: &str, contacts: &[LiveContact]) -> Impor
     let picked = pick(config, channel, contacts);
     let key = picked.key;
     let already_in_config = &picked.already_in_config;
-    let mut yaml = String::new();
     let n = picked.entries.len();
-    let _ = writeln!(
-        yaml,
-        "# Imported by contactctl from channel {channel}: {n} contact{}.",
-        if n == 1 { "" } else { "s" }
-    );
-    yaml.push_str(
-        "# A config fragment: put it in the config directory, next to the files that declare the\n\
-         # channels, fields and tags; a plan right after shows these contacts unchanged.\n",
-    );
-    if let Some(m) = &config.marker {
-        let _ = writeln!(
-            yaml,
-            "# defaults.marker is {}={}: contacts below that lack it plan as marker-only updates\n\
-             # (apply writes the marker); that is expected.",
-            note_text(&m.field),
-            note_text(&m.value)
-        );
-    }
-    if !already_in_config.is_empty() {
-        let _ = writeln!(
-            yaml,
-            "# Left out, already in the config: id {}.",
-            already_in_config
-                .iter()
-                .map(|id| note_text(id))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
+    let header = Header {
+        channel,
+        written: n,
+        marker: config.marker.as_ref(),
+        already_in_config,
+    };
+    let mut yaml = header.to_string();
     if picked.entries.is_empty() {
         yaml.push_str("contacts: []\n");
     } else {
@@ -191,19 +170,21 @@ pub fn render(config: &Config, channel: &str, contacts: &[LiveContact]) -> Impor
         if !use_key {
             by_id += 1;
         }
-        let mut notes = vec![format!("id {}", note_text(&e.live.id))];
-        if let (Some(n), Some(k)) = (shared, key) {
-            notes.push(format!(
-                "written by id: {k}={} is shared by {n} imported contacts",
-                note_text(e.live.value(k).unwrap_or_default())
-            ));
+        let mut notes = vec![Note::Id(&e.live.id)];
+        if let (Some(count), Some(key)) = (shared, key) {
+            notes.push(Note::SharedKey {
+                key,
+                value: e.live.value(key).unwrap_or_default(),
+                count,
+            });
         }
         if !e.invalid.is_empty() {
-            notes.push(format!("not written (invalid): {}", e.invalid.join(", ")));
+            notes.push(Note::Invalid(&e.invalid));
         }
         if !e.undeclared.is_empty() {
-            notes.push(format!("not managed here: {}", e.undeclared.join(", ")));
+            notes.push(Note::Undeclared(&e.undeclared));
         }
+        let notes: Vec<String> = notes.iter().map(Note::to_string).collect();
         let _ = writeln!(yaml, "  # {}", notes.join("; "));
 
         let mut lines: Vec<String> = Vec::new();

@@ -5,6 +5,7 @@
 //! value cannot be a row: it is reported, not written. Read back by a source with
 //! `tags_column: Tags`, it plans no change.
 
+use super::note::{Note, Unwritable};
 use super::{Imported, pick};
 use crate::model::{Config, LiveContact};
 
@@ -38,26 +39,24 @@ pub fn render_csv(config: &Config, channel: &str, contacts: &[LiveContact]) -> I
     for e in &picked.entries {
         let id = &e.live.id;
         if !e.unique_key(&picked) {
-            not_written.push(match (picked.key, &e.key_norm) {
-                (None, _) => {
-                    format!("{id}: the config has no key field (defaults.key) to identify a row by")
-                }
-                (Some(k), None) => format!("{id}: no value for the key field {k}"),
-                (Some(k), Some(_)) => {
-                    format!("{id}: its {k} is shared by other imported contacts")
-                }
-            });
+            let why = match (picked.key, &e.key_norm) {
+                (None, _) => Unwritable::NoKeyField,
+                (Some(k), None) => Unwritable::NoKeyValue(k),
+                (Some(k), Some(_)) => Unwritable::SharedKey(k),
+            };
+            not_written.push(format!("{id}: {why}"));
             continue;
         }
+        // one note per value, each after the contact's ID
         notes.extend(
             e.invalid
                 .iter()
-                .map(|n| format!("{id}: not written (invalid): {n}")),
+                .map(|n| format!("{id}: {}", Note::Invalid(std::slice::from_ref(n)))),
         );
         notes.extend(
             e.undeclared
                 .iter()
-                .map(|n| format!("{id}: not managed here: {n}")),
+                .map(|n| format!("{id}: {}", Note::Undeclared(std::slice::from_ref(n)))),
         );
         let mut row: Vec<&str> = columns
             .iter()

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::faults::Injected;
 use super::handlers::RandomDrop;
-use super::reply::{MSG_UNAUTHORIZED, Reject, abort_connection};
+use super::reply::{Refusal, Reject, abort_connection};
 use super::shared::{Shr, lock};
 use super::stats::CallKind;
 
@@ -41,7 +41,8 @@ pub(super) async fn gate(State(s): Shr, mut req: Request, next: Next) -> Respons
         }
         Injected::ServerError => {
             s.count(ch, |st| st.injected_500 += 1);
-            return Reject::new(StatusCode::INTERNAL_SERVER_ERROR, "Server Error").into_response();
+            return Reject::new(StatusCode::INTERNAL_SERVER_ERROR, Refusal::ServerError)
+                .into_response();
         }
         Injected::Throttle(retry_after) => {
             s.count(ch, |st| st.injected_429 += 1);
@@ -49,7 +50,7 @@ pub(super) async fn gate(State(s): Shr, mut req: Request, next: Next) -> Respons
         }
         Injected::Unauthorized => {
             s.count(ch, |st| st.injected_401 += 1);
-            return Reject::new(StatusCode::UNAUTHORIZED, MSG_UNAUTHORIZED).into_response();
+            return Reject::new(StatusCode::UNAUTHORIZED, Refusal::Unauthorized).into_response();
         }
     }
     req.extensions_mut()

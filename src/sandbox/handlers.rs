@@ -10,7 +10,9 @@ use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use super::reply::{MSG_NO_CONTACT, OutContact, OutPage, Reject, abort_connection, ok, parse_body};
+use super::reply::{
+    OutContact, OutPage, Refusal, Reject, Success, abort_connection, ok, parse_body,
+};
 use super::shared::{Shared, Shr, lock};
 use crate::api::wire::{Data, FieldsBody, IdOnly, Links, Meta, StatusBody, TagsBody, WireContact};
 use crate::model::{DEFAULT_PAGE_SIZE, FieldWrite, MAX_FIELDS_PER_CALL, MAX_TAGS_PER_CALL};
@@ -20,23 +22,17 @@ pub(super) const READ_ONLY: [&str; 3] = ["locale", "timezone", "gender"];
 
 pub(super) fn check_fields(fields: &[FieldWrite]) -> Result<(), Reject> {
     if fields.is_empty() {
-        return Err(Reject::forbidden("The custom_fields field is required."));
+        return Err(Reject::forbidden(Refusal::NoFields));
     }
     if fields.len() > MAX_FIELDS_PER_CALL {
-        return Err(Reject::forbidden(format!(
-            "Maximum {MAX_FIELDS_PER_CALL} custom fields per request ({} given).",
-            fields.len()
-        )));
+        return Err(Reject::forbidden(Refusal::TooManyFields(fields.len())));
     }
     for f in fields {
         if f.name.trim().is_empty() {
-            return Err(Reject::forbidden("Every custom field needs a name."));
+            return Err(Reject::forbidden(Refusal::UnnamedField));
         }
         if READ_ONLY.contains(&f.name.as_str()) {
-            return Err(Reject::forbidden(format!(
-                "The field {} is read-only and cannot be updated.",
-                f.name
-            )));
+            return Err(Reject::forbidden(Refusal::ReadOnly(f.name.clone())));
         }
     }
     Ok(())
@@ -44,16 +40,13 @@ pub(super) fn check_fields(fields: &[FieldWrite]) -> Result<(), Reject> {
 
 pub(super) fn check_tags(tags: &[String]) -> Result<(), Reject> {
     if tags.is_empty() {
-        return Err(Reject::forbidden("The tags field is required."));
+        return Err(Reject::forbidden(Refusal::NoTags));
     }
     if tags.len() > MAX_TAGS_PER_CALL {
-        return Err(Reject::forbidden(format!(
-            "Maximum {MAX_TAGS_PER_CALL} tags per request ({} given).",
-            tags.len()
-        )));
+        return Err(Reject::forbidden(Refusal::TooManyTags(tags.len())));
     }
     if tags.iter().any(|t| t.trim().is_empty()) {
-        return Err(Reject::forbidden("Tag names must not be empty."));
+        return Err(Reject::forbidden(Refusal::EmptyTag));
     }
     Ok(())
 }
@@ -68,7 +61,7 @@ pub(super) async fn lookup(
 ) -> Reply {
     let ch = s.authorize(&headers)?;
     ch.admit()?;
-    let Query(params) = query.map_err(|e| Reject::forbidden(e.body_text()))?;
+    let Query(params) = query.map_err(|e| Reject::forbidden(Refusal::Query(e.body_text())))?;
     // PHP keeps the last of repeated parameters.
     let param = |key: &str| {
         params
@@ -80,7 +73,7 @@ pub(super) async fn lookup(
     let required = |key: &str| {
         param(key)
             .filter(|v| !v.trim().is_empty())
-            .ok_or_else(|| Reject::forbidden(format!("The {key} field is required.")))
+            .ok_or_else(|| Reject::forbidden(Refusal::Required(key.to_string())))
     };
     let name = required("name")?;
     let value = required("value")?;
@@ -135,7 +128,7 @@ pub(super) async fn get_contact(
     let contact = inner
         .store
         .get(&id)
-        .ok_or_else(|| Reject::new(StatusCode::NOT_FOUND, MSG_NO_CONTACT))?;
+        .ok_or_else(|| Reject::new(StatusCode::NOT_FOUND, Refusal::NoContact))?;
     ok(&Data {
         data: OutContact::from(contact),
     })
@@ -154,7 +147,7 @@ pub(super) async fn update(
     let FieldsBody { custom_fields } = parse_body(&body)?;
     check_fields(&custom_fields)?;
     if !lock(&ch.inner).store.write_fields(&id, &custom_fields) {
-        return Err(Reject::new(StatusCode::NOT_FOUND, MSG_NO_CONTACT));
+        return Err(Reject::new(StatusCode::NOT_FOUND, Refusal::NoContact));
     }
     ok(&Data {
         data: IdOnly { id },
@@ -181,13 +174,14 @@ pub(super) async fn tags(
         inner.store.remove_tags(&id, &tags)
     };
     if !found {
-        return Err(Reject::new(StatusCode::NOT_FOUND, MSG_NO_CONTACT));
+        return Err(Reject::new(StatusCode::NOT_FOUND, Refusal::NoContact));
     }
-    ok(&StatusBody::success(if add {
-        "Contact Tags have been added successfully."
+    let done = if add {
+        Success::TagsAdded
     } else {
-        "Contact Tags deleted successfully."
-    }))
+        Success::TagsRemoved
+    };
+    ok(&StatusBody::success(done.to_string()))
 }
 
 pub(super) async fn add_tags(

@@ -12,15 +12,15 @@ use axum::routing::{get, post};
 use super::admin::{admin_get_faults, admin_put_faults, admin_state, admin_stats};
 use super::gate::gate;
 use super::handlers::{add_tags, create, get_contact, lookup, remove_tags, update};
-use super::reply::{MSG_METHOD, Reject};
+use super::reply::{Refusal, Reject};
 use super::shared::Shared;
 
 pub(super) async fn method_not_allowed() -> Reject {
-    Reject::new(StatusCode::METHOD_NOT_ALLOWED, MSG_METHOD)
+    Reject::new(StatusCode::METHOD_NOT_ALLOWED, Refusal::Method)
 }
 
 pub(super) async fn not_found() -> Reject {
-    Reject::new(StatusCode::NOT_FOUND, "Not found.")
+    Reject::new(StatusCode::NOT_FOUND, Refusal::NoRoute)
 }
 
 /// The whole app.

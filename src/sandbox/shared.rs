@@ -17,7 +17,7 @@ use tokio::time::Instant;
 
 use super::faults::FaultState;
 use super::limiter::{Limiter, retry_after_secs};
-use super::reply::{MSG_UNAUTHORIZED, MSG_VIBER_ID, Reject};
+use super::reply::{MSG_VIBER_ID, Refusal, Reject};
 use super::state::{ChannelState, Faults, SandboxState};
 use super::stats::{ChannelStats, Stats};
 use super::store::Store;
@@ -183,7 +183,7 @@ impl Shared {
     /// The channel the request's token names, or the documented 401.
     pub(super) fn authorize(&self, headers: &HeaderMap) -> Result<&Channel, Reject> {
         self.channel_of(headers)
-            .ok_or_else(|| Reject::new(StatusCode::UNAUTHORIZED, MSG_UNAUTHORIZED))
+            .ok_or_else(|| Reject::new(StatusCode::UNAUTHORIZED, Refusal::Unauthorized))
     }
 
     /// The host the client addressed, for pagination links.
@@ -229,7 +229,7 @@ impl Channel {
             return Err(Reject::forbidden(if base64 {
                 MSG_VIBER_ID
             } else {
-                "Invalid contact ID."
+                Refusal::ContactId
             }));
         };
         if !base64 {

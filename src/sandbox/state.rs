@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
+use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 
@@ -165,27 +166,61 @@ fn is_zero_f64(v: &f64) -> bool {
     *v == 0.0
 }
 
+/// The vendor documents' sample contact, as data: exactly as they show it (e-mail made neutral).
+static SAMPLE_CONTACT: LazyLock<WireContact> = LazyLock::new(|| {
+    let json = include_str!("sample_contact.json");
+    serde_json::from_str(json)
+        .unwrap_or_else(|e| panic!("src/sandbox/sample_contact.json does not parse: {e}"))
+});
+
 /// The vendor documents' sample contact, exactly as they show it (e-mail made neutral).
 pub fn sample_contact() -> WireContact {
-    let fields = [
-        ("firstName", "Mahin"),
-        ("lastName", "Dar"),
-        ("locale", "en_GB"),
-        ("timezone", "5"),
-        ("gender", "male"),
-        ("phone", "123123"),
-        ("email", "juanej@example.com"),
-        ("customerid", "1"),
-    ];
-    WireContact {
-        id: "1776025372480910".into(),
-        custom_fields: fields
-            .iter()
-            .map(|(k, v)| (k.to_string(), Some(v.to_string())))
-            .collect(),
-        tags: vec!["Blog Updates".into(), "Platform Updates".into()],
-        created_at: Some(1575618542),
-    }
+    SAMPLE_CONTACT.clone()
+}
+
+/// What makes a state file that parses unusable, as `SandboxState::normalize` finds it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+enum Unsound {
+    /// Two channels have one token (the sandbox tells channels apart by it).
+    #[error("channel {channel}: its token is also another channel's token")]
+    SharedToken {
+        /// The channel found second.
+        channel: String,
+    },
+    /// A rate limit of 0.
+    #[error("channel {channel}: rate_limit must be at least 1")]
+    NoRateLimit {
+        /// The channel.
+        channel: String,
+    },
+    /// A page size of 0.
+    #[error("channel {channel}: max_per_page must be at least 1")]
+    NoPageSize {
+        /// The channel.
+        channel: String,
+    },
+    /// A contact without an ID.
+    #[error("channel {channel}: a contact has an empty id")]
+    EmptyId {
+        /// The channel.
+        channel: String,
+    },
+    /// Two contacts with one ID on one channel.
+    #[error("channel {channel}: contact id {id} appears twice")]
+    DuplicateId {
+        /// The channel.
+        channel: String,
+        /// The ID.
+        id: String,
+    },
+    /// A random fault's probability outside 0..=1.
+    #[error("faults.random.{knob} must be between 0 and 1, not {p}")]
+    Probability {
+        /// The knob (`p_500`, ...).
+        knob: &'static str,
+        /// Its value.
+        p: f64,
+    },
 }
 
 /// The contacts an unseeded `--sandbox` holds on channel `name`: the documents' sample contact
@@ -325,37 +360,45 @@ impl SandboxState {
         Ok(state)
     }
 
+    /// Fills in default tokens and checks what serde cannot (see `check`); what is wrong, in
+    /// words, as a state file's error and the admin endpoint's answer say it.
+    pub fn normalize(&mut self) -> Result<(), String> {
+        self.check().map_err(|e| e.to_string())
+    }
+
     /// Fills in default tokens and checks what serde cannot: tokens unique, rate limits and page
     /// sizes at least 1, contact IDs non-empty and unique per channel, probabilities in 0..=1.
-    pub fn normalize(&mut self) -> Result<(), String> {
+    fn check(&mut self) -> Result<(), Unsound> {
         let mut tokens = HashSet::new();
         for (name, ch) in &mut self.channels {
+            let channel = || name.clone();
             if ch.token.trim().is_empty() {
                 ch.token = default_token(name);
             }
             if !tokens.insert(ch.token.clone()) {
-                return Err(format!(
-                    "channel {name}: its token is also another channel's token"
-                ));
+                return Err(Unsound::SharedToken { channel: channel() });
             }
             if ch.rate_limit == 0 {
-                return Err(format!("channel {name}: rate_limit must be at least 1"));
+                return Err(Unsound::NoRateLimit { channel: channel() });
             }
             if ch.max_per_page == 0 {
-                return Err(format!("channel {name}: max_per_page must be at least 1"));
+                return Err(Unsound::NoPageSize { channel: channel() });
             }
             let mut ids = HashSet::new();
             for c in &ch.contacts {
                 if c.id.is_empty() {
-                    return Err(format!("channel {name}: a contact has an empty id"));
+                    return Err(Unsound::EmptyId { channel: channel() });
                 }
                 if !ids.insert(c.id.as_str()) {
-                    return Err(format!("channel {name}: contact id {} appears twice", c.id));
+                    return Err(Unsound::DuplicateId {
+                        channel: channel(),
+                        id: c.id.clone(),
+                    });
                 }
             }
         }
         if let Some(r) = &self.faults.random {
-            for (what, p) in [
+            for (knob, p) in [
                 ("p_500", r.p_500),
                 ("p_reset", r.p_reset),
                 ("p_drop_create", r.p_drop_create),
@@ -363,9 +406,7 @@ impl SandboxState {
                 ("p_slow", r.p_slow),
             ] {
                 if !(0.0..=1.0).contains(&p) {
-                    return Err(format!(
-                        "faults.random.{what} must be between 0 and 1, not {p}"
-                    ));
+                    return Err(Unsound::Probability { knob, p });
                 }
             }
         }
@@ -471,5 +512,50 @@ mod tests {
             ..Default::default()
         });
         assert!(s.normalize().unwrap_err().contains("p_500"));
+    }
+
+    #[test]
+    fn what_normalize_refuses_is_said_in_full() {
+        let channel = || "web".to_string();
+        for (unsound, text) in [
+            (
+                Unsound::SharedToken { channel: channel() },
+                "channel web: its token is also another channel's token",
+            ),
+            (
+                Unsound::NoRateLimit { channel: channel() },
+                "channel web: rate_limit must be at least 1",
+            ),
+            (
+                Unsound::NoPageSize { channel: channel() },
+                "channel web: max_per_page must be at least 1",
+            ),
+            (
+                Unsound::EmptyId { channel: channel() },
+                "channel web: a contact has an empty id",
+            ),
+            (
+                Unsound::DuplicateId {
+                    channel: channel(),
+                    id: "7".into(),
+                },
+                "channel web: contact id 7 appears twice",
+            ),
+            (
+                Unsound::Probability {
+                    knob: "p_429",
+                    p: 1.5,
+                },
+                "faults.random.p_429 must be between 0 and 1, not 1.5",
+            ),
+        ] {
+            assert_eq!(unsound.to_string(), text);
+        }
+        let mut s = SandboxState::demo();
+        s.channels.get_mut("web").unwrap().rate_limit = 0;
+        assert_eq!(
+            s.normalize(),
+            Err("channel web: rate_limit must be at least 1".to_string())
+        );
     }
 }

@@ -1,6 +1,9 @@
 //! What the server said, made safe to show: the API's `message` (a string or a list) or a clean
 //! excerpt of an HTML error page, scrubbed of the token, on one short line without terminal
-//! escapes; whether a 403 means "no such contact"; what went wrong on the wire, in words.
+//! escapes; whether a 403 means "no such contact"; what went wrong on the wire, as typed values
+//! ([`NetworkCause`], [`TransportFailure`], [`Unexpected`]) that word themselves.
+
+use std::fmt;
 
 use serde::de::DeserializeOwned;
 
@@ -43,8 +46,7 @@ impl HttpClient {
             reqwest::StatusCode::from_u16(status)
                 .ok()
                 .and_then(|s| s.canonical_reason())
-                .unwrap_or("no message")
-                .to_string()
+                .map_or_else(|| Unsaid::NoMessage.to_string(), str::to_string)
         } else {
             text
         }
@@ -63,7 +65,7 @@ impl HttpClient {
         b.status.eq_ignore_ascii_case("error").then(|| {
             let m = self.scrub(&b.message.text());
             if m.is_empty() {
-                "the API answered \"error\" without a message".to_string()
+                Unsaid::ErrorWithoutMessage.to_string()
             } else {
                 m
             }
@@ -72,11 +74,18 @@ impl HttpClient {
 
     pub(super) fn parse<T: DeserializeOwned>(
         &self,
-        what: &str,
+        what: Expected,
         reply: &Reply,
     ) -> Result<T, ApiError> {
-        serde_json::from_slice(&reply.body).map_err(|e| ApiError::Protocol {
-            reason: self.scrub(&format!("{} response is not {what} ({e})", reply.status)),
+        serde_json::from_slice(&reply.body).map_err(|error| ApiError::Protocol {
+            reason: self.scrub(
+                &Unexpected::NotWhatWasAsked {
+                    status: reply.status,
+                    what,
+                    error,
+                }
+                .to_string(),
+            ),
         })
     }
 }
@@ -99,19 +108,21 @@ fn json_message(v: &serde_json::Value) -> Option<String> {
     }
 }
 
+/// What a 403's message says when the contact does not exist (English or Spanish vendors),
+/// lowercase.
+const NOT_FOUND_NEEDLES: &[&str] = &[
+    "not exist",
+    "n't exist",
+    "not found",
+    "no existe",
+    "no encontrad",
+    "no se encontr",
+];
+
 /// Whether a 403's message says the contact does not exist (English or Spanish vendors).
 pub(super) fn says_not_found(message: &str) -> bool {
     let m = message.to_lowercase();
-    [
-        "not exist",
-        "n't exist",
-        "not found",
-        "no existe",
-        "no encontrad",
-        "no se encontr",
-    ]
-    .iter()
-    .any(|p| m.contains(p))
+    NOT_FOUND_NEEDLES.iter().any(|p| m.contains(p))
 }
 
 /// Most characters of server text shown in one error message.
@@ -182,25 +193,148 @@ pub(super) fn excerpt(text: &str) -> String {
     }
 }
 
-pub(super) fn attempts_note(reason: String, retried: u32) -> String {
-    if retried == 0 {
-        reason
-    } else {
-        format!("{reason} (after {} attempts)", retried + 1)
+/// What was seen last of a call that was tried more than once: `what`, then how many attempts
+/// (`timed out (after 3 attempts)`); `what` alone when it was tried once.
+pub(super) struct AfterAttempts<T> {
+    /// What the last attempt met.
+    pub(super) what: T,
+    /// Times the call was sent again after its first attempt.
+    pub(super) retried: u32,
+}
+
+impl<T: fmt::Display> fmt::Display for AfterAttempts<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.retried == 0 {
+            write!(f, "{}", self.what)
+        } else {
+            write!(f, "{} (after {} attempts)", self.what, self.retried + 1)
+        }
+    }
+}
+
+/// What a server's answer said when it said nothing usable itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unsaid {
+    /// An error body without a message, of a status without a reason phrase.
+    NoMessage,
+    /// A 2xx whose body is `{"status":"error"}` without a message.
+    ErrorWithoutMessage,
+}
+
+impl fmt::Display for Unsaid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Unsaid::NoMessage => "no message",
+            Unsaid::ErrorWithoutMessage => "the API answered \"error\" without a message",
+        })
+    }
+}
+
+/// What a 2xx body should have been, as [`Unexpected::NotWhatWasAsked`] names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Expected {
+    /// Any JSON (a write's answer).
+    Json,
+    /// A contact (get).
+    Contact,
+    /// A page of a look-up.
+    Page,
+    /// A create's answer, the new contact's ID.
+    NewId,
+}
+
+impl fmt::Display for Expected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Expected::Json => "JSON",
+            Expected::Contact => "a contact",
+            Expected::Page => "a page of contacts",
+            Expected::NewId => "the new contact's ID",
+        })
+    }
+}
+
+/// What was wrong with a call that the API's documents do not allow for: the reason of an
+/// [`ApiError::Protocol`].
+#[derive(Debug, thiserror::Error)]
+pub(super) enum Unexpected {
+    /// The request body could not be written as JSON.
+    #[error("could not encode the request body: {0}")]
+    Unencodable(serde_json::Error),
+    /// A 2xx body that is not what the call answers.
+    #[error("{status} response is not {what} ({error})")]
+    NotWhatWasAsked {
+        /// The answer's status.
+        status: u16,
+        /// What it should have been.
+        what: Expected,
+        /// Why it is not.
+        error: serde_json::Error,
+    },
+    /// A create answered an empty ID.
+    #[error("the new contact's ID is empty")]
+    EmptyNewId,
+    /// A create answered an ID no call can use (`.`, `..`).
+    #[error("the new contact's ID cannot be used: {}", crate::model::unusable_id_reason(.0))]
+    UnusableNewId(String),
+}
+
+/// How an attempt that got no answer failed, as [`describe_transport`] tells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum TransportKind {
+    /// The connection was not made.
+    Connect,
+    /// The answer's body could not be read.
+    Body,
+    /// Anything else.
+    Other,
+}
+
+/// What went wrong on the wire, without the URL (the caller names method and path): `timed
+/// out`, or how it failed and, when there is one, the innermost cause (`could not connect:
+/// connection refused`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum TransportFailure {
+    /// The request timed out.
+    TimedOut,
+    /// It failed in another way.
+    Failed {
+        /// How.
+        kind: TransportKind,
+        /// The innermost cause as the OS or library said it, when there is one.
+        detail: Option<String>,
+    },
+}
+
+impl fmt::Display for TransportFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (kind, detail) = match self {
+            TransportFailure::TimedOut => return f.write_str("timed out"),
+            TransportFailure::Failed { kind, detail } => (kind, detail),
+        };
+        f.write_str(match kind {
+            TransportKind::Connect => "could not connect",
+            TransportKind::Body => "reading the response failed",
+            TransportKind::Other => "connection error",
+        })?;
+        match detail {
+            Some(d) => write!(f, ": {d}"),
+            None => Ok(()),
+        }
     }
 }
 
 /// What went wrong on the wire, without the URL (the caller names method and path).
-pub(super) fn describe_transport(e: &reqwest::Error) -> String {
+pub(super) fn describe_transport(e: &reqwest::Error) -> TransportFailure {
     if e.is_timeout() {
-        return "timed out".to_string();
+        return TransportFailure::TimedOut;
     }
     let kind = if e.is_connect() {
-        "could not connect"
+        TransportKind::Connect
     } else if e.is_body() || e.is_decode() {
-        "reading the response failed"
+        TransportKind::Body
     } else {
-        "connection error"
+        TransportKind::Other
     };
     // the innermost cause says the most (`connection refused`, `connection reset`, ...)
     let mut cause: &dyn std::error::Error = e;
@@ -208,17 +342,71 @@ pub(super) fn describe_transport(e: &reqwest::Error) -> String {
         cause = next;
     }
     let detail = cause.to_string();
-    if detail.is_empty() || std::ptr::addr_eq(cause, e as &dyn std::error::Error) {
-        kind.to_string()
-    } else {
-        format!("{kind}: {detail}")
+    let detail = (!detail.is_empty() && !std::ptr::addr_eq(cause, e as &dyn std::error::Error))
+        .then_some(detail);
+    TransportFailure::Failed { kind, detail }
+}
+
+/// What a failed DNS look-up's error chain says, lowercase (hyper's and the OS's wording).
+const DNS_NEEDLES: &[&str] = &["dns error", "lookup address", "name or service"];
+
+/// What a failed TLS handshake's error chain says, lowercase.
+const TLS_NEEDLES: &[&str] = &["certificate", "tls", "handshake"];
+
+/// Why a connection could not be made: `connection refused`, `DNS lookup of
+/// contacts.example failed (...)`, `TLS handshake failed (...)`, `connection timed out`, or the
+/// innermost cause as the OS or library said it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum NetworkCause {
+    /// The host refused the connection.
+    Refused,
+    /// The connection was reset.
+    Reset,
+    /// No route to the host.
+    HostUnreachable,
+    /// No route to the host's network.
+    NetworkUnreachable,
+    /// The host's name did not resolve.
+    Dns {
+        /// The host looked up (`None`: the URL names none).
+        host: Option<String>,
+        /// The innermost cause.
+        detail: String,
+    },
+    /// The TLS handshake failed (a certificate, a protocol).
+    Tls {
+        /// The innermost cause.
+        detail: String,
+    },
+    /// Connecting timed out.
+    TimedOut,
+    /// Connecting failed, and nothing says why.
+    Unknown,
+    /// Connecting failed: the innermost cause as the OS or library said it.
+    Other(String),
+}
+
+impl fmt::Display for NetworkCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NetworkCause::Refused => f.write_str("connection refused"),
+            NetworkCause::Reset => f.write_str("connection reset"),
+            NetworkCause::HostUnreachable => f.write_str("host unreachable"),
+            NetworkCause::NetworkUnreachable => f.write_str("network unreachable"),
+            NetworkCause::Dns { host, detail } => {
+                let host = host.as_deref().unwrap_or("the host");
+                write!(f, "DNS lookup of {host} failed ({detail})")
+            }
+            NetworkCause::Tls { detail } => write!(f, "TLS handshake failed ({detail})"),
+            NetworkCause::TimedOut => f.write_str("connection timed out"),
+            NetworkCause::Unknown => f.write_str("could not connect"),
+            NetworkCause::Other(detail) => f.write_str(detail),
+        }
     }
 }
 
-/// Why a connection could not be made, in words: `connection refused`, `DNS lookup of
-/// contacts.example failed (...)`, `TLS handshake failed (...)`, `connection timed out`, or the
-/// innermost cause as the OS or library said it.
-pub(super) fn transport_cause(e: &reqwest::Error) -> String {
+/// Why a connection could not be made (see [`NetworkCause`]).
+pub(super) fn transport_cause(e: &reqwest::Error) -> NetworkCause {
     let mut io_kind = None;
     let mut texts = Vec::new();
     let mut cause: Option<&dyn std::error::Error> = Some(e);
@@ -231,32 +419,28 @@ pub(super) fn transport_cause(e: &reqwest::Error) -> String {
     }
     let innermost = texts.last().cloned().unwrap_or_default();
     let all = texts.join(": ").to_lowercase();
-    let host = e
-        .url()
-        .and_then(|u| u.host_str())
-        .unwrap_or("the host")
-        .to_string();
+    let says = |needles: &[&str]| needles.iter().any(|n| all.contains(n));
     use std::io::ErrorKind as K;
     match io_kind {
-        Some(K::ConnectionRefused) => return "connection refused".to_string(),
-        Some(K::ConnectionReset) => return "connection reset".to_string(),
-        Some(K::HostUnreachable) => return "host unreachable".to_string(),
-        Some(K::NetworkUnreachable) => return "network unreachable".to_string(),
+        Some(K::ConnectionRefused) => return NetworkCause::Refused,
+        Some(K::ConnectionReset) => return NetworkCause::Reset,
+        Some(K::HostUnreachable) => return NetworkCause::HostUnreachable,
+        Some(K::NetworkUnreachable) => return NetworkCause::NetworkUnreachable,
         _ => {}
     }
-    if all.contains("dns error")
-        || all.contains("lookup address")
-        || all.contains("name or service")
-    {
-        format!("DNS lookup of {host} failed ({innermost})")
-    } else if all.contains("certificate") || all.contains("tls") || all.contains("handshake") {
-        format!("TLS handshake failed ({innermost})")
+    if says(DNS_NEEDLES) {
+        NetworkCause::Dns {
+            host: e.url().and_then(|u| u.host_str()).map(str::to_string),
+            detail: innermost,
+        }
+    } else if says(TLS_NEEDLES) {
+        NetworkCause::Tls { detail: innermost }
     } else if e.is_timeout() || io_kind == Some(K::TimedOut) {
-        "connection timed out".to_string()
+        NetworkCause::TimedOut
     } else if innermost.is_empty() {
-        "could not connect".to_string()
+        NetworkCause::Unknown
     } else {
-        innermost
+        NetworkCause::Other(innermost)
     }
 }
 
@@ -354,6 +538,64 @@ mod tests {
         ] {
             assert_eq!(masked(value), shown, "{value}");
         }
+    }
+
+    #[test]
+    fn what_went_wrong_on_the_wire_words_itself() {
+        let dns = NetworkCause::Dns {
+            host: Some("contacts.example".into()),
+            detail: "failed to lookup address information".into(),
+        };
+        assert_eq!(
+            dns.to_string(),
+            "DNS lookup of contacts.example failed (failed to lookup address information)"
+        );
+        let nameless = NetworkCause::Dns {
+            host: None,
+            detail: "x".into(),
+        };
+        assert_eq!(nameless.to_string(), "DNS lookup of the host failed (x)");
+        let tls = NetworkCause::Tls {
+            detail: "invalid peer certificate".into(),
+        };
+        assert_eq!(
+            tls.to_string(),
+            "TLS handshake failed (invalid peer certificate)"
+        );
+        assert_eq!(NetworkCause::TimedOut.to_string(), "connection timed out");
+        assert_eq!(NetworkCause::Unknown.to_string(), "could not connect");
+        let body = TransportFailure::Failed {
+            kind: TransportKind::Body,
+            detail: Some("unexpected EOF".into()),
+        };
+        assert_eq!(
+            body.to_string(),
+            "reading the response failed: unexpected EOF"
+        );
+        let retried = AfterAttempts {
+            what: body,
+            retried: 2,
+        };
+        assert_eq!(
+            retried.to_string(),
+            "reading the response failed: unexpected EOF (after 3 attempts)"
+        );
+        assert_eq!(
+            Unsaid::ErrorWithoutMessage.to_string(),
+            "the API answered \"error\" without a message"
+        );
+        let error = serde_json::from_str::<u8>("x").unwrap_err();
+        let unexpected = Unexpected::NotWhatWasAsked {
+            status: 201,
+            what: Expected::NewId,
+            error,
+        };
+        assert!(
+            unexpected
+                .to_string()
+                .starts_with("201 response is not the new contact's ID (expected value"),
+            "{unexpected}"
+        );
     }
 
     #[test]

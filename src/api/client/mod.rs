@@ -19,7 +19,7 @@ use std::time::Duration;
 use reqwest::Method;
 use tokio::time::Instant;
 
-use self::message::{masked, says_not_found};
+use self::message::{Expected, Unexpected, masked, says_not_found};
 pub use self::retry::MAX_RESPONSE_BYTES;
 use self::retry::Reply;
 pub use self::stats::{CallCounts, ClientStats};
@@ -290,12 +290,13 @@ impl HttpClient {
         if reply.body.iter().all(u8::is_ascii_whitespace) {
             return Ok(());
         }
-        self.parse::<serde_json::Value>("JSON", reply).map(|_| ())
+        self.parse::<serde_json::Value>(Expected::Json, reply)
+            .map(|_| ())
     }
 
     fn json_body<T: serde::Serialize>(body: &T) -> Result<Vec<u8>, ApiError> {
         serde_json::to_vec(body).map_err(|e| ApiError::Protocol {
-            reason: format!("could not encode the request body: {e}"),
+            reason: Unexpected::Unencodable(e).to_string(),
         })
     }
 }
@@ -325,7 +326,7 @@ impl ContactsApi for HttpClient {
                         })
                     };
                 }
-                let data: Data<WireContact> = self.parse("a contact", &reply)?;
+                let data: Data<WireContact> = self.parse(Expected::Contact, &reply)?;
                 Ok(Some(data.data.into()))
             }
             404 => Ok(None),
@@ -365,7 +366,7 @@ impl ContactsApi for HttpClient {
                 message,
             });
         }
-        let p: Page = self.parse("a page of contacts", &reply)?;
+        let p: Page = self.parse(Expected::Page, &reply)?;
         let count = u64::try_from(p.data.len()).unwrap_or(u64::MAX);
         let requested = if per_page > 0 {
             per_page
@@ -442,18 +443,15 @@ impl ContactsApi for HttpClient {
                 message,
             });
         }
-        let data: Data<IdOnly> = self.parse("the new contact's ID", &reply)?;
+        let data: Data<IdOnly> = self.parse(Expected::NewId, &reply)?;
         if data.data.id.is_empty() {
             return Err(ApiError::Protocol {
-                reason: "the new contact's ID is empty".into(),
+                reason: Unexpected::EmptyNewId.to_string(),
             });
         }
         if !model::id_is_usable(&data.data.id) {
             return Err(ApiError::Protocol {
-                reason: format!(
-                    "the new contact's ID cannot be used: {}",
-                    model::unusable_id_reason(&data.data.id)
-                ),
+                reason: Unexpected::UnusableNewId(data.data.id).to_string(),
             });
         }
         Ok(data.data.id)

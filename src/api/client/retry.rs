@@ -6,6 +6,7 @@
 //! server cannot have acted on it. Statuses the caller must not interpret (401, 405, 429, 5xx,
 //! redirects) become an [`ApiError`] here.
 
+use std::fmt;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
@@ -14,7 +15,9 @@ use reqwest::Method;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, LOCATION, RETRY_AFTER};
 use tokio::time::Instant;
 
-use super::message::{attempts_note, describe_transport, excerpt, transport_cause};
+use super::message::{
+    AfterAttempts, TransportFailure, describe_transport, excerpt, transport_cause,
+};
 use super::stats::CallKind;
 use super::{ClientOptions, HttpClient};
 use crate::api::ApiError;
@@ -116,7 +119,7 @@ impl HttpClient {
             let answer = match result {
                 Ok(Attempt::Answered(answer)) => answer,
                 Ok(Attempt::TooLarge(status)) => {
-                    self.log(|| format!("{method} {shown} -> {status}, too large ({ms} ms)"));
+                    self.log(|| LogLine::text(&method, shown, Logged::TooLarge(status), ms));
                     self.reached.store(true, Ordering::SeqCst);
                     return Err(ApiError::TooLarge {
                         channel: self.channel.clone(),
@@ -126,7 +129,7 @@ impl HttpClient {
                 }
                 Err(e) => {
                     let what = describe_transport(&e);
-                    self.log(|| format!("{method} {shown} -> {what} ({ms} ms)"));
+                    self.log(|| LogLine::text(&method, shown, Logged::NoAnswer(&what), ms));
                     let reached = self.reached.load(Ordering::SeqCst);
                     match policy.after_no_answer(e.is_connect(), reached) {
                         Ok(wait) => {
@@ -139,7 +142,7 @@ impl HttpClient {
             };
             let status = answer.status;
             self.note_answer(status);
-            self.log(|| format!("{method} {shown} -> {status} ({ms} ms)"));
+            self.log(|| LogLine::text(&method, shown, Logged::Status(status), ms));
 
             match policy.after_status(status, retry_after(&answer.headers)) {
                 Next::Reply => {
@@ -212,16 +215,21 @@ impl HttpClient {
 
     /// The error of an attempt without an answer (`e`, described as `what`) that the policy does
     /// not retry.
-    fn no_answer_error(&self, gave_up: GaveUp, e: &reqwest::Error, what: String) -> ApiError {
+    fn no_answer_error(
+        &self,
+        gave_up: GaveUp,
+        e: &reqwest::Error,
+        what: TransportFailure,
+    ) -> ApiError {
         match gave_up {
             GaveUp::Unreachable { attempts } => ApiError::Unreachable {
                 channel: self.channel.clone(),
                 url: self.shown_url.clone(),
-                cause: self.scrub(&transport_cause(e)),
+                cause: self.scrub(&transport_cause(e).to_string()),
                 attempts,
             },
             GaveUp::NoAnswer { retried } => ApiError::Unknown {
-                reason: self.scrub(&attempts_note(what, retried)),
+                reason: self.scrub(&AfterAttempts { what, retried }.to_string()),
             },
         }
     }
@@ -255,7 +263,11 @@ impl HttpClient {
             Stop::ServerError { retried } => {
                 let msg = self.error_message(status, &answer.body);
                 ApiError::Unknown {
-                    reason: attempts_note(format!("{status}: {msg}"), retried),
+                    reason: AfterAttempts {
+                        what: format!("{status}: {msg}"),
+                        retried,
+                    }
+                    .to_string(),
                 }
             }
             Stop::Redirect => {
@@ -263,14 +275,75 @@ impl HttpClient {
                     .headers
                     .get(LOCATION)
                     .and_then(|v| v.to_str().ok())
-                    .map(|l| format!(" to {}", self.scrub(&excerpt(l))))
-                    .unwrap_or_default();
+                    .map(|l| self.scrub(&excerpt(l)));
                 ApiError::Rejected {
                     status,
-                    message: format!("unexpected redirect{to} (check the channel's base_url)"),
+                    message: Redirected { to }.to_string(),
                 }
             }
         }
+    }
+}
+
+/// One line of the `-v` request log, never the token: `GET /v1/contact/1 -> 200 (12 ms)`.
+struct LogLine<'a> {
+    method: &'a Method,
+    /// The path as the log shows it (a look-up's value masked).
+    shown: &'a str,
+    outcome: Logged<'a>,
+    ms: u128,
+}
+
+impl<'a> LogLine<'a> {
+    /// The line, in words.
+    fn text(method: &'a Method, shown: &'a str, outcome: Logged<'a>, ms: u128) -> String {
+        LogLine {
+            method,
+            shown,
+            outcome,
+            ms,
+        }
+        .to_string()
+    }
+}
+
+/// What an attempt got, as the request log says it.
+enum Logged<'a> {
+    /// An answer with this status.
+    Status(u16),
+    /// A 2xx whose body is larger than [`MAX_RESPONSE_BYTES`].
+    TooLarge(u16),
+    /// No answer.
+    NoAnswer(&'a TransportFailure),
+}
+
+impl fmt::Display for LogLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let LogLine {
+            method, shown, ms, ..
+        } = self;
+        match &self.outcome {
+            Logged::Status(status) => write!(f, "{method} {shown} -> {status} ({ms} ms)"),
+            Logged::TooLarge(status) => {
+                write!(f, "{method} {shown} -> {status}, too large ({ms} ms)")
+            }
+            Logged::NoAnswer(what) => write!(f, "{method} {shown} -> {what} ({ms} ms)"),
+        }
+    }
+}
+
+/// A 3xx, refused: the tool follows no redirect. `to` is its `Location`, scrubbed.
+struct Redirected {
+    to: Option<String>,
+}
+
+impl fmt::Display for Redirected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("unexpected redirect")?;
+        if let Some(to) = &self.to {
+            write!(f, " to {to}")?;
+        }
+        f.write_str(" (check the channel's base_url)")
     }
 }
 
@@ -524,6 +597,33 @@ mod tests {
 
     fn secs(n: u64) -> Duration {
         Duration::from_secs(n)
+    }
+
+    #[test]
+    fn the_request_log_and_a_refused_redirect_word_themselves() {
+        let get = Method::GET;
+        assert_eq!(
+            LogLine::text(&get, "/v1/contact/1", Logged::Status(200), 12),
+            "GET /v1/contact/1 -> 200 (12 ms)"
+        );
+        assert_eq!(
+            LogLine::text(&get, "/v1/contact/1", Logged::TooLarge(200), 7),
+            "GET /v1/contact/1 -> 200, too large (7 ms)"
+        );
+        let timed_out = TransportFailure::TimedOut;
+        assert_eq!(
+            LogLine::text(&get, "/v1/contact/1", Logged::NoAnswer(&timed_out), 300),
+            "GET /v1/contact/1 -> timed out (300 ms)"
+        );
+        let to = Some("https://other.example/".to_string());
+        assert_eq!(
+            Redirected { to }.to_string(),
+            "unexpected redirect to https://other.example/ (check the channel's base_url)"
+        );
+        assert_eq!(
+            Redirected { to: None }.to_string(),
+            "unexpected redirect (check the channel's base_url)"
+        );
     }
 
     #[test]
