@@ -5,10 +5,14 @@
 //!
 //! Holds no rules about the config: only what each problem says.
 
+use std::fmt;
+
 use compact_str::CompactString;
 use serde_json::Value;
 
-use crate::model::SourceLoc;
+use crate::model::{
+    FieldType, Identity, SourceLoc, TagWrite, ValueError, WriteMode, unusable_id_reason,
+};
 
 use super::MAX_FILE_BYTES;
 use super::yaml::{MAX_DEPTH, MAX_NODES, MAX_TEXT_BYTES};
@@ -20,6 +24,10 @@ pub(crate) enum Problem {
     File(#[from] FileProblem),
     #[error(transparent)]
     Yaml(#[from] YamlProblem),
+    #[error(transparent)]
+    Schema(#[from] SchemaProblem),
+    #[error(transparent)]
+    Check(#[from] CheckProblem),
     #[error(transparent)]
     Worded(#[from] Worded),
 }
@@ -144,6 +152,174 @@ pub(crate) enum Stopped {
     UnsupportedTag(String),
     #[error("{value:?} is not a valid {tag}")]
     NotValidAsTagged { value: String, tag: String },
+}
+
+/// What the schema refuses.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SchemaProblem {
+    #[error("missing key {0:?}")]
+    MissingKey(String),
+}
+
+/// A rule the schema cannot express, broken: an undeclared name, a missing channel or identity, a
+/// value that does not fit its field, a duplicate.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CheckProblem {
+    #[error("unknown channel {channel:?} (channels: {channels})")]
+    UnknownChannel {
+        channel: String,
+        channels: ChannelNames,
+    },
+    #[error("{0} has no channel: no channels are defined")]
+    NoChannelDefined(Item),
+    #[error("{what} has no channel: set channel: or defaults.channel (channels: {channels})")]
+    NoChannel { what: Item, channels: ChannelNames },
+    #[error("key field {0:?} is not declared in fields")]
+    KeyNotDeclared(String),
+    #[error("field {0:?} is not declared in fields")]
+    FieldNotDeclared(String),
+    #[error("protected field {0:?} is not declared in fields")]
+    ProtectedNotDeclared(String),
+    #[error("tag {0:?} is not declared in tags")]
+    TagNotDeclared(String),
+    #[error("marker field {field:?} is {}: {why}", .ty.as_str())]
+    MarkerMismatch {
+        field: String,
+        ty: FieldType,
+        why: ValueError,
+    },
+    #[error("field {field:?} is {}: {why}", .ty.as_str())]
+    TypeMismatch {
+        field: String,
+        ty: FieldType,
+        why: Mismatch,
+    },
+    /// A key or marker field whose write mode is not `sync`.
+    #[error(
+        "field {field:?} is {role}, so it must be write: sync, not {}: a look-up by a value \
+         changed on the platform would miss the contact and create it twice",
+        .mode.as_str()
+    )]
+    NotSync {
+        field: String,
+        mode: WriteMode,
+        role: LookUpRole,
+    },
+    /// A contact or a sheet that writes the marker field.
+    #[error(
+        "field {0:?} is the marker (defaults.marker): contactctl writes it, a contact must not \
+         set it"
+    )]
+    MarkerWritten(String),
+    #[error(
+        "{0} holds a control character: names and tags are shown in plans, where a line break or \
+         a NUL could fake or hide a line"
+    )]
+    ControlCharacter(Named),
+    #[error("duplicate tag {tag:?} (also listed at {first})")]
+    DuplicateTag { tag: String, first: SourceLoc },
+    #[error("tag {tag:?} is write: {} here and write: {} at {first_at}", .mode.as_str(), .first_mode.as_str())]
+    TagWriteDisagrees {
+        tag: String,
+        mode: TagWrite,
+        first_mode: TagWrite,
+        first_at: SourceLoc,
+    },
+    #[error("duplicate contact {identity} on channel {channel} (first defined at {first})")]
+    DuplicateContact {
+        identity: Identity,
+        channel: String,
+        first: SourceLoc,
+    },
+    #[error("contact has no identity: set id, or a value for its key field {0:?}")]
+    NoKeyValue(String),
+    #[error("contact has no identity: set id, or a key field (key: or defaults.key) and its value")]
+    NoIdentity,
+    /// An `id:` no call can use.
+    #[error("id: {}", unusable_id_reason(.0))]
+    UnusableId(String),
+    /// A section the schema passed that still does not deserialize.
+    #[error("invalid value: {0}")]
+    InvalidValue(serde_json::Error),
+}
+
+/// What needs a channel.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Item {
+    Contact,
+    Source,
+}
+
+impl fmt::Display for Item {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Item::Contact => "contact",
+            Item::Source => "source",
+        })
+    }
+}
+
+/// The channels a config defines, as messages list them.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ChannelNames(pub Vec<String>);
+
+impl fmt::Display for ChannelNames {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            f.write_str("none defined")
+        } else {
+            f.write_str(&self.0.join(", "))
+        }
+    }
+}
+
+/// Why a field finds contacts, so its value must not change on the platform.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum LookUpRole {
+    /// `defaults.key`.
+    DefaultKey,
+    /// `defaults.marker`.
+    Marker,
+    /// The `key:` of a contact or a source.
+    Key,
+}
+
+impl fmt::Display for LookUpRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LookUpRole::DefaultKey => "the key field (defaults.key)",
+            LookUpRole::Marker => "the marker field (defaults.marker)",
+            LookUpRole::Key => "a key field",
+        })
+    }
+}
+
+/// A name that holds a control character, quoted as Rust escapes it.
+#[derive(Debug, Clone)]
+pub(crate) enum Named {
+    Tag(String),
+    FieldName(String),
+}
+
+impl fmt::Display for Named {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Named::Tag(tag) => write!(f, "tag {tag:?}"),
+            Named::FieldName(name) => write!(f, "field name {name:?}"),
+        }
+    }
+}
+
+/// Why a written value does not fit its field's type.
+#[derive(Debug, Clone, thiserror::Error)]
+pub(crate) enum Mismatch {
+    #[error(transparent)]
+    Value(#[from] ValueError),
+    /// A boolean spelt as YAML 1.1 spells one (`yes`, `on`), which YAML 1.2 reads as text.
+    #[error(
+        "{0:?} is not a boolean (YAML 1.2 reads yes, no, on and off as text): write true or false"
+    )]
+    Yaml11Boolean(String),
 }
 
 /// A problem not yet typed: its words as its stage wrote them. Gone once every stage builds its

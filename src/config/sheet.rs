@@ -21,8 +21,9 @@ use compact_str::CompactString;
 
 use crate::model::{DesiredContact, FieldType, Fields, Identity, SourceLoc};
 
-use super::check::{Identities, KeyField, Rules, marker_written, type_mismatch, wire_value};
+use super::check::{Identities, KeyField, Rules, type_mismatch, wire_value};
 use super::diag::{Diags, Pos};
+use super::problem::{CheckProblem, Item};
 use super::raw::{EmptyCells, RawSource};
 use super::source::{self, Entry, FileSource};
 use super::yaml::Node;
@@ -128,7 +129,7 @@ impl<'a> Settings<'a> {
             raw.channel.as_deref(),
             node.pos_of("channel"),
             node.pos,
-            "source",
+            Item::Source,
             diags,
         );
         let format = rules.boolean_format(channel.as_deref());
@@ -186,7 +187,7 @@ fn mapped_columns<'a>(
             .and_then(|c| c.entry(field))
             .map_or(node.pos, |e| e.key_pos);
         if Some(field.as_str()) == rules.marker_field {
-            diags.push(key_pos, marker_written(field));
+            diags.push(key_pos, CheckProblem::MarkerWritten(field.clone()));
         } else if rules.declared_field(field, key_pos, diags).is_some() {
             mapped.insert(field, header);
         }
@@ -413,7 +414,7 @@ impl<'a> Sheet<'a> {
                  under ignore_columns to skip it"
             )
         } else if Some(h) == self.rules.marker_field {
-            marker_written(h)
+            CheckProblem::MarkerWritten(h.to_string()).to_string()
         } else if h.is_empty() {
             format!(
                 "column {} has no name in the header: name it after a field, or remove it",
@@ -634,7 +635,7 @@ impl Row<'_> {
             Some(ty) => match wire_value(ty, cell, self.format) {
                 Ok(v) => v,
                 Err(why) => {
-                    diags.push(pos, type_mismatch(name, ty, &why));
+                    diags.push(pos, type_mismatch(name, ty, why));
                     cells.key_bad |= self.key_col.is_some_and(|(k, _)| k == name);
                     return;
                 }
