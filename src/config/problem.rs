@@ -6,6 +6,7 @@
 //! Holds no rules about the config: only what each problem says.
 
 use std::fmt;
+use std::sync::Arc;
 
 use compact_str::CompactString;
 use serde_json::Value;
@@ -28,6 +29,8 @@ pub(crate) enum Problem {
     Schema(#[from] SchemaProblem),
     #[error(transparent)]
     Check(#[from] CheckProblem),
+    #[error(transparent)]
+    Sheet(#[from] SheetProblem),
     #[error(transparent)]
     Worded(#[from] Worded),
 }
@@ -320,6 +323,103 @@ pub(crate) enum Mismatch {
         "{0:?} is not a boolean (YAML 1.2 reads yes, no, on and off as text): write true or false"
     )]
     Yaml11Boolean(String),
+}
+
+/// A CSV source that cannot be read, or a sheet whose header or rows are wrong.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SheetProblem {
+    #[error(
+        "source has no key field: set key: or defaults.key (each row is looked up by its value)"
+    )]
+    NoKeyField,
+    #[error("{0:?} is an absolute path: write the CSV file's path relative to this YAML file")]
+    AbsolutePath(String),
+    #[error("cannot read the CSV file {name}: {error}")]
+    CannotRead { name: String, error: std::io::Error },
+    #[error(
+        "{0} is outside the directory of this YAML file: a CSV file must be in that directory or \
+         below it"
+    )]
+    Outside(String),
+    #[error("{0} is not a file")]
+    NotAFile(String),
+    #[error("{0} is too large (more than {MAX_FILE_MIB} MiB)")]
+    TooLarge(String),
+    #[error(
+        "the file is not UTF-8 text (byte 0x{byte:02X} at offset {offset}): save it as \"CSV \
+         UTF-8\""
+    )]
+    NotUtf8 { byte: u8, offset: usize },
+    #[error("the file is empty: expected a header row naming the columns")]
+    Empty,
+    #[error("invalid CSV: {0}")]
+    Invalid(csv::Error),
+    #[error(
+        "this cell opens a quote (\") that is never closed: the {0} lines to the end of the file \
+         went into it"
+    )]
+    UnclosedQuote(usize),
+    /// A header named twice; the column (1-based) of the first.
+    #[error("column {column:?} appears twice in the header (also column {first})")]
+    ColumnTwice { column: String, first: usize },
+    /// A column named after a field that `columns:` maps to another column (`read`).
+    #[error(
+        "column {column:?} is not read: field {column:?} reads column {read:?} (columns:); list \
+         it under ignore_columns to skip it"
+    )]
+    Remapped { column: String, read: String },
+    /// A column (1-based) with an empty header.
+    #[error("column {0} has no name in the header: name it after a field, or remove it")]
+    UnnamedColumn(usize),
+    #[error(
+        "unknown column {0:?}: not a declared field, a column named in columns:, or the \
+         tags_column (list it under ignore_columns to skip it)"
+    )]
+    UnknownColumn(String),
+    #[error("column {column:?} (columns.{field}) is not in the header of {file}")]
+    MappedColumnMissing {
+        column: String,
+        field: String,
+        file: Arc<str>,
+    },
+    #[error("tags_column {column:?} is not in the header of {file}")]
+    TagsColumnMissing { column: String, file: Arc<str> },
+    #[error(
+        "key field {key:?} has no column in {file}: add a column {key:?}, or map one under columns:"
+    )]
+    KeyColumnMissing { key: String, file: Arc<str> },
+    #[error("{0}")]
+    Ragged(Ragged),
+    #[error("row has no identity: its key field {key:?} (column {column:?}) is empty")]
+    NoIdentity { key: String, column: String },
+}
+
+/// A row whose cells are not as many as the header's columns.
+#[derive(Debug, Clone)]
+pub(crate) struct Ragged {
+    /// How many cells the row has.
+    pub cells: usize,
+    /// How many columns the header names.
+    pub columns: usize,
+    /// The columns the row has no cell for (none when it has too many cells).
+    pub missing: Vec<String>,
+}
+
+impl fmt::Display for Ragged {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (n, h) = (self.cells, self.columns);
+        let cells = if n == 1 { "cell" } else { "cells" };
+        let columns = if h == 1 { "column" } else { "columns" };
+        write!(
+            f,
+            "the row has {n} {cells}, but the header names {h} {columns}"
+        )?;
+        if !self.missing.is_empty() {
+            let missing: Vec<String> = self.missing.iter().map(|c| format!("{c:?}")).collect();
+            write!(f, ": no cell for {}", missing.join(", "))?;
+        }
+        Ok(())
+    }
 }
 
 /// A problem not yet typed: its words as its stage wrote them. Gone once every stage builds its
