@@ -31,14 +31,6 @@ pub(crate) enum Problem {
     Check(#[from] CheckProblem),
     #[error(transparent)]
     Sheet(#[from] SheetProblem),
-    #[error(transparent)]
-    Worded(#[from] Worded),
-}
-
-impl From<String> for Problem {
-    fn from(words: String) -> Problem {
-        Problem::Worded(Worded(words))
-    }
 }
 
 /// `MAX_FILE_BYTES` in MiB, as messages say it.
@@ -157,11 +149,173 @@ pub(crate) enum Stopped {
     NotValidAsTagged { value: String, tag: String },
 }
 
-/// What the schema refuses.
+/// What the schema refuses: each of the validator's errors, with the data its words need.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum SchemaProblem {
+    #[error("internal error: the config schema does not compile: {0}")]
+    DoesNotCompile(&'static str),
+    #[error(
+        "tokens are never written in the config: set token_env to the name of the environment \
+         variable that holds it"
+    )]
+    TokenWritten,
+    #[error("unknown key {key:?}{choices}")]
+    UnknownKey { key: String, choices: KeyChoices },
     #[error("missing key {0:?}")]
     MissingKey(String),
+    #[error("{under}expected {expected}, found {found}")]
+    WrongType {
+        under: Under,
+        expected: Alternatives,
+        found: Found,
+    },
+    #[error("unsupported version {found}: this contactctl reads version {expected}")]
+    UnsupportedVersion { found: Value, expected: Value },
+    #[error("{under}expected {expected}, found {found}")]
+    NotConstant {
+        under: Under,
+        expected: Value,
+        found: Value,
+    },
+    #[error("{under}{found} is not one of: {}", .options.join(", "))]
+    NotOneOf {
+        under: Under,
+        found: Value,
+        options: Vec<String>,
+    },
+    #[error("{under}{found} is less than the minimum, {limit}")]
+    BelowMinimum {
+        under: Under,
+        found: Value,
+        limit: Value,
+    },
+    #[error("{under}{found} is more than the maximum, {limit}")]
+    AboveMaximum {
+        under: Under,
+        found: Value,
+        limit: Value,
+    },
+    #[error("{0}must not be empty")]
+    Empty(Under),
+    /// The value is not repeated: it may be the token itself, pasted in by mistake.
+    #[error(
+        "token_env is not an environment variable name (letters, digits and _, not starting with \
+         a digit) and looks like a token itself: put it in an environment variable and write \
+         that variable's name here"
+    )]
+    TokenEnvLooksLikeToken,
+    /// The URL is not repeated: its user info may be a password.
+    #[error(
+        "base_url holds user info (user:password@): the API takes the channel's token from \
+         token_env as a bearer token, and nothing else; remove it"
+    )]
+    BaseUrlUserInfo,
+    #[error(
+        "base_url {0:?} holds a query string or a fragment: calls add their own path and query to \
+         it; remove what follows ? or #"
+    )]
+    BaseUrlQuery(String),
+    #[error("{0:?} is not an http:// or https:// URL")]
+    NotHttpUrl(String),
+    /// The validator's own words, for an error none of the above is.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// The key a value is written under, which its message names first (`rate_limit: `); nothing
+/// for the root.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Under(pub String);
+
+impl fmt::Display for Under {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            write!(f, "{}: ", self.0)
+        }
+    }
+}
+
+/// The keys allowed where an unknown key is written, and the one it was most likely meant to be.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct KeyChoices {
+    pub guess: Option<String>,
+    /// Empty when the schema names none: the message then says only that the key is unknown.
+    pub allowed: Vec<String>,
+}
+
+impl fmt::Display for KeyChoices {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.allowed.is_empty() {
+            return Ok(());
+        }
+        f.write_str(" (")?;
+        if let Some(guess) = &self.guess {
+            write!(f, "did you mean {guess:?}? ")?;
+        }
+        write!(f, "expected one of: {})", self.allowed.join(", "))
+    }
+}
+
+/// A JSON type in YAML terms, in the order lists of alternatives name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum JsonType {
+    Text,
+    WholeNumber,
+    Number,
+    Boolean,
+    List,
+    Mapping,
+    Null,
+    /// A type the schema names that none of the above is.
+    Other,
+}
+
+impl fmt::Display for JsonType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            JsonType::Text => "text",
+            JsonType::WholeNumber => "a whole number",
+            JsonType::Number => "a number",
+            JsonType::Boolean => "true/false",
+            JsonType::List => "a list",
+            JsonType::Mapping => "a mapping",
+            JsonType::Null => "null",
+            JsonType::Other => "another type",
+        })
+    }
+}
+
+/// The types a value may have, as `a, b or c`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Alternatives(pub Vec<JsonType>);
+
+impl fmt::Display for Alternatives {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.as_slice() {
+            [] => Ok(()),
+            [one] => write!(f, "{one}"),
+            [init @ .., last] => {
+                let init: Vec<String> = init.iter().map(ToString::to_string).collect();
+                write!(f, "{} or {last}", init.join(", "))
+            }
+        }
+    }
+}
+
+/// The type of a value found where another was expected (a boolean is "a boolean" here, where
+/// an expected one is "true/false").
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Found(pub JsonType);
+
+impl fmt::Display for Found {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            JsonType::Boolean => f.write_str("a boolean"),
+            other => write!(f, "{other}"),
+        }
+    }
 }
 
 /// A rule the schema cannot express, broken: an undeclared name, a missing channel or identity, a
@@ -421,9 +575,3 @@ impl fmt::Display for Ragged {
         Ok(())
     }
 }
-
-/// A problem not yet typed: its words as its stage wrote them. Gone once every stage builds its
-/// own problems.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub(crate) struct Worded(pub String);
