@@ -575,3 +575,68 @@ impl fmt::Display for Ragged {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The words composed from data that no fixture shows: an empty channel list, a config
+    /// without channels, a value of the wrong type, an unknown key where the schema names no
+    /// allowed key, a row with one cell too many, a file too large.
+    #[test]
+    fn words_composed_from_data_read_as_before() {
+        let said = |p: Problem| p.to_string();
+        assert_eq!(
+            said(
+                CheckProblem::UnknownChannel {
+                    channel: "web".into(),
+                    channels: ChannelNames::default(),
+                }
+                .into()
+            ),
+            "unknown channel \"web\" (channels: none defined)"
+        );
+        assert_eq!(
+            said(CheckProblem::NoChannelDefined(Item::Source).into()),
+            "source has no channel: no channels are defined"
+        );
+        assert_eq!(
+            said(
+                SchemaProblem::WrongType {
+                    under: Under("rate_limit".into()),
+                    expected: Alternatives(vec![
+                        JsonType::Text,
+                        JsonType::WholeNumber,
+                        JsonType::Other
+                    ]),
+                    found: Found(JsonType::Boolean),
+                }
+                .into()
+            ),
+            "rate_limit: expected text, a whole number or another type, found a boolean"
+        );
+        assert_eq!(
+            said(
+                SchemaProblem::UnknownKey {
+                    key: "x".into(),
+                    choices: KeyChoices::default(),
+                }
+                .into()
+            ),
+            "unknown key \"x\""
+        );
+        let ragged = Ragged {
+            cells: 2,
+            columns: 1,
+            missing: Vec::new(),
+        };
+        assert_eq!(
+            said(SheetProblem::Ragged(ragged).into()),
+            "the row has 2 cells, but the header names 1 column"
+        );
+        assert_eq!(
+            said(FileProblem::TooLarge.into()),
+            "the file is too large (more than 64 MiB)"
+        );
+    }
+}

@@ -1,7 +1,8 @@
 //! The JSON Schema of the config, generated from the raw types in `raw.rs`, and the check of a
-//! merged config against it. Each schema error is turned into one plain sentence at the position
-//! of the offending key or value (found by walking the positioned tree along the error's instance
-//! path), so the schema and the loader can never disagree about what is valid.
+//! merged config against it. Each schema error is turned into one problem (`SchemaProblem`, one
+//! plain sentence once worded) at the position of the offending key or value (found by walking
+//! the positioned tree along the error's instance path), so the schema and the loader can never
+//! disagree about what is valid.
 //!
 //! Knows nothing of the config's meaning beyond the schema; semantic rules are in `check.rs`.
 
