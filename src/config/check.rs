@@ -16,11 +16,14 @@ use serde_json::Value;
 
 use crate::model::{
     BooleanFormat, Channel, Config, DesiredContact, FieldType, Fields, Identity, Marker, Safety,
-    TagWrite, WriteMode, check_value, id_is_usable, normalize, unusable_id_reason,
+    TagWrite, ValueError, WriteMode, id_is_usable, normalize, value_error,
 };
 
 use super::ConfigHash;
 use super::diag::{Diags, Pos};
+use super::problem::{
+    ChannelNames, CheckProblem, Item, LookUpRole, Mismatch, Named, SchemaProblem,
+};
 use super::raw::{
     FieldValue, IdValue, RawChannel, RawContact, RawDefaults, RawField, RawSafety, RawSource,
 };
@@ -50,7 +53,8 @@ pub(crate) fn check(
     // Required of the merged config, not of each file (see `RawConfig`).
     for key in ["version", "channels"] {
         if value.get(key).is_none() && !report.may_be_misspelt(value, key) {
-            cx.diags.push(root.pos, format!("missing key {key:?}"));
+            cx.diags
+                .push(root.pos, SchemaProblem::MissingKey(key.to_string()));
         }
     }
     let known = Known::of(report, value);
@@ -74,8 +78,13 @@ pub(crate) fn check(
         default_channel_ok = false;
         if known.channels {
             let pos = cx.pos(&["defaults", "channel"]);
-            cx.diags
-                .push(pos, format!("unknown channel {ch:?} (channels: {names})"));
+            cx.diags.push(
+                pos,
+                CheckProblem::UnknownChannel {
+                    channel: ch.clone(),
+                    channels: names.clone(),
+                },
+            );
         }
     }
     let mut default_key_ok = defaults_ok;
@@ -86,7 +95,7 @@ pub(crate) fn check(
         if known.fields {
             let pos = cx.pos(&["defaults", "key"]);
             cx.diags
-                .push(pos, format!("key field {key:?} is not declared in fields"));
+                .push(pos, CheckProblem::KeyNotDeclared(key.clone()));
         }
     }
     let default_channel = match &defaults.channel {
@@ -97,19 +106,23 @@ pub(crate) fn check(
     // The marker need not be declared; when it is, its value must fit the declared type.
     if let Some(m) = &defaults.marker
         && let Some(Some(ty)) = fields.get(&m.field)
-        && let Err(why) = check_value(*ty, &m.value)
+        && let Some(why) = value_error(*ty, &m.value)
     {
         let pos = cx.pos(&["defaults", "marker", "value"]);
         cx.diags.push(
             pos,
-            format!("marker field {:?} is {}: {why}", m.field, ty.as_str()),
+            CheckProblem::MarkerMismatch {
+                field: m.field.clone(),
+                ty: *ty,
+                why,
+            },
         );
     }
     let marker_field = defaults.marker.as_ref().map(|m| m.field.as_str());
     // The key and the marker find contacts: a value people may change there would lose them.
     for (field, role) in [
-        (defaults.key.as_deref(), "the key field (defaults.key)"),
-        (marker_field, "the marker field (defaults.marker)"),
+        (defaults.key.as_deref(), LookUpRole::DefaultKey),
+        (marker_field, LookUpRole::Marker),
     ] {
         if let Some(field) = field
             && let Some((mode, pos)) = field_modes.get(field)
@@ -207,7 +220,7 @@ pub(super) struct Rules<'a> {
     default_key_ok: bool,
     /// `defaults.marker.field`: contactctl writes it, no contact may.
     pub marker_field: Option<&'a str>,
-    channel_names: &'a str,
+    channel_names: &'a ChannelNames,
     /// The fields whose write mode is not `sync`, with where the mode is written.
     field_modes: &'a BTreeMap<String, (WriteMode, Pos)>,
     /// The sections that are not misspelt.
@@ -246,7 +259,7 @@ impl Rules<'_> {
         given: Option<&str>,
         given_pos: Pos,
         item: Pos,
-        what: &str,
+        what: Item,
         diags: &mut Diags,
     ) -> Option<String> {
         match (given, self.default_channel) {
@@ -257,7 +270,10 @@ impl Rules<'_> {
                     if self.known.channels {
                         diags.push(
                             given_pos,
-                            format!("unknown channel {ch:?} (channels: {})", self.channel_names),
+                            CheckProblem::UnknownChannel {
+                                channel: ch.to_string(),
+                                channels: self.channel_names.clone(),
+                            },
                         );
                     }
                     None
@@ -266,15 +282,15 @@ impl Rules<'_> {
             (None, Some(ch)) => self.default_channel_ok.then(|| ch.to_string()),
             (None, None) => {
                 if self.default_channel_ok {
-                    let message = if self.channels.is_empty() {
-                        format!("{what} has no channel: no channels are defined")
+                    let problem = if self.channels.is_empty() {
+                        CheckProblem::NoChannelDefined(what)
                     } else {
-                        format!(
-                            "{what} has no channel: set channel: or defaults.channel (channels: {})",
-                            self.channel_names
-                        )
+                        CheckProblem::NoChannel {
+                            what,
+                            channels: self.channel_names.clone(),
+                        }
                     };
-                    diags.push(item, message);
+                    diags.push(item, problem);
                 }
                 None
             }
@@ -300,16 +316,13 @@ impl Rules<'_> {
         match given {
             Some(k) if !self.fields.contains_key(k) => {
                 if self.known.fields {
-                    diags.push(
-                        given_pos,
-                        format!("key field {k:?} is not declared in fields"),
-                    );
+                    diags.push(given_pos, CheckProblem::KeyNotDeclared(k.to_string()));
                 }
                 KeyField::Reported
             }
             Some(k) => {
                 if let Some((mode, _)) = self.field_modes.get(k) {
-                    diags.push(given_pos, not_sync(k, *mode, "a key field"));
+                    diags.push(given_pos, not_sync(k, *mode, LookUpRole::Key));
                 }
                 KeyField::Field(k)
             }
@@ -335,7 +348,10 @@ impl Rules<'_> {
                 let first = diags.loc(*first);
                 diags.push(
                     pos,
-                    format!("duplicate tag {tag:?} (also listed at {first})"),
+                    CheckProblem::DuplicateTag {
+                        tag: tag.clone(),
+                        first,
+                    },
                 );
                 continue;
             }
@@ -357,7 +373,7 @@ impl Rules<'_> {
     ) -> Option<Option<FieldType>> {
         let ty = self.fields.get(name).copied();
         if ty.is_none() && self.known.fields {
-            diags.push(pos, format!("field {name:?} is not declared in fields"));
+            diags.push(pos, CheckProblem::FieldNotDeclared(name.to_string()));
         }
         ty
     }
@@ -372,33 +388,32 @@ impl Rules<'_> {
     /// (unless the tags may be misspelt).
     pub fn check_tag(&self, tag: &str, pos: Pos, diags: &mut Diags) {
         if tag.chars().any(char::is_control) {
-            diags.push(pos, control_in(&format!("tag {tag:?}")));
+            diags.push(
+                pos,
+                CheckProblem::ControlCharacter(Named::Tag(tag.to_string())),
+            );
         } else if !self.tags.contains_key(tag) && self.known.tags {
-            diags.push(pos, format!("tag {tag:?} is not declared in tags"));
+            diags.push(pos, CheckProblem::TagNotDeclared(tag.to_string()));
         }
     }
 }
 
-/// The message for a field value that does not fit the field's type.
-pub(super) fn type_mismatch(name: &str, ty: FieldType, why: &str) -> String {
-    format!("field {name:?} is {}: {why}", ty.as_str())
+/// The problem of a field value that does not fit the field's type.
+pub(super) fn type_mismatch(name: &str, ty: FieldType, why: impl Into<Mismatch>) -> CheckProblem {
+    CheckProblem::TypeMismatch {
+        field: name.to_string(),
+        ty,
+        why: why.into(),
+    }
 }
 
-/// The message for a key or marker field (`role`) whose write mode is not `sync`.
-fn not_sync(field: &str, mode: WriteMode, role: &str) -> String {
-    format!(
-        "field {field:?} is {role}, so it must be write: sync, not {}: a look-up by a value \
-         changed on the platform would miss the contact and create it twice",
-        mode.as_str()
-    )
-}
-
-/// The message for a contact or a sheet that writes the marker field.
-pub(super) fn marker_written(name: &str) -> String {
-    format!(
-        "field {name:?} is the marker (defaults.marker): contactctl writes it, a contact must not \
-         set it"
-    )
+/// The problem of a key or marker field (`role`) whose write mode is not `sync`.
+fn not_sync(field: &str, mode: WriteMode, role: LookUpRole) -> CheckProblem {
+    CheckProblem::NotSync {
+        field: field.to_string(),
+        mode,
+        role,
+    }
 }
 
 /// `text`, written for a field of type `ty`, as the string the API holds: checked (`Err` says
@@ -407,8 +422,10 @@ pub(super) fn wire_value(
     ty: FieldType,
     text: &str,
     format: BooleanFormat,
-) -> Result<CompactString, String> {
-    check_value(ty, text)?;
+) -> Result<CompactString, ValueError> {
+    if let Some(why) = value_error(ty, text) {
+        return Err(why);
+    }
     Ok(if ty == FieldType::Boolean {
         // "true", "TRUE", "True": the channel's spelling.
         format.write(text.eq_ignore_ascii_case("true")).into()
@@ -474,9 +491,11 @@ impl Identities {
                 let first = diags.loc(*first.get());
                 diags.push(
                     pos,
-                    format!(
-                        "duplicate contact {identity} on channel {channel} (first defined at {first})"
-                    ),
+                    CheckProblem::DuplicateContact {
+                        identity: identity.clone(),
+                        channel: channel.to_string(),
+                        first,
+                    },
                 );
                 false
             }
@@ -520,7 +539,7 @@ impl Checker<'_> {
             Ok(t) => Some(t),
             Err(e) => {
                 if !self.report.flagged(&pointer()) {
-                    self.diags.push(pos, format!("invalid value: {e}"));
+                    self.diags.push(pos, CheckProblem::InvalidValue(e));
                 }
                 None
             }
@@ -573,8 +592,10 @@ impl Checker<'_> {
                 if name.chars().any(char::is_control) {
                     let key = self.root.get("fields").and_then(|f| f.entry(name));
                     let at = key.map_or(self.pos(&["fields"]), |e| e.key_pos);
-                    self.diags
-                        .push(at, control_in(&format!("field name {name:?}")));
+                    self.diags.push(
+                        at,
+                        CheckProblem::ControlCharacter(Named::FieldName(name.clone())),
+                    );
                 }
                 let pos = self.pos(&["fields", name]);
                 let raw: Option<RawField> =
@@ -612,10 +633,8 @@ impl Checker<'_> {
                 let pos = list
                     .and_then(|l| l.item(i))
                     .map_or(self.root.pos, |n| n.pos);
-                self.diags.push(
-                    pos,
-                    format!("protected field {name:?} is not declared in fields"),
-                );
+                self.diags
+                    .push(pos, CheckProblem::ProtectedNotDeclared(name.clone()));
             }
         }
         safety.protected_fields.iter().cloned().collect()
@@ -653,8 +672,10 @@ impl Checker<'_> {
                     _ => continue,
                 };
                 if tag.chars().any(char::is_control) {
-                    self.diags
-                        .push(item.pos, control_in(&format!("tag {:?}", tag.as_str())));
+                    self.diags.push(
+                        item.pos,
+                        CheckProblem::ControlCharacter(Named::Tag(tag.to_string())),
+                    );
                 }
                 if let Some(first) = out.get(tag.as_str()) {
                     if let Some((first_mode, first_at)) = modes.get(tag.as_str())
@@ -663,11 +684,12 @@ impl Checker<'_> {
                         let first_at = self.diags.loc(*first_at);
                         self.diags.push(
                             item.pos,
-                            format!(
-                                "tag {tag:?} is write: {} here and write: {} at {first_at}",
-                                mode.as_str(),
-                                first_mode.as_str()
-                            ),
+                            CheckProblem::TagWriteDisagrees {
+                                tag: tag.to_string(),
+                                mode,
+                                first_mode: *first_mode,
+                                first_at,
+                            },
                         );
                         continue;
                     }
@@ -677,7 +699,10 @@ impl Checker<'_> {
                     let first = self.diags.loc(*first);
                     self.diags.push(
                         item.pos,
-                        format!("duplicate tag {tag:?} (also listed at {first})"),
+                        CheckProblem::DuplicateTag {
+                            tag: tag.to_string(),
+                            first,
+                        },
                     );
                 } else {
                     out.insert(tag.to_string(), item.pos);
@@ -771,7 +796,7 @@ impl Checker<'_> {
             raw.channel.as_deref(),
             node.pos_of("channel"),
             node.pos,
-            "contact",
+            Item::Contact,
             self.diags,
         );
         let format = rules.boolean_format(channel.as_deref());
@@ -815,7 +840,8 @@ impl Checker<'_> {
             let entry = fields_node.and_then(|f| f.entry(&name));
             let key_pos = entry.map_or(node.pos, |e| e.key_pos);
             if Some(name.as_str()) == rules.marker_field {
-                self.diags.push(key_pos, marker_written(&name));
+                self.diags
+                    .push(key_pos, CheckProblem::MarkerWritten(name.clone()));
                 continue;
             }
             let Some(ty) = rules.declared_field(&name, key_pos, self.diags) else {
@@ -828,7 +854,7 @@ impl Checker<'_> {
                     Err(why) => {
                         let value_pos = entry.map_or(node.pos, |e| e.value.pos);
                         let why = mismatch_reason(ty, &t, why);
-                        self.diags.push(value_pos, type_mismatch(&name, ty, &why));
+                        self.diags.push(value_pos, type_mismatch(&name, ty, why));
                         out.bad.push(name.clone());
                         None
                     }
@@ -858,7 +884,7 @@ impl Checker<'_> {
         if let Some(id) = id {
             return Some(self.id(id, node));
         }
-        let message = match key_field {
+        let problem = match key_field {
             KeyField::Field(field) => match fields.fields.get(field).cloned().flatten() {
                 Some(value) => {
                     return Some(Identity::Key {
@@ -867,16 +893,12 @@ impl Checker<'_> {
                     });
                 }
                 None if fields.bad.iter().any(|f| f == field) => return None,
-                None => format!(
-                    "contact has no identity: set id, or a value for its key field {field:?}"
-                ),
+                None => CheckProblem::NoKeyValue(field.to_string()),
             },
             KeyField::Reported => return None,
-            KeyField::Missing => "contact has no identity: set id, or a key field (key: or \
-                                  defaults.key) and its value"
-                .to_string(),
+            KeyField::Missing => CheckProblem::NoIdentity,
         };
-        self.diags.push(node.pos, message);
+        self.diags.push(node.pos, problem);
         None
     }
 
@@ -888,10 +910,8 @@ impl Checker<'_> {
             _ => id.0.clone(),
         };
         if !id_is_usable(&id) {
-            self.diags.push(
-                node.pos_of("id"),
-                format!("id: {}", unusable_id_reason(&id)),
-            );
+            self.diags
+                .push(node.pos_of("id"), CheckProblem::UnusableId(id.clone()));
         }
         Identity::Id(id)
     }
@@ -929,36 +949,21 @@ fn written_text(
 
 /// Why `text` does not fit a field of type `ty`: `why`, or for a boolean spelt as YAML 1.1 spells
 /// one (`yes`, `on`, ...), that YAML 1.2 reads it as text.
-fn mismatch_reason(ty: FieldType, text: &str, why: String) -> String {
+fn mismatch_reason(ty: FieldType, text: &str, why: ValueError) -> Mismatch {
     let yaml_1_1 = matches!(
         text.to_ascii_lowercase().as_str(),
         "yes" | "no" | "on" | "off" | "y" | "n"
     );
     if ty == FieldType::Boolean && yaml_1_1 {
-        format!(
-            "{text:?} is not a boolean (YAML 1.2 reads yes, no, on and off as text): write true or \
-             false"
-        )
+        Mismatch::Yaml11Boolean(text.to_string())
     } else {
-        why
+        Mismatch::Value(why)
     }
 }
 
-/// The message for a field name or tag (`what`, quoted as Rust escapes it) holding a control
-/// character (Unicode Cc: a line break, a tab, a NUL).
-fn control_in(what: &str) -> String {
-    format!(
-        "{what} holds a control character: names and tags are shown in plans, where a line \
-         break or a NUL could fake or hide a line"
-    )
-}
-
-/// `a, b, c` for messages.
-fn channel_list(channels: &BTreeMap<String, Option<RawChannel>>) -> String {
-    if channels.is_empty() {
-        return "none defined".to_string();
-    }
-    channels.keys().cloned().collect::<Vec<_>>().join(", ")
+/// The names of the channels, for messages.
+fn channel_list(channels: &BTreeMap<String, Option<RawChannel>>) -> ChannelNames {
+    ChannelNames(channels.keys().cloned().collect())
 }
 
 /// A key as a JSON Pointer segment (RFC 6901), to compare with the schema's instance paths.

@@ -2,12 +2,14 @@
 //! column) inside the loader, turned into `file:line:col` diagnostics once at the end. YAML files
 //! and the CSV files they name share one file list, so their problems sort and print together.
 //!
-//! Holds no rules about the config; rendering with source excerpts is in `render.rs`.
+//! Holds no rules about the config; what each problem says is in `problem.rs`, rendering with
+//! source excerpts in `render.rs`.
 
 use std::sync::Arc;
 
 use crate::model::SourceLoc;
 
+use super::problem::Problem;
 use super::{Diagnostic, FileKind};
 
 /// A 1-based position in one of the loaded files (by index into the file list).
@@ -36,7 +38,7 @@ impl Pos {
 #[derive(Debug, Default)]
 pub(crate) struct Diags {
     names: Vec<(Arc<str>, FileKind)>,
-    items: Vec<(Pos, String)>,
+    items: Vec<(Pos, Problem)>,
     /// Positions whose excerpt must not be shown: the text there may be a secret.
     hidden: Vec<Pos>,
 }
@@ -82,16 +84,16 @@ impl Diags {
     }
 
     /// Record a problem at `pos`.
-    pub fn push(&mut self, pos: Pos, message: String) {
-        self.items.push((pos, message));
+    pub fn push(&mut self, pos: Pos, problem: impl Into<Problem>) {
+        self.items.push((pos, problem.into()));
     }
 
     /// Record a problem at `pos` whose excerpt is never shown: what is written there may be a
     /// secret (a token pasted as `token_env`), and a terminal or `CLICOLOR_FORCE=1` CI log would
     /// show the line.
-    pub fn push_secret(&mut self, pos: Pos, message: String) {
+    pub fn push_secret(&mut self, pos: Pos, problem: impl Into<Problem>) {
         self.hidden.push(pos);
-        self.push(pos, message);
+        self.push(pos, problem);
     }
 
     /// How many problems so far.
@@ -104,14 +106,14 @@ impl Diags {
         self.items.is_empty()
     }
 
-    /// The problems as diagnostics, sorted by file and position, each reported once.
+    /// The problems as diagnostics, worded, sorted by file and position, each reported once.
     pub fn into_diagnostics(self) -> Vec<Diagnostic> {
         let mut out: Vec<Diagnostic> = self
             .items
             .iter()
-            .map(|(pos, message)| Diagnostic {
+            .map(|(pos, problem)| Diagnostic {
                 loc: self.loc(*pos),
-                message: message.clone(),
+                message: problem.to_string(),
                 kind: if self.hidden.contains(pos) {
                     FileKind::Unread
                 } else {

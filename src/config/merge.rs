@@ -10,6 +10,7 @@ use compact_str::CompactString;
 use std::collections::HashMap;
 
 use super::diag::{Diags, Pos};
+use super::problem::YamlProblem;
 use super::yaml::{Entry, Node, NodeKind};
 
 /// Sections whose keys are merged across files.
@@ -70,10 +71,11 @@ fn merge_entry(
                     let first = diags.loc(*first);
                     diags.push(
                         sub.key_pos,
-                        format!(
-                            "duplicate key \"{section}.{}\" (also defined at {first})",
-                            sub.key
-                        ),
+                        YamlProblem::DuplicateSectionKey {
+                            section: entry.key.clone(),
+                            key: sub.key,
+                            first,
+                        },
                     );
                     continue;
                 }
@@ -99,11 +101,11 @@ fn merge_entry(
                 let at = diags.loc(first.pos);
                 diags.push(
                     again.pos,
-                    format!(
-                        "version {} disagrees with version {} at {at}",
-                        again.to_json(),
-                        first.to_json()
-                    ),
+                    YamlProblem::VersionDisagrees {
+                        again: again.to_json(),
+                        first: first.to_json(),
+                        at,
+                    },
                 );
             }
         }
@@ -111,7 +113,10 @@ fn merge_entry(
             let first = diags.loc(existing.key_pos);
             diags.push(
                 entry.key_pos,
-                format!("duplicate key \"{section}\" (also defined at {first})"),
+                YamlProblem::DuplicateSection {
+                    section: entry.key.clone(),
+                    first,
+                },
             );
         }
     }

@@ -6,11 +6,13 @@
 //! Stages, one module each: `yaml` (parse, positions, duplicate keys), `merge` (directory
 //! configs), `schema` (the generated JSON Schema and its errors), `check` (rules the schema cannot
 //! express, and building the model), `sheet` (CSV sources, rows checked by `check`'s rules),
-//! `render` (diagnostics with source excerpts).
+//! `render` (diagnostics with source excerpts); `problem` types every problem they report and
+//! words it.
 
 mod check;
 mod diag;
 mod merge;
+mod problem;
 mod raw;
 mod render;
 mod schema;
@@ -25,6 +27,7 @@ use sha2::{Digest, Sha256};
 use crate::model::{Config, SourceLoc};
 
 use self::diag::{Diags, Pos};
+use self::problem::FileProblem;
 
 pub use self::render::render_diagnostics;
 
@@ -150,14 +153,14 @@ struct Source {
     bytes: Vec<u8>,
 }
 
-fn problem(name: &Path, message: String) -> Vec<Diagnostic> {
+fn problem(name: &Path, problem: FileProblem) -> Vec<Diagnostic> {
     vec![Diagnostic {
         loc: SourceLoc {
             file: name.display().to_string().into(),
             line: 1,
             col: 1,
         },
-        message,
+        message: problem.to_string(),
         kind: FileKind::Unread,
     }]
 }
@@ -166,36 +169,23 @@ fn problem(name: &Path, message: String) -> Vec<Diagnostic> {
 /// if it must not be: a symbolic link out of the directory, a link that leads nowhere or in a
 /// loop, anything but a regular file (a FIFO would block the read, a device never end), or a
 /// file too large. The file's content is never part of the answer.
-fn refused(files: &dyn FileSource, dir: Option<&Path>, file: &Path) -> Option<String> {
+fn refused(files: &dyn FileSource, dir: Option<&Path>, file: &Path) -> Option<FileProblem> {
     let entry = match files.entry(file) {
         Ok(entry) => entry,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Some(
-                "the file is a symbolic link to nothing (its target does not exist)".to_string(),
-            );
+            return Some(FileProblem::DanglingLink);
         }
-        Err(e) => return Some(format!("cannot read the file: {e}")),
+        Err(e) => return Some(FileProblem::CannotReadFile(e)),
     };
     if let Some(dir) = dir
         && source::inside(files, dir, file) != Some(true)
     {
-        return Some(
-            "the file is a symbolic link out of the config directory: a config file must be \
-             inside it"
-                .to_string(),
-        );
+        return Some(FileProblem::LinkOutOfDir);
     }
     match entry {
-        Entry::File { len } if len > MAX_FILE_BYTES => Some(format!(
-            "the file is too large (more than {} MiB)",
-            MAX_FILE_BYTES / (1024 * 1024)
-        )),
+        Entry::File { len } if len > MAX_FILE_BYTES => Some(FileProblem::TooLarge),
         Entry::File { .. } => None,
-        Entry::Dir | Entry::Other => Some(
-            "not a regular file (a FIFO, a device or a socket): a config file must be a \
-             regular file"
-                .to_string(),
-        ),
+        Entry::Dir | Entry::Other => Some(FileProblem::NotRegular),
     }
 }
 
@@ -203,12 +193,12 @@ fn refused(files: &dyn FileSource, dir: Option<&Path>, file: &Path) -> Option<St
 fn read_sources(files: &dyn FileSource, path: &Path) -> Result<Vec<Source>, Vec<Diagnostic>> {
     let entry = files
         .entry(path)
-        .map_err(|e| problem(path, format!("cannot read the config: {e}")))?;
+        .map_err(|e| problem(path, FileProblem::CannotReadConfig(e)))?;
     let dir = (entry == Entry::Dir).then_some(path);
     let paths: Vec<PathBuf> = if entry == Entry::Dir {
         let mut paths: Vec<PathBuf> = files
             .files_in(path)
-            .map_err(|e| problem(path, format!("cannot read the directory: {e}")))?
+            .map_err(|e| problem(path, FileProblem::CannotReadDir(e)))?
             .into_iter()
             .filter(|p| {
                 let name = p
@@ -220,10 +210,7 @@ fn read_sources(files: &dyn FileSource, path: &Path) -> Result<Vec<Source>, Vec<
             .collect();
         paths.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
         if paths.is_empty() {
-            return Err(problem(
-                path,
-                "the directory has no *.yaml or *.yml files".to_string(),
-            ));
+            return Err(problem(path, FileProblem::NoYamlFiles));
         }
         paths
     } else {
@@ -234,9 +221,7 @@ fn read_sources(files: &dyn FileSource, path: &Path) -> Result<Vec<Source>, Vec<
     for file in paths {
         let bytes = match refused(files, dir, &file) {
             Some(why) => Err(why),
-            None => files
-                .read(&file)
-                .map_err(|e| format!("cannot read the file: {e}")),
+            None => files.read(&file).map_err(FileProblem::CannotReadFile),
         };
         match bytes {
             Ok(bytes) => sources.push(Source {
@@ -247,7 +232,7 @@ fn read_sources(files: &dyn FileSource, path: &Path) -> Result<Vec<Source>, Vec<
                     .unwrap_or_default(),
                 bytes,
             }),
-            Err(message) => problems.extend(problem(&file, message)),
+            Err(why) => problems.extend(problem(&file, why)),
         }
     }
     if problems.is_empty() {
@@ -265,10 +250,10 @@ fn parse_file(file: u32, bytes: &[u8], diags: &mut Diags) -> Option<Node> {
             let at = e.valid_up_to();
             diags.push(
                 byte_pos(file, bytes, at),
-                format!(
-                    "the file is not UTF-8 text (byte 0x{:02X} at offset {at})",
-                    bytes.get(at).copied().unwrap_or(0)
-                ),
+                FileProblem::NotUtf8 {
+                    byte: bytes.get(at).copied().unwrap_or(0),
+                    offset: at,
+                },
             );
             return None;
         }
@@ -277,23 +262,11 @@ fn parse_file(file: u32, bytes: &[u8], diags: &mut Diags) -> Option<Node> {
     match doc.kind {
         NodeKind::Map(_) => Some(doc),
         NodeKind::Null => {
-            diags.push(
-                Pos::start(file),
-                "the file is empty: expected a mapping of sections (version, channels, fields, \
-                 tags, defaults, safety, contacts, sources)"
-                    .to_string(),
-            );
+            diags.push(Pos::start(file), FileProblem::Empty);
             None
         }
         _ => {
-            diags.push(
-                doc.pos,
-                format!(
-                    "expected a mapping of sections (version, channels, fields, tags, defaults, \
-                     safety, contacts, sources), found {}",
-                    doc.kind_name()
-                ),
-            );
+            diags.push(doc.pos, FileProblem::NotAMapping(doc.kind_name()));
             None
         }
     }

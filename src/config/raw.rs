@@ -1,7 +1,8 @@
 //! The config as written: serde + schemars types, one per YAML section. They are the single
 //! source of the JSON Schema (`contactctl schema`), and what the loader deserializes each section
 //! into after the schema has passed. Doc comments here become the schema's descriptions, which
-//! editors show as help: write them for the person editing the YAML.
+//! editors show as help: write them for the person editing the YAML. The schemas written by hand
+//! (a tag, a contact ID, a field value) are data files in `schemas/`, their descriptions too.
 //!
 //! Owns the shape of the file only; positions, merging and meaning live in the sibling modules.
 
@@ -134,26 +135,7 @@ impl JsonSchema for RawTag {
     // One schema for both forms, rather than a `oneOf`: `minLength` binds only text and
     // `properties`/`required` only a mapping, so a bad `write` is reported at its own value.
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "description": "A managed tag: its name, or `{ name: NAME, write: add }` for a tag that is added where listed and never removed.",
-            "type": ["string", "object"],
-            "minLength": 1,
-            "properties": {
-                "name": {
-                    "description": "The tag's name.",
-                    "type": "string",
-                    "minLength": 1
-                },
-                "write": {
-                    "description": "`sync` (the default): added where a contact lists it, removed where its `tags:` does not; `add`: added where listed, never removed (not by `tags: []`, not by `--prune`).",
-                    "type": "string",
-                    "enum": ["sync", "add"],
-                    "default": "sync"
-                }
-            },
-            "required": ["name"],
-            "additionalProperties": false
-        })
+        hand_written(include_str!("schemas/tag.json"))
     }
 }
 
@@ -372,11 +354,7 @@ impl JsonSchema for IdValue {
     }
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "description": "A platform contact ID: text, or a whole number.",
-            "type": ["string", "integer"],
-            "minLength": 1
-        })
+        hand_written(include_str!("schemas/contact_id.json"))
     }
 }
 
@@ -425,10 +403,7 @@ impl JsonSchema for FieldValue {
     }
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "description": "A field value: text, a number, true/false, or null to clear the field.",
-            "type": ["string", "number", "boolean", "null"]
-        })
+        hand_written(include_str!("schemas/field_value.json"))
     }
 }
 
@@ -461,7 +436,7 @@ impl<'de> Deserialize<'de> for FieldValue {
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<FieldValue, E> {
                 serde_json::Number::from_f64(v)
                     .map(FieldValue::Number)
-                    .ok_or_else(|| E::custom("a number must be finite"))
+                    .ok_or_else(|| E::custom(NotFinite))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<FieldValue, E> {
                 Ok(FieldValue::Text(v.to_string()))
@@ -471,6 +446,23 @@ impl<'de> Deserialize<'de> for FieldValue {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+/// A schema written by hand, read from its data file in `schemas/` (its descriptions are the
+/// schema's text, shown by editors as help). The files are constants of the binary: a file that
+/// does not parse is a bug, as a `json_schema!` that does not build one is.
+fn hand_written(json: &'static str) -> Schema {
+    serde_json::from_str(json)
+        .unwrap_or_else(|e| panic!("a hand-written schema in src/config/schemas/ is invalid: {e}"))
+}
+
+/// Why a float read as a field value is refused: JSON has no infinity nor NaN.
+struct NotFinite;
+
+impl fmt::Display for NotFinite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a number must be finite")
     }
 }
 

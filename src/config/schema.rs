@@ -1,7 +1,8 @@
 //! The JSON Schema of the config, generated from the raw types in `raw.rs`, and the check of a
-//! merged config against it. Each schema error is turned into one plain sentence at the position
-//! of the offending key or value (found by walking the positioned tree along the error's instance
-//! path), so the schema and the loader can never disagree about what is valid.
+//! merged config against it. Each schema error is turned into one problem (`SchemaProblem`, one
+//! plain sentence once worded) at the position of the offending key or value (found by walking
+//! the positioned tree along the error's instance path), so the schema and the loader can never
+//! disagree about what is valid.
 //!
 //! Knows nothing of the config's meaning beyond the schema; semantic rules are in `check.rs`.
 
@@ -14,6 +15,7 @@ use jsonschema::{ValidationError, Validator};
 use serde_json::Value;
 
 use super::diag::Diags;
+use super::problem::{Alternatives, Found, JsonType, KeyChoices, SchemaProblem, Under};
 use super::raw::RawConfig;
 use super::yaml::Node;
 
@@ -85,10 +87,7 @@ pub(crate) fn check(value: &Value, root: &Node, diags: &mut Diags) -> SchemaRepo
     let (validator, schema) = match validator() {
         Ok(v) => v,
         Err(e) => {
-            diags.push(
-                root.pos,
-                format!("internal error: the config schema does not compile: {e}"),
-            );
+            diags.push(root.pos, SchemaProblem::DoesNotCompile(e));
             return report;
         }
     };
@@ -131,15 +130,15 @@ pub(crate) fn check(value: &Value, root: &Node, diags: &mut Diags) -> SchemaRepo
         // a value refused as no variable name may be a token: its line is not shown either
         let secret = matches!(error.kind(), ValidationErrorKind::Pattern { .. })
             && matches!(segments.last(), Some(LocationSegment::Property(p)) if p == "token_env");
-        for (target, message) in describe(&error, &segments, schema) {
+        for (target, problem) in describe(&error, &segments, schema) {
             let pos = match target {
                 Target::Value => node.pos,
                 Target::Key(name) => node.entry(&name).map(|e| e.key_pos).unwrap_or(node.pos),
             };
             if secret {
-                diags.push_secret(pos, message);
+                diags.push_secret(pos, problem);
             } else {
-                diags.push(pos, message);
+                diags.push(pos, problem);
             }
         }
     }
@@ -162,7 +161,7 @@ fn locate<'a>(root: &'a Node, segments: &[LocationSegment<'_>]) -> &'a Node {
     node
 }
 
-/// Where a message goes.
+/// Where a problem is reported.
 enum Target {
     /// At the value the error is about.
     Value,
@@ -170,70 +169,42 @@ enum Target {
     Key(String),
 }
 
+/// The problems a validation error stands for, each with where it is reported.
 fn describe(
     error: &ValidationError<'_>,
     segments: &[LocationSegment<'_>],
     schema: &Value,
-) -> Vec<(Target, String)> {
+) -> Vec<(Target, SchemaProblem)> {
     let instance = error.instance();
     let last = match segments.last() {
         Some(LocationSegment::Property(p)) => p.as_ref(),
         _ => "",
     };
-    let in_channel = matches!(
-        segments,
-        [LocationSegment::Property(s), LocationSegment::Property(_)] if s == "channels"
-    );
-    let one = |m: String| vec![(Target::Value, m)];
+    let one = |p: SchemaProblem| vec![(Target::Value, p)];
     // a value's message names its key: `rate_limit: expected a whole number, found text`
-    let named = if last.is_empty() {
-        String::new()
-    } else {
-        format!("{last}: ")
-    };
+    let under = || Under(last.to_string());
+    let found = || instance.clone().into_owned();
     match error.kind() {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
-            let expected = allowed_keys(schema, error.schema_path());
-            unexpected
-                .iter()
-                .map(|key| {
-                    let message = if in_channel && key.to_ascii_lowercase().contains("token") {
-                        "tokens are never written in the config: set token_env to the name of \
-                         the environment variable that holds it"
-                            .to_string()
-                    } else if expected.is_empty() {
-                        format!("unknown key {key:?}")
-                    } else {
-                        let guess = did_you_mean(key, &expected)
-                            .map(|k| format!("did you mean {k:?}? "))
-                            .unwrap_or_default();
-                        format!(
-                            "unknown key {key:?} ({guess}expected one of: {})",
-                            expected.join(", ")
-                        )
-                    };
-                    (Target::Key(key.clone()), message)
-                })
-                .collect()
+            unknown_keys(unexpected, segments, schema, error.schema_path())
         }
         ValidationErrorKind::Required { property } => {
             let name = property
                 .as_str()
                 .map_or_else(|| property.to_string(), str::to_string);
-            one(format!("missing key {name:?}"))
+            one(SchemaProblem::MissingKey(name))
         }
         ValidationErrorKind::Type { kind } => {
-            let mut expected: Vec<(usize, &str)> = match kind {
+            let mut expected: Vec<JsonType> = match kind {
                 TypeKind::Single(t) => vec![type_name(t.as_str())],
                 TypeKind::Multiple(set) => set.iter().map(|t| type_name(t.as_str())).collect(),
             };
             expected.sort();
-            let expected: Vec<&str> = expected.into_iter().map(|(_, name)| name).collect();
-            one(format!(
-                "{named}expected {}, found {}",
-                or_list(&expected),
-                json_kind(instance)
-            ))
+            one(SchemaProblem::WrongType {
+                under: under(),
+                expected: Alternatives(expected),
+                found: Found(json_kind(instance.as_ref())),
+            })
         }
         // `version: "1"`: the type error above says it; "unsupported version" would contradict it
         ValidationErrorKind::Constant { expected_value }
@@ -241,12 +212,17 @@ fn describe(
         {
             Vec::new()
         }
-        ValidationErrorKind::Constant { expected_value } if last == "version" => one(format!(
-            "unsupported version {instance}: this contactctl reads version {expected_value}"
-        )),
-        ValidationErrorKind::Constant { expected_value } => one(format!(
-            "{named}expected {expected_value}, found {instance}"
-        )),
+        ValidationErrorKind::Constant { expected_value } if last == "version" => {
+            one(SchemaProblem::UnsupportedVersion {
+                found: found(),
+                expected: expected_value.as_ref().clone(),
+            })
+        }
+        ValidationErrorKind::Constant { expected_value } => one(SchemaProblem::NotConstant {
+            under: under(),
+            expected: expected_value.as_ref().clone(),
+            found: found(),
+        }),
         ValidationErrorKind::Enum { options } => {
             let options: Vec<String> = options
                 .as_array()
@@ -256,48 +232,78 @@ fn describe(
                         .collect()
                 })
                 .unwrap_or_default();
-            one(format!(
-                "{named}{instance} is not one of: {}",
-                options.join(", ")
-            ))
+            one(SchemaProblem::NotOneOf {
+                under: under(),
+                found: found(),
+                options,
+            })
         }
-        ValidationErrorKind::Minimum { limit } => one(format!(
-            "{named}{instance} is less than the minimum, {limit}"
-        )),
-        ValidationErrorKind::Maximum { limit } => one(format!(
-            "{named}{instance} is more than the maximum, {limit}"
-        )),
-        ValidationErrorKind::MinLength { limit: 1 } => one(format!("{named}must not be empty")),
+        ValidationErrorKind::Minimum { limit } => one(SchemaProblem::BelowMinimum {
+            under: under(),
+            found: found(),
+            limit: limit.clone(),
+        }),
+        ValidationErrorKind::Maximum { limit } => one(SchemaProblem::AboveMaximum {
+            under: under(),
+            found: found(),
+            limit: limit.clone(),
+        }),
+        ValidationErrorKind::MinLength { limit: 1 } => one(SchemaProblem::Empty(under())),
         // the value is not repeated: it may be the token itself, pasted in by mistake
-        ValidationErrorKind::Pattern { .. } if last == "token_env" => one(
-            "token_env is not an environment variable name (letters, digits and _, not \
-             starting with a digit) and looks like a token itself: put it in an environment \
-             variable and write that variable's name here"
-                .to_string(),
-        ),
+        ValidationErrorKind::Pattern { .. } if last == "token_env" => {
+            one(SchemaProblem::TokenEnvLooksLikeToken)
+        }
         ValidationErrorKind::Pattern { .. } if last == "base_url" => {
             one(base_url_problem(instance.as_str().unwrap_or("")))
         }
-        _ => one(error.to_string()),
+        _ => one(SchemaProblem::Other(error.to_string())),
     }
+}
+
+/// The problems of keys the schema does not allow (`unexpected`) in the mapping at `segments`,
+/// each at its key: a token written in a channel, or an unknown key with the keys allowed there
+/// (read from `schema` at the error's `schema_path`) and the one it most likely meant.
+fn unknown_keys(
+    unexpected: &[String],
+    segments: &[LocationSegment<'_>],
+    schema: &Value,
+    schema_path: &Location,
+) -> Vec<(Target, SchemaProblem)> {
+    let in_channel = matches!(
+        segments,
+        [LocationSegment::Property(s), LocationSegment::Property(_)] if s == "channels"
+    );
+    let allowed = allowed_keys(schema, schema_path);
+    unexpected
+        .iter()
+        .map(|key| {
+            let problem = if in_channel && key.to_ascii_lowercase().contains("token") {
+                SchemaProblem::TokenWritten
+            } else {
+                SchemaProblem::UnknownKey {
+                    key: key.clone(),
+                    choices: KeyChoices {
+                        guess: did_you_mean(key, &allowed).map(str::to_string),
+                        allowed: allowed.clone(),
+                    },
+                }
+            };
+            (Target::Key(key.clone()), problem)
+        })
+        .collect()
 }
 
 /// Why `url` is not a `base_url`, repeating it only when it holds no user info (which may be a
 /// password).
-fn base_url_problem(url: &str) -> String {
+fn base_url_problem(url: &str) -> SchemaProblem {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     if authority.contains('@') {
-        "base_url holds user info (user:password@): the API takes the channel's token from \
-         token_env as a bearer token, and nothing else; remove it"
-            .to_string()
+        SchemaProblem::BaseUrlUserInfo
     } else if url.contains('?') || url.contains('#') {
-        format!(
-            "base_url {url:?} holds a query string or a fragment: calls add their own path and \
-             query to it; remove what follows ? or #"
-        )
+        SchemaProblem::BaseUrlQuery(url.to_string())
     } else {
-        format!("{url:?} is not an http:// or https:// URL")
+        SchemaProblem::NotHttpUrl(url.to_string())
     }
 }
 
@@ -330,37 +336,30 @@ fn allowed_keys(schema: &Value, schema_path: &Location) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The name of a JSON type in YAML terms, with its rank in lists of alternatives.
-fn type_name(t: &str) -> (usize, &'static str) {
+/// A JSON Schema type name (`integer`) as the type it is in YAML terms.
+fn type_name(t: &str) -> JsonType {
     match t {
-        "string" => (0, "text"),
-        "integer" => (1, "a whole number"),
-        "number" => (2, "a number"),
-        "boolean" => (3, "true/false"),
-        "array" => (4, "a list"),
-        "object" => (5, "a mapping"),
-        "null" => (6, "null"),
-        _ => (7, "another type"),
+        "string" => JsonType::Text,
+        "integer" => JsonType::WholeNumber,
+        "number" => JsonType::Number,
+        "boolean" => JsonType::Boolean,
+        "array" => JsonType::List,
+        "object" => JsonType::Mapping,
+        "null" => JsonType::Null,
+        _ => JsonType::Other,
     }
 }
 
-fn json_kind(v: &Value) -> &'static str {
+/// The type of the value `v` in YAML terms.
+fn json_kind(v: &Value) -> JsonType {
     match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(n) if n.is_f64() => "a number",
-        Value::Number(_) => "a whole number",
-        Value::String(_) => "text",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a mapping",
-    }
-}
-
-fn or_list(items: &[&str]) -> String {
-    match items {
-        [] => String::new(),
-        [one] => (*one).to_string(),
-        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+        Value::Null => JsonType::Null,
+        Value::Bool(_) => JsonType::Boolean,
+        Value::Number(n) if n.is_f64() => JsonType::Number,
+        Value::Number(_) => JsonType::WholeNumber,
+        Value::String(_) => JsonType::Text,
+        Value::Array(_) => JsonType::List,
+        Value::Object(_) => JsonType::Mapping,
     }
 }
 

@@ -21,8 +21,9 @@ use compact_str::CompactString;
 
 use crate::model::{DesiredContact, FieldType, Fields, Identity, SourceLoc};
 
-use super::check::{Identities, KeyField, Rules, marker_written, type_mismatch, wire_value};
+use super::check::{Identities, KeyField, Rules, type_mismatch, wire_value};
 use super::diag::{Diags, Pos};
+use super::problem::{CheckProblem, Item, Problem, Ragged, SheetProblem};
 use super::raw::{EmptyCells, RawSource};
 use super::source::{self, Entry, FileSource};
 use super::yaml::Node;
@@ -128,7 +129,7 @@ impl<'a> Settings<'a> {
             raw.channel.as_deref(),
             node.pos_of("channel"),
             node.pos,
-            "source",
+            Item::Source,
             diags,
         );
         let format = rules.boolean_format(channel.as_deref());
@@ -160,12 +161,7 @@ fn source_key<'a>(
         KeyField::Field(k) => Some(k),
         KeyField::Reported => None,
         KeyField::Missing => {
-            diags.push(
-                node.pos,
-                "source has no key field: set key: or defaults.key (each row is looked up by its \
-                 value)"
-                    .to_string(),
-            );
+            diags.push(node.pos, SheetProblem::NoKeyField);
             None
         }
     }
@@ -186,7 +182,7 @@ fn mapped_columns<'a>(
             .and_then(|c| c.entry(field))
             .map_or(node.pos, |e| e.key_pos);
         if Some(field.as_str()) == rules.marker_field {
-            diags.push(key_pos, marker_written(field));
+            diags.push(key_pos, CheckProblem::MarkerWritten(field.clone()));
         } else if rules.declared_field(field, key_pos, diags).is_some() {
             mapped.insert(field, header);
         }
@@ -205,8 +201,8 @@ fn open_sheet(
     let csv_pos = node.pos_of("csv");
     let (name, bytes) = match open(files.source, &raw.csv, diags.name(csv_pos.file)) {
         Ok(file) => file,
-        Err(message) => {
-            diags.push(csv_pos, message);
+        Err(why) => {
+            diags.push(csv_pos, why);
             return None;
         }
     };
@@ -221,11 +217,10 @@ fn open_sheet(
                 line,
                 col: cell,
             },
-            format!(
-                "the file is not UTF-8 text (byte 0x{:02X} at offset {offset}): save it as \
-                 \"CSV UTF-8\"",
-                bytes.get(offset).copied().unwrap_or(0)
-            ),
+            SheetProblem::NotUtf8 {
+                byte: bytes.get(offset).copied().unwrap_or(0),
+                offset,
+            },
         );
         return None;
     }
@@ -242,14 +237,11 @@ fn read_header(
     match reader.read_record(record) {
         Ok(true) => true,
         Ok(false) => {
-            diags.push(
-                Pos::start(file),
-                "the file is empty: expected a header row naming the columns".to_string(),
-            );
+            diags.push(Pos::start(file), SheetProblem::Empty);
             false
         }
         Err(e) => {
-            diags.push(Pos::start(file), format!("invalid CSV: {e}"));
+            diags.push(Pos::start(file), SheetProblem::Invalid(e));
             false
         }
     }
@@ -277,8 +269,8 @@ impl Rows<'_, '_> {
         loop {
             match self.reader.read_record(self.record) {
                 Ok(true) => {
-                    if let Some((pos, message)) = self.unclosed_quote(row.file) {
-                        diags.push(pos, message);
+                    if let Some((pos, problem)) = self.unclosed_quote(row.file) {
+                        diags.push(pos, problem);
                         break;
                     }
                     let line = line_of(self.record, self.bytes);
@@ -297,7 +289,7 @@ impl Rows<'_, '_> {
                             line,
                             col: 1,
                         },
-                        format!("invalid CSV: {e}"),
+                        SheetProblem::Invalid(e),
                     );
                     break;
                 }
@@ -306,9 +298,9 @@ impl Rows<'_, '_> {
     }
 
     /// A quote never closed runs to the end of the file: the reader gives the rest of the file
-    /// as one cell of the last row it read. Where that cell is and what to say, not what the
+    /// as one cell of the last row it read. Where that cell is and the problem, not what the
     /// row then lacks; `None` for a row that is not that.
-    fn unclosed_quote(&self, file: u32) -> Option<(Pos, String)> {
+    fn unclosed_quote(&self, file: u32) -> Option<(Pos, SheetProblem)> {
         let at_end = usize::try_from(self.reader.position().byte()).unwrap_or(usize::MAX)
             >= self.bytes.len();
         if !at_end {
@@ -325,10 +317,7 @@ impl Rows<'_, '_> {
                 line,
                 col: cell,
             },
-            format!(
-                "this cell opens a quote (\") that is never closed: the {lines} lines to \
-                 the end of the file went into it"
-            ),
+            SheetProblem::UnclosedQuote(lines),
         ))
     }
 }
@@ -364,10 +353,10 @@ impl<'a> Sheet<'a> {
             if let Some(first) = first_at.insert(h, j) {
                 diags.push(
                     pos,
-                    format!(
-                        "column {h:?} appears twice in the header (also column {})",
-                        first + 1
-                    ),
+                    SheetProblem::ColumnTwice {
+                        column: h.to_string(),
+                        first: first + 1,
+                    },
                 );
                 roles.push(Role::Skip);
                 continue;
@@ -395,8 +384,8 @@ impl<'a> Sheet<'a> {
                 roles.push(Role::Fields(fields));
                 continue;
             }
-            if let Some(message) = self.unread_column(h, j, remapped) {
-                diags.push(pos, message);
+            if let Some(problem) = self.unread_column(h, j, remapped) {
+                diags.push(pos, problem);
             }
             roles.push(Role::Skip);
         }
@@ -406,24 +395,19 @@ impl<'a> Sheet<'a> {
     /// Why column `j`, named `h`, is read as no field, the tags or ignored (`remapped`: the
     /// column its field reads instead); `None` when the fields may be misspelt, as then no
     /// column is a declared field and the misspelt key is reported instead.
-    fn unread_column(&self, h: &str, j: usize, remapped: Option<&&str>) -> Option<String> {
+    fn unread_column(&self, h: &str, j: usize, remapped: Option<&&str>) -> Option<Problem> {
         Some(if let Some(m) = remapped {
-            format!(
-                "column {h:?} is not read: field {h:?} reads column {m:?} (columns:); list it \
-                 under ignore_columns to skip it"
-            )
+            SheetProblem::Remapped {
+                column: h.to_string(),
+                read: m.to_string(),
+            }
+            .into()
         } else if Some(h) == self.rules.marker_field {
-            marker_written(h)
+            CheckProblem::MarkerWritten(h.to_string()).into()
         } else if h.is_empty() {
-            format!(
-                "column {} has no name in the header: name it after a field, or remove it",
-                j + 1
-            )
+            SheetProblem::UnnamedColumn(j + 1).into()
         } else if self.rules.fields_known() {
-            format!(
-                "unknown column {h:?}: not a declared field, a column named in columns:, or the \
-                 tags_column (list it under ignore_columns to skip it)"
-            )
+            SheetProblem::UnknownColumn(h.to_string()).into()
         } else {
             return None;
         })
@@ -440,10 +424,11 @@ impl<'a> Sheet<'a> {
                     .map_or(node.pos, |n| n.pos);
                 diags.push(
                     pos,
-                    format!(
-                        "column {h:?} (columns.{field}) is not in the header of {}",
-                        self.name
-                    ),
+                    SheetProblem::MappedColumnMissing {
+                        column: h.to_string(),
+                        field: field.to_string(),
+                        file: Arc::clone(self.name),
+                    },
                 );
             }
         }
@@ -453,7 +438,10 @@ impl<'a> Sheet<'a> {
             let pos = node.pos_of("tags_column");
             diags.push(
                 pos,
-                format!("tags_column {t:?} is not in the header of {}", self.name),
+                SheetProblem::TagsColumnMissing {
+                    column: t.clone(),
+                    file: Arc::clone(self.name),
+                },
             );
         }
     }
@@ -477,11 +465,10 @@ impl<'a> Sheet<'a> {
             let pos = node.pos_of(if self.raw.key.is_some() { "key" } else { "csv" });
             diags.push(
                 pos,
-                format!(
-                    "key field {k:?} has no column in {}: add a column {k:?}, or map one under \
-                     columns:",
-                    self.name
-                ),
+                SheetProblem::KeyColumnMissing {
+                    key: k.to_string(),
+                    file: Arc::clone(self.name),
+                },
             );
         }
         Some((k, col?))
@@ -528,8 +515,8 @@ impl Row<'_> {
             return None;
         }
         let before = diags.len();
-        if let Some((j, message)) = self.ragged(record) {
-            diags.push(self.pos(line, j), message);
+        if let Some((j, ragged)) = self.ragged(record) {
+            diags.push(self.pos(line, j), SheetProblem::Ragged(ragged));
             return None;
         }
         let cells = self.cells(record, line, sheet.rules, diags);
@@ -566,20 +553,18 @@ impl Row<'_> {
     }
 
     /// When `record` has not as many cells as the header has columns: the cell (0-based) where
-    /// it goes wrong, and what to say there.
-    fn ragged(&self, record: &csv::StringRecord) -> Option<(usize, String)> {
+    /// it goes wrong, and how.
+    fn ragged(&self, record: &csv::StringRecord) -> Option<(usize, Ragged)> {
         let (n, h) = (record.len(), self.header.len());
         if n == h {
             return None;
         }
-        let cells = if n == 1 { "cell" } else { "cells" };
-        let columns = if h == 1 { "column" } else { "columns" };
-        let mut message = format!("the row has {n} {cells}, but the header names {h} {columns}");
-        if n < h {
-            let missing: Vec<String> = self.header[n..].iter().map(|c| format!("{c:?}")).collect();
-            message.push_str(&format!(": no cell for {}", missing.join(", ")));
-        }
-        Some((n.min(h), message))
+        let ragged = Ragged {
+            cells: n,
+            columns: h,
+            missing: self.header.get(n..).unwrap_or_default().to_vec(),
+        };
+        Some((n.min(h), ragged))
     }
 
     /// The fields and tags that the cells of `record` (on `line`) set; what is wrong in a cell
@@ -634,7 +619,7 @@ impl Row<'_> {
             Some(ty) => match wire_value(ty, cell, self.format) {
                 Ok(v) => v,
                 Err(why) => {
-                    diags.push(pos, type_mismatch(name, ty, &why));
+                    diags.push(pos, type_mismatch(name, ty, why));
                     cells.key_bad |= self.key_col.is_some_and(|(k, _)| k == name);
                     return;
                 }
@@ -657,10 +642,10 @@ impl Row<'_> {
                 if !cells.key_bad {
                     diags.push(
                         self.pos(line, key_col),
-                        format!(
-                            "row has no identity: its key field {key:?} (column {:?}) is empty",
-                            self.header[key_col]
-                        ),
+                        SheetProblem::NoIdentity {
+                            key: key.to_string(),
+                            column: self.header[key_col].clone(),
+                        },
                     );
                 }
                 None
@@ -715,40 +700,32 @@ fn clamp(n: u64) -> u32 {
 /// The file must be in the YAML file's directory or below it, symbolic links resolved: a plan of
 /// a pull request runs in CI with tokens in its environment, and a config must not make it read
 /// `/proc/self/environ` or a key file and print them in its messages.
-fn open(files: &dyn FileSource, csv: &str, yaml: &str) -> Result<(String, Vec<u8>), String> {
+fn open(files: &dyn FileSource, csv: &str, yaml: &str) -> Result<(String, Vec<u8>), SheetProblem> {
     let relative = Path::new(csv);
     if relative
         .components()
         .any(|c| matches!(c, Component::RootDir | Component::Prefix(_)))
     {
-        return Err(format!(
-            "{csv:?} is an absolute path: write the CSV file's path relative to this YAML file"
-        ));
+        return Err(SheetProblem::AbsolutePath(csv.to_string()));
     }
     let dir = Path::new(yaml).parent().unwrap_or(Path::new(""));
     let path = dir.join(relative);
     let name = path.display().to_string();
-    let entry = files
-        .entry(&path)
-        .map_err(|e| format!("cannot read the CSV file {name}: {e}"))?;
+    let cannot_read = |error| SheetProblem::CannotRead {
+        name: name.clone(),
+        error,
+    };
+    let entry = files.entry(&path).map_err(cannot_read)?;
     if source::inside(files, dir, &path) != Some(true) {
-        return Err(format!(
-            "{name} is outside the directory of this YAML file: a CSV file must be in that \
-             directory or below it"
-        ));
+        return Err(SheetProblem::Outside(name));
     }
     let Entry::File { len } = entry else {
-        return Err(format!("{name} is not a file"));
+        return Err(SheetProblem::NotAFile(name));
     };
     if len > MAX_FILE_BYTES {
-        return Err(format!(
-            "{name} is too large (more than {} MiB)",
-            MAX_FILE_BYTES / (1024 * 1024)
-        ));
+        return Err(SheetProblem::TooLarge(name));
     }
-    let bytes = files
-        .read(&path)
-        .map_err(|e| format!("cannot read the CSV file {name}: {e}"))?;
+    let bytes = files.read(&path).map_err(cannot_read)?;
     Ok((name, bytes))
 }
 
@@ -1046,19 +1023,19 @@ mod tests {
         let (name, bytes) = open(&Fs, "lists/a.csv", &yaml).unwrap();
         assert!(name.ends_with("conf/lists/a.csv"), "{name}");
         assert_eq!(bytes, b"email\n");
-        let err = open(&Fs, "../outside.csv", &yaml).unwrap_err();
+        let err = open(&Fs, "../outside.csv", &yaml).unwrap_err().to_string();
         assert!(err.contains("is outside the directory"), "{err}");
-        let err = open(&Fs, "/etc/hostname", &yaml).unwrap_err();
+        let err = open(&Fs, "/etc/hostname", &yaml).unwrap_err().to_string();
         assert!(err.contains("absolute path"), "{err}");
-        let err = open(&Fs, "lists/none.csv", &yaml).unwrap_err();
+        let err = open(&Fs, "lists/none.csv", &yaml).unwrap_err().to_string();
         assert!(err.starts_with("cannot read the CSV file"), "{err}");
-        let err = open(&Fs, "lists", &yaml).unwrap_err();
+        let err = open(&Fs, "lists", &yaml).unwrap_err().to_string();
         assert!(err.ends_with("is not a file"), "{err}");
         #[cfg(unix)]
         {
             std::os::unix::fs::symlink(dir.path().join("outside.csv"), conf.join("link.csv"))
                 .unwrap();
-            let err = open(&Fs, "link.csv", &yaml).unwrap_err();
+            let err = open(&Fs, "link.csv", &yaml).unwrap_err().to_string();
             assert!(err.contains("is outside the directory"), "{err}");
         }
     }

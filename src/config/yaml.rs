@@ -16,6 +16,7 @@ use serde_saphyr::granit_parser::{
 };
 
 use super::diag::{Diags, Pos};
+use super::problem::{Stopped, YamlProblem};
 
 /// A YAML value with its position. Positions are where the value is used (for an alias, the
 /// alias, not its anchor).
@@ -175,9 +176,9 @@ impl Node {
 pub(crate) const MAX_DEPTH: usize = 16;
 /// Most values one file may hold, aliases counted each time they are used (an alias bomb stops
 /// here, before it is expanded).
-const MAX_NODES: usize = 5_000_000;
+pub(super) const MAX_NODES: usize = 5_000_000;
 /// Most bytes of text one file may hold, aliases counted each time they are used.
-const MAX_TEXT_BYTES: usize = 64 * 1024 * 1024;
+pub(super) const MAX_TEXT_BYTES: usize = 64 * 1024 * 1024;
 
 /// Parse one file's text. Problems go to `diags`; `None` when the file gave nothing usable.
 /// `Some` with a `Null` root means the file holds no document (empty, or only comments).
@@ -203,15 +204,15 @@ pub(crate) fn parse(file: u32, text: &str, diags: &mut Diags) -> Option<Node> {
     };
     match builder.document() {
         Ok(root) => Some(root),
-        Err(Stop { mut pos, message }) => {
+        Err(Stop { mut pos, why }) => {
             // The scanner reports a stray tab at the scalar or block it was reading; the tab is
             // what the user must find.
-            if message.contains("tab")
+            if why.to_string().contains("tab")
                 && let Some(tab) = first_tab_from(text, pos)
             {
                 pos = tab;
             }
-            builder.diags.push(pos, format!("invalid YAML: {message}"));
+            builder.diags.push(pos, YamlProblem::Invalid(why));
             None
         }
     }
@@ -233,7 +234,24 @@ fn first_tab_from(text: &str, from: Pos) -> Option<Pos> {
 /// Why parsing stopped, and where.
 struct Stop {
     pos: Pos,
-    message: String,
+    why: Stopped,
+}
+
+/// The parser's words for nesting beyond its limit (`MAX_DEPTH`, given as its own).
+const RECURSION_NEEDLES: &[&str] = &["recursion limit"];
+/// The parser's words for a key too long to be one.
+const LONG_KEY_NEEDLES: &[&str] = &["simple key"];
+
+/// Why the parser stopped, from its words `info`.
+fn parser_stop(info: String) -> Stopped {
+    let says = |needles: &[&str]| needles.iter().any(|n| info.contains(n));
+    if says(RECURSION_NEEDLES) {
+        Stopped::TooDeep
+    } else if says(LONG_KEY_NEEDLES) {
+        Stopped::LongKey(info)
+    } else {
+        Stopped::Parser(info)
+    }
 }
 
 /// An anchored value, with what it costs each time an alias repeats it.
@@ -288,21 +306,12 @@ impl<'a> Builder<'a, '_> {
                         line: clamp(m.line()),
                         col: clamp(m.col().saturating_add(1)),
                     },
-                    message: match e.info() {
-                        m if m.contains("recursion limit") => {
-                            format!("nested deeper than {MAX_DEPTH} levels")
-                        }
-                        // The parser's words for a key too long to be one.
-                        m if m.contains("simple key") => {
-                            format!("{m} (a key is at most 1024 characters, on one line)")
-                        }
-                        m => m,
-                    },
+                    why: parser_stop(e.info()),
                 })
             }
             None => Err(Stop {
                 pos: self.last,
-                message: "unexpected end of the file".into(),
+                why: Stopped::EndOfFile,
             }),
         }
     }
@@ -319,8 +328,7 @@ impl<'a> Builder<'a, '_> {
                     if root.is_some() {
                         return Err(Stop {
                             pos,
-                            message: "a config file holds one YAML document, this is a second"
-                                .into(),
+                            why: Stopped::SecondDocument,
                         });
                     }
                     // Aliases refer to anchors of their own document.
@@ -345,20 +353,13 @@ impl<'a> Builder<'a, '_> {
         if self.nodes > MAX_NODES {
             return Err(Stop {
                 pos,
-                message: format!(
-                    "the document is too large: more than {MAX_NODES} values (aliases counted \
-                     each time they are used)"
-                ),
+                why: Stopped::TooManyValues,
             });
         }
         if self.text_bytes > MAX_TEXT_BYTES {
             return Err(Stop {
                 pos,
-                message: format!(
-                    "the document is too large: more than {} MiB of text (aliases counted each \
-                     time they are used)",
-                    MAX_TEXT_BYTES >> 20
-                ),
+                why: Stopped::TooMuchText,
             });
         }
         Ok(())
@@ -378,8 +379,7 @@ impl<'a> Builder<'a, '_> {
                     },
                     ..at
                 };
-                let kind = scalar(value, style, tag.as_deref())
-                    .map_err(|message| Stop { pos, message })?;
+                let kind = scalar(value, style, tag.as_deref()).map_err(|why| Stop { pos, why })?;
                 (Node { pos, kind, at }, anchor)
             }
             Event::SequenceStart(style, anchor, tag) => {
@@ -423,7 +423,7 @@ impl<'a> Builder<'a, '_> {
                 else {
                     return Err(Stop {
                         pos,
-                        message: "this alias refers to a value that contains it".into(),
+                        why: Stopped::SelfAlias,
                     });
                 };
                 // Counted before it is copied, so a bomb stops before it goes off.
@@ -433,7 +433,7 @@ impl<'a> Builder<'a, '_> {
                     None => {
                         return Err(Stop {
                             pos,
-                            message: "unknown alias".into(),
+                            why: Stopped::UnknownAlias,
                         });
                     }
                 };
@@ -444,7 +444,7 @@ impl<'a> Builder<'a, '_> {
             _ => {
                 return Err(Stop {
                     pos,
-                    message: "unexpected YAML event".into(),
+                    why: Stopped::UnexpectedEvent,
                 });
             }
         };
@@ -474,7 +474,7 @@ impl<'a> Builder<'a, '_> {
         if depth >= MAX_DEPTH {
             return Err(Stop {
                 pos,
-                message: format!("nested deeper than {MAX_DEPTH} levels"),
+                why: Stopped::TooDeep,
             });
         }
         if let Some(tag) = tag
@@ -483,7 +483,7 @@ impl<'a> Builder<'a, '_> {
         {
             return Err(Stop {
                 pos,
-                message: format!("unsupported tag {}", tag_name(tag)),
+                why: Stopped::UnsupportedTag(tag_name(tag)),
             });
         }
         self.spend(1, 0, pos)
@@ -513,23 +513,18 @@ impl<'a> Builder<'a, '_> {
             let value = self.node(event, value_pos, value_at, depth + 1)?;
             let key = match key.kind {
                 _ if merge_key => {
-                    self.diags.push(
-                        key_pos,
-                        "merge keys (<<) are not YAML 1.2: write the keys out".into(),
-                    );
+                    self.diags.push(key_pos, YamlProblem::MergeKey);
                     continue;
                 }
                 NodeKind::Str(s) => s,
                 NodeKind::Bool(b) => CompactString::from(if b { "true" } else { "false" }),
                 NodeKind::Number { text, .. } => text,
                 NodeKind::Null => {
-                    self.diags
-                        .push(key_pos, "a key must be text, not null".into());
+                    self.diags.push(key_pos, YamlProblem::NullKey);
                     continue;
                 }
                 NodeKind::Seq(_) | NodeKind::Map(_) => {
-                    self.diags
-                        .push(key_pos, "a key must be text, not a list or mapping".into());
+                    self.diags.push(key_pos, YamlProblem::CollectionKey);
                     continue;
                 }
             };
@@ -547,10 +542,8 @@ impl<'a> Builder<'a, '_> {
             };
             if let Some(first) = seen {
                 let first = self.diags.loc(out[first].key_pos);
-                self.diags.push(
-                    key_pos,
-                    format!("duplicate key {key:?} (also defined at {first})"),
-                );
+                self.diags
+                    .push(key_pos, YamlProblem::DuplicateKey { key, first });
                 continue;
             }
             if let Some(ix) = &mut index {
@@ -601,7 +594,7 @@ fn tag_name(tag: &Tag) -> String {
 }
 
 /// Resolve a scalar by the YAML 1.2 core schema (or its explicit tag).
-fn scalar(value: Cow<'_, str>, style: ScalarStyle, tag: Option<&Tag>) -> Result<NodeKind, String> {
+fn scalar(value: Cow<'_, str>, style: ScalarStyle, tag: Option<&Tag>) -> Result<NodeKind, Stopped> {
     let Some(tag) = tag else {
         return Ok(if style == ScalarStyle::Plain {
             plain(value)
@@ -616,7 +609,7 @@ fn scalar(value: Cow<'_, str>, style: ScalarStyle, tag: Option<&Tag>) -> Result<
         .into_iter()
         .find(|t| tag.is_yaml_core_schema_tag(t));
     let Some(wanted) = wanted else {
-        return Err(format!("unsupported tag {}", tag_name(tag)));
+        return Err(Stopped::UnsupportedTag(tag_name(tag)));
     };
     let kind = plain(value.clone());
     let fits = match (&kind, wanted) {
@@ -628,7 +621,10 @@ fn scalar(value: Cow<'_, str>, style: ScalarStyle, tag: Option<&Tag>) -> Result<
     if fits {
         Ok(kind)
     } else {
-        Err(format!("{value:?} is not a valid {}", tag_name(tag)))
+        Err(Stopped::NotValidAsTagged {
+            value: value.into_owned(),
+            tag: tag_name(tag),
+        })
     }
 }
 
