@@ -206,8 +206,9 @@ pub(crate) fn parse(file: u32, text: &str, diags: &mut Diags) -> Option<Node> {
         Ok(root) => Some(root),
         Err(Stop { mut pos, why }) => {
             // The scanner reports a stray tab at the scalar or block it was reading; the tab is
-            // what the user must find.
-            if why.to_string().contains("tab")
+            // what the user must find. Only the parser's own words are looked at: a tag of ours
+            // (`!tabular`) says "tab" too.
+            if matches!(&why, Stopped::Parser(words) if words.contains("tab"))
                 && let Some(tab) = first_tab_from(text, pos)
             {
                 pos = tab;
@@ -785,6 +786,9 @@ mod tests {
             problems("version: 1\nchannels:\n\tweb: {}\n"),
             ["f.yaml:3:1: invalid YAML: tabs disallowed within this context (block indentation)"]
         );
+        let tagged = problems("version: 1\nx: !tabular 1\ny: \"a\tb\"\n");
+        assert_eq!(tagged.len(), 1);
+        assert!(tagged[0].starts_with("f.yaml:2:"), "{tagged:?}");
     }
 
     #[test]
