@@ -105,6 +105,19 @@ pub enum RefusalReason {
         "tag {0:?} is given to every row of this source (its tags:): it cannot be removed for one row"
     )]
     TagOfEveryRow(String),
+    /// Two fields read one cell (`columns:`), and the platform does not hold one value for
+    /// both: writing the cell for one would change the other.
+    #[error(
+        "column {column:?} is read as both {first} and {second}, and the platform does not hold one value for both: one cell cannot say both; edit it by hand"
+    )]
+    CellReadTwice {
+        /// The column's header.
+        column: String,
+        /// The field whose platform value would be written.
+        first: String,
+        /// The other field that reads it.
+        second: String,
+    },
     /// The tags drifted and the source has no tags column.
     #[error("its tags drifted, and this source has no tags column (tags_column:) to write them in")]
     NoTagsColumn,

@@ -358,6 +358,24 @@ impl<'a> Context<'a> {
         let mut out = Edits::default();
         let mut tags_remove = Vec::new();
         let mut tags_add = Vec::new();
+        // The fields that read the column headed `header`, and the cells written so far.
+        let readers = |header: &str| -> Vec<&String> {
+            // as the loader reads a row: the tags column holds tags only; a field reads the
+            // column `columns:` maps it to, or else the one of its name (the marker never)
+            if source.tags_column.as_deref() == Some(header) {
+                return Vec::new();
+            }
+            let marker = self.config.marker.as_ref().map(|m| m.field.as_str());
+            self.config
+                .fields
+                .keys()
+                .filter(|g| match source.columns.get(*g) {
+                    Some(h) => h == header,
+                    None => g.as_str() == header && Some(g.as_str()) != marker,
+                })
+                .collect()
+        };
+        let mut written: Vec<usize> = Vec::new();
         for d in drift {
             match d {
                 Drift::Field(name, value) => {
@@ -390,7 +408,27 @@ impl<'a> Context<'a> {
                         new,
                         Adopted::Field(name.clone()),
                     );
-                    out.splices.push(splice);
+                    // `columns:` may have two fields read one cell: it is written once, and only
+                    // when every field that reads it drifted to the same value.
+                    if let Some(other) = readers(&headers[j]).into_iter().find(|g| {
+                        *g != name
+                            && !drift
+                                .iter()
+                                .any(|d| matches!(d, Drift::Field(n, v) if n == *g && v == value))
+                    }) {
+                        return Err(refusal(
+                            &at_cell(j),
+                            RefusalReason::CellReadTwice {
+                                column: headers[j].clone(),
+                                first: name.clone(),
+                                second: other.clone(),
+                            },
+                        ));
+                    }
+                    if !written.contains(&j) {
+                        written.push(j);
+                        out.splices.push(splice);
+                    }
                     out.notes.push(note);
                 }
                 Drift::AddTag(t) => tags_add.push(t.clone()),
@@ -921,6 +959,69 @@ mod tests {
         assert_eq!(a.adopted(), 1);
         assert_eq!(a.files.len(), 1);
         assert_eq!(a.files[0].after, "email,firstName\nc@x.example,\n");
+    }
+
+    #[test]
+    fn a_csv_column_read_by_two_fields_is_written_once_or_refused_when_they_differ() {
+        let head = HEAD.replace(
+            "  firstName: { type: text }\n",
+            "  firstName: { type: text }\n  nickname: { type: text }\n",
+        );
+        let sources = "sources:\n  - csv: s.csv\n    columns: { nickname: firstName }\n";
+        let (_dir, config, read) = load(&[
+            ("a.yaml", &head),
+            ("b.yaml", sources),
+            (
+                "s.csv",
+                "email,firstName\na@x.example,Ann\nb@x.example,Bo\n",
+            ),
+        ]);
+        let p = plan(vec![
+            // both fields read the cell, and the platform agrees on one value: written once
+            update(
+                "a@x.example",
+                &[("firstName", Some("Anne")), ("nickname", Some("Anne"))],
+                &[],
+                &[],
+            ),
+            // the platform holds two values for the one cell: neither can be written
+            update(
+                "b@x.example",
+                &[("firstName", Some("Bob")), ("nickname", Some("Bobby"))],
+                &[],
+                &[],
+            ),
+        ]);
+        let a = adopt(&config, &p, &read).unwrap();
+        let got = reasons(&a);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(got[0].starts_with("3:2: "), "{got:?}");
+        assert!(
+            got[0].contains("firstName") && got[0].contains("nickname"),
+            "{got:?}"
+        );
+        assert_eq!(a.adopted(), 1);
+        assert_eq!(a.files.len(), 1);
+        assert_eq!(
+            a.files[0].after,
+            "email,firstName\na@x.example,Anne\nb@x.example,Bo\n"
+        );
+
+        // only one of the two drifted: adopting it would change the other's value too
+        let p = plan(vec![update(
+            "a@x.example",
+            &[("firstName", Some("Anne"))],
+            &[],
+            &[],
+        )]);
+        let a = adopt(&config, &p, &read).unwrap();
+        let got = reasons(&a);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(
+            got[0].starts_with("2:2: column \"firstName\" is read as both firstName and nickname"),
+            "{got:?}"
+        );
+        assert!(a.files.is_empty());
     }
 
     #[test]
