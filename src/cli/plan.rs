@@ -84,7 +84,7 @@ pub async fn run(args: PlanArgs, out: &Output) -> Result<Exit, CommandError> {
             target.endpoint.flags()
         ));
     }
-    Ok(if plan.summary.errors > 0 {
+    Ok(if plan.summary.errors > 0 || plan.is_incomplete() {
         Exit::Error
     } else if args.detailed_exitcode && plan.has_changes() {
         Exit::Changes

@@ -1191,6 +1191,7 @@ mod tests {
                     .collect(),
                 orphans: vec![],
                 reads: BTreeMap::new(),
+                orphans_unread: Default::default(),
             }
         }
 

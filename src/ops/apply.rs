@@ -139,9 +139,13 @@ pub struct Applied {
 
 impl Applied {
     /// Whether the run did all it had to (exit 0): without changes, every contact could be
-    /// planned; with changes, every contact's calls were made.
+    /// planned; with changes, every contact's calls were made; with `--prune`, every channel's
+    /// orphans could be looked for.
     pub fn succeeded(&self) -> bool {
-        if self.had_changes {
+        let plan = &self.report.plan;
+        if plan.prune && plan.is_incomplete() {
+            false
+        } else if self.had_changes {
             self.report.succeeded()
         } else {
             self.report.plan.summary.errors == 0

@@ -188,6 +188,14 @@ pub enum Warning {
         /// Contacts it would prune.
         pruned: usize,
     },
+    /// The orphans of a channel are unknown: paging its marker failed (its contacts were read
+    /// one by one instead, or not at all when the channel stopped). The plan is incomplete.
+    OrphansUnread {
+        /// Channel name.
+        channel: String,
+        /// The paging's error, in its own words.
+        reason: String,
+    },
     /// Protected fields (`safety.protected_fields`) would change on existing contacts, as the
     /// planner marked them. Apply refuses without `--force`.
     ProtectedFields {
@@ -203,7 +211,7 @@ impl Warning {
     /// the run's own.
     pub fn is_safety(&self) -> bool {
         match self {
-            Warning::InvalidBase { .. } => false,
+            Warning::InvalidBase { .. } | Warning::OrphansUnread { .. } => false,
             Warning::TooManyChanges { .. }
             | Warning::PrunesLostConfig { .. }
             | Warning::ProtectedFields { .. } => true,
@@ -306,6 +314,14 @@ impl Plan {
     /// Whether apply would make any call (drift, for `--detailed-exitcode`).
     pub fn has_changes(&self) -> bool {
         self.summary.api_calls > 0
+    }
+
+    /// Whether some channel's orphans could not be looked for: part of the live state could
+    /// not be read, so `plan` exits 1 (SPEC's exit codes), and so does an `apply --prune`.
+    pub fn is_incomplete(&self) -> bool {
+        self.warnings
+            .iter()
+            .any(|w| matches!(w, Warning::OrphansUnread { .. }))
     }
 
     /// Whether any channel fails the safety check.

@@ -45,6 +45,7 @@ pub fn plan(config: &Config, live: LiveState, options: PlanOptions) -> Plan {
         contacts: found,
         mut orphans,
         reads,
+        orphans_unread,
     } = live;
     let mut contacts: Vec<ContactPlan> = Vec::with_capacity(found.len() + orphans.len());
     contacts.extend(found.into_iter().filter_map(|(index, found)| {
@@ -67,6 +68,12 @@ pub fn plan(config: &Config, live: LiveState, options: PlanOptions) -> Plan {
         .map(|s| s.skipped.clone())
         .unwrap_or_default();
     let counts = channel_counts(config, &contacts, &reads, &skipped);
+    let mut options = options;
+    options.warnings.extend(
+        orphans_unread
+            .into_iter()
+            .map(|(channel, reason)| Warning::OrphansUnread { channel, reason }),
+    );
     assemble(config, contacts, counts, options)
 }
 
@@ -1551,6 +1558,47 @@ mod tests {
     }
 
     #[test]
+    fn orphans_that_could_not_be_looked_for_are_a_warning_and_leave_a_prune_incomplete() {
+        let cfg = with_marker(config());
+        let live = || LiveState {
+            orphans_unread: [("web".to_string(), "outcome unknown: 502".to_string())].into(),
+            ..orphan_state()
+        };
+        let unread = Warning::OrphansUnread {
+            channel: "web".into(),
+            reason: "outcome unknown: 502".into(),
+        };
+        let listed = plan(&cfg, live(), PlanOptions::default());
+        assert_eq!(listed.warnings, std::slice::from_ref(&unread));
+        assert!(listed.is_incomplete(), "part of the live state is unknown");
+        assert!(!listed.is_unsafe());
+        let pruned = plan(
+            &cfg,
+            live(),
+            PlanOptions {
+                prune: true,
+                ..PlanOptions::default()
+            },
+        );
+        assert!(pruned.warnings.contains(&unread));
+        assert!(pruned.is_incomplete());
+        assert!(words(&pruned.warnings).contains(
+            &"channel web: its orphans are unknown, paging the marker failed (outcome unknown: \
+              502)"
+                .to_string()
+        ));
+        let read = plan(
+            &cfg,
+            orphan_state(),
+            PlanOptions {
+                prune: true,
+                ..PlanOptions::default()
+            },
+        );
+        assert!(!read.is_incomplete());
+    }
+
+    #[test]
     fn pruned_orphans_lose_their_managed_tags_then_the_marker() {
         let cfg = with_marker(config());
         let p = plan(
@@ -1972,6 +2020,7 @@ mod tests {
                 live_opt("99", &[("managed_by", Some("git"))], &["VIP"]),
             )],
             reads: [("web".to_string(), 4), ("viber".to_string(), 1)].into(),
+            orphans_unread: Default::default(),
         };
         let p = plan(
             &cfg,

@@ -282,6 +282,7 @@ mod tests {
             ],
             orphans: vec![("web".into(), orphan.clone())],
             reads: [("web".to_string(), 3)].into(),
+            orphans_unread: Default::default(),
         };
         let options = PlanOptions {
             prune,

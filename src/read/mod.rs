@@ -291,10 +291,9 @@ async fn read_groups<C: ContactsApi>(
                 Some(client) => {
                     let counted = Counted::new(client, events);
                     counted.planned(work.expected);
-                    let (found, orphans) =
-                        read_channel(config, &counted, &items, work, options).await;
+                    let read = read_channel(config, &counted, &items, work, options).await;
                     counted.planned(0);
-                    (channel, found, orphans, counted.calls())
+                    (channel, read, counted.calls())
                 }
                 None => {
                     let failure = ReadFailure::NoClient {
@@ -304,20 +303,29 @@ async fn read_groups<C: ContactsApi>(
                         .iter()
                         .map(|&(pos, _)| (pos, Found::Failed(failure.clone())))
                         .collect();
-                    (channel, found, Vec::new(), 0)
+                    let read = ChannelRead {
+                        found,
+                        orphans: Vec::new(),
+                        orphans_unread: None,
+                    };
+                    (channel, read, 0)
                 }
             }
         });
     let mut results: Vec<Option<Found>> = vec![None; selected.len()];
     let mut orphans = Vec::new();
     let mut reads = BTreeMap::new();
-    for (channel, found, channel_orphans, calls) in futures::future::join_all(channels).await {
-        for (pos, f) in found {
+    let mut orphans_unread = BTreeMap::new();
+    for (channel, read, calls) in futures::future::join_all(channels).await {
+        for (pos, f) in read.found {
             if let Some(slot) = results.get_mut(pos) {
                 *slot = Some(f);
             }
         }
-        orphans.extend(channel_orphans);
+        orphans.extend(read.orphans);
+        if let Some(reason) = read.orphans_unread {
+            orphans_unread.insert(channel.to_string(), reason);
+        }
         reads.insert(channel.to_string(), calls);
     }
     orphans.sort_by(|a: &(String, LiveContact), b| (&a.0, &a.1.id).cmp(&(&b.0, &b.1.id)));
@@ -329,7 +337,16 @@ async fn read_groups<C: ContactsApi>(
             .collect(),
         orphans,
         reads,
+        orphans_unread,
     }
+}
+
+/// What one channel's read found: its selected contacts (by position in `selected`), its
+/// orphans, and, when paging failed, why its orphans are unknown.
+struct ChannelRead {
+    found: Vec<(usize, Found)>,
+    orphans: Vec<(String, LiveContact)>,
+    orphans_unread: Option<String>,
 }
 
 /// Read the selected contacts of one channel as `work` says. Returns (position in `selected`,
@@ -340,12 +357,13 @@ async fn read_channel<C: ContactsApi>(
     items: &[(usize, &DesiredContact)],
     work: Work<'_>,
     options: ReadOptions,
-) -> (Vec<(usize, Found)>, Vec<(String, LiveContact)>) {
+) -> ChannelRead {
     let concurrency = in_flight(config, client.channel(), options);
     let mut found: Vec<(usize, Found)> = Vec::new();
     let mut single: Vec<(usize, &DesiredContact)> = items.to_vec();
     let mut orphans: Vec<LiveContact> = Vec::new();
     let mut paged = false;
+    let mut orphans_unread = None;
 
     if let (true, Some(marker)) = (work.page, &config.marker) {
         let paging = page_and_match(config, client, marker, items, work.orphans, options);
@@ -357,10 +375,17 @@ async fn read_channel<C: ContactsApi>(
                 let failed = items
                     .iter()
                     .map(|&(pos, _)| (pos, Found::Failed(failure.clone())));
-                return (failed.collect(), Vec::new());
+                return ChannelRead {
+                    found: failed.collect(),
+                    orphans: Vec::new(),
+                    orphans_unread: (!matches!(work.orphans, Orphans::None)).then(|| e.to_string()),
+                };
             }
-            // paging failed: every contact is read one by one instead, and orphans are unknown
-            Err(_) => {}
+            // paging failed: every contact is read one by one instead; all orphans are unknown
+            // (those of dropped contacts are read one by one below)
+            Err(e) => {
+                orphans_unread = matches!(work.orphans, Orphans::All).then(|| e.to_string());
+            }
             Ok(matched) => {
                 paged = true;
                 (found, single, orphans) = (matched.found, matched.single, matched.orphans);
@@ -401,7 +426,11 @@ async fn read_channel<C: ContactsApi>(
     let channel = client.channel().to_string();
     let orphans = orphans.into_iter().map(|o| (channel.clone(), o)).collect();
     found.extend(singles);
-    (found, orphans)
+    ChannelRead {
+        found,
+        orphans,
+        orphans_unread,
+    }
 }
 
 /// Read each identity one by one ([`read_one`]), `concurrency` at a time: (position, found) in
@@ -546,7 +575,7 @@ mod tests {
     use super::*;
     use crate::api::{ApiError, ContactsApi};
     use crate::model::Identity;
-    use crate::testing::fake::FakeApi;
+    use crate::testing::fake::{FakeApi, Fault};
     use crate::testing::{self, key, live};
 
     fn marked(id: &str, email: &str) -> LiveContact {
@@ -917,6 +946,33 @@ mod tests {
         )
         .await;
         assert_eq!(fakes["viber"].reads(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_failed_marker_page_leaves_the_orphans_unknown_and_says_why() {
+        let cfg = config(vec![desired("web", key("email", "a@x.com"))], true);
+        let unknown = ApiError::Unknown {
+            reason: "GET /contacts/by_custom_field -> 502".into(),
+        };
+        // web: paging fails, its contact is read one by one; viber: only orphans were asked of
+        // it, and its one page fails too
+        let web = FakeApi::new("web", vec![marked("1", "a@x.com"), marked("9", "z@x.com")]);
+        web.fault("lookup", Fault::Fail(unknown.clone()));
+        let viber = FakeApi::new("viber", vec![marked("v1", "left@x.com")]);
+        viber.fault("lookup", Fault::Fail(unknown.clone()));
+        let (state, _) = read(&cfg, vec![web, viber], &[0], opts(100, true)).await;
+        assert_eq!(ids(&state), vec![(0, "present 1".into())]);
+        assert!(state.orphans.is_empty());
+        let why = unknown.to_string();
+        assert_eq!(
+            state.orphans_unread,
+            [("viber".to_string(), why.clone()), ("web".to_string(), why)].into()
+        );
+        // orphans not asked for: nothing is unknown
+        let web = FakeApi::new("web", vec![marked("1", "a@x.com")]);
+        web.fault("lookup", Fault::Fail(unknown));
+        let (state, _) = read(&cfg, vec![web], &[0], opts(100, false)).await;
+        assert!(state.orphans_unread.is_empty());
     }
 
     #[tokio::test]

@@ -156,6 +156,7 @@ pub(crate) fn live_state() -> LiveState {
         // web: a page of marked contacts, then the two it did not find looked up; viber: a page,
         // then the get of the contact paging did not find
         reads: [("web".to_string(), 3), ("viber".to_string(), 2)].into(),
+        orphans_unread: Default::default(),
     }
 }
 
@@ -370,6 +371,7 @@ pub(crate) fn notes_plan() -> Plan {
         ],
         orphans: vec![],
         reads: [("web".to_string(), 3)].into(),
+        orphans_unread: Default::default(),
     };
     plan::plan(&config, live, PlanOptions::default())
 }
@@ -460,6 +462,7 @@ pub(crate) fn modes_plan() -> Plan {
         ],
         orphans: vec![],
         reads: [("web".to_string(), 1)].into(),
+        orphans_unread: Default::default(),
     };
     plan::plan(&config, live, PlanOptions::default())
 }

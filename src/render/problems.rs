@@ -83,6 +83,9 @@ pub(crate) fn warning(w: &Warning) -> String {
                 format!("all {pruned} managed contacts")
             }
         ),
+        Warning::OrphansUnread { channel, reason } => format!(
+            "channel {channel}: its orphans are unknown, paging the marker failed ({reason})"
+        ),
         Warning::ProtectedFields { named, total } => {
             let mut list = named
                 .iter()

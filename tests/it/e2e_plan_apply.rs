@@ -1,7 +1,8 @@
 //! End to end: the built binary plans and applies against the sandbox over real HTTP, and the
 //! platform ends up equal to the config, with exactly the planned number of calls.
 
-use crate::support::{Env, VIBER_TOKEN, WEB_TOKEN, wire};
+use crate::support::{Env, VIBER_TOKEN, WEB_TOKEN, show, wire};
+use contactctl::sandbox::Faults;
 use predicates::prelude::*;
 
 const DEFAULTS: &str = "defaults:\n  channel: web\n  key: email\n";
@@ -561,6 +562,67 @@ fn usage_errors_exit_1_not_2() {
 
 const MARKED: &str =
     "defaults:\n  channel: web\n  key: email\n  marker: { field: managed_by, value: git }\n";
+
+#[test]
+fn orphans_that_could_not_be_looked_for_are_said_and_the_run_exits_1() {
+    // a config that names no contact: both channels are paged for their orphans alone
+    let marked = |id: &str| wire(id, &[("email", "left@x.com"), ("managed_by", "git")], &[]);
+    let env = Env::new(vec![marked("1")], vec![marked("v1")]);
+    let config = env.config(&format!("{MARKED}contacts: []\n"));
+    env.set_faults(Faults {
+        unauthorized_after: Some(0),
+        ..Faults::default()
+    });
+    for prune in [false, true] {
+        let mut cmd = env.cmd();
+        cmd.args(["plan", "--format", "json", "--detailed-exitcode"]);
+        if prune {
+            cmd.arg("--prune");
+        }
+        let out = cmd.arg(&config).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+        let plan = Env::json(&out);
+        let warnings: Vec<&str> = plan["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|w| w.as_str())
+            .collect();
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        for (w, channel) in warnings.iter().zip(["viber", "web"]) {
+            assert!(
+                w.starts_with(&format!(
+                    "channel {channel}: its orphans are unknown, paging the marker failed (channel \
+                     {channel}: the API refused the token"
+                )),
+                "{w}"
+            );
+        }
+        assert_eq!(plan["summary"]["orphans"], 0);
+    }
+    let out = env
+        .cmd()
+        .args(["apply", "--auto-approve", "--prune"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        show(&out).contains("its orphans are unknown"),
+        "{}",
+        show(&out)
+    );
+    // the platform answers again: the orphans are found, and a plan without --prune only lists them
+    env.set_faults(Faults::default());
+    let out = env
+        .cmd()
+        .args(["plan", "--format", "json", "--detailed-exitcode"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(Env::json(&out)["summary"]["orphans"], 2);
+}
 
 #[test]
 fn the_marker_reads_in_bulk_reports_orphans_and_prune_removes_them() {
