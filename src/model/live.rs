@@ -95,8 +95,9 @@ pub struct LiveState {
     /// Calls the reader made, per channel name: pages, look-ups and gets (a call retried by the
     /// client counts once). What apply spends again on its own plan before it writes.
     pub reads: BTreeMap<String, usize>,
-    /// Channels whose orphans were asked for but could not be looked for, because paging the
-    /// marker failed: the paging's error, in its own words, per channel name.
+    /// Channels whose orphans were asked for but could not all be looked for (paging the marker
+    /// failed, or the read of a dropped contact): the read's error, in its own words, per
+    /// channel name.
     pub orphans_unread: BTreeMap<String, String>,
 }
 

@@ -189,11 +189,12 @@ pub enum Warning {
         pruned: usize,
     },
     /// The orphans of a channel are unknown: paging its marker failed (its contacts were read
-    /// one by one instead, or not at all when the channel stopped). The plan is incomplete.
+    /// one by one instead, or not at all when the channel stopped), or, in a change-scoped run,
+    /// reading a contact the config dropped failed. The plan is incomplete.
     OrphansUnread {
         /// Channel name.
         channel: String,
-        /// The paging's error, in its own words.
+        /// The failed read's error, in its own words.
         reason: String,
     },
     /// Protected fields (`safety.protected_fields`) would change on existing contacts, as the

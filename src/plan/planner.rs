@@ -1583,7 +1583,7 @@ mod tests {
         assert!(pruned.warnings.contains(&unread));
         assert!(pruned.is_incomplete());
         assert!(words(&pruned.warnings).contains(
-            &"channel web: its orphans are unknown, paging the marker failed (outcome unknown: \
+            &"channel web: its orphans are unknown, the marked contacts could not be read (outcome unknown: \
               502)"
                 .to_string()
         ));

@@ -411,7 +411,7 @@ async fn read_channel<C: ContactsApi>(
     if let (Orphans::Dropped(gone), Some(marker), false, false) =
         (work.orphans, &config.marker, paged, stopped)
     {
-        orphans = read_dropped(config, client, marker, gone, concurrency).await;
+        (orphans, orphans_unread) = read_dropped(config, client, marker, gone, concurrency).await;
     }
 
     // a marked contact a one-by-one read found is not an orphan (paging can shift under writes)
@@ -548,26 +548,37 @@ fn in_flight(config: &Config, channel: &str, options: ReadOptions) -> usize {
 }
 
 /// The marked contacts that `gone` (identities dropped from the config) name, each read one by
-/// one: a failed read only leaves its orphans unknown, as a failed page does.
+/// one, and the first failed read's error: a failed read leaves its orphans unknown, as a failed
+/// page does.
 async fn read_dropped<C: ContactsApi>(
     config: &Config,
     client: &C,
     marker: &Marker,
     gone: &[&Identity],
     concurrency: usize,
-) -> Vec<LiveContact> {
-    let found: Vec<Vec<LiveContact>> = stream::iter(gone)
-        .map(|identity| async move { read_all(client, config, identity).await.unwrap_or_default() })
+) -> (Vec<LiveContact>, Option<String>) {
+    let found: Vec<Result<Vec<LiveContact>, crate::api::ApiError>> = stream::iter(gone)
+        .map(|identity| read_all(client, config, identity))
         .buffer_unordered(concurrency)
         .collect()
         .await;
     let mut seen = HashSet::new();
-    found
-        .into_iter()
-        .flatten()
-        .filter(|c| carries_marker(config, marker, c))
-        .filter(|c| seen.insert(c.id.clone()))
-        .collect()
+    let mut failed = None;
+    let mut orphans = Vec::new();
+    for read in found {
+        match read {
+            Ok(contacts) => orphans.extend(
+                contacts
+                    .into_iter()
+                    .filter(|c| carries_marker(config, marker, c))
+                    .filter(|c| seen.insert(c.id.clone())),
+            ),
+            Err(e) => {
+                failed.get_or_insert_with(|| e.to_string());
+            }
+        }
+    }
+    (orphans, failed)
 }
 
 #[cfg(test)]
@@ -1256,6 +1267,23 @@ mod tests {
         platform[2].fields.remove("managed_by");
         let (state, _) = scoped_read(&cfg, platform, &scoped).await;
         assert_eq!(orphan_ids(&state), ["3"]);
+    }
+
+    #[tokio::test]
+    async fn a_dropped_contact_that_could_not_be_read_leaves_the_orphans_unknown() {
+        let (cfg, platform, scoped) = scoped_case(300);
+        let refused = ApiError::Rejected {
+            status: 403,
+            message: "Forbidden".into(),
+        };
+        let web = FakeApi::new("web", platform).failing_on("u2@x.com", refused.clone());
+        let clients = BTreeMap::from([("web".to_string(), web)]);
+        let state = read_scoped(&cfg, &clients, &scoped, opts(10, false), &|_| {}).await;
+        assert_eq!(orphan_ids(&state), ["3"], "the others are still found");
+        assert_eq!(
+            state.orphans_unread,
+            [("web".to_string(), refused.to_string())].into()
+        );
     }
 
     #[tokio::test]

@@ -84,7 +84,7 @@ pub(crate) fn warning(w: &Warning) -> String {
             }
         ),
         Warning::OrphansUnread { channel, reason } => format!(
-            "channel {channel}: its orphans are unknown, paging the marker failed ({reason})"
+            "channel {channel}: its orphans are unknown, the marked contacts could not be read ({reason})"
         ),
         Warning::ProtectedFields { named, total } => {
             let mut list = named

@@ -592,7 +592,7 @@ fn orphans_that_could_not_be_looked_for_are_said_and_the_run_exits_1() {
         for (w, channel) in warnings.iter().zip(["viber", "web"]) {
             assert!(
                 w.starts_with(&format!(
-                    "channel {channel}: its orphans are unknown, paging the marker failed (channel \
+                    "channel {channel}: its orphans are unknown, the marked contacts could not be read (channel \
                      {channel}: the API refused the token"
                 )),
                 "{w}"
