@@ -201,10 +201,14 @@ pub fn adopt(config: &Config, plan: &Plan, read: &ReadFiles) -> Result<Adoption,
                     Err(refusal) => (Vec::new(), Vec::new(), Some(refusal)),
                 };
                 let file = &desired.source.file;
-                if !edits.is_empty() && !splices.contains_key(file) {
-                    order.push(file.clone());
+                // Only a contact with edits opens its file's list: a refused one before it in the
+                // same file must not hide the file from `order`.
+                if !edits.is_empty() {
+                    if !splices.contains_key(file) {
+                        order.push(file.clone());
+                    }
+                    splices.entry(file.clone()).or_default().extend(edits);
                 }
-                splices.entry(file.clone()).or_default().extend(edits);
                 out.contacts.push(ContactAdoption {
                     channel: c.channel.clone(),
                     identity: c.identity.clone(),
@@ -892,6 +896,27 @@ mod tests {
         );
         assert!(got[1].starts_with("3:46: this value is shared"), "{got:?}");
         assert!(a.files.is_empty(), "nothing edited");
+    }
+
+    #[test]
+    fn a_contact_refused_first_in_a_file_does_not_keep_the_next_one_s_edits_out_of_it() {
+        let team = "contacts:\n  - fields: { email: a@x.example, firstName: &n Ann }\n  \
+                    - fields: { email: b@x.example, firstName: *n }\n  \
+                    - fields: { email: c@x.example, firstName: Cy }\n";
+        let (_dir, config, read) = load(&[("a.yaml", HEAD), ("b.yaml", team)]);
+        let p = plan(vec![
+            update("a@x.example", &[("firstName", Some("Anne"))], &[], &[]),
+            update("c@x.example", &[("firstName", Some("Cyd"))], &[], &[]),
+        ]);
+        let a = adopt(&config, &p, &read).unwrap();
+        assert_eq!(reasons(&a).len(), 1, "{:?}", reasons(&a));
+        assert_eq!(a.adopted(), 1);
+        assert_eq!(a.files.len(), 1, "the adopted contact's file is written");
+        assert!(
+            a.files[0].after.ends_with("firstName: Cyd }\n"),
+            "{}",
+            a.files[0].after
+        );
     }
 
     #[test]
