@@ -26,7 +26,7 @@ use crate::edit::{self, Splice};
 use crate::model::{
     Config, DesiredContact, FieldType, Identity, SourceLoc, TagWrite, WriteMode, check_value,
 };
-use crate::plan::{Action, ContactPlan, Plan, PlanOptions};
+use crate::plan::{Action, ContactError, ContactPlan, Plan, PlanOptions};
 use crate::read::ReadOptions;
 
 /// What to adopt, and how.
@@ -179,9 +179,14 @@ pub fn adopt(config: &Config, plan: &Plan, read: &ReadFiles) -> Result<Adoption,
         };
         match c.action {
             Action::Create => out.left_for_apply.push(left(LeftReason::Create)),
-            Action::Error => out.left_for_apply.push(left(LeftReason::NotPlanned(
-                crate::render::problems::contact_error(c).unwrap_or_else(|| "error".into()),
-            ))),
+            Action::Error => {
+                if matches!(c.error, Some(ContactError::Read(_))) {
+                    out.unread += 1;
+                }
+                out.left_for_apply.push(left(LeftReason::NotPlanned(
+                    crate::render::problems::contact_error(c).unwrap_or_else(|| "error".into()),
+                )));
+            }
             Action::Orphan => out.not_in_repo.push(NotInRepo {
                 channel: c.channel.clone(),
                 id: c.id.clone().unwrap_or_default(),
@@ -805,7 +810,8 @@ fn write(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{ContactError, FieldChange, Summary};
+    use crate::model::ReadFailure;
+    use crate::plan::{FieldChange, Summary};
 
     /// The config in `dir` from `files` (name → text), loaded as adopt loads it.
     fn load(files: &[(&str, &str)]) -> (tempfile::TempDir, Config, ReadFiles) {
@@ -946,6 +952,36 @@ mod tests {
         assert_eq!(a.adopted(), 1);
         assert_eq!(a.files.len(), 1);
         assert_eq!(a.files[0].after, "email,firstName\nc@x.example,\n");
+    }
+
+    #[test]
+    fn a_contact_that_could_not_be_read_is_counted_unread_and_an_ambiguous_one_is_not() {
+        let team =
+            "contacts:\n  - fields: { email: a@x.example }\n  - fields: { email: b@x.example }\n";
+        let (_dir, config, read) = load(&[("a.yaml", HEAD), ("b.yaml", team)]);
+        let failed = |email: &str, error: ContactError| ContactPlan {
+            action: Action::Error,
+            error: Some(error),
+            ..update(email, &[], &[], &[])
+        };
+        let p = plan(vec![
+            failed(
+                "a@x.example",
+                ContactError::Read(ReadFailure::ChannelStopped {
+                    reason: "channel web: the API refused the token in $T (401)".into(),
+                }),
+            ),
+            failed(
+                "b@x.example",
+                ContactError::Ambiguous {
+                    ids: vec!["1".into(), "2".into()],
+                    total: 2,
+                },
+            ),
+        ]);
+        let a = adopt(&config, &p, &read).unwrap();
+        assert_eq!(a.left_for_apply.len(), 2);
+        assert_eq!(a.unread, 1, "only the contact whose read failed");
     }
 
     #[test]
