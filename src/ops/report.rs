@@ -165,7 +165,7 @@ impl Report {
                     "type": "contact", "at": inner.now(), "elapsed_ms": inner.elapsed_ms(),
                     "index": index, "channel": c.channel, "contact": c.identity.to_string(),
                     "id": c.id, "action": c.action, "outcome": Outcome::PlanError,
-                    "calls_done": 0, "calls_planned": 0,
+                    "not_run": null, "calls_done": 0, "calls_planned": 0,
                     "error": problems::contact_error(c),
                 });
                 inner.write(&line);
@@ -436,6 +436,59 @@ mod tests {
         assert_eq!(l[1]["status"], "refused");
         assert_eq!(l[1]["exit"], 1);
         assert_eq!(l[1]["error"], "the safety limit");
+    }
+
+    #[test]
+    fn a_contact_that_could_not_be_planned_has_every_key_of_a_contact_line() {
+        use crate::model::Identity;
+        use crate::plan::{ContactError, ContactPlan, Summary};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.jsonl");
+        let report = Report::create(&path, dir.path()).unwrap();
+        report.start(&["web".to_string()]);
+        let failed = ContactPlan {
+            channel: "web".into(),
+            identity: Identity::Key {
+                field: "email".into(),
+                value: "a@x.example".into(),
+            },
+            id: None,
+            action: Action::Error,
+            fields: vec![],
+            tags_added: vec![],
+            tags_removed: vec![],
+            error: Some(ContactError::NoSuchId { id: "9".into() }),
+            calls: vec![],
+            marker_only: false,
+            source: None,
+            live: None,
+            kept: vec![],
+        };
+        report.plan(&Plan {
+            contacts: vec![failed],
+            summary: Summary::default(),
+            channels: vec![],
+            warnings: vec![],
+            prune: false,
+            scope: None,
+        });
+        let l = lines(&path);
+        let contact = l.iter().find(|l| l["type"] == "contact").unwrap();
+        // README "The apply report": the keys of a `contact` line
+        for key in [
+            "index",
+            "channel",
+            "contact",
+            "id",
+            "outcome",
+            "not_run",
+            "calls_done",
+            "calls_planned",
+            "error",
+        ] {
+            assert!(contact.get(key).is_some(), "{key} missing: {contact}");
+        }
+        assert_eq!(contact["outcome"], "plan_error");
     }
 
     #[test]
