@@ -323,8 +323,8 @@ fn call_kind(call: &Call) -> &'static str {
     }
 }
 
-/// The config's commit and whether its files had uncommitted changes (`null` outside a
-/// repository or without git).
+/// The config's commit (`null` in a repository without a commit yet) and whether its files had
+/// uncommitted changes (`null` outside a repository or without git).
 fn git_state(config: &Path) -> Value {
     let dir = if config.is_dir() {
         config.to_path_buf()
@@ -346,9 +346,11 @@ fn git_state(config: &Path) -> Value {
             .filter(|o| o.status.success())
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
     };
-    let Some(commit) = run(&["rev-parse", "--verify", "--quiet", "HEAD"]) else {
+    // a repository without a commit yet: no commit, and the config is not committed
+    let commit = run(&["rev-parse", "--verify", "--quiet", "HEAD"]);
+    if commit.is_none() && run(&["rev-parse", "--is-inside-work-tree"]).as_deref() != Some("true") {
         return Value::Null;
-    };
+    }
     let target = config
         .file_name()
         .filter(|_| !config.is_dir())
@@ -489,6 +491,28 @@ mod tests {
             assert!(contact.get(key).is_some(), "{key} missing: {contact}");
         }
         assert_eq!(contact["outcome"], "plan_error");
+    }
+
+    #[test]
+    fn a_repository_without_a_commit_is_no_commit_with_uncommitted_changes_not_no_repository() {
+        let dir = tempfile::tempdir().unwrap();
+        let git = |args: &[&str]| {
+            Command::new("git")
+                .arg("-C")
+                .arg(dir.path())
+                .args(args)
+                .output()
+                .unwrap()
+        };
+        assert!(git(&["init", "-q"]).status.success(), "git init");
+        let config = dir.path().join("contactctl.yaml");
+        std::fs::write(&config, "version: 1\n").unwrap();
+        assert_eq!(
+            git_state(&config),
+            json!({"commit": null, "uncommitted_changes": true})
+        );
+        let outside = tempfile::tempdir().unwrap();
+        assert_eq!(git_state(&outside.path().join("c.yaml")), Value::Null);
     }
 
     #[test]
