@@ -1,5 +1,6 @@
 //! `contactctl adopt`: take the platform's values back into the config's files where they
-//! drifted; render the diff and the summary; exit 1 when any contact was refused.
+//! drifted; render the diff and the summary; exit 1 when any contact was refused or could not
+//! be read.
 
 use super::AdoptArgs;
 use super::error::CommandError;
@@ -22,7 +23,8 @@ pub async fn run(args: AdoptArgs, out: &Output) -> Result<Exit, CommandError> {
     })
     .await?;
     out.stdout(|w| render::adopt::adoption(out.format, &adoption, w, out.color))?;
-    Ok(if adoption.refused() > 0 {
+    // SPEC: exit 1 when any contact was refused, or the live state could not be read
+    Ok(if adoption.refused() > 0 || adoption.unread > 0 {
         Exit::Error
     } else {
         Exit::Ok

@@ -62,6 +62,9 @@ pub fn opening<'a>(target: &'a Target, paging: &Paging, out: &Output) -> ops::pl
 
 pub async fn run(args: PlanArgs, out: &Output) -> Result<Exit, CommandError> {
     out.no_csv("plan")?;
+    if let Some(path) = &args.out {
+        ops::saved::check_destination(path)?;
+    }
     let target = &args.target;
     let (session, targets) = ops::plan::open(opening(target, &args.paging, out)).await?;
     note_sandbox(&session, out);

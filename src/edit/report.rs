@@ -22,6 +22,9 @@ pub struct Adoption {
     pub files: Vec<FileChange>,
     /// Nothing was written (`--dry-run`).
     pub dry_run: bool,
+    /// Contacts of `left_for_apply` whose live state could not be read (a refused token, an
+    /// unreachable host, a failed read): nothing is known of their drift, so adopt fails.
+    pub unread: usize,
 }
 
 /// One drifted contact.

@@ -26,7 +26,7 @@ use crate::edit::{self, Splice};
 use crate::model::{
     Config, DesiredContact, FieldType, Identity, SourceLoc, TagWrite, WriteMode, check_value,
 };
-use crate::plan::{Action, ContactPlan, Plan, PlanOptions};
+use crate::plan::{Action, ContactError, ContactPlan, Plan, PlanOptions};
 use crate::read::ReadOptions;
 
 /// What to adopt, and how.
@@ -179,9 +179,14 @@ pub fn adopt(config: &Config, plan: &Plan, read: &ReadFiles) -> Result<Adoption,
         };
         match c.action {
             Action::Create => out.left_for_apply.push(left(LeftReason::Create)),
-            Action::Error => out.left_for_apply.push(left(LeftReason::NotPlanned(
-                crate::render::problems::contact_error(c).unwrap_or_else(|| "error".into()),
-            ))),
+            Action::Error => {
+                if matches!(c.error, Some(ContactError::Read(_))) {
+                    out.unread += 1;
+                }
+                out.left_for_apply.push(left(LeftReason::NotPlanned(
+                    crate::render::problems::contact_error(c).unwrap_or_else(|| "error".into()),
+                )));
+            }
             Action::Orphan => out.not_in_repo.push(NotInRepo {
                 channel: c.channel.clone(),
                 id: c.id.clone().unwrap_or_default(),
@@ -201,10 +206,14 @@ pub fn adopt(config: &Config, plan: &Plan, read: &ReadFiles) -> Result<Adoption,
                     Err(refusal) => (Vec::new(), Vec::new(), Some(refusal)),
                 };
                 let file = &desired.source.file;
-                if !edits.is_empty() && !splices.contains_key(file) {
-                    order.push(file.clone());
+                // Only a contact with edits opens its file's list: a refused one before it in the
+                // same file must not hide the file from `order`.
+                if !edits.is_empty() {
+                    if !splices.contains_key(file) {
+                        order.push(file.clone());
+                    }
+                    splices.entry(file.clone()).or_default().extend(edits);
                 }
-                splices.entry(file.clone()).or_default().extend(edits);
                 out.contacts.push(ContactAdoption {
                     channel: c.channel.clone(),
                     identity: c.identity.clone(),
@@ -839,7 +848,8 @@ fn write(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{ContactError, FieldChange, Summary};
+    use crate::model::ReadFailure;
+    use crate::plan::{FieldChange, Summary};
 
     /// The config in `dir` from `files` (name → text), loaded as adopt loads it.
     fn load(files: &[(&str, &str)]) -> (tempfile::TempDir, Config, ReadFiles) {
@@ -933,6 +943,27 @@ mod tests {
     }
 
     #[test]
+    fn a_contact_refused_first_in_a_file_does_not_keep_the_next_one_s_edits_out_of_it() {
+        let team = "contacts:\n  - fields: { email: a@x.example, firstName: &n Ann }\n  \
+                    - fields: { email: b@x.example, firstName: *n }\n  \
+                    - fields: { email: c@x.example, firstName: Cy }\n";
+        let (_dir, config, read) = load(&[("a.yaml", HEAD), ("b.yaml", team)]);
+        let p = plan(vec![
+            update("a@x.example", &[("firstName", Some("Anne"))], &[], &[]),
+            update("c@x.example", &[("firstName", Some("Cyd"))], &[], &[]),
+        ]);
+        let a = adopt(&config, &p, &read).unwrap();
+        assert_eq!(reasons(&a).len(), 1, "{:?}", reasons(&a));
+        assert_eq!(a.adopted(), 1);
+        assert_eq!(a.files.len(), 1, "the adopted contact's file is written");
+        assert!(
+            a.files[0].after.ends_with("firstName: Cyd }\n"),
+            "{}",
+            a.files[0].after
+        );
+    }
+
+    #[test]
     fn csv_refusals_name_the_place_and_the_other_contacts_are_still_adopted() {
         let sources = "sources:\n  - csv: s.csv\n  - csv: t.csv\n    empty: clear\n";
         let (_dir, config, read) = load(&[
@@ -1022,6 +1053,36 @@ mod tests {
             "{got:?}"
         );
         assert!(a.files.is_empty());
+    }
+
+    #[test]
+    fn a_contact_that_could_not_be_read_is_counted_unread_and_an_ambiguous_one_is_not() {
+        let team =
+            "contacts:\n  - fields: { email: a@x.example }\n  - fields: { email: b@x.example }\n";
+        let (_dir, config, read) = load(&[("a.yaml", HEAD), ("b.yaml", team)]);
+        let failed = |email: &str, error: ContactError| ContactPlan {
+            action: Action::Error,
+            error: Some(error),
+            ..update(email, &[], &[], &[])
+        };
+        let p = plan(vec![
+            failed(
+                "a@x.example",
+                ContactError::Read(ReadFailure::ChannelStopped {
+                    reason: "channel web: the API refused the token in $T (401)".into(),
+                }),
+            ),
+            failed(
+                "b@x.example",
+                ContactError::Ambiguous {
+                    ids: vec!["1".into(), "2".into()],
+                    total: 2,
+                },
+            ),
+        ]);
+        let a = adopt(&config, &p, &read).unwrap();
+        assert_eq!(a.left_for_apply.len(), 2);
+        assert_eq!(a.unread, 1, "only the contact whose read failed");
     }
 
     #[test]

@@ -271,6 +271,7 @@ async fn locked<U: ApplyUi>(
     let reviewed = matches!(source, Source::Saved { .. });
     let (plan, rechecked) = match source {
         Source::Saved { saved, path } => {
+            refuse_protected_unread(config, &saved, force)?;
             let before = requests_sent(clients);
             let plan = recheck(config, clients, &path, saved, &on_read).await?;
             let rechecked = Rechecked {
@@ -471,6 +472,19 @@ pub fn check_read_budget(
             })
         }
         _ => Ok(()),
+    }
+}
+
+/// The protected-fields gate of a saved plan, before its contacts are re-read: made from this
+/// config, its protected changes are the ones a plan that still holds would carry (the recheck
+/// proves its calls unchanged), so without `force` it is refused with no call at all, not after
+/// one read per planned contact (SPEC: "refuses (exit 1, no call made)"). A plan of another
+/// config is left to [`recheck`], which refuses it as such.
+fn refuse_protected_unread(config: &Config, saved: &SavedPlan, force: bool) -> Result<(), Error> {
+    if saved.config_hash == config.hash {
+        check_protected(config, &saved.plan, force)
+    } else {
+        Ok(())
     }
 }
 

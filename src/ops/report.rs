@@ -165,7 +165,7 @@ impl Report {
                     "type": "contact", "at": inner.now(), "elapsed_ms": inner.elapsed_ms(),
                     "index": index, "channel": c.channel, "contact": c.identity.to_string(),
                     "id": c.id, "action": c.action, "outcome": Outcome::PlanError,
-                    "calls_done": 0, "calls_planned": 0,
+                    "not_run": null, "calls_done": 0, "calls_planned": 0,
                     "error": problems::contact_error(c),
                 });
                 inner.write(&line);
@@ -323,8 +323,8 @@ fn call_kind(call: &Call) -> &'static str {
     }
 }
 
-/// The config's commit and whether its files had uncommitted changes (`null` outside a
-/// repository or without git).
+/// The config's commit (`null` in a repository without a commit yet) and whether its files had
+/// uncommitted changes (`null` outside a repository or without git).
 fn git_state(config: &Path) -> Value {
     let dir = if config.is_dir() {
         config.to_path_buf()
@@ -346,9 +346,11 @@ fn git_state(config: &Path) -> Value {
             .filter(|o| o.status.success())
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
     };
-    let Some(commit) = run(&["rev-parse", "--verify", "--quiet", "HEAD"]) else {
+    // a repository without a commit yet: no commit, and the config is not committed
+    let commit = run(&["rev-parse", "--verify", "--quiet", "HEAD"]);
+    if commit.is_none() && run(&["rev-parse", "--is-inside-work-tree"]).as_deref() != Some("true") {
         return Value::Null;
-    };
+    }
     let target = config
         .file_name()
         .filter(|_| !config.is_dir())
@@ -436,6 +438,81 @@ mod tests {
         assert_eq!(l[1]["status"], "refused");
         assert_eq!(l[1]["exit"], 1);
         assert_eq!(l[1]["error"], "the safety limit");
+    }
+
+    #[test]
+    fn a_contact_that_could_not_be_planned_has_every_key_of_a_contact_line() {
+        use crate::model::Identity;
+        use crate::plan::{ContactError, ContactPlan, Summary};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.jsonl");
+        let report = Report::create(&path, dir.path()).unwrap();
+        report.start(&["web".to_string()]);
+        let failed = ContactPlan {
+            channel: "web".into(),
+            identity: Identity::Key {
+                field: "email".into(),
+                value: "a@x.example".into(),
+            },
+            id: None,
+            action: Action::Error,
+            fields: vec![],
+            tags_added: vec![],
+            tags_removed: vec![],
+            error: Some(ContactError::NoSuchId { id: "9".into() }),
+            calls: vec![],
+            marker_only: false,
+            source: None,
+            live: None,
+            kept: vec![],
+        };
+        report.plan(&Plan {
+            contacts: vec![failed],
+            summary: Summary::default(),
+            channels: vec![],
+            warnings: vec![],
+            prune: false,
+            scope: None,
+        });
+        let l = lines(&path);
+        let contact = l.iter().find(|l| l["type"] == "contact").unwrap();
+        // README "The apply report": the keys of a `contact` line
+        for key in [
+            "index",
+            "channel",
+            "contact",
+            "id",
+            "outcome",
+            "not_run",
+            "calls_done",
+            "calls_planned",
+            "error",
+        ] {
+            assert!(contact.get(key).is_some(), "{key} missing: {contact}");
+        }
+        assert_eq!(contact["outcome"], "plan_error");
+    }
+
+    #[test]
+    fn a_repository_without_a_commit_is_no_commit_with_uncommitted_changes_not_no_repository() {
+        let dir = tempfile::tempdir().unwrap();
+        let git = |args: &[&str]| {
+            Command::new("git")
+                .arg("-C")
+                .arg(dir.path())
+                .args(args)
+                .output()
+                .unwrap()
+        };
+        assert!(git(&["init", "-q"]).status.success(), "git init");
+        let config = dir.path().join("contactctl.yaml");
+        std::fs::write(&config, "version: 1\n").unwrap();
+        assert_eq!(
+            git_state(&config),
+            json!({"commit": null, "uncommitted_changes": true})
+        );
+        let outside = tempfile::tempdir().unwrap();
+        assert_eq!(git_state(&outside.path().join("c.yaml")), Value::Null);
     }
 
     #[test]

@@ -93,6 +93,19 @@ pub struct SavedPlan {
     pub plan: Plan,
 }
 
+/// Whether a plan can be saved at `path`: its directory exists. Checked before any read, so that a
+/// mistyped `--out` costs no call (the reads of a large repo are many); [`save`] still reports
+/// what else may go wrong at the end.
+pub fn check_destination(path: &Path) -> Result<(), Error> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::read_dir(dir)
+        .map(|_| ())
+        .map_err(|e| Error::io("writing", path, e))
+}
+
 /// Write `plan` (made from a config whose hash is `config_hash`, narrowed by `channels` and
 /// `contacts`) to `path`.
 pub fn save(

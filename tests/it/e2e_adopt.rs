@@ -373,3 +373,20 @@ fn a_file_edited_between_the_read_and_the_write_is_not_overwritten() {
         text.replace("firstName: Ann }", "firstName: Anne }")
     );
 }
+
+#[test]
+fn a_live_state_that_could_not_be_read_fails_adopt_and_edits_nothing() {
+    let (env, dir) = setup();
+    let before = read(&dir.join("20-team.yaml"));
+    let out = env
+        .cmd()
+        .env("CT_WEB_TOKEN", "not-the-token")
+        .arg("adopt")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "a refused token: {stdout}");
+    assert!(stdout.contains("CT_WEB_TOKEN"), "says why: {stdout}");
+    assert_eq!(read(&dir.join("20-team.yaml")), before);
+}

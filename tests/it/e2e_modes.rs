@@ -256,9 +256,9 @@ fn kept_values_make_no_call_and_no_drift_and_add_tags_stay() {
     assert_eq!(Env::json(&out)["summary"]["kept"], 4);
 }
 
-#[test]
-fn a_protected_field_s_change_needs_force_and_a_create_or_a_fill_does_not() {
-    let env = Env::new(
+/// Ana with a phone (a protected field), Bo without one.
+fn protected_platform() -> Env {
+    Env::new(
         vec![
             wire(
                 "1001",
@@ -268,7 +268,12 @@ fn a_protected_field_s_change_needs_force_and_a_create_or_a_fill_does_not() {
             wire("1002", &[("email", "bo@x.example")], &[]),
         ],
         vec![],
-    );
+    )
+}
+
+#[test]
+fn a_protected_field_s_change_needs_force_and_a_create_or_a_fill_does_not() {
+    let env = protected_platform();
     let head = head(&env, "if_empty", "Onboarded");
     // filling an empty protected value and creating a contact with one: no --force needed
     let config = write(
@@ -449,4 +454,50 @@ fn a_plan_right_after_import_shows_no_change_with_modes_set() {
     assert_eq!(p["summary"]["unchanged"], 3);
     assert_eq!(p["summary"]["kept"], 0);
     assert_eq!(p["summary"]["api_calls"], 0);
+}
+
+#[test]
+fn a_saved_plan_with_a_protected_change_is_refused_before_any_call_and_with_force_applies() {
+    let env = protected_platform();
+    let config = write(
+        &env,
+        "contactctl.yaml",
+        &(head(&env, "if_empty", "Onboarded")
+            + "contacts:\n  - fields: { email: ana@x.example, phone: \"+34600999999\" }\n  - fields: { email: bo@x.example, phone: \"+34600222333\" }\n"),
+    );
+    plan(&env, &config, &["--out", "saved.json"]);
+    let before = env.stats().total;
+    let out = env
+        .cmd()
+        .args(["apply", "contactctl.yaml", "--plan", "saved.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains("phone of email=ana@x.example on web"),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(
+        env.stats().total,
+        before,
+        "the saved plan says what is protected: no read, no write"
+    );
+
+    // with --force it is rechecked (one read per planned contact) and applied
+    env.cmd()
+        .args([
+            "apply",
+            "contactctl.yaml",
+            "--plan",
+            "saved.json",
+            "--force",
+        ])
+        .assert()
+        .code(0);
+    assert_eq!(env.stats().total - before, 2 + 2, "2 reads, 2 writes");
+    assert_eq!(
+        field(&env, "1001", "phone").as_deref(),
+        Some("+34600999999")
+    );
 }

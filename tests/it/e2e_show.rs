@@ -189,3 +189,20 @@ fn a_plan_saved_by_an_older_contactctl_is_refused_without_a_call() {
     }
     assert_eq!(env.stats().total, before, "no API call");
 }
+
+#[test]
+fn a_plan_out_into_a_directory_that_does_not_exist_fails_before_any_read() {
+    let (env, config) = setup();
+    let file = env.dir.path().join("no-such-dir").join("plan.json");
+    let out = env
+        .cmd()
+        .args(["plan", "--out"])
+        .arg(&file)
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no-such-dir"), "names the path: {stderr}");
+    assert_eq!(env.stats().total, 0, "no call: {stderr}");
+}
