@@ -129,6 +129,10 @@ pub enum ApiError {
     /// The run was interrupted before this call was sent.
     #[error("interrupted before the call was sent")]
     Cancelled,
+    /// The channel stopped (its token refused, or throttled out) while this call waited for its
+    /// turn: nothing was sent. Says what stopped the channel, in its words.
+    #[error(transparent)]
+    NotSent(Box<ApiError>),
 }
 
 /// `1 attempt`, `3 attempts`.
@@ -140,12 +144,15 @@ impl ApiError {
     /// Whether the whole channel stops: its token was refused, its host cannot be reached, or
     /// it kept answering 429 past the whole retry schedule.
     pub fn stops_channel(&self) -> bool {
-        matches!(
-            self,
-            ApiError::Unauthorized { .. }
-                | ApiError::Unreachable { .. }
-                | ApiError::Throttled { .. }
-        )
+        match self {
+            ApiError::NotSent(stopped) => stopped.stops_channel(),
+            e => matches!(
+                e,
+                ApiError::Unauthorized { .. }
+                    | ApiError::Unreachable { .. }
+                    | ApiError::Throttled { .. }
+            ),
+        }
     }
 
     /// Whether the call might have taken effect on the platform.

@@ -340,6 +340,21 @@ async fn run_contact<C: ContactsApi>(
             (_, None) => Err(CallError::NoId),
         };
         budget.ended(1);
+        // the channel stopped while its first call waited for its turn: nothing of the contact
+        // was sent, so it did not run (the same as a contact that had not started)
+        if done == 0 && matches!(result, Err(CallError::Api(ApiError::NotSent(_)))) {
+            budget.ended(cp.calls.len() - 1);
+            return RunResult {
+                outcome: not_run(
+                    cp,
+                    NotRun::ChannelStopped,
+                    ContactFailure::ChannelStopped {
+                        channel: cp.channel.clone(),
+                    },
+                ),
+                stops_channel: true,
+            };
+        }
         events(ApplyEvent::CallDone {
             channel: cp.channel.clone(),
             ok: result.is_ok(),

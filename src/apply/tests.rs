@@ -273,6 +273,59 @@ async fn a_refused_token_or_a_429_past_the_whole_schedule_stops_the_channel() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_contact_whose_first_call_was_not_sent_because_the_channel_stopped_did_not_run() {
+    // another contact's 401 stopped the channel while this one waited for its slot: the client
+    // refuses the call unsent
+    let refused = ApiError::Unauthorized {
+        channel: "web".into(),
+        token_env: "T".into(),
+    };
+    let fake = FakeApi::new("web", vec![]);
+    fake.fault(
+        "create",
+        Fault::Fail(ApiError::NotSent(Box::new(refused.clone()))),
+    );
+    let clients: BTreeMap<String, FakeApi> = [("web".to_string(), fake)].into();
+    let calls = Mutex::new(0usize);
+    let report = apply(
+        plan_of(vec![create_plan("a@x.com"), create_plan("b@x.com")]),
+        &config(),
+        &clients,
+        ApplyOptions {
+            concurrency: Some(1),
+            ..ApplyOptions::default()
+        },
+        &AtomicBool::new(false),
+        &|e| {
+            if matches!(e, ApplyEvent::CallDone { .. }) {
+                *calls.lock().unwrap() += 1;
+            }
+        },
+    )
+    .await;
+    for o in &report.outcomes {
+        assert_eq!(o.outcome, Outcome::NotRun, "{o:?}");
+        assert_eq!(o.not_run, Some(NotRun::ChannelStopped));
+    }
+    assert_eq!(
+        report.outcomes[0].error,
+        Some(ContactFailure::ChannelStopped {
+            channel: "web".into()
+        })
+    );
+    assert_eq!(
+        *calls.lock().unwrap(),
+        0,
+        "no call was made, none is reported"
+    );
+    assert_eq!(
+        refused.to_string(),
+        ApiError::NotSent(Box::new(refused.clone())).to_string()
+    );
+    assert!(ApiError::NotSent(Box::new(refused)).stops_channel());
+}
+
+#[tokio::test(start_paused = true)]
 async fn interrupted_run_starts_nothing_and_accounts_for_everything() {
     let clients: BTreeMap<String, FakeApi> =
         [("web".to_string(), FakeApi::new("web", vec![]))].into();

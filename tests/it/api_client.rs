@@ -324,8 +324,12 @@ async fn a_401_stops_the_channel_and_later_calls_send_nothing() {
     );
     assert!(first.to_string().contains("$CONTACTS_WEB_TOKEN"));
     assert_no_token(&first);
-    assert_eq!(c.update("1", &[]).await.unwrap_err(), first);
-    assert_eq!(c.create(&[]).await.unwrap_err(), first);
+    // later calls are refused unsent, saying what stopped the channel in its words
+    let unsent = ApiError::NotSent(Box::new(first.clone()));
+    assert_eq!(c.update("1", &[]).await.unwrap_err(), unsent);
+    assert_eq!(c.create(&[]).await.unwrap_err(), unsent);
+    assert_eq!(unsent.to_string(), first.to_string());
+    assert!(unsent.stops_channel() && !unsent.outcome_unknown());
     assert!(c.is_stopped());
     m.assert_calls_async(1).await;
 }
@@ -500,7 +504,10 @@ async fn a_429_asking_for_more_than_the_allowed_wait_stops_the_channel_at_once()
     assert!(e.stops_channel());
     m.assert_calls_async(1).await;
     // every later call of the channel fails with it, sending nothing
-    assert_eq!(c.get("2").await.unwrap_err(), e);
+    assert_eq!(
+        c.get("2").await.unwrap_err(),
+        ApiError::NotSent(Box::new(e.clone()))
+    );
     m.assert_calls_async(1).await;
 }
 

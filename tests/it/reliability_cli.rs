@@ -200,6 +200,44 @@ fn a_token_revoked_mid_apply_stops_its_channel_and_the_report_says_which_contact
 }
 
 #[test]
+fn a_contact_is_failed_by_a_revoked_token_only_when_its_call_was_refused_not_while_it_waited() {
+    let (env, path) = scenario();
+    env.set_faults(Faults {
+        unauthorized_after: Some(10),
+        ..Faults::default()
+    });
+    let out = env
+        .cmd()
+        .args(["apply", "--auto-approve", "--format", "json"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report = Env::json(&out);
+    let web = report["contacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["channel"] == "web");
+    let (failed, stopped): (Vec<_>, Vec<_>) = web
+        .filter(|c| c["result"] != "done" && c["result"] != "no_change")
+        .partition(|c| c["result"] == "failed");
+    // a contact failed with nothing done had its first call refused: at most one per refused
+    // request (a partly applied one may have stopped at a call not sent); the others were not
+    // sent, and did not run (`apply::tests` has the one that waited for its slot while the
+    // channel stopped)
+    let failed_at_first = failed.iter().filter(|c| c["calls_done"] == 0).count() as u64;
+    assert!(failed_at_first > 0, "{report}");
+    assert!(
+        failed_at_first <= env.stats().channels["web"].injected_401,
+        "{report}"
+    );
+    for c in stopped {
+        assert_eq!(c["result"], "not_run", "{c}");
+    }
+}
+
+#[test]
 fn the_text_report_lists_exactly_the_contacts_a_revoked_token_left_unfinished() {
     let (env, path) = scenario();
     let config = contactctl::config::load(&path).unwrap();

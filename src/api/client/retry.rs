@@ -41,10 +41,10 @@ impl HttpClient {
     /// limiter has given a slot, held until the returned permit is dropped when the call ends.
     async fn ready(&self) -> Result<Permit<'_>, ApiError> {
         if self.is_stopped() {
-            return Err(self.unauthorized());
+            return Err(ApiError::NotSent(Box::new(self.unauthorized())));
         }
         if let Some(e) = self.throttled_out.get() {
-            return Err(e.clone());
+            return Err(ApiError::NotSent(Box::new(e.clone())));
         }
         let cancel = &self.options.cancel;
         if cancel.is_cancelled() {
@@ -58,10 +58,10 @@ impl HttpClient {
         // a 401, a channel throttled out or a cancel may have come in while this call waited
         // for its slot
         if self.is_stopped() {
-            return Err(self.unauthorized());
+            return Err(ApiError::NotSent(Box::new(self.unauthorized())));
         }
         if let Some(e) = self.throttled_out.get() {
-            return Err(e.clone());
+            return Err(ApiError::NotSent(Box::new(e.clone())));
         }
         if cancel.is_cancelled() {
             return Err(ApiError::Cancelled);
