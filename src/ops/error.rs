@@ -207,9 +207,16 @@ pub enum Error {
         /// The budget given.
         budget: std::time::Duration,
     },
-    /// The plan changes more existing contacts than the safety limit allows.
+    /// The plan fails the safety check: more existing contacts would change than the safety
+    /// limit allows, or a `--prune` would prune a channel where no contact of the config was
+    /// found.
     #[error(
-        "refusing to apply: more contacts would change than the safety limit allows; no call was made"
+        "refusing to apply: {}; no call was made",
+        if warnings.iter().any(|w| matches!(w, crate::plan::Warning::PrunesLostConfig { .. })) {
+            "--prune would prune contacts on a channel where no contact of the config was found"
+        } else {
+            "more contacts would change than the safety limit allows"
+        }
     )]
     Unsafe {
         /// The plan's warnings (the safety check's among them).

@@ -53,7 +53,10 @@ fn a_prune_of_a_config_that_lost_its_contacts_file_is_refused_without_force() {
         show(&out)
     );
     assert!(
-        text(&out.stderr).contains("no call was made"),
+        text(&out.stderr).contains(
+            "refusing to apply: --prune would prune contacts on a channel where no contact of the \
+             config was found; no call was made"
+        ),
         "{}",
         show(&out)
     );

@@ -58,7 +58,15 @@ fn the_library_apply_refuses_a_plan_over_the_safety_limit_before_any_write() {
         let dir = tempfile::tempdir().unwrap();
         let (sandbox, refused) = apply_case(4, dir.path()).await;
         match refused {
-            Err(ops::Error::Unsafe { warnings }) => {
+            Err(e @ ops::Error::Unsafe { .. }) => {
+                assert_eq!(
+                    e.to_string(),
+                    "refusing to apply: more contacts would change than the safety limit \
+                     allows; no call was made"
+                );
+                let ops::Error::Unsafe { warnings } = e else {
+                    unreachable!()
+                };
                 assert_eq!(warnings.len(), 1, "{warnings:?}");
                 assert!(
                     matches!(&warnings[0], Warning::TooManyChanges { channel, .. } if channel == "web"),
