@@ -335,6 +335,38 @@ async fn a_401_stops_the_channel_and_later_calls_send_nothing() {
 }
 
 #[tokio::test]
+async fn a_call_waiting_for_its_slot_ends_unsent_when_a_401_stops_the_channel() {
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|when, then| {
+            when.path_prefix("/api/");
+            then.status(401)
+                .json_body(error_body("API Token is invalid."))
+                .delay(Duration::from_millis(300));
+        })
+        .await;
+    // one call a minute: the second call waits for the first one's slot, a minute away
+    let c = HttpClient::new(
+        &channel(server.url("/api"), false),
+        Secret::new(TOKEN),
+        http_client(Duration::from_secs(5)).unwrap(),
+        Arc::new(RateLimiter::new(1)),
+        fast(),
+    );
+    let started = std::time::Instant::now();
+    let (first, second) = tokio::join!(c.get("1"), async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        c.get("2").await
+    });
+    let first = first.unwrap_err();
+    assert!(matches!(first, ApiError::Unauthorized { .. }), "{first:?}");
+    assert_eq!(second.unwrap_err(), ApiError::NotSent(Box::new(first)));
+    // woken by the stop, not by its slot: that frees a minute after the first call
+    assert!(started.elapsed() < Duration::from_secs(30));
+    m.assert_calls_async(1).await;
+}
+
+#[tokio::test]
 async fn get_reads_404_and_a_403_saying_not_exist_as_absent() {
     let server = MockServer::start_async().await;
     server

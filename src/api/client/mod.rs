@@ -170,6 +170,9 @@ pub struct HttpClient {
     throttled_out: OnceLock<ApiError>,
     /// Since when every answer has been a 429 (`None`: the last answer was not one).
     throttled_since: Mutex<Option<Instant>>,
+    /// Wakes the calls waiting for a slot when the channel stops (`stopped`, `throttled_out`):
+    /// they end unsent at once rather than when a slot frees, up to a minute later.
+    stop: tokio::sync::Notify,
     counters: Counters,
 }
 
@@ -208,6 +211,7 @@ impl HttpClient {
             reached: AtomicBool::new(false),
             throttled_out: OnceLock::new(),
             throttled_since: Mutex::new(None),
+            stop: tokio::sync::Notify::new(),
             counters: Counters::default(),
         }
     }

@@ -40,33 +40,44 @@ impl HttpClient {
     /// Cleared to start one request: the channel is not stopped, the run not cancelled, and the
     /// limiter has given a slot, held until the returned permit is dropped when the call ends.
     async fn ready(&self) -> Result<Permit<'_>, ApiError> {
-        if self.is_stopped() {
-            return Err(ApiError::NotSent(Box::new(self.unauthorized())));
-        }
-        if let Some(e) = self.throttled_out.get() {
-            return Err(ApiError::NotSent(Box::new(e.clone())));
-        }
         let cancel = &self.options.cancel;
-        if cancel.is_cancelled() {
-            return Err(ApiError::Cancelled);
+        loop {
+            // listening before the check: a stop between the check and the wait still wakes it
+            let stop = self.stop.notified();
+            tokio::pin!(stop);
+            stop.as_mut().enable();
+            if let Some(e) = self.stop_error() {
+                return Err(e);
+            }
+            tokio::select! {
+                biased;
+                () = cancel.cancelled() => return Err(ApiError::Cancelled),
+                // the channel stopped while this call waited: the check above says how
+                () = &mut stop => {}
+                permit = self.limiter.acquire() => {
+                    // a 401, a channel throttled out or a cancel may have come in meanwhile
+                    return match self.stop_error() {
+                        Some(e) => Err(e),
+                        None => Ok(permit),
+                    };
+                }
+            }
         }
-        let permit = tokio::select! {
-            biased;
-            () = cancel.cancelled() => return Err(ApiError::Cancelled),
-            permit = self.limiter.acquire() => permit,
-        };
-        // a 401, a channel throttled out or a cancel may have come in while this call waited
-        // for its slot
+    }
+
+    /// Why a call is not sent now: the channel stopped (its token refused, or throttled out),
+    /// or the run was cancelled; `None` while it may be.
+    fn stop_error(&self) -> Option<ApiError> {
         if self.is_stopped() {
-            return Err(ApiError::NotSent(Box::new(self.unauthorized())));
+            return Some(ApiError::NotSent(Box::new(self.unauthorized())));
         }
         if let Some(e) = self.throttled_out.get() {
-            return Err(ApiError::NotSent(Box::new(e.clone())));
+            return Some(ApiError::NotSent(Box::new(e.clone())));
         }
-        if cancel.is_cancelled() {
-            return Err(ApiError::Cancelled);
-        }
-        Ok(permit)
+        self.options
+            .cancel
+            .is_cancelled()
+            .then_some(ApiError::Cancelled)
     }
 
     /// Sleep `d` before the next attempt, unless the run is cancelled first.
@@ -240,6 +251,7 @@ impl HttpClient {
         match stop {
             Stop::Unauthorized => {
                 self.stopped.store(true, Ordering::SeqCst);
+                self.stop.notify_waiters();
                 self.unauthorized()
             }
             Stop::MethodNotAllowed => ApiError::MethodNotAllowed {
@@ -258,7 +270,9 @@ impl HttpClient {
                     waited_secs: waited.as_secs(),
                     schedule_secs: self.options.max_429_wait.as_secs(),
                 };
-                self.throttled_out.get_or_init(|| e).clone()
+                let e = self.throttled_out.get_or_init(|| e).clone();
+                self.stop.notify_waiters();
+                e
             }
             Stop::ServerError { retried } => {
                 let msg = self.error_message(status, &answer.body);
