@@ -135,9 +135,11 @@ impl ApplyReport {
             .count()
     }
 
-    /// Whether every planned call was made and every contact could be planned.
+    /// Whether every planned call was made, every contact could be planned, and, with
+    /// `--prune`, every channel's orphans were known.
     pub fn succeeded(&self) -> bool {
         !self.interrupted
+            && !self.plan.prune_incomplete()
             && self
                 .outcomes
                 .iter()

@@ -142,13 +142,11 @@ impl Applied {
     /// planned; with changes, every contact's calls were made; with `--prune`, every channel's
     /// orphans could be looked for.
     pub fn succeeded(&self) -> bool {
-        let plan = &self.report.plan;
-        if plan.prune && plan.is_incomplete() {
-            false
-        } else if self.had_changes {
+        if self.had_changes {
             self.report.succeeded()
         } else {
-            self.report.plan.summary.errors == 0
+            let plan = &self.report.plan;
+            plan.summary.errors == 0 && !plan.prune_incomplete()
         }
     }
 }

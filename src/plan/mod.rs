@@ -325,6 +325,12 @@ impl Plan {
             .any(|w| matches!(w, Warning::OrphansUnread { .. }))
     }
 
+    /// Whether this is a `--prune` plan and some channel's orphans are unknown: an apply of it
+    /// cannot prune them, so it does not do all it was asked.
+    pub fn prune_incomplete(&self) -> bool {
+        self.prune && self.is_incomplete()
+    }
+
     /// Whether any channel fails the safety check.
     pub fn is_unsafe(&self) -> bool {
         self.channels.iter().any(|c| c.unsafe_change)

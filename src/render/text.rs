@@ -288,6 +288,7 @@ pub fn report(
             writeln!(w, "  {} on {}: {why}", escape_controls(&name), c.channel)?;
         }
     }
+
     for hint in report_hints(report) {
         writeln!(w, "{hint}")?;
     }
@@ -455,6 +456,34 @@ mod tests {
         let mut out = Vec::new();
         report(&fixtures::left_report(), &mut out, false, true).unwrap();
         insta::assert_snapshot!(String::from_utf8(out).unwrap());
+    }
+
+    #[test]
+    fn a_prune_whose_orphans_were_unknown_did_not_do_all_it_was_asked() {
+        let mut plan = fixtures::plan();
+        plan.contacts
+            .retain(|c| c.action != crate::plan::Action::Error);
+        plan.prune = true;
+        plan.warnings.push(crate::plan::Warning::OrphansUnread {
+            channel: "web".into(),
+            reason: "outcome unknown: 502".into(),
+        });
+        let report = fixtures::successful_report(plan);
+        assert!(!report.succeeded());
+        let text = render_report(&report, false);
+        assert!(text.contains("Apply finished with errors:"), "{text}");
+        assert!(
+            text.contains(
+                "The orphans of channel web are unknown (see the warning), so none of them was \
+                 pruned: run contactctl apply --prune again once the platform answers."
+            ),
+            "{text}"
+        );
+        // without --prune the orphans are only listed: the apply did all it was asked
+        let mut report = report;
+        report.plan.prune = false;
+        assert!(report.succeeded());
+        assert!(!render_report(&report, false).contains("The orphans of"));
     }
 
     #[test]

@@ -305,6 +305,25 @@ pub(crate) fn report_hints(report: &ApplyReport) -> Vec<String> {
     } else if report.failures().next().is_some() || report.interrupted {
         hints.push("Run contactctl apply again to finish.".to_string());
     }
+    if report.plan.prune_incomplete() {
+        let unread: Vec<&str> = report
+            .plan
+            .warnings
+            .iter()
+            .filter_map(|w| match w {
+                crate::plan::Warning::OrphansUnread { channel, .. } => Some(channel.as_str()),
+                _ => None,
+            })
+            .collect();
+        let channels = match unread.as_slice() {
+            [one] => format!("channel {one}"),
+            many => format!("channels {}", many.join(", ")),
+        };
+        hints.push(format!(
+            "The orphans of {channels} are unknown (see the warning), so none of them was \
+             pruned: run contactctl apply --prune again once the platform answers."
+        ));
+    }
     if report
         .outcomes
         .iter()
