@@ -129,8 +129,9 @@ pub enum ApiError {
     /// The run was interrupted before this call was sent.
     #[error("interrupted before the call was sent")]
     Cancelled,
-    /// The channel stopped (its token refused, or throttled out) while this call waited for its
-    /// turn: nothing was sent. Says what stopped the channel, in its words.
+    /// The channel stopped (its token refused, or throttled out) before this call's first
+    /// attempt: nothing of it was sent. Says what stopped the channel, in its words. (A retry
+    /// the stop cuts short fails with the stop's own error: its earlier attempt was sent.)
     #[error(transparent)]
     NotSent(Box<ApiError>),
 }

@@ -471,6 +471,9 @@ async fn create<C: ContactsApi>(
                     Err(why) => return Err(check_failed(e, &why)),
                 }
             }
+            // the channel stopped after an attempt whose outcome was unknown: that attempt was
+            // sent, so the contact did run
+            Err(ApiError::NotSent(stopped)) if last.is_some() => return Err((*stopped).into()),
             Err(e) => return Err(e.into()),
         }
     }

@@ -326,6 +326,44 @@ async fn a_contact_whose_first_call_was_not_sent_because_the_channel_stopped_did
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_create_whose_retry_the_stop_cut_short_failed_as_sent() {
+    let refused = ApiError::Unauthorized {
+        channel: "web".into(),
+        token_env: "T".into(),
+    };
+    let fake = FakeApi::new("web", vec![]);
+    // the first attempt's outcome is unknown (and the check finds nothing); the channel has
+    // stopped before the second
+    fake.fault(
+        "create",
+        Fault::Fail(ApiError::Unknown {
+            reason: "timed out".into(),
+        }),
+    );
+    fake.fault(
+        "create",
+        Fault::Fail(ApiError::NotSent(Box::new(refused.clone()))),
+    );
+    let clients: BTreeMap<String, FakeApi> = [("web".to_string(), fake)].into();
+    let report = apply(
+        plan_of(vec![create_plan("a@x.com")]),
+        &config(),
+        &clients,
+        ApplyOptions::default(),
+        &AtomicBool::new(false),
+        &|_| {},
+    )
+    .await;
+    assert_eq!(report.outcomes[0].outcome, Outcome::Failed);
+    assert_eq!(
+        report.outcomes[0].error,
+        Some(ContactFailure::Call {
+            error: refused.to_string()
+        })
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn interrupted_run_starts_nothing_and_accounts_for_everything() {
     let clients: BTreeMap<String, FakeApi> =
         [("web".to_string(), FakeApi::new("web", vec![]))].into();

@@ -367,6 +367,38 @@ async fn a_call_waiting_for_its_slot_ends_unsent_when_a_401_stops_the_channel() 
 }
 
 #[tokio::test]
+async fn a_retry_cut_short_by_a_401_fails_with_it_as_sent_not_as_never_sent() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(PUT).path("/api/v1/contact/1");
+            then.status(500)
+                .json_body(error_body("Server Error"))
+                .delay(Duration::from_millis(300));
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.path("/api/v1/contact/2");
+            then.status(401)
+                .json_body(error_body("API Token is invalid."));
+        })
+        .await;
+    let c = client(&server);
+    let (update, get) = tokio::join!(c.update("1", &[]), async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        c.get("2").await
+    });
+    let stopped = get.unwrap_err();
+    assert!(
+        matches!(stopped, ApiError::Unauthorized { .. }),
+        "{stopped:?}"
+    );
+    // its first attempt was sent (and answered 500): the update is not "not sent"
+    assert_eq!(update.unwrap_err(), stopped);
+}
+
+#[tokio::test]
 async fn get_reads_404_and_a_403_saying_not_exist_as_absent() {
     let server = MockServer::start_async().await;
     server

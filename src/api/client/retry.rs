@@ -116,7 +116,11 @@ impl HttpClient {
         let mut policy = Policy::new(kind, &self.options, self.backoff(), self.backoff());
         let mut first = true;
         loop {
-            let permit = self.ready().await?;
+            let permit = self.ready().await.map_err(|e| match e {
+                // a retry: an earlier attempt was sent, and may have taken effect
+                ApiError::NotSent(stopped) if !first => *stopped,
+                e => e,
+            })?;
             self.count_attempt(kind, !first);
             first = false;
 
