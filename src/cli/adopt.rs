@@ -24,9 +24,11 @@ pub async fn run(args: AdoptArgs, out: &Output) -> Result<Exit, CommandError> {
     .await?;
     out.stdout(|w| render::adopt::adoption(out.format, &adoption, w, out.color))?;
     // SPEC: exit 1 when any contact was refused, or the live state could not be read
-    Ok(if adoption.refused() > 0 || adoption.unread > 0 {
-        Exit::Error
-    } else {
-        Exit::Ok
-    })
+    Ok(
+        if adoption.refused() > 0 || adoption.unread > 0 || !adoption.orphans_unread.is_empty() {
+            Exit::Error
+        } else {
+            Exit::Ok
+        },
+    )
 }

@@ -25,6 +25,9 @@ pub struct Adoption {
     /// Contacts of `left_for_apply` whose live state could not be read (a refused token, an
     /// unreachable host, a failed read): nothing is known of their drift, so adopt fails.
     pub unread: usize,
+    /// Channels whose orphans could not be looked for, with the failed read's error: the live
+    /// state could not be read, so adopt fails (as `plan` does).
+    pub orphans_unread: Vec<(String, String)>,
 }
 
 /// One drifted contact.

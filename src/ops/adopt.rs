@@ -26,7 +26,7 @@ use crate::edit::{self, Splice};
 use crate::model::{
     Config, DesiredContact, FieldType, Identity, SourceLoc, TagWrite, WriteMode, check_value,
 };
-use crate::plan::{Action, ContactError, ContactPlan, Plan, PlanOptions};
+use crate::plan::{Action, ContactError, ContactPlan, Plan, PlanOptions, Warning};
 use crate::read::ReadOptions;
 
 /// What to adopt, and how.
@@ -167,7 +167,19 @@ pub fn adopt(config: &Config, plan: &Plan, read: &ReadFiles) -> Result<Adoption,
         .map(|c| ((c.channel.as_str(), &c.identity), c))
         .collect();
     let mut cx = Context::new(config, read);
-    let mut out = Adoption::default();
+    let mut out = Adoption {
+        orphans_unread: plan
+            .warnings
+            .iter()
+            .filter_map(|w| match w {
+                Warning::OrphansUnread { channel, reason } => {
+                    Some((channel.clone(), reason.clone()))
+                }
+                _ => None,
+            })
+            .collect(),
+        ..Adoption::default()
+    };
     let mut splices: BTreeMap<Arc<str>, Vec<Splice>> = BTreeMap::new();
     let mut order: Vec<Arc<str>> = Vec::new();
     for c in &plan.contacts {

@@ -120,6 +120,20 @@ fn text(a: &Adoption, w: &mut dyn io::Write, color: bool, markdown: bool) -> io:
         }
         writeln!(w)?;
     }
+    if !a.orphans_unread.is_empty() {
+        writeln!(
+            w,
+            "{}",
+            paint(
+                RED,
+                "Orphans unknown (the marked contacts could not be read):"
+            )
+        )?;
+        for (channel, reason) in &a.orphans_unread {
+            writeln!(w, "  channel {channel}: {reason}")?;
+        }
+        writeln!(w)?;
+    }
     if !a.not_in_repo.is_empty() {
         writeln!(
             w,
@@ -188,6 +202,11 @@ fn json(a: &Adoption, w: &mut dyn io::Write) -> io::Result<()> {
         .iter()
         .map(|o| json!({"channel": o.channel, "id": o.id, "identity": o.identity.display()}))
         .collect();
+    let orphans_unread: Vec<_> = a
+        .orphans_unread
+        .iter()
+        .map(|(channel, reason)| json!({"channel": channel, "reason": reason}))
+        .collect();
     let files: Vec<_> = a
         .files
         .iter()
@@ -198,6 +217,7 @@ fn json(a: &Adoption, w: &mut dyn io::Write) -> io::Result<()> {
         "contacts": contacts,
         "left_for_apply": left,
         "not_in_repo": not_in_repo,
+        "orphans_unread": orphans_unread,
         "files": files,
         "summary": {
             "adopted": a.adopted(), "fields": fields, "tags": tags, "files": a.files.len(),

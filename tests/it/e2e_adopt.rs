@@ -7,7 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::{Env, wire};
+use crate::support::{Env, show, wire};
+use contactctl::sandbox::Faults;
 
 const TEAM: &str = "\
 # The sales team. Keep it sorted by surname.\r
@@ -389,4 +390,38 @@ fn a_live_state_that_could_not_be_read_fails_adopt_and_edits_nothing() {
     assert_eq!(out.status.code(), Some(1), "a refused token: {stdout}");
     assert!(stdout.contains("CT_WEB_TOKEN"), "says why: {stdout}");
     assert_eq!(read(&dir.join("20-team.yaml")), before);
+}
+
+#[test]
+fn orphans_that_could_not_be_looked_for_fail_adopt_as_they_fail_plan() {
+    // a config that names no contact: the channels are read for their orphans alone
+    let marked = |id: &str| wire(id, &[("email", "left@x.com"), ("managed_by", "git")], &[]);
+    let env = Env::new(vec![marked("1")], vec![marked("v1")]);
+    let config = env.config(
+        "defaults:\n  channel: web\n  key: email\n  marker: { field: managed_by, value: git }\n\
+         contacts: []\n",
+    );
+    env.set_faults(Faults {
+        unauthorized_after: Some(0),
+        ..Faults::default()
+    });
+    let out = env.cmd().arg("adopt").arg(&config).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("Orphans unknown (the marked contacts could not be read):\n  channel viber: channel viber: the API refused the token"),
+        "{stdout}"
+    );
+    let out = env
+        .cmd()
+        .args(["adopt", "--format", "json"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let json = Env::json(&out);
+    assert_eq!(json["orphans_unread"][1]["channel"], "web", "{json}");
+    // the platform answers again: nothing to adopt, exit 0
+    env.set_faults(Faults::default());
+    env.cmd().arg("adopt").arg(&config).assert().code(0);
 }
