@@ -135,11 +135,11 @@ impl ApplyReport {
             .count()
     }
 
-    /// Whether every planned call was made, every contact could be planned, and, with
-    /// `--prune`, every channel's orphans were known.
+    /// Whether every planned call was made, every contact could be planned, and every
+    /// channel's orphans could be looked for.
     pub fn succeeded(&self) -> bool {
         !self.interrupted
-            && !self.plan.prune_incomplete()
+            && !self.plan.is_incomplete()
             && self
                 .outcomes
                 .iter()

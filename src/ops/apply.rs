@@ -139,14 +139,14 @@ pub struct Applied {
 
 impl Applied {
     /// Whether the run did all it had to (exit 0): without changes, every contact could be
-    /// planned; with changes, every contact's calls were made; with `--prune`, every channel's
+    /// planned; with changes, every contact's calls were made; either way, every channel's
     /// orphans could be looked for.
     pub fn succeeded(&self) -> bool {
         if self.had_changes {
             self.report.succeeded()
         } else {
             let plan = &self.report.plan;
-            plan.summary.errors == 0 && !plan.prune_incomplete()
+            plan.summary.errors == 0 && !plan.is_incomplete()
         }
     }
 }

@@ -318,17 +318,12 @@ impl Plan {
     }
 
     /// Whether some channel's orphans could not be looked for: part of the live state could
-    /// not be read, so `plan` exits 1 (SPEC's exit codes), and so does an `apply --prune`.
+    /// not be read (an API or network failure), so `plan`, `apply` and `adopt` exit 1 (SPEC's
+    /// exit codes).
     pub fn is_incomplete(&self) -> bool {
         self.warnings
             .iter()
             .any(|w| matches!(w, Warning::OrphansUnread { .. }))
-    }
-
-    /// Whether this is a `--prune` plan and some channel's orphans are unknown: an apply of it
-    /// cannot prune them, so it does not do all it was asked.
-    pub fn prune_incomplete(&self) -> bool {
-        self.prune && self.is_incomplete()
     }
 
     /// Whether any channel fails the safety check.

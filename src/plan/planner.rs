@@ -1558,7 +1558,7 @@ mod tests {
     }
 
     #[test]
-    fn orphans_that_could_not_be_looked_for_are_a_warning_and_leave_a_prune_incomplete() {
+    fn orphans_that_could_not_be_looked_for_are_a_warning_and_leave_the_plan_incomplete() {
         let cfg = with_marker(config());
         let live = || LiveState {
             orphans_unread: [("web".to_string(), "outcome unknown: 502".to_string())].into(),

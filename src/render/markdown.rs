@@ -247,7 +247,7 @@ pub fn plan(plan: &Plan, w: &mut dyn io::Write) -> io::Result<()> {
     if let Some(skipped) = skipped_sentence(plan, code) {
         doc.fixed(format!("{skipped}.\n\n"));
     }
-    if !plan.has_changes() && plan.summary.errors == 0 {
+    if !plan.has_changes() && plan.summary.errors == 0 && !plan.is_incomplete() {
         doc.fixed(format!("{}\n\n", no_changes_sentence(plan, code)));
     }
     if !plan.warnings.is_empty() {

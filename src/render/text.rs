@@ -139,7 +139,7 @@ pub fn plan(plan: &Plan, w: &mut dyn io::Write, color: bool) -> io::Result<()> {
     if let Some(skipped) = skipped_sentence(plan, str::to_string) {
         writeln!(w, "{skipped}.")?;
     }
-    if !plan.has_changes() && plan.summary.errors == 0 {
+    if !plan.has_changes() && plan.summary.errors == 0 && !plan.is_incomplete() {
         writeln!(w, "{}", no_changes_sentence(plan, str::to_string))?;
     } else {
         let per_channel = calls_per_channel(plan);
@@ -459,7 +459,7 @@ mod tests {
     }
 
     #[test]
-    fn a_prune_whose_orphans_were_unknown_did_not_do_all_it_was_asked() {
+    fn an_apply_whose_orphans_were_unknown_did_not_do_all_it_was_asked() {
         let mut plan = fixtures::plan();
         plan.contacts
             .retain(|c| c.action != crate::plan::Action::Error);
@@ -474,16 +474,24 @@ mod tests {
         assert!(text.contains("Apply finished with errors:"), "{text}");
         assert!(
             text.contains(
-                "The orphans of channel web are unknown (see the warning), so none of them was \
-                 pruned: run contactctl apply --prune again once the platform answers."
+                "The orphans of channel web could not all be looked for (see the warning), so \
+                 some may not have been pruned: run contactctl apply --prune again once the \
+                 platform answers."
             ),
             "{text}"
         );
-        // without --prune the orphans are only listed: the apply did all it was asked
+        // without --prune it is still a failed read (exit 1), with nothing left unpruned
         let mut report = report;
         report.plan.prune = false;
-        assert!(report.succeeded());
-        assert!(!render_report(&report, false).contains("The orphans of"));
+        assert!(!report.succeeded());
+        let text = render_report(&report, false);
+        assert!(
+            text.contains(
+                "The orphans of channel web could not all be looked for (see the warning): run \
+                 contactctl plan again once the platform answers."
+            ),
+            "{text}"
+        );
     }
 
     #[test]

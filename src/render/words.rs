@@ -305,7 +305,7 @@ pub(crate) fn report_hints(report: &ApplyReport) -> Vec<String> {
     } else if report.failures().next().is_some() || report.interrupted {
         hints.push("Run contactctl apply again to finish.".to_string());
     }
-    if report.plan.prune_incomplete() {
+    if report.plan.is_incomplete() {
         let unread: Vec<&str> = report
             .plan
             .warnings
@@ -319,10 +319,18 @@ pub(crate) fn report_hints(report: &ApplyReport) -> Vec<String> {
             [one] => format!("channel {one}"),
             many => format!("channels {}", many.join(", ")),
         };
-        hints.push(format!(
-            "The orphans of {channels} are unknown (see the warning), so none of them was \
-             pruned: run contactctl apply --prune again once the platform answers."
-        ));
+        hints.push(if report.plan.prune {
+            format!(
+                "The orphans of {channels} could not all be looked for (see the warning), so \
+                 some may not have been pruned: run contactctl apply --prune again once the \
+                 platform answers."
+            )
+        } else {
+            format!(
+                "The orphans of {channels} could not all be looked for (see the warning): run \
+                 contactctl plan again once the platform answers."
+            )
+        });
     }
     if report
         .outcomes
