@@ -408,10 +408,18 @@ async fn read_channel<C: ContactsApi>(
 
     // Dropped contacts paging did not cover are read one by one; those carrying the marker are
     // the orphans, as paging would have found them.
-    if let (Orphans::Dropped(gone), Some(marker), false, false) =
-        (work.orphans, &config.marker, paged, stopped)
-    {
-        (orphans, orphans_unread) = read_dropped(config, client, marker, gone, concurrency).await;
+    if let (Orphans::Dropped(gone), Some(marker), false) = (work.orphans, &config.marker, paged) {
+        if stopped {
+            // the channel stopped before its dropped contacts could be read: why, as the
+            // contacts' failures say it
+            orphans_unread = singles.iter().find_map(|(_, f)| match f {
+                Found::Failed(why @ ReadFailure::ChannelStopped { .. }) => Some(why.to_string()),
+                _ => None,
+            });
+        } else {
+            (orphans, orphans_unread) =
+                read_dropped(config, client, marker, gone, concurrency).await;
+        }
     }
 
     // a marked contact a one-by-one read found is not an orphan (paging can shift under writes)
@@ -559,7 +567,8 @@ async fn read_dropped<C: ContactsApi>(
 ) -> (Vec<LiveContact>, Option<String>) {
     let found: Vec<Result<Vec<LiveContact>, crate::api::ApiError>> = stream::iter(gone)
         .map(|identity| read_all(client, config, identity))
-        .buffer_unordered(concurrency)
+        // in order, so the failure said is the same from run to run
+        .buffered(concurrency)
         .collect()
         .await;
     let mut seen = HashSet::new();
@@ -1283,6 +1292,20 @@ mod tests {
         assert_eq!(
             state.orphans_unread,
             [("web".to_string(), refused.to_string())].into()
+        );
+        // the channel stops (a refused token) before its dropped contacts are read
+        let (cfg, platform, scoped) = scoped_case(300);
+        let unauthorized = ApiError::Unauthorized {
+            channel: "web".into(),
+            token_env: "WEB_TOKEN".into(),
+        };
+        let web = FakeApi::new("web", platform).failing_all(unauthorized.clone());
+        let clients = BTreeMap::from([("web".to_string(), web)]);
+        let state = read_scoped(&cfg, &clients, &scoped, opts(10, false), &|_| {}).await;
+        assert!(state.orphans.is_empty());
+        assert_eq!(
+            state.orphans_unread,
+            [("web".to_string(), unauthorized.to_string())].into()
         );
     }
 
