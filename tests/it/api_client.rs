@@ -725,12 +725,8 @@ async fn a_timeout_is_an_unknown_outcome_and_a_create_is_not_resent() {
 
 #[tokio::test]
 async fn a_create_that_could_not_connect_is_retried_because_nothing_was_sent() {
-    // a port that was just free: connecting is refused
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // connecting is refused
+    let port = dead_port();
     let c = HttpClient::new(
         &channel(format!("http://127.0.0.1:{port}/api"), false),
         Secret::new(TOKEN),
@@ -760,13 +756,10 @@ async fn a_create_that_could_not_connect_is_retried_because_nothing_was_sent() {
     assert_no_token(&e);
 }
 
-/// A port nothing listens on.
+/// A port nothing listens on: 1, below the ephemeral range, so no other test's server can take
+/// it meanwhile (a port a listener just freed could be, under parallel tests).
 fn dead_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    1
 }
 
 #[tokio::test(start_paused = true)]
