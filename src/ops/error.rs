@@ -210,14 +210,7 @@ pub enum Error {
     /// The plan fails the safety check: more existing contacts would change than the safety
     /// limit allows, or a `--prune` would prune a channel where no contact of the config was
     /// found.
-    #[error(
-        "refusing to apply: {}; no call was made",
-        if warnings.iter().any(|w| matches!(w, crate::plan::Warning::PrunesLostConfig { .. })) {
-            "--prune would prune contacts on a channel where no contact of the config was found"
-        } else {
-            "more contacts would change than the safety limit allows"
-        }
-    )]
+    #[error("refusing to apply: {}; no call was made", UnsafeReasons(warnings))]
     Unsafe {
         /// The plan's warnings (the safety check's among them).
         warnings: Vec<crate::plan::Warning>,
@@ -271,6 +264,35 @@ pub enum Error {
         /// The config file found in it.
         other: String,
     },
+}
+
+/// What the safety check refused, for [`Error::Unsafe`]: each failed check once.
+struct UnsafeReasons<'a>(&'a [crate::plan::Warning]);
+
+impl fmt::Display for UnsafeReasons<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::plan::Warning;
+        let lost = self
+            .0
+            .iter()
+            .any(|w| matches!(w, Warning::PrunesLostConfig { .. }));
+        let many = self
+            .0
+            .iter()
+            .any(|w| matches!(w, Warning::TooManyChanges { .. }));
+        if lost {
+            f.write_str(
+                "--prune would prune contacts on a channel where no contact of the config was found",
+            )?;
+        }
+        if many || !lost {
+            if lost {
+                f.write_str(", and ")?;
+            }
+            f.write_str("more contacts would change than the safety limit allows")?;
+        }
+        Ok(())
+    }
 }
 
 impl Error {
@@ -345,5 +367,42 @@ impl fmt::Display for TokenVariable {
             TokenVariable::Named(name) => f.write_str(name),
             TokenVariable::At(at) => write!(f, "named by token_env at {at}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Warning;
+
+    #[test]
+    fn the_safety_refusal_names_each_check_that_failed() {
+        let lost = Warning::PrunesLostConfig {
+            channel: "web".into(),
+            pruned: 4,
+        };
+        let many = Warning::TooManyChanges {
+            channel: "viber".into(),
+            changing: 5,
+            existing: 10,
+            max_percent: 30.0,
+        };
+        let said = |warnings: Vec<Warning>| Error::Unsafe { warnings }.to_string();
+        assert_eq!(
+            said(vec![many.clone()]),
+            "refusing to apply: more contacts would change than the safety limit allows; no call \
+             was made"
+        );
+        assert_eq!(
+            said(vec![lost.clone()]),
+            "refusing to apply: --prune would prune contacts on a channel where no contact of the \
+             config was found; no call was made"
+        );
+        assert_eq!(
+            said(vec![lost, many]),
+            "refusing to apply: --prune would prune contacts on a channel where no contact of the \
+             config was found, and more contacts would change than the safety limit allows; no \
+             call was made"
+        );
     }
 }
