@@ -138,6 +138,115 @@ pub fn set_value(
     })
 }
 
+/// Where the block scalar (`|` or `>`) of the value whose key ends at `key_end` has its header
+/// indicator: after the key's `:` and spaces. `None` when something else is there (a tag).
+pub fn block_header(text: &str, key_end: usize) -> Option<usize> {
+    let rest = text.get(key_end..)?;
+    let after_key = rest.trim_start_matches([' ', '\t']);
+    let after_colon = after_key.strip_prefix(':')?.trim_start_matches([' ', '\t']);
+    let at = text.len() - after_colon.len();
+    matches!(after_colon.as_bytes().first(), Some(b'|' | b'>')).then_some(at)
+}
+
+/// The splices that make the block scalar whose header indicator (`|` or `>`) is at `header`
+/// and whose content ends at `end` (past its trailing line breaks, as the loader reads it) hold
+/// `value`: a literal block (`|`, or `|-` without a final line break) at the content's own
+/// indentation, the header's comment and the blank lines after the content kept; `None` (a
+/// cleared value) is written `null`. `None` when no literal block reads back exactly as `value`
+/// (leading whitespace on its first line, a line of spaces only, more than one final line
+/// break, a character YAML does not print, an empty value) or the header has an explicit
+/// indentation: such a value is left to the user.
+pub fn set_block(
+    text: &str,
+    header: usize,
+    end: usize,
+    value: Option<&str>,
+) -> Option<Vec<Splice>> {
+    let indicators = text.get(header..)?;
+    let header_len = 1 + indicators[1..]
+        .bytes()
+        .take_while(|b| matches!(b, b'+' | b'-' | b'0'..=b'9'))
+        .count();
+    if indicators[1..header_len]
+        .bytes()
+        .any(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    // the content: the lines after the header's, up to the last that holds more than spaces
+    let content_start = header + indicators.find('\n')? + 1;
+    let mut content_end = content_start;
+    let mut indent = None;
+    let mut at = content_start;
+    for line in text.get(content_start..end)?.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\r', '\n']);
+        if !body.trim().is_empty() {
+            indent.get_or_insert(body.len() - body.trim_start_matches(' ').len());
+            content_end = at + line.len();
+        }
+        at += line.len();
+    }
+    let indent = indent.filter(|&n| n > 0)?;
+    let eol = super::line_ending(text, header);
+    let (new_header, content) = match value {
+        None => ("null".to_string(), String::new()),
+        Some(value) => literal_block(value, indent, eol)?,
+    };
+    Some(vec![
+        Splice {
+            start: header,
+            end: header + header_len,
+            text: new_header,
+        },
+        Splice {
+            start: content_start,
+            end: content_end,
+            text: content,
+        },
+    ])
+}
+
+/// `value` as a literal block's header and content lines at `indent` spaces, each line ended by
+/// `eol`; `None` unless that block reads back as exactly `value`.
+fn literal_block(value: &str, indent: usize, eol: &str) -> Option<(String, String)> {
+    let unprintable = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(
+                c,
+                '\u{feff}' | '\u{2028}' | '\u{2029}' | '\u{fffe}' | '\u{ffff}'
+            )
+    };
+    if value.chars().any(unprintable) {
+        return None;
+    }
+    let (body, chomp) = match value.strip_suffix('\n') {
+        Some(body) if body.ends_with('\n') => return None,
+        Some(body) => (body, ""),
+        None => (value, "-"),
+    };
+    let lines: Vec<&str> = body.split('\n').collect();
+    let first = lines.iter().find(|l| !l.is_empty())?;
+    if first.starts_with([' ', '\t']) || lines.iter().any(|l| !l.is_empty() && l.trim().is_empty())
+    {
+        return None;
+    }
+    let pad = " ".repeat(indent);
+    let content: String = lines
+        .iter()
+        .map(|l| {
+            if l.is_empty() {
+                eol.to_string()
+            } else {
+                format!("{pad}{l}{eol}")
+            }
+        })
+        .collect();
+    let header = format!("|{chomp}");
+    let doc = format!("v: {header}{eol}{content}");
+    let root = parse_yaml(&doc).ok()?;
+    (root.get("v")?.kind == NodeKind::Str(value.into())).then_some((header, content))
+}
+
 /// A list of tags in the text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct List {
@@ -379,7 +488,79 @@ mod tests {
         assert_eq!(apply(t, &[s]).unwrap(), "email: a@b.c   # none yet\nx: 1\n");
     }
 
+    /// `text` with the block value of `key` (a top-level key) set to `value`, or `None`.
+    fn block_set(text: &str, key: &str, value: Option<&str>) -> Option<String> {
+        let root = parse_yaml(text).unwrap();
+        let entry = root.entry(key).unwrap();
+        let header = block_header(text, entry.key_end as usize)?;
+        let splices = set_block(text, header, entry.value.at.end as usize, value)?;
+        Some(apply(text, &splices).unwrap())
+    }
+
+    #[test]
+    fn a_block_value_is_rewritten_as_a_literal_block_keeping_its_comment_and_indentation() {
+        let text = "a: | # keep me\n    old\n    text\n\n# after\nb: 1\n";
+        assert_eq!(
+            block_set(text, "a", Some("new\nlines")).unwrap(),
+            "a: |- # keep me\n    new\n    lines\n\n# after\nb: 1\n"
+        );
+        assert_eq!(
+            block_set(text, "a", Some("one line\n\nafter a blank\n")).unwrap(),
+            "a: | # keep me\n    one line\n\n    after a blank\n\n# after\nb: 1\n"
+        );
+        // folded becomes literal (its folding would change the value); CRLF stays CRLF
+        assert_eq!(
+            block_set("a: >-\r\n  x\r\n  y\r\nb: 1\r\n", "a", Some("p: q #r")).unwrap(),
+            "a: |-\r\n  p: q #r\r\nb: 1\r\n"
+        );
+        // cleared
+        assert_eq!(
+            block_set("a: |\n  x\nb: 1\n", "a", None).unwrap(),
+            "a: null\nb: 1\n"
+        );
+    }
+
+    #[test]
+    fn a_block_value_no_literal_block_can_hold_exactly_is_left_alone() {
+        let text = "a: |\n  x\nb: 1\n";
+        for value in [
+            "",
+            " leading space",
+            "\tleading tab",
+            "two breaks\n\n",
+            "a\n  \nb",
+            "bell\u{7}",
+            "cr\r",
+        ] {
+            assert_eq!(block_set(text, "a", Some(value)), None, "{value:?}");
+        }
+        // an explicit indentation, a tag
+        assert_eq!(block_set("a: |2\n   x\n", "a", Some("y")), None);
+        assert_eq!(block_set("a: !!str |\n  x\n", "a", Some("y")), None);
+    }
+
     proptest! {
+        #[test]
+        fn every_written_block_reads_back_as_its_value(
+            value in "[ -~\t\n\u{a0}-\u{17f}]{0,24}",
+            folded in any::<bool>(),
+        ) {
+            let text = format!(
+                "k:\n  a: {} # c\n    old\n     more\n\n  b: 2\n",
+                if folded { ">" } else { "|" }
+            );
+            let root = parse_yaml(&text).unwrap();
+            let entry = root.get("k").unwrap().entry("a").unwrap();
+            let header = block_header(&text, entry.key_end as usize).unwrap();
+            if let Some(splices) = set_block(&text, header, entry.value.at.end as usize, Some(&value)) {
+                let after = apply(&text, &splices).unwrap();
+                let root = parse_yaml(&after).unwrap();
+                let k = root.get("k").unwrap();
+                prop_assert_eq!(k.get("a").unwrap().kind.clone(), NodeKind::Str(value.as_str().into()), "{}", after);
+                prop_assert_eq!(k.get("b").unwrap().to_json(), serde_json::json!(2));
+                prop_assert!(after.contains(" # c\n"), "{}", after);
+            }
+        }
         #[test]
         fn every_written_scalar_reads_back_as_its_value(
             value in "[ -~\\t\\n\\u{a0}-\\u{17f}]{0,16}",
