@@ -152,7 +152,9 @@ pub enum RefusalReason {
     #[error("field {0} was not found")]
     NoField(String),
     /// The value is a block scalar.
-    #[error("this value is a block scalar (| or >): edit it by hand")]
+    #[error(
+        "this value is written as a block (| or >) that no literal block can hold the platform's value in exactly (leading spaces, a line of spaces only, several final line breaks, a character YAML does not print, an empty text, or a number or boolean field): edit it by hand"
+    )]
     BlockScalar,
     /// The contact has no `tags:` list.
     #[error("it has no tags: list")]

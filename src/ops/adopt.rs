@@ -694,10 +694,38 @@ fn yaml_contact(
                     // where this contact uses it (an alias's bytes are its anchor's)
                     return Err(refusal(&pos_loc(&file, v), RefusalReason::Shared));
                 }
-                if matches!(v.at.style, Style::Block | Style::Flow | Style::Lines) {
+                if matches!(v.at.style, Style::Flow | Style::Lines) {
                     return Err(refusal(&loc(&v.at), RefusalReason::BlockScalar));
                 }
                 let ty = config.field_type(name);
+                if v.at.style == Style::Block {
+                    // a block scalar stays one, at its indentation (a literal block: a folded
+                    // one's folding would change the value), when one can hold the value
+                    if let Some(v_new) = value {
+                        valid(ty, name, v_new, &loc(&v.at))?;
+                    }
+                    let text_field = !matches!(ty, FieldType::Number | FieldType::Boolean);
+                    let splices = edit::yaml::block_header(text, entry.key_end as usize)
+                        .filter(|_| text_field)
+                        .and_then(|header| {
+                            edit::yaml::set_block(text, header, v.at.end as usize, value.as_deref())
+                        })
+                        .ok_or_else(|| refusal(&loc(&v.at), RefusalReason::BlockScalar))?;
+                    // the note shows the content lines, or the header's `null`
+                    let (old, new) = (
+                        text.get(v.at.start as usize..v.at.end as usize)
+                            .unwrap_or_default(),
+                        match value {
+                            Some(_) => splices.last().map_or("", |s| s.text.as_str()),
+                            None => "null",
+                        },
+                    );
+                    let at = splices.first().map_or(v.at.start as usize, |s| s.start);
+                    out.notes
+                        .push(note(at, old, new, Adopted::Field(name.clone())));
+                    out.splices.extend(splices);
+                    continue;
+                }
                 let new = match value {
                     None => "null".to_string(),
                     Some(v_new) => {
@@ -1002,6 +1030,37 @@ mod tests {
         assert_eq!(a.adopted(), 1);
         assert_eq!(a.files.len(), 1);
         assert_eq!(a.files[0].after, "email,firstName\nc@x.example,\n");
+    }
+
+    #[test]
+    fn a_block_value_is_adopted_as_a_literal_block_at_its_place() {
+        let team = "contacts:\n  - fields:\n      email: a@x.example\n      firstName: | # two lines\n        Ann\n        Marie\n    tags: [VIP]\n  - fields:\n      email: b@x.example\n      firstName: >\n        Bo\n";
+        let (_dir, config, read) = load(&[("a.yaml", HEAD), ("b.yaml", team)]);
+        let p = plan(vec![
+            update(
+                "a@x.example",
+                &[("firstName", Some("Anne\nMarie"))],
+                &[],
+                &[],
+            ),
+            // a value with leading spaces: no literal block holds it exactly
+            update("b@x.example", &[("firstName", Some("  Bob"))], &[], &[]),
+        ]);
+        let a = adopt(&config, &p, &read).unwrap();
+        let got = reasons(&a);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(
+            got[0].starts_with("11:9: this value is written as a block"),
+            "{got:?}"
+        );
+        assert_eq!(a.adopted(), 1);
+        assert_eq!(
+            a.files[0].after,
+            team.replace(
+                "firstName: | # two lines\n        Ann\n",
+                "firstName: |- # two lines\n        Anne\n"
+            )
+        );
     }
 
     #[test]

@@ -425,3 +425,27 @@ fn orphans_that_could_not_be_looked_for_fail_adopt_as_they_fail_plan() {
     env.set_faults(Faults::default());
     env.cmd().arg("adopt").arg(&config).assert().code(0);
 }
+
+#[test]
+fn a_block_value_is_adopted_as_a_literal_block_and_plan_then_shows_no_change() {
+    let env = Env::new(
+        vec![wire(
+            "1",
+            &[("email", "ana@example.com"), ("firstName", "Ana\nMaría")],
+            &[],
+        )],
+        vec![],
+    );
+    let team = "contacts:\n  - fields:\n      email: ana@example.com\n      firstName: >  # her two names\n        Ana\n        Maria\n\n# the end\n";
+    let config = env.config(&format!("defaults:\n  channel: web\n  key: email\n{team}"));
+    let out = env.cmd().arg("adopt").arg(&config).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        read(&config).ends_with(
+            "      firstName: |-  # her two names\n        Ana\n        María\n\n# the end\n"
+        ),
+        "{}",
+        read(&config)
+    );
+    env.plan_has_no_changes(&config);
+}
