@@ -185,6 +185,8 @@ fn recount(config: &Config, saved: Plan) -> Plan {
             ch
         })
         .collect();
+    // the run's own warnings are kept, but orphans the plan could not look for concern this
+    // apply only when it prunes: it makes exactly the saved calls, and reads no orphan itself
     let options = PlanOptions {
         prune: saved.prune,
         scope: saved.scope,
@@ -192,6 +194,7 @@ fn recount(config: &Config, saved: Plan) -> Plan {
             .warnings
             .into_iter()
             .filter(|w| !w.is_safety())
+            .filter(|w| saved.prune || !matches!(w, super::Warning::OrphansUnread { .. }))
             .collect(),
     };
     assemble(config, saved.contacts, counts, options)
@@ -502,10 +505,23 @@ mod tests {
             extra.identity = key("email", &format!("fake{i}@x.com"));
             tampered.contacts.push(extra);
         }
-        let verified = verify(&cfg, tampered, fresh).unwrap();
+        let verified = verify(&cfg, tampered.clone(), fresh.clone()).unwrap();
         assert!(verified.is_unsafe());
         assert_eq!(verified.channels[0].existing, 12, "capped by the config");
         // the run's own warnings are kept, the safety warnings are the check's
-        assert_eq!(verified.warnings, [base, p.warnings[0].clone()]);
+        assert_eq!(verified.warnings, [base.clone(), p.warnings[0].clone()]);
+
+        // orphans the plan could not look for concern the apply of it only when it prunes
+        let unread = Warning::OrphansUnread {
+            channel: "web".into(),
+            reason: "outcome unknown: 502".into(),
+        };
+        tampered.warnings = vec![base.clone(), unread.clone()];
+        let verified = verify(&cfg, tampered.clone(), fresh.clone()).unwrap();
+        assert!(!verified.is_incomplete(), "{:?}", verified.warnings);
+        tampered.prune = true;
+        let verified = verify(&cfg, tampered, fresh).unwrap();
+        assert!(verified.is_incomplete());
+        assert!(verified.warnings.contains(&unread));
     }
 }
