@@ -242,19 +242,11 @@ async fn a_refused_token_or_a_429_past_the_whole_schedule_stops_the_channel() {
         let fake = FakeApi::new("web", vec![]);
         fake.fault("create", Fault::Fail(e.clone()));
         let contacts = (0..5).map(|i| create_plan(&format!("{i}@x.com"))).collect();
-        let clients: BTreeMap<String, FakeApi> = [("web".to_string(), fake)].into();
-        let report = apply(
-            plan_of(contacts),
-            &config(),
-            &clients,
-            ApplyOptions {
-                concurrency: Some(1),
-                ..ApplyOptions::default()
-            },
-            &AtomicBool::new(false),
-            &|_| {},
-        )
-        .await;
+        let one_at_a_time = ApplyOptions {
+            concurrency: Some(1),
+            ..ApplyOptions::default()
+        };
+        let (report, fake) = run_with(plan_of(contacts), fake, one_at_a_time).await;
         assert_eq!(report.outcomes[0].outcome, Outcome::Failed);
         assert_eq!(
             report.outcomes[0].error,
@@ -268,7 +260,7 @@ async fn a_refused_token_or_a_429_past_the_whole_schedule_stops_the_channel() {
                 .all(|o| o.outcome == Outcome::NotRun && o.not_run == Some(NotRun::ChannelStopped)),
             "{e:?}"
         );
-        assert_eq!(clients["web"].calls(), vec!["create"]);
+        assert_eq!(fake.calls(), vec!["create"]);
     }
 }
 
@@ -344,16 +336,7 @@ async fn a_create_whose_retry_the_stop_cut_short_failed_as_sent() {
         "create",
         Fault::Fail(ApiError::NotSent(Box::new(refused.clone()))),
     );
-    let clients: BTreeMap<String, FakeApi> = [("web".to_string(), fake)].into();
-    let report = apply(
-        plan_of(vec![create_plan("a@x.com")]),
-        &config(),
-        &clients,
-        ApplyOptions::default(),
-        &AtomicBool::new(false),
-        &|_| {},
-    )
-    .await;
+    let (report, _) = run(plan_of(vec![create_plan("a@x.com")]), fake).await;
     assert_eq!(report.outcomes[0].outcome, Outcome::Failed);
     assert_eq!(
         report.outcomes[0].error,
