@@ -26,7 +26,7 @@ use crate::edit::{self, Splice};
 use crate::model::{
     Config, DesiredContact, FieldType, Identity, SourceLoc, TagWrite, WriteMode, check_value,
 };
-use crate::plan::{Action, ContactError, ContactPlan, Plan, PlanOptions, Warning};
+use crate::plan::{Action, ContactError, ContactPlan, Plan, PlanOptions};
 use crate::read::ReadOptions;
 
 /// What to adopt, and how.
@@ -169,14 +169,8 @@ pub fn adopt(config: &Config, plan: &Plan, read: &ReadFiles) -> Result<Adoption,
     let mut cx = Context::new(config, read);
     let mut out = Adoption {
         orphans_unread: plan
-            .warnings
-            .iter()
-            .filter_map(|w| match w {
-                Warning::OrphansUnread { channel, reason } => {
-                    Some((channel.clone(), reason.clone()))
-                }
-                _ => None,
-            })
+            .orphans_unread()
+            .map(|(channel, reason)| (channel.to_string(), reason.to_string()))
             .collect(),
         ..Adoption::default()
     };

@@ -321,9 +321,16 @@ impl Plan {
     /// not be read (an API or network failure), so `plan`, `apply` and `adopt` exit 1 (SPEC's
     /// exit codes).
     pub fn is_incomplete(&self) -> bool {
-        self.warnings
-            .iter()
-            .any(|w| matches!(w, Warning::OrphansUnread { .. }))
+        self.orphans_unread().next().is_some()
+    }
+
+    /// The channels whose orphans could not be looked for, each with the failed read's error
+    /// ([`Warning::OrphansUnread`]), in the plan's order.
+    pub fn orphans_unread(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.warnings.iter().filter_map(|w| match w {
+            Warning::OrphansUnread { channel, reason } => Some((channel.as_str(), reason.as_str())),
+            _ => None,
+        })
     }
 
     /// Whether any channel fails the safety check.

@@ -306,15 +306,7 @@ pub(crate) fn report_hints(report: &ApplyReport) -> Vec<String> {
         hints.push("Run contactctl apply again to finish.".to_string());
     }
     if report.plan.is_incomplete() {
-        let unread: Vec<&str> = report
-            .plan
-            .warnings
-            .iter()
-            .filter_map(|w| match w {
-                crate::plan::Warning::OrphansUnread { channel, .. } => Some(channel.as_str()),
-                _ => None,
-            })
-            .collect();
+        let unread: Vec<&str> = report.plan.orphans_unread().map(|(c, _)| c).collect();
         let channels = match unread.as_slice() {
             [one] => format!("channel {one}"),
             many => format!("channels {}", many.join(", ")),
